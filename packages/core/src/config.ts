@@ -1,0 +1,93 @@
+import type { NetworkPolicy } from './function-meta.js';
+import type { QueueSource } from './plugins/queue-source.js';
+import type { ResultSink } from './plugins/result-sink.js';
+import type { RuntimePlugin } from './plugins/runtime-plugin.js';
+import type { Sandbox } from './plugins/sandbox.js';
+import type { StorageBackend } from './plugins/storage-backend.js';
+
+export type Role = 'all' | 'controller' | 'worker';
+export type SandboxChoice = 'auto' | 'process' | 'docker';
+
+/** Limits applied to uploads and runs. */
+export interface LimitsConfig {
+  /** Seconds a function may run when the upload names no timeout. @default 300 */
+  defaultTimeoutSec?: number;
+  /** Largest timeout an upload may ask for, in seconds. @default 3600 */
+  maxTimeoutSec?: number;
+  /** Memory of a run when the upload names none. @default 512 */
+  defaultMemoryMb?: number;
+  /** Largest memory an upload may ask for. @default 4096 */
+  maxMemoryMb?: number;
+  /** CPU share of a run. @default 0.5 */
+  cpus?: number;
+  /** Most entries in an uploaded zip. @default 10_000 */
+  maxArchiveEntries?: number;
+  /** Most uncompressed bytes in an uploaded zip. @default 256 MiB */
+  maxArchiveBytes?: number;
+  /** Most bytes a job may leave in its output directory. @default 100 MiB */
+  maxOutputBytes?: number;
+  /** Largest result a function may return, in bytes. @default 6 MiB */
+  maxResultBytes?: number;
+  /** Largest JSON payload of a run. @default 6 MiB */
+  maxPayloadBytes?: number;
+}
+
+export interface HttpConfig {
+  /** Bearer keys accepted; none means the API is open. @default [] */
+  apiKeys?: string[];
+  /** Requests per IP per window; `false` turns it off. @default { max: 1000, windowMs: 300_000 } */
+  rateLimit?: { max: number; windowMs: number } | false;
+  /** Largest request body in bytes. @default 50 MiB */
+  bodyLimitBytes?: number;
+  /** Base URL clients reach this host at, for signed file links. @default http://localhost:{port} */
+  publicUrl?: string;
+}
+
+export interface WorkerConfig {
+  /** Jobs run at once by one worker. @default 2 */
+  concurrency?: number;
+  /** Long-poll wait of one receive. @default 20_000 */
+  pollWaitMs?: number;
+  /** Worker id shown on jobs. @default hostname:pid */
+  id?: string;
+}
+
+/** What `nanogrid.config.ts` exports (through `defineConfig`). Every field is optional. */
+export interface NanoGridConfig {
+  /** @default 'all' */
+  role?: Role;
+  /** @default 8080 */
+  port?: number;
+  /** @default '0.0.0.0' */
+  hostname?: string;
+  /** Directory of the embedded defaults (filesystem storage, work files). @default '.nanogrid' */
+  dataDir?: string;
+  /** Where code, metadata and outputs live. @default filesystem storage under `dataDir` */
+  storage?: StorageBackend;
+  /** Copies of code and successful results. @default [] */
+  replicas?: StorageBackend[];
+  /** @default in-memory queue (role 'all' only) */
+  queue?: QueueSource;
+  /** @default in-memory results (role 'all' only) */
+  results?: ResultSink;
+  /** @default 'auto' */
+  sandbox?: Sandbox | SandboxChoice;
+  /** @default Python and Node (plus C++ and Go where installed) */
+  runtimes?: RuntimePlugin[];
+  /** Private LLM server given to functions as `AI_ENDPOINT`. */
+  ai?: { endpoint: string };
+  /** Network policy of functions whose upload names none. @default 'none' */
+  defaultNetwork?: NetworkPolicy;
+  worker?: WorkerConfig;
+  http?: HttpConfig;
+  limits?: LimitsConfig;
+  /** Job records are kept this long. @default 86_400 */
+  jobTtlSec?: number;
+}
+
+export type ConfigExport = NanoGridConfig | (() => NanoGridConfig | Promise<NanoGridConfig>);
+
+/** Typed identity: gives `nanogrid.config.ts` completion and checks. */
+export function defineConfig<T extends ConfigExport>(config: T): T {
+  return config;
+}

@@ -1,0 +1,22 @@
+import type { NetworkPolicy } from '../function-meta.js';
+
+/** Resolved settings the engine runs with (defaults filled in by `resolveEngineOptions`). */
+export interface EngineOptions {
+  /** Work files: extracted code, builds, per-job output directories. */
+  workDir: string;
+  defaultTimeoutSec: number;
+  maxTimeoutSec: number;
+  defaultMemoryMb: number;
+  maxMemoryMb: number;
+  cpus: number;
+  maxArchiveEntries: number;
+  maxArchiveBytes: number;
+  maxOutputBytes: number;
+  maxResultBytes: number;
+  maxPayloadBytes: number;
+  defaultNetwork: NetworkPolicy;
+  aiEndpoint: string | undefined;
+  jobTtlSec: number;
+  /** Lifetime of output links, seconds. */
+  outputUrlTtlSec: number;
+}

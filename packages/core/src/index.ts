@@ -1,0 +1,16 @@
+export * from './errors.js';
+export * from './job.js';
+export * from './function-meta.js';
+export * from './config.js';
+export * from './logger.js';
+export * from './plugins/queue-source.js';
+export * from './plugins/result-sink.js';
+export * from './plugins/storage-backend.js';
+export * from './plugins/sandbox.js';
+export * from './plugins/runtime-plugin.js';
+export * from './di/tokens.js';
+export * from './engine/engine-options.js';
+// --- embedded defaults (memory queue, memory results, fs storage)
+// --- archives
+// --- sandboxes
+// --- engine

@@ -1,0 +1,64 @@
+import type { ErrorCode } from './errors.js';
+
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed'];
+
+export function isFinalStatus(status: JobStatus): boolean {
+  return status === 'completed' || status === 'failed';
+}
+
+/** Why a job failed: a NanoGrid code plus, for user errors, the exception's type and trace. */
+export interface JobError {
+  code: ErrorCode;
+  message: string;
+  /** Exception class raised by the user's code (`ValueError`, `TypeError` …). */
+  type?: string;
+  trace?: string;
+}
+
+/**
+ * The message a controller puts on the queue. The original's field names are kept
+ * (`s3_key`, `timeout` in seconds) so existing producers keep working.
+ */
+export interface JobMessage {
+  job_id: string;
+  function_id: string;
+  payload: unknown;
+  /** Code location in storage; informative — the worker reads the function's metadata. */
+  s3_key?: string;
+  runtime?: string;
+  handler?: string;
+  /** Seconds; overrides the function's timeout when set. */
+  timeout?: number;
+  memory_mb?: number;
+  /** ISO time the job was submitted. */
+  submitted_at?: string;
+}
+
+/** Job state as kept by a ResultSink and shown by `GET /status/:job_id`. */
+export interface JobRecord {
+  job_id: string;
+  function_id: string;
+  status: JobStatus;
+  created_at: string;
+  updated_at: string;
+  started_at?: string;
+  finished_at?: string;
+  result?: unknown;
+  error?: JobError;
+  output_files: string[];
+  /** Tail of the function's stderr (and of stdout in handler mode). */
+  logs?: string;
+  execution_time_ms?: number;
+  peak_memory_bytes?: number;
+  /** Delivery attempts seen by the worker. */
+  attempts?: number;
+  /** Worker that ran it. */
+  worker?: string;
+  /** Cold or warm start (set by sandboxes that keep instances). */
+  start?: 'cold' | 'warm';
+}
+
+/** Fields a worker may change on a job while it runs. */
+export type JobPatch = Partial<Omit<JobRecord, 'job_id' | 'function_id' | 'created_at'>>;

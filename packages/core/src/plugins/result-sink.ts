@@ -1,0 +1,35 @@
+import type { JobPatch, JobRecord } from '../job.js';
+
+export interface WaitOptions {
+  signal?: AbortSignal;
+  /** Give up after this long and return the current (non-final) record. */
+  timeoutMs?: number;
+}
+
+/**
+ * Job state with a TTL (24 h by default) and a way to wait for a final state.
+ * Any controller can read any job: the sink is the shared state.
+ */
+export interface ResultSink {
+  readonly name: string;
+  /** Writes a new job record (status pending). */
+  create(record: JobRecord): Promise<void>;
+  /**
+   * Merges `patch` into a non-final job. Returns the new record, or undefined
+   * when the job is unknown or already final (a late redelivery cannot undo a result).
+   */
+  update(jobId: string, patch: JobPatch): Promise<JobRecord | undefined>;
+  get(jobId: string): Promise<JobRecord | undefined>;
+  /**
+   * Writes the final record (completed / failed) once per job id and notifies
+   * waiters. Returns false when a final state was already written (nothing changes).
+   */
+  publish(final: JobRecord): Promise<boolean>;
+  /**
+   * Resolves with the final record. Subscribes before it reads the state, so a
+   * result published in between is not missed. On timeout or abort returns the
+   * latest record (or undefined for an unknown job).
+   */
+  wait(jobId: string, opts?: WaitOptions): Promise<JobRecord | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import type { NetworkPolicy } from '../function-meta.js';
+
+/** One run of a command over a code directory: a function invocation or a build. */
+export interface SandboxRunSpec {
+  /** Container image (Docker sandbox); the process sandbox uses the host's toolchain instead. */
+  image: string;
+  /** Command run with the code directory as working directory. */
+  command: string[];
+  /** Host directory holding the code and bootstrap; seen read-only at `/code` in a container. */
+  codeDir: string;
+  /**
+   * Host directory that receives what the run leaves in its output directory
+   * (`/output` in a container; `OUTPUT_DIR` in the environment either way).
+   */
+  outputDir: string;
+  /** Extra environment; the sandbox adds `OUTPUT_DIR`, `TMPDIR` and `HOME`. */
+  env: Record<string, string>;
+  /** Written to the program's standard input, then closed. */
+  stdin?: string;
+  timeoutMs: number;
+  memoryMb: number;
+  /** CPU share. @default 0.5 */
+  cpus?: number;
+  network: NetworkPolicy;
+  /** AI endpoint a `network: 'ai'` run may reach. */
+  aiEndpoint?: string;
+  /** Bytes of stdout kept (the head); more sets `stdoutTruncated`. @default 8 MiB */
+  maxStdoutBytes?: number;
+  /** Bytes of stderr kept (the tail); more sets `stderrTruncated`. @default 1 MiB */
+  maxStderrBytes?: number;
+  /** Labels for the container / process group (job id, function id …). */
+  labels?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface SandboxRunResult {
+  /** Exit code, or null when killed by a signal. */
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  /** Killed because it outlived `timeoutMs`. */
+  timedOut: boolean;
+  /** Killed for going over `memoryMb`. */
+  oomKilled: boolean;
+  durationMs: number;
+  peakMemoryBytes?: number;
+}
+
+/** Runs untrusted code with limits: a Docker container or a host process. */
+export interface Sandbox {
+  readonly name: string;
+  /** True when runs are isolated from the host (container, bubblewrap). */
+  readonly isolated: boolean;
+  run(spec: SandboxRunSpec): Promise<SandboxRunResult>;
+  close?(): Promise<void>;
+}
