@@ -14,3 +14,5 @@ export * from './engine/engine-options.js';
 // --- archives
 // --- sandboxes
 // --- engine
+export * from './engine/invoke.js';
+export * from './engine/interpret-run.js';

@@ -1,0 +1,76 @@
+import type { NetworkPolicy } from '../function-meta.js';
+import type { JobError } from '../job.js';
+import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plugin.js';
+import type { Sandbox, SandboxRunResult } from '../plugins/sandbox.js';
+import { interpretRun } from './interpret-run.js';
+
+/** One invocation of a prepared function (code + bootstrap already in `codeDir`). */
+export interface InvokeRequest {
+  runtime: RuntimePlugin;
+  fn: RuntimeFunctionInfo;
+  codeDir: string;
+  outputDir: string;
+  payload: unknown;
+  jobId: string;
+  functionId: string;
+  functionName: string;
+  timeoutMs: number;
+  memoryMb: number;
+  cpus?: number;
+  network: NetworkPolicy;
+  aiEndpoint?: string;
+  /** The function's own environment. */
+  env?: Record<string, string>;
+  /** Largest result accepted, bytes. @default 6 MiB */
+  maxResultBytes?: number;
+  labels?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export type InvokeOutcome =
+  | { ok: true; result: unknown; logs: string; run: SandboxRunResult }
+  | { ok: false; error: JobError; logs: string; run: SandboxRunResult };
+
+/**
+ * The environment every run gets (DESIGN.md, "The function contract").
+ * The function's own env comes first so it cannot override the contract's names.
+ */
+export function invocationEnv(req: InvokeRequest, startedAt: number): Record<string, string> {
+  return {
+    ...req.env,
+    PAYLOAD: JSON.stringify(req.payload ?? {}),
+    HANDLER: req.fn.handler,
+    JOB_ID: req.jobId,
+    FUNCTION_ID: req.functionId,
+    FUNCTION_NAME: req.functionName,
+    NANOGRID_ENTRY_FILE: req.fn.entryFile,
+    NANOGRID_TIMEOUT_MS: String(req.timeoutMs),
+    NANOGRID_DEADLINE_MS: String(startedAt + req.timeoutMs),
+    ...(req.aiEndpoint ? { AI_ENDPOINT: req.aiEndpoint } : {}),
+  };
+}
+
+/** Runs the runtime's entry command in the sandbox and turns what came out into a result or a JobError. */
+export async function invoke(sandbox: Sandbox, req: InvokeRequest): Promise<InvokeOutcome> {
+  const env = invocationEnv(req, Date.now());
+  const run = await sandbox.run({
+    image: req.runtime.image,
+    command: req.runtime.entry(req.fn),
+    codeDir: req.codeDir,
+    outputDir: req.outputDir,
+    env,
+    ...(req.runtime.stdinPayload ? { stdin: env.PAYLOAD } : {}),
+    timeoutMs: req.timeoutMs,
+    memoryMb: req.memoryMb,
+    ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
+    network: req.network,
+    ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),
+    ...(req.labels ? { labels: req.labels } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  });
+  return interpretRun(run, req.runtime.protocol, {
+    timeoutMs: req.timeoutMs,
+    memoryMb: req.memoryMb,
+    maxResultBytes: req.maxResultBytes ?? 6 * 1024 * 1024,
+  });
+}
