@@ -1,6 +1,7 @@
 import type { NetworkPolicy } from './function-meta.js';
 import type { QueueSource } from './plugins/queue-source.js';
 import type { ResultSink } from './plugins/result-sink.js';
+import type { RateLimitStore } from './plugins/rate-limit-store.js';
 import type { RuntimePlugin } from './plugins/runtime-plugin.js';
 import type { Sandbox } from './plugins/sandbox.js';
 import type { StorageBackend } from './plugins/storage-backend.js';
@@ -37,6 +38,8 @@ export interface HttpConfig {
   apiKeys?: string[];
   /** Requests per IP per window; `false` turns it off. @default { max: 1000, windowMs: 300_000 } */
   rateLimit?: { max: number; windowMs: number } | false;
+  /** Where rate-limit counters live; share one (Redis) across controllers. @default in-memory */
+  rateLimitStore?: RateLimitStore;
   /** Largest request body in bytes. @default 50 MiB */
   bodyLimitBytes?: number;
   /** Base URL clients reach this host at, for signed file links. @default http://localhost:{port} */

@@ -8,6 +8,7 @@ export * from './plugins/result-sink.js';
 export * from './plugins/storage-backend.js';
 export * from './plugins/sandbox.js';
 export * from './plugins/runtime-plugin.js';
+export * from './plugins/rate-limit-store.js';
 export * from './di/tokens.js';
 export * from './engine/engine-options.js';
 // --- embedded defaults (memory queue, memory results, fs storage)
