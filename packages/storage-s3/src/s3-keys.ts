@@ -1,0 +1,18 @@
+import { NanoGridError } from '@nanogrid/core';
+
+/** `'a/b/'`, `'/a/b'` → `'a/b/'`; empty stays empty. The result is prepended to every key. */
+export function normalizePrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+|\/+$/g, '');
+  return trimmed ? `${trimmed}/` : '';
+}
+
+/**
+ * Full object key of a backend key. Keys are relative `/`-separated paths: an empty key,
+ * a leading `/` or a `..` segment could reach objects outside the prefix, so they are refused.
+ */
+export function joinKey(root: string, key: string, plugin = 's3-storage'): string {
+  if (!key || key.startsWith('/') || key.split('/').some((part) => part === '..' || part === '.')) {
+    throw new NanoGridError('BAD_REQUEST', `${plugin}: invalid storage key "${key}"`, { plugin, details: { key } });
+  }
+  return root + key;
+}
