@@ -18,6 +18,8 @@ interface S3Sdk {
 export interface S3Storage extends StorageBackend {
   /** Lists one key of the bucket; throws `CONFIG_INVALID` / `BACKEND_UNAVAILABLE` naming the bucket and the SDK error. */
   check(): Promise<void>;
+  /** Releases the SDK's sockets. */
+  close(): Promise<void>;
 }
 
 /** Object storage in an S3 bucket (AWS or any S3-compatible server). The SDK loads on first use. */
