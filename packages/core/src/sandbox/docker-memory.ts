@@ -1,0 +1,130 @@
+import { readdir, readFile, rmdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type Dockerode from 'dockerode';
+
+/**
+ * Peak memory of a run. A container's own cgroup disappears the moment it
+ * exits, so each run gets a parent cgroup `/nanogrid/<runId>` (Docker's
+ * `CgroupParent`): the parent outlives the container, and its high-water mark
+ * (`memory.max_usage_in_bytes` on cgroup v1, `memory.peak` on v2) covers the
+ * container's whole life, the last allocation before an OOM kill included.
+ * This needs a local engine with the cgroupfs driver; otherwise the stats
+ * API is polled while the container runs (a best effort that can miss a
+ * short spike or a very short run).
+ */
+export interface CgroupPeakSupport {
+  version: 1 | 2;
+  /** Mount point of the cgroup hierarchies. */
+  root: string;
+}
+
+const GROUP = 'nanogrid';
+
+/** `CgroupParent` for one run. */
+export function runCgroupParent(runId: string): string {
+  return `/${GROUP}/${runId}`;
+}
+
+/** How this engine's cgroups can be read from here, or undefined when they cannot. */
+export async function detectCgroupPeak(docker: Dockerode, root: string): Promise<CgroupPeakSupport | undefined> {
+  try {
+    const info = (await docker.info()) as { CgroupDriver?: string; CgroupVersion?: string };
+    // The systemd driver only accepts `*.slice` parents; leave it alone.
+    if (info.CgroupDriver !== 'cgroupfs') return undefined;
+    if (info.CgroupVersion === '2') {
+      await stat(path.join(root, 'cgroup.controllers'));
+      return { version: 2, root };
+    }
+    await stat(path.join(root, 'memory', 'memory.max_usage_in_bytes'));
+    return { version: 1, root };
+  } catch {
+    return undefined;
+  }
+}
+
+/** High-water mark of the run's parent cgroup, bytes; undefined when unreadable. */
+export async function readCgroupPeak(support: CgroupPeakSupport, runId: string): Promise<number | undefined> {
+  const file =
+    support.version === 1
+      ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes')
+      : path.join(support.root, GROUP, runId, 'memory.peak');
+  try {
+    const value = Number((await readFile(file, 'utf8')).trim());
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the run's (now empty) parent cgroup from every hierarchy. Never throws. */
+export async function removeRunCgroups(root: string, runId: string): Promise<void> {
+  const dirs = [path.join(root, GROUP, runId)];
+  try {
+    for (const entry of await readdir(root)) dirs.push(path.join(root, entry, GROUP, runId));
+  } catch {
+    return;
+  }
+  await Promise.all(dirs.map((dir) => rmdir(dir).catch(() => undefined)));
+}
+
+/**
+ * Removes empty run cgroups under `/nanogrid` that no container uses (left by
+ * a worker that crashed). A cgroup still in use is not empty: rmdir refuses it.
+ */
+export async function removeStaleRunCgroups(root: string): Promise<number> {
+  let removed = 0;
+  let hierarchies: string[];
+  try {
+    hierarchies = ['.', ...(await readdir(root))];
+  } catch {
+    return 0;
+  }
+  for (const h of hierarchies) {
+    const base = path.join(root, h, GROUP);
+    let runs: string[];
+    try {
+      runs = (await readdir(base, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    } catch {
+      continue;
+    }
+    for (const run of runs) {
+      try {
+        await rmdir(path.join(base, run));
+        removed++;
+      } catch {
+        // In use or already gone.
+      }
+    }
+  }
+  return removed;
+}
+
+/** Polls the stats API while a container runs; `stop()` gives the highest usage seen. */
+export function pollStatsPeak(container: Dockerode.Container, intervalMs = 250): { stop(): Promise<number | undefined> } {
+  let peak: number | undefined;
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  const sample = async () => {
+    try {
+      const s = (await container.stats({ stream: false, 'one-shot': true })) as {
+        memory_stats?: { max_usage?: number; usage?: number };
+      };
+      const v = s.memory_stats?.max_usage ?? s.memory_stats?.usage;
+      if (typeof v === 'number' && v > 0) peak = Math.max(peak ?? 0, v);
+    } catch {
+      // The container may have exited between two samples.
+    }
+  };
+  const timer = setInterval(() => {
+    if (!stopped) inFlight = sample();
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await inFlight;
+      return peak;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import type Dockerode from 'dockerode';
+
+/** Labels every sandbox container carries; orphan clean-up keys on them. */
+export const LABEL = {
+  marker: 'nanogrid',
+  worker: 'nanogrid.worker',
+  host: 'nanogrid.host',
+  pid: 'nanogrid.pid',
+  run: 'nanogrid.run',
+} as const;
+
+export interface CleanupOrphansOptions {
+  /** Remove every NanoGrid container on the engine, live workers' too. @default false */
+  all?: boolean;
+  /**
+   * Also remove containers older than this (ms): no run outlives the longest
+   * function timeout, so a worker passes that plus a margin. @default undefined (no age rule)
+   */
+  olderThanMs?: number;
+}
+
+export interface OrphanContext {
+  workerId: string;
+  hostname: string;
+  pid: number;
+  /** When this sandbox was made (ms): a container of the same worker id from before is a leftover. */
+  startedAt: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Is this container left behind by a worker that is gone? Yes when asked for
+ * all; when it carries this worker's id but predates this sandbox (a worker
+ * restarted under a stable id); when it was started on this host by a process
+ * that no longer exists; or when it is older than `olderThanMs`.
+ */
+export function isOrphan(info: Dockerode.ContainerInfo, ctx: OrphanContext, opts: CleanupOrphansOptions, now = Date.now()): boolean {
+  const labels = info.Labels ?? {};
+  if (labels[LABEL.marker] !== '1') return false;
+  if (opts.all) return true;
+  const createdMs = info.Created * 1000;
+  if (opts.olderThanMs !== undefined && now - createdMs > opts.olderThanMs) return true;
+  if (labels[LABEL.worker] === ctx.workerId) return createdMs < ctx.startedAt - 1000;
+  const pid = Number(labels[LABEL.pid]);
+  if (labels[LABEL.host] === ctx.hostname && Number.isInteger(pid) && pid > 0 && pid !== ctx.pid) return !pidAlive(pid);
+  return false;
+}
+
+/** Removes the orphaned NanoGrid containers (and their anonymous volumes); returns how many. */
+export async function removeOrphanContainers(docker: Dockerode, ctx: OrphanContext, opts: CleanupOrphansOptions = {}): Promise<number> {
+  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.marker}=1`] }) } as object);
+  let removed = 0;
+  for (const info of list) {
+    if (!isOrphan(info, ctx, opts)) continue;
+    try {
+      await docker.getContainer(info.Id).remove({ force: true, v: true });
+      removed++;
+    } catch (err) {
+      // 404: another worker removed it meanwhile; 409: removal already in progress.
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw err;
+    }
+  }
+  return removed;
+}

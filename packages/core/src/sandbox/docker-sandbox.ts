@@ -1,0 +1,209 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type Dockerode from 'dockerode';
+import { NanoGridError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import type { Sandbox, SandboxRunResult, SandboxRunSpec } from '../plugins/sandbox.js';
+import { extractOutputArchive, packCodeDir } from './docker-archive.js';
+import { dockerMessage, dockerStatus, isLocalEngine, openDocker, type DockerConnectionOptions } from './docker-client.js';
+import { CappedCapture, demuxDockerStream } from './docker-demux.js';
+import { detectCgroupPeak, pollStatsPeak, readCgroupPeak, removeRunCgroups, removeStaleRunCgroups, runCgroupParent, type CgroupPeakSupport } from './docker-memory.js';
+import { ensureInternalNetwork, planNetwork } from './docker-network.js';
+import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
+import { containerSpec } from './docker-spec.js';
+
+export interface DockerSandboxOptions extends DockerConnectionOptions {
+  /** Names this worker's containers (label `nanogrid.worker`); a stable id lets a restarted worker clean up. @default `<hostname>-<pid>` */
+  workerId?: string;
+  /** CPU share when a run gives none. @default 0.5 */
+  cpus?: number;
+  /** Processes and threads a run may have (fork bombs stop here). @default 128 */
+  pidsLimit?: number;
+  /** Size of the tmpfs mounted at /tmp, MB (counts against the memory limit). @default 64 */
+  tmpfsSizeMb?: number;
+  /** `uid:gid` the function runs as. @default '65534:65534' (nobody) */
+  user?: string;
+  /** Bytes copied out of /output per run; more fails the run with OUTPUT_TOO_LARGE. @default 256 MiB */
+  maxOutputBytes?: number;
+  /** Files and directories copied out of /output per run. @default 10000 */
+  maxOutputFiles?: number;
+  /** Network of the `ai` policy; created as an internal bridge when missing. @default 'nanogrid-ai' */
+  aiNetwork?: string;
+  /** Where the host's cgroups are mounted, read for peak memory on a local engine; false: stats API only. @default '/sys/fs/cgroup' */
+  cgroupRoot?: string | false;
+  /** How long to wait for the last output after the container exits, ms. @default 2000 */
+  drainTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** The Docker sandbox, plus the clean-up a worker runs at start-up. */
+export interface DockerSandbox extends Sandbox {
+  readonly name: 'docker';
+  readonly workerId: string;
+  /** Removes containers (and their volumes) that crashed workers left behind; returns how many. */
+  cleanupOrphans(opts?: CleanupOrphansOptions): Promise<number>;
+  close(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * Runs each invocation in a fresh, hardened container (see docker-spec.ts).
+ * Code goes in with `putArchive` and outputs come out with `getArchive`, so no
+ * host path is mounted and a remote `DOCKER_HOST` works the same.
+ */
+export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
+  const { logger = silentLogger, socketPath, host, port, protocol } = opts;
+  const conn: DockerConnectionOptions = { socketPath, host, port, protocol };
+  const workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
+  const startedAt = Date.now();
+  const aiNetwork = opts.aiNetwork ?? 'nanogrid-ai';
+  const cgroupRoot = opts.cgroupRoot ?? '/sys/fs/cgroup';
+
+  let client: Promise<Dockerode> | undefined;
+  const docker = () => (client ??= openDocker(conn));
+  let cgroups: Promise<CgroupPeakSupport | undefined> | undefined;
+  const cgroupSupport = () =>
+    (cgroups ??= cgroupRoot !== false && isLocalEngine(conn) ? docker().then((d) => detectCgroupPeak(d, cgroupRoot)) : Promise.resolve(undefined));
+  let aiReady: Promise<void> | undefined;
+  const ensureAi = async () => {
+    aiReady ??= docker().then((d) => ensureInternalNetwork(d, aiNetwork));
+    // A failed creation is retried by the next run.
+    await aiReady.catch((err: unknown) => {
+      aiReady = undefined;
+      throw new NanoGridError('SANDBOX_ERROR', `cannot create the Docker network ${aiNetwork}: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+    });
+  };
+
+  async function create(d: Dockerode, spec: SandboxRunSpec, runId: string, support: CgroupPeakSupport | undefined): Promise<Dockerode.Container> {
+    const net = await planNetwork(spec.network, spec.env, aiNetwork, ensureAi);
+    const config = containerSpec(spec, {
+      runId,
+      network: net,
+      cpus: spec.cpus ?? opts.cpus ?? 0.5,
+      pidsLimit: opts.pidsLimit ?? 128,
+      tmpfsSizeMb: opts.tmpfsSizeMb ?? 64,
+      user: opts.user ?? '65534:65534',
+      labels: { [LABEL.worker]: workerId, [LABEL.host]: hostname(), [LABEL.pid]: String(process.pid), [LABEL.run]: runId },
+      ...(support ? { cgroupParent: runCgroupParent(runId) } : {}),
+    });
+    try {
+      return await d.createContainer(config);
+    } catch (err) {
+      if (dockerStatus(err) === 404 && /image/i.test(dockerMessage(err))) {
+        throw new NanoGridError(
+          'IMAGE_NOT_FOUND',
+          `the Docker image ${spec.image} is not on this engine; build the runtime images with \`nanogrid images build\` (scripts/build-images.sh)`,
+          { plugin: 'docker-sandbox', details: { image: spec.image } },
+        );
+      }
+      throw new NanoGridError('SANDBOX_ERROR', `creating the container failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+    }
+  }
+
+  async function run(spec: SandboxRunSpec): Promise<SandboxRunResult> {
+    if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
+    const d = await docker();
+    const support = await cgroupSupport();
+    const runId = randomBytes(8).toString('hex');
+    const container = await create(d, spec, runId, support);
+    try {
+      return await execute(container, spec, runId, support);
+    } catch (err) {
+      if (err instanceof NanoGridError) throw err;
+      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+    } finally {
+      await container.remove({ force: true, v: true }).catch((err: unknown) => {
+        if (dockerStatus(err) !== 404) logger.warn('docker-sandbox: could not remove a container', { id: container.id, error: dockerMessage(err) });
+      });
+      if (support) await removeRunCgroups(support.root, runId);
+    }
+  }
+
+  async function execute(container: Dockerode.Container, spec: SandboxRunSpec, runId: string, support: CgroupPeakSupport | undefined): Promise<SandboxRunResult> {
+    await container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
+
+    const withStdin = spec.stdin !== undefined;
+    // Attached before start so no output is lost; hijacked only when stdin must be written.
+    const stream = (await container.attach({ stream: true, stdout: true, stderr: true, stdin: withStdin, hijack: withStdin })) as NodeJS.ReadWriteStream;
+    const stdout = new CappedCapture(spec.maxStdoutBytes ?? 8 * MiB, 'head');
+    const stderr = new CappedCapture(spec.maxStderrBytes ?? 1 * MiB, 'tail');
+    const drained = demuxDockerStream(stream, stdout, stderr);
+
+    let timedOut = false;
+    let aborted = false;
+    const kill = () => void container.kill().catch(() => undefined);
+    await container.start();
+    const t0 = Date.now();
+    const poller = support ? undefined : pollStatsPeak(container);
+    if (spec.stdin !== undefined) {
+      // Half-close after the payload: with StdinOnce the program then reads EOF.
+      (stream as NodeJS.WritableStream).end(spec.stdin);
+    }
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, spec.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      kill();
+    };
+    spec.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await container.wait();
+    } finally {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onAbort);
+    }
+    const durationMs = Date.now() - t0;
+    // The attach stream ends right after the exit; never let a stuck connection hold the run.
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((r) => (drainTimer = setTimeout(r, opts.drainTimeoutMs ?? 2000)))]);
+    clearTimeout(drainTimer);
+    (stream as unknown as { destroy?: () => void }).destroy?.();
+
+    const state = (await container.inspect()).State;
+    const killedByUs = timedOut || aborted;
+    const oomKilled = !killedByUs && (state.OOMKilled || state.ExitCode === 137);
+    const peakMemoryBytes = support ? await readCgroupPeak(support, runId) : await poller?.stop();
+
+    await extractOutputArchive(await container.getArchive({ path: '/output' }), spec.outputDir, {
+      maxBytes: opts.maxOutputBytes ?? 256 * MiB,
+      maxEntries: opts.maxOutputFiles ?? 10_000,
+    });
+
+    const signalled = killedByUs || oomKilled;
+    return {
+      exitCode: signalled ? null : state.ExitCode,
+      signal: signalled ? 'SIGKILL' : null,
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      stdoutTruncated: stdout.truncated,
+      stderrTruncated: stderr.truncated,
+      timedOut,
+      oomKilled,
+      durationMs,
+      ...(peakMemoryBytes !== undefined ? { peakMemoryBytes } : {}),
+    };
+  }
+
+  return {
+    name: 'docker',
+    isolated: true,
+    workerId,
+    run,
+    async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
+      const d = await docker();
+      const removed = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);
+      const support = await cgroupSupport();
+      if (support) await removeStaleRunCgroups(support.root);
+      if (removed > 0) logger.info('docker-sandbox: removed containers left by a stopped worker', { removed });
+      return removed;
+    },
+    async close() {
+      client = undefined;
+      cgroups = undefined;
+      aiReady = undefined;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Builds NanoGrid's runtime images OFFLINE, from Debian packages only: no image
+# registry is needed (air-gapped installs, CI machines without Docker Hub).
+# Each image is `mmdebstrap --variant=apt --include=<packages> bookworm` piped
+# straight into `docker import`, with the config a sandbox expects:
+#   WORKDIR /code, a world-writable /output, USER 65534:65534 (nobody),
+#   HOME=/tmp, LANG=C.UTF-8. Docs, man pages, locales and apt lists are left out.
+#
+#   scripts/build-images.sh                    # build the images that are missing
+#   scripts/build-images.sh --only python,node # a selection
+#   scripts/build-images.sh --force            # rebuild even when present
+#   scripts/build-images.sh --list             # print "key tag packages" and exit
+#
+# Environment:
+#   NANOGRID_DEBIAN_MIRROR  mirror given to mmdebstrap: a URL, a sources file
+#                           (deb822 or one-line) or "deb …" line.
+#                           Default: the first Debian sources file in /etc/apt.
+#   NANOGRID_DEBIAN_SUITE   default: bookworm
+set -euo pipefail
+
+SUITE="${NANOGRID_DEBIAN_SUITE:-bookworm}"
+
+# key | tag | Debian packages | extra ENV (space-separated K=V)
+# Tags name the version Debian bookworm ships (nodejs 18.20, golang 1.19, g++ 12, python 3.11).
+IMAGES=(
+  "python|nanogrid/python:3|python3,ca-certificates|PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1"
+  "python-fat|nanogrid/python-fat:3|python3,ca-certificates,python3-numpy,python3-pil,python3-requests,python3-pandas|PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1"
+  "node|nanogrid/node:18|nodejs,ca-certificates|NODE_ENV=production"
+  "cpp|nanogrid/cpp:12|g++|"
+  "go|nanogrid/go:1.19|golang-go,ca-certificates|GOCACHE=/tmp/go-cache GOPATH=/tmp/go GOPROXY=off CGO_ENABLED=0"
+)
+
+say() { echo "build-images: $*" >&2; }
+fail() { say "ERROR: $*"; exit 1; }
+
+usage() {
+  sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
+}
+
+only=""
+force=0
+list=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --only) only="${2:-}"; shift 2 ;;
+    --only=*) only="${1#--only=}"; shift ;;
+    --force | -f) force=1; shift ;;
+    --list) list=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) fail "unknown argument '$1' (try --help)" ;;
+  esac
+done
+
+known_keys=$(for spec in "${IMAGES[@]}"; do echo "${spec%%|*}"; done | tr '\n' ' ')
+if [ -n "$only" ]; then
+  for key in ${only//,/ }; do
+    case " $known_keys " in
+      *" $key "*) ;;
+      *) fail "unknown image '$key' (known: $known_keys)" ;;
+    esac
+  done
+fi
+selected() { [ -z "$only" ] || case ",$only," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+
+if [ "$list" = 1 ]; then
+  for spec in "${IMAGES[@]}"; do
+    IFS='|' read -r key tag pkgs _ <<<"$spec"
+    selected "$key" && echo "$key $tag $pkgs"
+  done
+  exit 0
+fi
+
+command -v docker >/dev/null 2>&1 || fail "docker is not installed (run scripts/ensure-docker.sh)"
+docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (run scripts/ensure-docker.sh)"
+
+# Which images are missing? Only those need mmdebstrap.
+todo=()
+for spec in "${IMAGES[@]}"; do
+  IFS='|' read -r key tag _ _ <<<"$spec"
+  selected "$key" || continue
+  if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+    say "$tag is present (use --force to rebuild)"
+    continue
+  fi
+  todo+=("$spec")
+done
+[ "${#todo[@]}" -gt 0 ] || { say "nothing to build"; exit 0; }
+
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || fail "mmdebstrap is missing: apt-get install -y mmdebstrap"
+  say "installing mmdebstrap from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >/tmp/build-images-apt.log 2>&1 \
+    || fail "apt-get install mmdebstrap failed (see /tmp/build-images-apt.log)"
+fi
+
+mirror="${NANOGRID_DEBIAN_MIRROR:-}"
+if [ -z "$mirror" ]; then
+  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
+    if [ -f "$f" ] && grep -q -E '^(URIs:|deb )' "$f"; then mirror="$f"; break; fi
+  done
+fi
+[ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt: set NANOGRID_DEBIAN_MIRROR"
+
+build_one() {
+  local key="$1" tag="$2" pkgs="$3" envs="$4"
+  local changes=(
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+    --change 'ENV LANG=C.UTF-8'
+    --change 'ENV HOME=/tmp'
+    --change 'ENV OUTPUT_DIR=/output'
+    --change 'WORKDIR /code'
+    --change 'USER 65534:65534'
+    --change 'CMD ["/bin/sh"]'
+  )
+  local kv
+  for kv in $envs; do changes+=(--change "ENV $kv"); done
+
+  say "building $tag from $SUITE ($pkgs) ..."
+  local started=$SECONDS log="/tmp/build-images-$key.log"
+  # pipefail: a failed mmdebstrap fails the pipe even though docker import read an empty stream.
+  if ! mmdebstrap --variant=apt --include="$pkgs" \
+      --aptopt='Apt::Install-Recommends "false"' \
+      --dpkgopt='path-exclude=/usr/share/man/*' \
+      --dpkgopt='path-exclude=/usr/share/doc/*' \
+      --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+      --dpkgopt='path-exclude=/usr/share/info/*' \
+      --dpkgopt='path-exclude=/usr/share/locale/*' \
+      --dpkgopt='path-exclude=/usr/share/lintian/*' \
+      --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/* "$1"/var/log/*.log "$1"/var/log/apt/*' \
+      --customize-hook='mkdir -p "$1"/code "$1"/output && chmod 0755 "$1"/code && chmod 1777 "$1"/output' \
+      "$SUITE" - "$mirror" 2>"$log" \
+    | docker import "${changes[@]}" - "$tag" >/dev/null; then
+    tail -n 20 "$log" >&2 || true
+    fail "building $tag failed (log: $log)"
+  fi
+  local size
+  size=$(docker image inspect "$tag" --format '{{.Size}}' | awk '{printf "%d MB", $1/1000/1000}')
+  say "built $tag in $((SECONDS - started))s ($size)"
+}
+
+for spec in "${todo[@]}"; do
+  IFS='|' read -r key tag pkgs envs <<<"$spec"
+  build_one "$key" "$tag" "$pkgs" "$envs"
+done
