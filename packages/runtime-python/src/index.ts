@@ -1,1 +1,2 @@
-export {};
+export * from './python-runtime.js';
+export { PYTHON_BOOTSTRAP_FILE } from './bootstrap-source.js';

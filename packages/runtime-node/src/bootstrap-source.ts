@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+
+/** File name the bootstrap gets beside the user's code (the entry command runs it). */
+export const NODE_BOOTSTRAP_FILE = '__nanogrid_bootstrap.mjs';
+
+/**
+ * The bootstrap is a real .mjs file shipped in the package's `bootstrap/`
+ * folder. `../bootstrap/` resolves from both `src/` and `dist/`.
+ */
+export function readNodeBootstrap(): string {
+  return readFileSync(new URL('../bootstrap/bootstrap.mjs', import.meta.url), 'utf8');
+}

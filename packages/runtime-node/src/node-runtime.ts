@@ -1,0 +1,45 @@
+import type { RuntimePlugin } from '@nanogrid/core';
+import { NODE_BOOTSTRAP_FILE, readNodeBootstrap } from './bootstrap-source.js';
+
+export interface NodeRuntimeOptions {
+  /**
+   * Image of runs in the Docker sandbox, built offline (Node.js 20); the
+   * process sandbox ignores it and uses the host's `node`.
+   * @default 'nanogrid/node:20'
+   */
+  image?: string;
+  /**
+   * Node binary the entry command starts, looked up on PATH inside the sandbox.
+   * @default 'node'
+   */
+  node?: string;
+  /**
+   * Runtime ids this plugin serves, replacing the defaults.
+   * @default ['node', 'nodejs', /^nodejs\d+(\.x)?$/, /^node\d+$/]
+   */
+  runtimes?: readonly (string | RegExp)[];
+}
+
+export const NODE_RUNTIME_IDS: readonly (string | RegExp)[] = ['node', 'nodejs', /^nodejs\d+(\.x)?$/, /^node\d+$/];
+
+/** Read once at import (an immutable string, shared by every plugin object). */
+const BOOTSTRAP_SOURCE = readNodeBootstrap();
+
+/**
+ * Node.js functions: an exported `handler(event, context)` (ESM or CommonJS,
+ * async or Lambda-style callback), or a script reading `PAYLOAD` and writing its
+ * result to stdout. Results come back as one envelope line after `RESULT_MARKER`.
+ */
+export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
+  const node = opts.node ?? 'node';
+  return {
+    name: 'node',
+    runtimes: opts.runtimes ?? NODE_RUNTIME_IDS,
+    extensions: ['.js', '.mjs', '.cjs'],
+    image: opts.image ?? 'nanogrid/node:20',
+    defaultHandler: 'main.handler',
+    bootstrap: { [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE },
+    protocol: 'envelope',
+    entry: () => [node, NODE_BOOTSTRAP_FILE],
+  };
+}

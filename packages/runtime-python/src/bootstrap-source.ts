@@ -1,0 +1,12 @@
+import { readFileSync } from 'node:fs';
+
+/** File name the bootstrap gets beside the user's code (the entry command runs it). */
+export const PYTHON_BOOTSTRAP_FILE = '__nanogrid_bootstrap.py';
+
+/**
+ * The bootstrap is a real .py file (linted and run as Python, shipped in the
+ * package's `bootstrap/` folder). `../bootstrap/` resolves from both `src/` and `dist/`.
+ */
+export function readPythonBootstrap(): string {
+  return readFileSync(new URL('../bootstrap/bootstrap.py', import.meta.url), 'utf8');
+}

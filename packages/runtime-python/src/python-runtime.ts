@@ -1,0 +1,48 @@
+import type { RuntimePlugin } from '@nanogrid/core';
+import { PYTHON_BOOTSTRAP_FILE, readPythonBootstrap } from './bootstrap-source.js';
+
+export interface PythonRuntimeOptions {
+  /**
+   * Image of runs in the Docker sandbox. The default is built offline from
+   * Debian packages (python3 plus the "fat" libraries: numpy, pandas, pillow,
+   * requests); the process sandbox ignores it and uses the host's interpreter.
+   * @default 'nanogrid/python:3'
+   */
+  image?: string;
+  /**
+   * Interpreter the entry command starts, looked up on PATH inside the sandbox
+   * (`python3.11`, `/opt/venv/bin/python` …).
+   * @default 'python3'
+   */
+  python?: string;
+  /**
+   * Runtime ids this plugin serves, replacing the defaults.
+   * @default ['python', 'python3', /^python3\.\d+$/]
+   */
+  runtimes?: readonly (string | RegExp)[];
+}
+
+export const PYTHON_RUNTIME_IDS: readonly (string | RegExp)[] = ['python', 'python3', /^python3\.\d+$/];
+
+/** Read once at import (an immutable string, shared by every plugin object). */
+const BOOTSTRAP_SOURCE = readPythonBootstrap();
+
+/**
+ * Python functions: `handler(event, context)` in a `.py` file (async allowed), or a
+ * script reading `PAYLOAD` and printing its result. Results come back as one
+ * envelope line after `RESULT_MARKER`; user prints become logs.
+ */
+export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
+  const python = opts.python ?? 'python3';
+  return {
+    name: 'python',
+    runtimes: opts.runtimes ?? PYTHON_RUNTIME_IDS,
+    extensions: ['.py'],
+    image: opts.image ?? 'nanogrid/python:3',
+    defaultHandler: 'main.handler',
+    bootstrap: { [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE },
+    protocol: 'envelope',
+    // -u: unbuffered, so logs written before a crash or a kill are not lost.
+    entry: () => [python, '-u', PYTHON_BOOTSTRAP_FILE],
+  };
+}
