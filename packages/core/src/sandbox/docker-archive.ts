@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { NanoGridError } from '../errors.js';
 
 /**
@@ -86,21 +85,35 @@ export async function extractOutputArchive(archive: Readable | NodeJS.ReadableSt
           { plugin: 'docker-sandbox', details: { maxBytes: limits.maxBytes, maxEntries: limits.maxEntries } },
         );
         // Stop reading the archive: the rest would only be thrown away.
-        source.destroy();
+        setImmediate(() => stop());
         return true;
       }
       return false;
     },
   });
 
+  let stop = () => {};
   try {
-    await pipeline(source, extract as unknown as NodeJS.WritableStream);
-  } catch (err) {
-    if (over) throw over;
-    throw new NanoGridError('SANDBOX_ERROR', `copying /output out of the container failed: ${(err as Error).message}`, {
-      plugin: 'docker-sandbox',
-      cause: err,
+    // Piped by hand (not stream.pipeline) so stopping early is a plain resolve, not a premature-close error.
+    await new Promise<void>((resolve, reject) => {
+      stop = () => {
+        source.unpipe(extract as unknown as NodeJS.WritableStream);
+        source.destroy();
+        (extract as unknown as { destroy(): void }).destroy();
+        resolve();
+      };
+      extract.on('finish', () => resolve());
+      extract.on('error', reject);
+      source.on('error', reject);
+      source.pipe(extract as unknown as NodeJS.WritableStream);
     });
+  } catch (err) {
+    if (!over) {
+      throw new NanoGridError('SANDBOX_ERROR', `copying /output out of the container failed: ${(err as Error).message}`, {
+        plugin: 'docker-sandbox',
+        cause: err,
+      });
+    }
   }
   if (over) throw over;
   return report;

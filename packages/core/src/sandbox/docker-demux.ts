@@ -1,56 +1,12 @@
 import type { Readable } from 'node:stream';
-
-/**
- * Keeps at most `max` bytes of a stream: the head (stdout, where the result
- * envelope is) or the tail (stderr, where the last error is). Memory stays
- * bounded whatever the program prints.
- */
-export class CappedCapture {
-  private chunks: Buffer[] = [];
-  private kept = 0;
-  truncated = false;
-
-  constructor(
-    private readonly max: number,
-    private readonly keep: 'head' | 'tail',
-  ) {}
-
-  write(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    if (this.keep === 'head') {
-      const room = this.max - this.kept;
-      if (room <= 0) {
-        this.truncated = true;
-        return;
-      }
-      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-      if (part.length < chunk.length) this.truncated = true;
-      this.chunks.push(Buffer.from(part));
-      this.kept += part.length;
-      return;
-    }
-    this.chunks.push(Buffer.from(chunk));
-    this.kept += chunk.length;
-    // Drop whole chunks from the front; the last partial trim happens in text().
-    while (this.chunks.length > 1 && this.kept - this.chunks[0]!.length >= this.max) {
-      this.kept -= this.chunks.shift()!.length;
-      this.truncated = true;
-    }
-    if (this.kept > this.max) this.truncated = true;
-  }
-
-  text(): string {
-    const all = Buffer.concat(this.chunks);
-    return (all.length > this.max ? all.subarray(all.length - this.max) : all).toString('utf8');
-  }
-}
+import type { CappedBuffer } from './capped-buffer.js';
 
 /**
  * Splits Docker's multiplexed attach stream (8-byte header: stream type, 3
  * zero bytes, big-endian length; then the payload) into stdout and stderr.
  * Resolves when the stream ends or closes.
  */
-export function demuxDockerStream(stream: Readable | NodeJS.ReadableStream, stdout: CappedCapture, stderr: CappedCapture): Promise<void> {
+export function demuxDockerStream(stream: Readable | NodeJS.ReadableStream, stdout: CappedBuffer, stderr: CappedBuffer): Promise<void> {
   let pending = Buffer.alloc(0);
   let frameType = -1;
   let frameLeft = 0;

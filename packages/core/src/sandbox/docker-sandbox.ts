@@ -6,7 +6,8 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { Sandbox, SandboxRunResult, SandboxRunSpec } from '../plugins/sandbox.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import { dockerMessage, dockerStatus, isLocalEngine, openDocker, type DockerConnectionOptions } from './docker-client.js';
-import { CappedCapture, demuxDockerStream } from './docker-demux.js';
+import { CappedBuffer } from './capped-buffer.js';
+import { demuxDockerStream } from './docker-demux.js';
 import { detectCgroupPeak, pollStatsPeak, readCgroupPeak, removeRunCgroups, removeStaleRunCgroups, runCgroupParent, type CgroupPeakSupport } from './docker-memory.js';
 import { ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
@@ -126,8 +127,8 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     const withStdin = spec.stdin !== undefined;
     // Attached before start so no output is lost; hijacked only when stdin must be written.
     const stream = (await container.attach({ stream: true, stdout: true, stderr: true, stdin: withStdin, hijack: withStdin })) as NodeJS.ReadWriteStream;
-    const stdout = new CappedCapture(spec.maxStdoutBytes ?? 8 * MiB, 'head');
-    const stderr = new CappedCapture(spec.maxStderrBytes ?? 1 * MiB, 'tail');
+    const stdout = new CappedBuffer(spec.maxStdoutBytes ?? 8 * MiB, 'head');
+    const stderr = new CappedBuffer(spec.maxStderrBytes ?? 1 * MiB, 'tail');
     const drained = demuxDockerStream(stream, stdout, stderr);
 
     let timedOut = false;
@@ -176,8 +177,8 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     return {
       exitCode: signalled ? null : state.ExitCode,
       signal: signalled ? 'SIGKILL' : null,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
+      stdout: stdout.toString(),
+      stderr: stderr.toString(),
       stdoutTruncated: stdout.truncated,
       stderrTruncated: stderr.truncated,
       timedOut,
