@@ -10,6 +10,7 @@
 // it; what it wrote to stdout until the process exits is the result (JSON when
 // it parses, else the text). The envelope is written last with the real write.
 import { spawnSync } from 'node:child_process';
+import module from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -161,6 +162,38 @@ function makeContext() {
   };
 }
 
+/**
+ * Node before 20.19 / 22.7 loads a `.js` file with no `"type": "module"` as
+ * CommonJS even when it is written with import/export. Then a load hook marks
+ * the code directory's `.js` files that use ESM syntax as modules, and the
+ * entry is imported again (a new URL: the failed one stays cached). Node's
+ * "To load an ES module…" warning from the first attempt stays in the logs.
+ */
+async function importEntry(entryFile) {
+  const url = pathToFileURL(resolve(entryFile)).href;
+  try {
+    return await import(url);
+  } catch (err) {
+    const esmInCjs = err instanceof SyntaxError && /import statement outside a module|Unexpected token 'export'/.test(err.message);
+    if (!esmInCjs || !entryFile.endsWith('.js') || typeof module.register !== 'function') throw err;
+    module.register(`data:text/javascript,${encodeURIComponent(esmHooks(pathToFileURL(process.cwd()).href + '/'))}`);
+    return await import(`${url}?esm`);
+  }
+}
+
+function esmHooks(codeDirUrl) {
+  return `
+import { readFile } from 'node:fs/promises';
+const ESM_SYNTAX = /^[ \\t]*(import[ \\t]*[\\w{*'"]|export[ \\t{*])/m;
+export async function load(url, context, nextLoad) {
+  const loaded = await nextLoad(url, context);
+  if (loaded.format !== 'commonjs' || !url.startsWith(${JSON.stringify(codeDirUrl)}) || !new URL(url).pathname.endsWith('.js')) return loaded;
+  const source = String(loaded.source ?? (await readFile(new URL(url), 'utf8')));
+  return ESM_SYNTAX.test(source) ? { format: 'module', source, shortCircuit: true } : loaded;
+}
+`;
+}
+
 function findHandler(mod, name) {
   if (name in mod) return mod[name];
   const cjs = mod.default;
@@ -197,7 +230,7 @@ async function main() {
   process.stdout.write = captureWrite;
   let mod;
   try {
-    mod = await import(pathToFileURL(resolve(entryFile)).href);
+    mod = await importEntry(entryFile);
   } catch (err) {
     finish({ ok: false, error: withSyntaxLocation(errorOf(err), err, entryFile) });
     return;

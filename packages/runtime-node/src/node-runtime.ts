@@ -3,9 +3,12 @@ import { NODE_BOOTSTRAP_FILE, readNodeBootstrap } from './bootstrap-source.js';
 
 export interface NodeRuntimeOptions {
   /**
-   * Image of runs in the Docker sandbox, built offline (Node.js 20); the
-   * process sandbox ignores it and uses the host's `node`.
-   * @default 'nanogrid/node:20'
+   * Image of runs in the Docker sandbox. The default is built offline from
+   * Debian bookworm's `nodejs` (18.20) by `scripts/build-images.sh`; the process
+   * sandbox ignores it and uses the host's `node`. On Node before 20.19 a `.js`
+   * file written with import/export still loads (the bootstrap retries it as
+   * an ES module), with Node's "To load an ES module" warning in the logs.
+   * @default 'nanogrid/node:18'
    */
   image?: string;
   /**
@@ -36,7 +39,7 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
     name: 'node',
     runtimes: opts.runtimes ?? NODE_RUNTIME_IDS,
     extensions: ['.js', '.mjs', '.cjs'],
-    image: opts.image ?? 'nanogrid/node:20',
+    image: opts.image ?? 'nanogrid/node:18',
     defaultHandler: 'main.handler',
     bootstrap: { [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE },
     protocol: 'envelope',

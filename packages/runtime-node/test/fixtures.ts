@@ -73,9 +73,10 @@ process.stdout.write(JSON.stringify({ sum: a + b }) + '\\n');
     files: { 'main.js': 'console.log("partial output");\nprocess.exit(3);\n' },
   },
   logs: {
-    entryFile: 'main.mjs',
+    // ES module syntax in a .js file with no package.json: detected by Node ≥ 20.19, retried by the bootstrap before.
+    entryFile: 'main.js',
     files: {
-      'main.mjs': `
+      'main.js': `
 export function handler(event) {
   for (let i = 0; i < event.lines; i++) console.log(\`log line \${i}\`);
   return { done: true };

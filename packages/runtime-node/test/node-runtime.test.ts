@@ -28,7 +28,7 @@ describe('nodeRuntime', () => {
     expect(rt.name).toBe('node');
     expect(rt.extensions).toEqual(['.js', '.mjs', '.cjs']);
     expect(rt.defaultHandler).toBe('main.handler');
-    expect(rt.image).toBe('nanogrid/node:20');
+    expect(rt.image).toBe('nanogrid/node:18');
     expect(rt.protocol).toBe('envelope');
     expect(rt.entry({ runtime: 'nodejs20.x', handler: 'main.handler', entryFile: 'main.js' })).toEqual(['node', NODE_BOOTSTRAP_FILE]);
   });

@@ -4,8 +4,9 @@ import { PYTHON_BOOTSTRAP_FILE, readPythonBootstrap } from './bootstrap-source.j
 export interface PythonRuntimeOptions {
   /**
    * Image of runs in the Docker sandbox. The default is built offline from
-   * Debian packages (python3 plus the "fat" libraries: numpy, pandas, pillow,
-   * requests); the process sandbox ignores it and uses the host's interpreter.
+   * Debian bookworm's `python3` (3.11) by `scripts/build-images.sh`;
+   * `nanogrid/python-fat:3` adds numpy, pandas, pillow and requests. The
+   * process sandbox ignores it and uses the host's interpreter.
    * @default 'nanogrid/python:3'
    */
   image?: string;
