@@ -12,6 +12,12 @@ export * from './plugins/rate-limit-store.js';
 export * from './di/tokens.js';
 export * from './engine/engine-options.js';
 // --- embedded defaults (memory queue, memory results, fs storage)
+export * from './job-message.js';
+export * from './defaults/memory-queue.js';
+export * from './defaults/memory-results.js';
+export * from './defaults/storage-key.js';
+export * from './defaults/url-signer.js';
+export * from './defaults/fs-storage.js';
 // --- archives
 // --- sandboxes
 // --- engine

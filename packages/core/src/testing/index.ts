@@ -1,2 +1,6 @@
 // Conformance suites: one per interface, each taking a factory.
+export * from './queue-source-suite.js';
+export * from './result-sink-suite.js';
+export * from './storage-backend-suite.js';
+export { eventually, receiveUntil, sampleJob, sampleRecord, uniqueId } from './helpers.js';
 export * from './test-runtime.js';

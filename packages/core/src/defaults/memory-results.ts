@@ -1,0 +1,140 @@
+import { NanoGridError } from '../errors.js';
+import { isFinalStatus } from '../job.js';
+import type { JobPatch, JobRecord } from '../job.js';
+import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
+
+export interface MemoryResultsOptions {
+  /** Plugin name shown in logs and errors. @default 'memory-results' */
+  name?: string;
+  /** Seconds a job record is kept after its last write. @default 86400 */
+  ttlSec?: number;
+}
+
+export interface MemoryResults extends ResultSink {
+  /** Pending `wait` calls (for leak checks). */
+  waiting(): number;
+  /** Records currently kept (expired ones excluded). */
+  size(): number;
+}
+
+interface Stored {
+  record: JobRecord;
+  expiresAt: number;
+}
+
+/** Expired records are swept on writes at most this often: no timer to leak. */
+const SWEEP_EVERY_MS = 60_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * In-process job state with a TTL and `wait()`. Records are copied in and out,
+ * so callers never share objects with the store (as with a remote sink).
+ */
+export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
+  const name = opts.name ?? 'memory-results';
+  const ttlMs = (opts.ttlSec ?? 86_400) * 1000;
+  const records = new Map<string, Stored>();
+  const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
+  let lastSweep = Date.now();
+
+  const live = (jobId: string): JobRecord | undefined => {
+    const stored = records.get(jobId);
+    if (!stored) return undefined;
+    if (stored.expiresAt <= Date.now()) {
+      records.delete(jobId);
+      return undefined;
+    }
+    return stored.record;
+  };
+
+  const write = (record: JobRecord) => {
+    const now = Date.now();
+    records.set(record.job_id, { record: structuredClone(record), expiresAt: now + ttlMs });
+    if (now - lastSweep >= SWEEP_EVERY_MS) {
+      lastSweep = now;
+      for (const [id, s] of records) if (s.expiresAt <= now) records.delete(id);
+    }
+    if (isFinalStatus(record.status)) {
+      for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(structuredClone(record));
+    }
+  };
+
+  const subscribe = (jobId: string, fn: (record: JobRecord | undefined) => void) => {
+    let set = listeners.get(jobId);
+    if (!set) listeners.set(jobId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && listeners.get(jobId) === set) listeners.delete(jobId);
+    };
+  };
+
+  const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : structuredClone(r));
+
+  return {
+    name,
+    async create(record: JobRecord) {
+      // A final record is never replaced: a late duplicate submit cannot undo a result.
+      const existing = live(record.job_id);
+      if (existing && isFinalStatus(existing.status)) return;
+      write(record);
+    },
+    async update(jobId: string, patch: JobPatch) {
+      const existing = live(jobId);
+      if (!existing || isFinalStatus(existing.status)) return undefined;
+      const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
+      const next: JobRecord = { ...existing, ...rest, updated_at: patch.updated_at ?? new Date().toISOString() };
+      write(next);
+      return copy(next);
+    },
+    async get(jobId: string) {
+      return copy(live(jobId));
+    },
+    async publish(final: JobRecord) {
+      if (!isFinalStatus(final.status)) {
+        throw new NanoGridError('BAD_REQUEST', `publish needs a final status, got "${final.status}"`, { plugin: name });
+      }
+      const existing = live(final.job_id);
+      if (existing && isFinalStatus(existing.status)) return false;
+      write({ ...existing, ...final });
+      return true;
+    },
+    wait(jobId: string, { signal, timeoutMs }: WaitOptions = {}) {
+      return new Promise<JobRecord | undefined>((resolve) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const finish = (record: JobRecord | undefined) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          unsubscribe();
+          resolve(record);
+        };
+        const onAbort = () => finish(copy(live(jobId)));
+        // Subscribe before reading, so a publish in between is not missed.
+        const unsubscribe = subscribe(jobId, finish);
+        const current = live(jobId);
+        if (current && isFinalStatus(current.status)) return finish(copy(current));
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
+      });
+    },
+    waiting() {
+      let n = 0;
+      for (const set of listeners.values()) n += set.size;
+      return n;
+    },
+    size() {
+      const now = Date.now();
+      let n = 0;
+      for (const s of records.values()) if (s.expiresAt > now) n += 1;
+      return n;
+    },
+    async close() {
+      // Nothing to release but waiters: answer them with what is known.
+      for (const [jobId, set] of [...listeners]) {
+        const current = copy(live(jobId));
+        for (const notify of [...set]) notify(current);
+      }
+    },
+  };
+}
