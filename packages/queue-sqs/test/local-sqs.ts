@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire, Module } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import type * as LocalAwsSqs from 'local-aws-sqs';
+
+/**
+ * Three behaviours of local-aws-sqs 2.0.2 differ from SQS and would make correct client code fail:
+ * 1. ChangeMessageVisibility increments ApproximateReceiveCount, so every heartbeat or retry
+ *    counted as a delivery and a heartbeated job was dead-lettered early.
+ * 2. A long poll asking for up to N messages waited the whole WaitTimeSeconds unless N arrived;
+ *    SQS answers as soon as any message is there.
+ * 3. ApproximateNumberOfMessages counted in-flight messages too; SQS counts visible ones only.
+ * We load the real server with these two lines fixed, and fail loudly if the source changed.
+ */
+const FIXES: [string, string][] = [
+  [
+    'let n=Number(t.record.attributes.ApproximateReceiveCount)+1;',
+    // Wt(message, timeout, keepReceipt): keepReceipt is only true for ChangeMessageVisibility.
+    'let n=Number(t.record.attributes.ApproximateReceiveCount)+(i?0:1);',
+  ],
+  [
+    'r.push(f)}if(r.length==e){clearInterval(c),clearTimeout(n),o();break}}},10)',
+    'r.push(f)}if(r.length==e)break}r.length>0&&(clearInterval(c),clearTimeout(n),o())},10)',
+  ],
+  ['ApproximateNumberOfMessages:String(S(this,E).filter(o=>!o.delayed).length)', 'ApproximateNumberOfMessages:String(S(this,E).filter(o=>!o.delayed&&o.visible).length)'],
+];
+
+function loadFixedLocalSqs(): typeof LocalAwsSqs {
+  const entry = createRequire(import.meta.url).resolve('local-aws-sqs');
+  let source = readFileSync(entry, 'utf8');
+  for (const [from, to] of FIXES) {
+    if (source.split(from).length !== 2) throw new Error(`local-aws-sqs changed: cannot apply fix near "${from.slice(0, 40)}…"`);
+    source = source.replace(from, to);
+  }
+  const mod = new Module(entry) as Module & { _compile(code: string, filename: string): void };
+  mod.filename = entry;
+  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(dirname(entry));
+  mod._compile(source, entry);
+  return mod.exports as typeof LocalAwsSqs;
+}
+
+/** The only access key the local server accepts (local-aws-sqs itself checks none). */
+export const LOCAL_SQS_CREDENTIALS = { accessKeyId: 'nanogrid-local', secretAccessKey: 'nanogrid-local-secret' };
+
+export interface LocalSqs {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** What SQS answers to a request signed with an unknown access key (JSON protocol). */
+function rejectUnknownKey(req: IncomingMessage, res: ServerResponse): boolean {
+  const key = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+  if (key === LOCAL_SQS_CREDENTIALS.accessKeyId) return false;
+  req.resume();
+  res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'InvalidClientTokenId;Sender' });
+  res.end(JSON.stringify({ __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
+  return true;
+}
+
+/**
+ * Starts a real local-aws-sqs (with the fixes above) on a random port. In front of it sits the
+ * access-key check SQS does and local-aws-sqs skips, so wrong credentials fail as on AWS.
+ */
+export async function startLocalSqs(): Promise<LocalSqs> {
+  const { createRequestHandler } = loadFixedLocalSqs();
+  const { service, requestHandler } = createRequestHandler({ port: 0, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
+  const server = createServer((req, res) => {
+    if (!rejectUnknownKey(req, res)) void requestHandler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  service.PORT = port; // queue URLs it hands out must point at the real port
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
