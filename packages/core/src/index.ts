@@ -20,6 +20,10 @@ export * from './defaults/url-signer.js';
 export * from './defaults/fs-storage.js';
 // --- archives
 // --- sandboxes
+export * from './sandbox/docker-sandbox.js';
+export { detectDocker, type DockerConnectionOptions } from './sandbox/docker-client.js';
+export type { CleanupOrphansOptions } from './sandbox/docker-orphans.js';
+export * from './sandbox/pick-sandbox.js';
 // --- engine
 export * from './engine/invoke.js';
 export * from './engine/interpret-run.js';

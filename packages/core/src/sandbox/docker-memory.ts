@@ -68,10 +68,12 @@ export async function removeRunCgroups(root: string, runId: string): Promise<voi
 }
 
 /**
- * Removes empty run cgroups under `/nanogrid` that no container uses (left by
- * a worker that crashed). A cgroup still in use is not empty: rmdir refuses it.
+ * Removes run cgroups under `/nanogrid` left by a worker that crashed. Runs
+ * in `keep` (their containers still exist: a run between exit and reading
+ * its peak) are left alone; a cgroup still in use is not empty, and rmdir
+ * refuses it anyway.
  */
-export async function removeStaleRunCgroups(root: string): Promise<number> {
+export async function removeStaleRunCgroups(root: string, keep: ReadonlySet<string>): Promise<number> {
   let removed = 0;
   let hierarchies: string[];
   try {
@@ -88,6 +90,7 @@ export async function removeStaleRunCgroups(root: string): Promise<number> {
       continue;
     }
     for (const run of runs) {
+      if (keep.has(run)) continue;
       try {
         await rmdir(path.join(base, run));
         removed++;

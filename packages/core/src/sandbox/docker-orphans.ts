@@ -27,6 +27,13 @@ export interface OrphanContext {
   startedAt: number;
 }
 
+/** What the orphan rules look at. */
+export interface OrphanCandidate {
+  labels: Record<string, string>;
+  /** Creation time, ms. */
+  createdMs: number;
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -43,24 +50,47 @@ function pidAlive(pid: number): boolean {
  * restarted under a stable id); when it was started on this host by a process
  * that no longer exists; or when it is older than `olderThanMs`.
  */
-export function isOrphan(info: Dockerode.ContainerInfo, ctx: OrphanContext, opts: CleanupOrphansOptions, now = Date.now()): boolean {
-  const labels = info.Labels ?? {};
+export function isOrphan(container: OrphanCandidate, ctx: OrphanContext, opts: CleanupOrphansOptions, now = Date.now()): boolean {
+  const { labels, createdMs } = container;
   if (labels[LABEL.marker] !== '1') return false;
   if (opts.all) return true;
-  const createdMs = info.Created * 1000;
   if (opts.olderThanMs !== undefined && now - createdMs > opts.olderThanMs) return true;
-  if (labels[LABEL.worker] === ctx.workerId) return createdMs < ctx.startedAt - 1000;
+  if (labels[LABEL.worker] === ctx.workerId) return createdMs < ctx.startedAt;
   const pid = Number(labels[LABEL.pid]);
   if (labels[LABEL.host] === ctx.hostname && Number.isInteger(pid) && pid > 0 && pid !== ctx.pid) return !pidAlive(pid);
   return false;
 }
 
-/** Removes the orphaned NanoGrid containers (and their anonymous volumes); returns how many. */
-export async function removeOrphanContainers(docker: Dockerode, ctx: OrphanContext, opts: CleanupOrphansOptions = {}): Promise<number> {
+/**
+ * Removes the orphaned NanoGrid containers (and their anonymous volumes).
+ * Returns how many, and the run ids of the containers that stay.
+ */
+export async function removeOrphanContainers(
+  docker: Dockerode,
+  ctx: OrphanContext,
+  opts: CleanupOrphansOptions = {},
+): Promise<{ removed: number; liveRuns: Set<string> }> {
   const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.marker}=1`] }) } as object);
   let removed = 0;
+  const liveRuns = new Set<string>();
   for (const info of list) {
-    if (!isOrphan(info, ctx, opts)) continue;
+    const labels = info.Labels ?? {};
+    let createdMs = info.Created * 1000;
+    // The list gives whole seconds; this worker's own id needs the exact time to tell old from new.
+    if (labels[LABEL.worker] === ctx.workerId) {
+      const created = await docker
+        .getContainer(info.Id)
+        .inspect()
+        .then((c) => Date.parse(c.Created))
+        .catch(() => Number.NaN);
+      if (Number.isNaN(created)) continue;
+      createdMs = created;
+    }
+    if (!isOrphan({ labels, createdMs }, ctx, opts)) {
+      const run = labels[LABEL.run];
+      if (run) liveRuns.add(run);
+      continue;
+    }
     try {
       await docker.getContainer(info.Id).remove({ force: true, v: true });
       removed++;
@@ -70,5 +100,5 @@ export async function removeOrphanContainers(docker: Dockerode, ctx: OrphanConte
       if (status !== 404 && status !== 409) throw err;
     }
   }
-  return removed;
+  return { removed, liveRuns };
 }

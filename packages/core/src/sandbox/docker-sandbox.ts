@@ -195,9 +195,9 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     run,
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
       const d = await docker();
-      const removed = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);
+      const { removed, liveRuns } = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);
       const support = await cgroupSupport();
-      if (support) await removeStaleRunCgroups(support.root);
+      if (support) await removeStaleRunCgroups(support.root, liveRuns);
       if (removed > 0) logger.info('docker-sandbox: removed containers left by a stopped worker', { removed });
       return removed;
     },

@@ -1,0 +1,73 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isNanoGridError, type Logger } from '../src/index.js';
+import { detectDocker } from '../src/sandbox/docker-client.js';
+import { isDockerSandbox, pickSandbox } from '../src/sandbox/pick-sandbox.js';
+import { dockerTestEnv } from './helpers/docker-env.js';
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+}
+
+const nowhere = { socketPath: '/nonexistent/nanogrid-test/docker.sock' };
+
+describe('detectDocker', () => {
+  let silent: Server;
+  const held: Socket[] = [];
+  beforeAll(async () => {
+    // Accepts connections and never answers: an engine that hangs.
+    silent = createServer((sock) => held.push(sock));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    for (const s of held) s.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('is false when nothing listens', async () => {
+    expect(await detectDocker(nowhere)).toBe(false);
+  });
+
+  it('is false, within its timeout, when the engine does not answer', async () => {
+    const started = Date.now();
+    const port = (silent.address() as AddressInfo).port;
+    expect(await detectDocker({ host: '127.0.0.1', port, timeoutMs: 300 })).toBe(false);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('pickSandbox', () => {
+  it('gives the process sandbox when asked, and says so', async () => {
+    const log = recordingLogger();
+    const sandbox = await pickSandbox('process', log);
+    expect(sandbox.name).toBe('process');
+    expect(isDockerSandbox(sandbox)).toBe(false);
+    expect(log.lines.some((l) => l.startsWith('sandbox: process'))).toBe(true);
+  });
+
+  it('falls back to the process sandbox under auto when no engine answers', async () => {
+    const log = recordingLogger();
+    const sandbox = await pickSandbox('auto', log, { docker: nowhere, detectTimeoutMs: 500 });
+    expect(sandbox.name).toBe('process');
+    expect(log.lines.some((l) => l.includes('no Docker engine answers'))).toBe(true);
+  });
+
+  it('refuses docker when no engine answers', async () => {
+    const err = await pickSandbox('docker', recordingLogger(), { docker: nowhere, detectTimeoutMs: 500 }).catch((e: unknown) => e);
+    expect(isNanoGridError(err, 'SANDBOX_ERROR')).toBe(true);
+  });
+});
+
+const env = await dockerTestEnv([]);
+
+describe.skipIf(!env.ready)('pickSandbox with a Docker engine', () => {
+  it('picks docker under auto and says so', async () => {
+    const log = recordingLogger();
+    const sandbox = await pickSandbox('auto', log);
+    expect(sandbox.name).toBe('docker');
+    expect(isDockerSandbox(sandbox)).toBe(true);
+    expect(log.lines.some((l) => l.startsWith('sandbox: docker'))).toBe(true);
+    await sandbox.close?.();
+  });
+});
