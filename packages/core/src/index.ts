@@ -19,11 +19,18 @@ export * from './defaults/storage-key.js';
 export * from './defaults/url-signer.js';
 export * from './defaults/fs-storage.js';
 // --- archives
+export * from './archive/extract-zip.js';
+export * from './archive/create-zip.js';
+export * from './archive/list-zip.js';
+export * from './archive/entry-path.js';
+export type { ZipSource, ZipEntryKind } from './archive/open-zip.js';
 // --- sandboxes
 export * from './sandbox/docker-sandbox.js';
 export { detectDocker, type DockerConnectionOptions } from './sandbox/docker-client.js';
 export type { CleanupOrphansOptions } from './sandbox/docker-orphans.js';
 export * from './sandbox/pick-sandbox.js';
+export * from './sandbox/process-sandbox.js';
+export * from './sandbox/capped-buffer.js';
 // --- engine
 export * from './engine/invoke.js';
 export * from './engine/interpret-run.js';
