@@ -1,4 +1,4 @@
-import { NanoGridError } from '@nanogrid/core';
+import { assertStorageKey, assertStoragePrefix } from '@nanogrid/core';
 
 /** `'a/b/'`, `'/a/b'` → `'a/b/'`; empty stays empty. The result is prepended to every key. */
 export function normalizePrefix(prefix: string | undefined): string {
@@ -6,14 +6,14 @@ export function normalizePrefix(prefix: string | undefined): string {
   return trimmed ? `${trimmed}/` : '';
 }
 
-/**
- * Full object key of a backend key. Keys are relative `/`-separated paths: an empty key or
- * segment, a leading `/`, `.` or `..` could reach objects outside the prefix (or alias one
- * object under two keys), so they are refused.
- */
+/** Full object key of a backend key, after the same key checks every backend makes (`BAD_REQUEST`). */
 export function joinKey(root: string, key: string, plugin = 's3-storage'): string {
-  if (!key || key.startsWith('/') || key.split('/').some((part) => part === '' || part === '..' || part === '.')) {
-    throw new NanoGridError('BAD_REQUEST', `${plugin}: invalid storage key "${key}"`, { plugin, details: { key } });
-  }
+  assertStorageKey(key, plugin);
   return root + key;
+}
+
+/** Full object prefix of a `list()` prefix. */
+export function joinPrefix(root: string, prefix: string, plugin = 's3-storage'): string {
+  assertStoragePrefix(prefix, plugin);
+  return root + prefix;
 }

@@ -4,7 +4,7 @@ import type { ObjectInfo, PutOptions, StorageBackend, StorageBody, UrlOptions } 
 import { NanoGridError } from '@nanogrid/core';
 import { isS3NotFound, s3Error, S3_PLUGIN, sdkName } from './s3-errors.js';
 import { S3_DEFAULT_PART_SIZE, S3_MIN_PART_SIZE, type S3StorageOptions } from './s3-storage-options.js';
-import { joinKey, normalizePrefix } from './s3-keys.js';
+import { joinKey, joinPrefix, normalizePrefix } from './s3-keys.js';
 
 /** What the lazily imported SDK modules give us, loaded once per backend. */
 interface S3Sdk {
@@ -139,7 +139,7 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
 
     async list(prefix: string): Promise<ObjectInfo[]> {
       const { client, s3 } = await sdk();
-      const Prefix = root + prefix;
+      const Prefix = joinPrefix(root, prefix);
       const found: ObjectInfo[] = [];
       let ContinuationToken: string | undefined;
       try {
