@@ -26,8 +26,10 @@ export interface RedisConnectionOptions {
    */
   keyPrefix?: string;
   /**
-   * How long an operation waits for Redis to (re)connect before it fails with
-   * `BACKEND_UNAVAILABLE`. Also the TCP connect timeout of connections NanoGrid opens.
+   * How long an operation waits for a connection attempt under way before it
+   * fails with `BACKEND_UNAVAILABLE` (a refused connection fails at once, and
+   * so does any operation between reconnect attempts after a failure). Also the
+   * TCP connect timeout of connections NanoGrid opens.
    * @default 2_000
    */
   connectTimeoutMs?: number;
@@ -124,6 +126,8 @@ export class RedisLink implements RedisErrorContext {
   async ready(c: Redis): Promise<void> {
     if (c.status === 'ready') return;
     if (c.status === 'end' || this.closed) throw unavailable(this, 'connection closed');
+    // Between reconnect attempts after a failure: Redis just said it is not there, answer now.
+    if (c.status === 'reconnecting' && this.lastError) throw unavailable(this, this.lastError.message, this.lastError);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.timeoutMs)));
     await Promise.race([this.whenReady(c), timedOut]).finally(() => clearTimeout(timer));
@@ -142,19 +146,20 @@ export class RedisLink implements RedisErrorContext {
     await Promise.all(all.map((c) => (c.status === 'ready' ? c.quit().then(() => undefined, () => c.disconnect()) : c.disconnect())));
   }
 
-  /** One shared promise per connection, so a thousand waiting operations add one listener. */
+  /**
+   * Settles when the connection attempt under way ends: ready, failed, or closed for good.
+   * One shared promise per connection, so a thousand waiting operations add one listener.
+   */
   private whenReady(c: Redis): Promise<void> {
     let p = this.readyWaits.get(c);
     if (!p) {
       p = new Promise<void>((resolve) => {
         const done = () => {
-          c.off('ready', done);
-          c.off('end', done);
+          for (const ev of ['ready', 'error', 'end']) c.off(ev, done);
           this.readyWaits.delete(c);
           resolve();
         };
-        c.on('ready', done);
-        c.on('end', done);
+        for (const ev of ['ready', 'error', 'end']) c.on(ev, done);
       });
       this.readyWaits.set(c, p);
     }
