@@ -116,7 +116,8 @@ build_one() {
   for kv in $envs; do changes+=(--change "ENV $kv"); done
 
   say "building $tag from $SUITE ($pkgs) ..."
-  local started=$SECONDS log="/tmp/build-images-$key.log"
+  local started=$SECONDS log="/tmp/build-images-$key.log" old
+  old=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
   # pipefail: a failed mmdebstrap fails the pipe even though docker import read an empty stream.
   if ! mmdebstrap --variant=apt --include="$pkgs" \
       --aptopt='Apt::Install-Recommends "false"' \
@@ -132,6 +133,10 @@ build_one() {
     | docker import "${changes[@]}" - "$tag" >/dev/null; then
     tail -n 20 "$log" >&2 || true
     fail "building $tag failed (log: $log)"
+  fi
+  # A rebuild leaves the old image untagged: drop it unless a container still uses it.
+  if [ -n "$old" ] && [ "$old" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
+    docker rmi "$old" >/dev/null 2>&1 || true
   fi
   local size
   size=$(docker image inspect "$tag" --format '{{.Size}}' | awk '{printf "%d MB", $1/1000/1000}')

@@ -114,6 +114,27 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('kills the run when its signal aborts, and removes the container', async () => {
+    const label = `abort-${Date.now()}`;
+    const spec = await py('import time\ntime.sleep(60)', { labels: { 'nanogrid.test': label }, signal: AbortSignal.timeout(1000) });
+    const res = await sandbox.run(spec);
+    expect(res).toMatchObject({ exitCode: null, signal: 'SIGKILL', timedOut: false, oomKilled: false });
+    expect(await containersLabelled('nanogrid.test', label)).toEqual([]);
+  });
+
+  it('refuses a run whose signal already aborted', async () => {
+    const err = await sandbox.run(await py('print(1)', { signal: AbortSignal.abort() })).catch((e: unknown) => e);
+    expect(isNanoGridError(err, 'SHUTTING_DOWN')).toBe(true);
+  });
+
+  it('measures peak memory through the stats API when cgroup files are not used', async () => {
+    const viaStats = dockerSandbox({ cgroupRoot: false });
+    const res = await viaStats.run(await py('import time\nblob = b"x" * (40 << 20)\ntime.sleep(1.5)\nprint(len(blob))'));
+    expect(res.exitCode).toBe(0);
+    expect(res.peakMemoryBytes).toBeGreaterThan(30 * 1024 * 1024);
+    await viaStats.close();
+  });
+
   it('removes every container it created', async () => {
     const label = `rm-${Date.now()}`;
     await sandbox.run(await py('print(1)', { labels: { 'nanogrid.test': label } }));

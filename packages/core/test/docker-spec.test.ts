@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { SandboxRunSpec } from '../src/index.js';
+import { containerAiEndpoint, planNetwork } from '../src/sandbox/docker-network.js';
+import { containerSpec } from '../src/sandbox/docker-spec.js';
+
+/** Pure parts of the Docker sandbox: no engine needed. */
+const spec: SandboxRunSpec = {
+  image: 'nanogrid/python:3',
+  command: ['python3', 'main.py'],
+  codeDir: '/unused',
+  outputDir: '/unused',
+  env: { FOO: 'bar', HOME: '/root', OUTPUT_DIR: '/x' },
+  timeoutMs: 1000,
+  memoryMb: 128,
+  network: 'none',
+  labels: { job: 'j1', nanogrid: 'spoofed' },
+};
+const limits = {
+  runId: 'abc',
+  network: { networkMode: 'none', extraHosts: [], env: {} },
+  cpus: 0.5,
+  pidsLimit: 128,
+  tmpfsSizeMb: 64,
+  user: '65534:65534',
+  labels: { 'nanogrid.run': 'abc' },
+};
+
+describe('containerSpec', () => {
+  const c = containerSpec(spec, limits);
+
+  it('applies every hardening setting', () => {
+    expect(c.HostConfig).toMatchObject({
+      Memory: 128 * 1024 * 1024,
+      MemorySwap: 128 * 1024 * 1024,
+      NanoCpus: 500_000_000,
+      PidsLimit: 128,
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      NetworkMode: 'none',
+      LogConfig: { Type: 'none', Config: {} },
+    });
+    expect(c.HostConfig?.Tmpfs?.['/tmp']).toContain('size=64m');
+    expect(c.User).toBe('65534:65534');
+    expect(c.WorkingDir).toBe('/code');
+    expect(c.NetworkDisabled).toBe(true);
+  });
+
+  it('keeps the contract variables over the function env', () => {
+    expect(c.Env).toEqual(expect.arrayContaining(['FOO=bar', 'HOME=/tmp', 'OUTPUT_DIR=/output', 'TMPDIR=/tmp']));
+    expect(c.Env).not.toContain('HOME=/root');
+  });
+
+  it('labels the container as NanoGrid-owned whatever the caller passes', () => {
+    expect(c.Labels).toMatchObject({ job: 'j1', nanogrid: '1', 'nanogrid.run': 'abc' });
+  });
+
+  it('opens stdin only when there is stdin', () => {
+    expect(c.OpenStdin).toBe(false);
+    expect(containerSpec({ ...spec, stdin: '{}' }, limits)).toMatchObject({ OpenStdin: true, StdinOnce: true });
+  });
+});
+
+describe('network policies', () => {
+  it('maps a loopback AI endpoint to the Docker host', () => {
+    expect(containerAiEndpoint('http://127.0.0.1:11434')).toBe('http://host.docker.internal:11434');
+    expect(containerAiEndpoint('http://localhost:11434/api/')).toBe('http://host.docker.internal:11434/api/');
+    expect(containerAiEndpoint('http://ollama.lan:11434')).toBe('http://ollama.lan:11434');
+    expect(containerAiEndpoint('not a url')).toBe('not a url');
+  });
+
+  it('plans none, internet and ai', async () => {
+    let created = 0;
+    const ensure = async () => {
+      created++;
+    };
+    expect(await planNetwork('none', {}, 'nanogrid-ai', ensure)).toMatchObject({ networkMode: 'none', extraHosts: [] });
+    expect((await planNetwork('internet', {}, 'nanogrid-ai', ensure)).networkMode).toBe('bridge');
+    expect(created).toBe(0);
+    const ai = await planNetwork('ai', { AI_ENDPOINT: 'http://localhost:8080' }, 'nanogrid-ai', ensure);
+    expect(ai).toEqual({
+      networkMode: 'nanogrid-ai',
+      extraHosts: ['host.docker.internal:host-gateway'],
+      env: { AI_ENDPOINT: 'http://host.docker.internal:8080' },
+    });
+    expect(created).toBe(1);
+  });
+});
