@@ -257,6 +257,23 @@ describe('processSandbox warnings', () => {
     expect(isNanoGridError(err, 'SANDBOX_ERROR')).toBe(true);
   });
 
+  it('throws SANDBOX_ERROR when bubblewrap cannot set a run up', async () => {
+    // A stand-in bwrap that passes the factory's probe but fails like a broken mount would.
+    const bin = await mkdtemp(join(root, 'fake-bwrap-'));
+    const script = '#!/bin/sh\ncase "$*" in *--json-status-fd*) echo "bwrap: Can\'t mount proc on /newroot/proc" >&2; exit 1;; esac\nexit 0\n';
+    await writeFile(join(bin, 'bwrap'), script, { mode: 0o755 });
+    const sandbox = processSandbox({ bwrap: true, path: `${bin}:/usr/bin:/bin`, logger: capture().logger });
+    expect(sandbox.isolated).toBe(true);
+    const err = await sandbox.run(await specFor(['sh', '-c', 'exit 1'])).catch((e: unknown) => e);
+    expect(isNanoGridError(err, 'SANDBOX_ERROR')).toBe(true);
+    expect((err as Error).message).toContain("Can't mount proc");
+  });
+
+  it('lowers the priority of runs with nice', async () => {
+    const run = await processSandbox({ bwrap: false, nice: 7, logger: quiet }).run(await specFor(['nice']));
+    expect(run.stdout.trim()).toBe(String(Math.min(19, 7 + (await import('node:os')).getPriority())));
+  });
+
   it.skipIf(!hasBwrap && !inCi)('does not warn when bubblewrap is used', () => {
     const { warnings, logger } = capture();
     expect(processSandbox({ logger }).isolated).toBe(true);

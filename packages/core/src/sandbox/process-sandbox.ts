@@ -9,6 +9,7 @@ import { BWRAP_OUTPUT_DIR, BWRAP_TMP_DIR, SYSTEM_DIRS, bwrapArgs, probeBwrap } f
 import { findExecutable, splitPath } from './find-executable.js';
 import { pageSize } from './process-tree.js';
 import { runSupervised } from './run-supervised.js';
+import { CappedBuffer } from './capped-buffer.js';
 
 const PLUGIN = 'process';
 
@@ -90,9 +91,18 @@ function chooseBwrap(mode: 'auto' | boolean, pathDirs: string[], logger: Logger)
  * bubblewrap is installed, no network and a read-only view of the system.
  *
  * Limits it cannot give (use the Docker sandbox for them): CPU shares
- * (`cpus`), a process count limit, a hard memory ceiling between two samples,
- * and with `network: 'ai'` the host's whole network is shared, not only the
- * AI endpoint.
+ * (`cpus`; `nice` only lowers priority), a process count limit, a hard memory
+ * ceiling between two samples (no rlimit is set: RLIMIT_AS breaks runtimes
+ * that reserve address space, and RLIMIT_DATA would turn the kill into an
+ * allocation failure inside the function), and with `network: 'ai'` the
+ * host's whole network is shared, not only the AI endpoint. Without
+ * bubblewrap a process that double-forks into a new session before the first
+ * memory sample can outlive the run.
+ *
+ * The function's own failures (exit codes, signals, limits) are in the
+ * result; only infrastructure failures throw (`SANDBOX_ERROR`: a command not
+ * found, bubblewrap unable to set up). An aborted run resolves with what it
+ * had (killed: `signal` SIGKILL); the caller knows it aborted.
  */
 export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
   const logger = opts.logger ?? consoleLogger();
@@ -144,6 +154,9 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
     }
     const args = [
       ...bwrapArgs({ codeDir, outputDir, tmpDir, network: spec.network, extraReadOnly: extra }),
+      // bwrap writes {"exit-code": n} there once the command ran: its absence tells a setup failure
+      '--json-status-fd',
+      '3',
       '--',
       file,
       ...rest,
@@ -168,12 +181,18 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
       if (!codeStat?.isDirectory()) {
         throw new NanoGridError('SANDBOX_ERROR', `the code directory ${codeDir} does not exist`, { plugin: PLUGIN });
       }
-      await mkdir(outputDir, { recursive: true });
-      await mkdir(tmpRoot, { recursive: true });
-      const tmpDir = await mkdtemp(join(tmpRoot, 'nanogrid-run-'));
+      let tmpDir: string;
+      try {
+        await mkdir(outputDir, { recursive: true });
+        await mkdir(tmpRoot, { recursive: true });
+        tmpDir = await mkdtemp(join(tmpRoot, 'nanogrid-run-'));
+      } catch (err) {
+        throw new NanoGridError('SANDBOX_ERROR', `cannot prepare the run's directories: ${(err as Error).message}`, { plugin: PLUGIN, cause: err });
+      }
       try {
         const plan = bwrapPath ? planBwrap(bwrapPath, spec, codeDir, outputDir, tmpDir) : planPlain(spec, codeDir, outputDir, tmpDir);
-        return await runSupervised({
+        const status = bwrapPath ? new CappedBuffer(64 * 1024, 'head') : undefined;
+        const result = await runSupervised({
           file: nicePrefix[0] ?? plan.file,
           args: nicePrefix.length > 0 ? [...nicePrefix.slice(1), plan.file, ...plan.args] : plan.args,
           cwd: codeDir,
@@ -186,8 +205,17 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
           maxStderrBytes: spec.maxStderrBytes ?? 1024 * 1024,
           pageBytes,
           ...(spec.signal ? { signal: spec.signal } : {}),
+          ...(status ? { statusPipe: status } : {}),
           plugin: PLUGIN,
         });
+        const killedByUs = result.timedOut || result.oomKilled || spec.signal?.aborted === true;
+        if (status && !killedByUs && !status.toString().includes('"exit-code"')) {
+          throw new NanoGridError('SANDBOX_ERROR', `bubblewrap could not set up the run: ${result.stderr.trim().slice(-2000)}`, {
+            plugin: PLUGIN,
+            details: { exitCode: result.exitCode, signal: result.signal },
+          });
+        }
+        return result;
       } finally {
         await rm(tmpDir, { recursive: true, force: true });
       }

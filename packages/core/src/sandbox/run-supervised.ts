@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { NanoGridError } from '../errors.js';
 import type { SandboxRunResult } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
@@ -22,9 +23,14 @@ export interface SupervisedRun {
   /** Page size of this host (see `pageSize()`). */
   pageBytes: number;
   signal?: AbortSignal;
+  /** When given, the child gets a pipe on fd 3 whose bytes land here (bubblewrap's `--json-status-fd 3`). */
+  statusPipe?: CappedBuffer;
   /** Plugin name for errors. */
   plugin: string;
 }
+
+/** setTimeout fires at once past this (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** After the main process exits, how long leftover pipe holders get before the pipes are cut. */
 const CLOSE_GRACE_MS = 2000;
@@ -46,7 +52,13 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
     let sampling = false;
 
     // detached: the child leads a new process group, so -pid reaches its children too.
-    const child = spawn(run.file, run.args, { cwd: run.cwd, env: run.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(run.file, run.args, {
+      cwd: run.cwd,
+      env: run.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', run.statusPipe ? 'pipe' : 'ignore'],
+    });
+    const [stdin, out, err, status] = child.stdio as unknown as [Writable, Readable, Readable, Readable | null];
     const tree = child.pid !== undefined ? new ProcessTree(child.pid, run.pageBytes) : undefined;
     const killAll = () => void tree?.killAll();
 
@@ -71,7 +83,7 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
       if (oomKilled) return;
       timedOut = true;
       killAll();
-    }, run.timeoutMs);
+    }, Math.min(run.timeoutMs, MAX_TIMER_MS));
     const onAbort = () => killAll();
     run.signal?.addEventListener('abort', onAbort, { once: true });
     let closeGuard: NodeJS.Timeout | undefined;
@@ -82,21 +94,22 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
       run.signal?.removeEventListener('abort', onAbort);
     };
 
-    child.stdout.on('data', (chunk: Buffer) => stdout.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.write(chunk));
-    child.stdin.on('error', () => {
+    out.on('data', (chunk: Buffer) => stdout.write(chunk));
+    err.on('data', (chunk: Buffer) => stderr.write(chunk));
+    status?.on('data', (chunk: Buffer) => run.statusPipe?.write(chunk));
+    stdin.on('error', () => {
       // EPIPE: the program exited or closed stdin without reading it all; not an error of the run.
     });
-    child.stdin.end(run.stdin ?? '');
+    stdin.end(run.stdin ?? '');
 
-    child.on('error', (err: NodeJS.ErrnoException) => {
+    child.on('error', (error: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // a started process reports through 'exit'/'close'
       stopWatching();
       reject(
-        new NanoGridError('SANDBOX_ERROR', `could not start ${run.file}: ${err.message}`, {
+        new NanoGridError('SANDBOX_ERROR', `could not start ${run.file}: ${error.message}`, {
           plugin: run.plugin,
-          cause: err,
-          details: { file: run.file, errno: err.code },
+          cause: error,
+          details: { file: run.file, errno: error.code },
         }),
       );
     });
@@ -108,8 +121,9 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
       killAll();
       // A process that escaped the tree may still hold the pipes open: cut them after a grace period.
       closeGuard = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        out.destroy();
+        err.destroy();
+        status?.destroy();
       }, CLOSE_GRACE_MS);
     });
 
