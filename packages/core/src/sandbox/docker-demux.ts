@@ -43,6 +43,6 @@ export function demuxDockerStream(stream: Readable | NodeJS.ReadableStream, stdo
     stream.once('end', done);
     stream.once('close', done);
     // A broken attach connection loses output but must not fail the run.
-    stream.once('error', done);
+    stream.on('error', done);
   });
 }
