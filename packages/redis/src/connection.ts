@@ -140,6 +140,8 @@ export class RedisLink implements RedisErrorContext {
 
   async close(): Promise<void> {
     this.closed = true;
+    // A client passed in stays open, without our listeners.
+    if (isClient(this.source)) this.source.off('error', this.onError).off('ready', this.onReady);
     const all = [...this.owned];
     this.owned.clear();
     // quit lets queued replies arrive; disconnect ends a connection that is down or blocked.
@@ -185,11 +187,18 @@ export class RedisLink implements RedisErrorContext {
     return this.watch(c);
   }
 
+  private readonly onError = (err: Error) => {
+    this.lastError = err;
+  };
+  private readonly onReady = () => {
+    this.lastError = undefined;
+  };
+
   private watch(c: Redis): Redis {
-    if (!isClient(this.source) || c !== this.source) this.owned.add(c);
+    if (c !== this.source) this.owned.add(c);
     // Without a listener ioredis prints every reconnect failure; keep the last one for messages.
-    c.on('error', (err: Error) => (this.lastError = err));
-    c.on('ready', () => (this.lastError = undefined));
+    c.on('error', this.onError);
+    c.on('ready', this.onReady);
     return c;
   }
 }
