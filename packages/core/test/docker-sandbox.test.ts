@@ -44,6 +44,13 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
     expect(res.stdout.trim()).toBe('42');
   });
 
+  it('passes a large stdin whole', async () => {
+    const payload = JSON.stringify({ blob: 'y'.repeat(3 * 1024 * 1024) });
+    const res = await sandbox.run(await py('import sys\nprint(len(sys.stdin.read()))', { stdin: payload }));
+    expect(res.exitCode).toBe(0);
+    expect(Number(res.stdout.trim())).toBe(payload.length);
+  });
+
   it('gives the function its env, with the contract variables, as uid 65534 in /code', async () => {
     const code = 'import os, json\nprint(json.dumps({k: os.environ.get(k) for k in ["FOO", "OUTPUT_DIR", "TMPDIR", "HOME"]} | {"uid": os.getuid(), "cwd": os.getcwd()}))\n';
     const res = await sandbox.run(await py(code, { env: { FOO: 'bar baz', HOME: '/root', OUTPUT_DIR: '/elsewhere' } }));

@@ -2,35 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { SandboxRunSpec } from '../../src/index.js';
-import { detectDocker, openDocker } from '../../src/sandbox/docker-client.js';
+import { openDocker } from '../../src/sandbox/docker-client.js';
+import { dockerTestEnv as envFor } from '../../src/testing/docker-test-env.js';
 
 export const PYTHON_IMAGE = 'nanogrid/python:3';
 
-/**
- * Whether the Docker tests can run: the engine answers and the images exist.
- * With CI=true a missing engine or image throws (the file fails); locally the
- * tests skip and this says why.
- */
-export async function dockerTestEnv(images: string[] = [PYTHON_IMAGE]): Promise<{ ready: boolean; reason: string }> {
-  let reason = '';
-  if (!(await detectDocker({ timeoutMs: 3000 }))) {
-    reason = 'the Docker engine does not answer (run scripts/ensure-docker.sh)';
-  } else {
-    const docker = await openDocker();
-    for (const image of images) {
-      try {
-        await docker.getImage(image).inspect();
-      } catch {
-        reason = `the image ${image} is missing (run scripts/build-images.sh)`;
-        break;
-      }
-    }
-  }
-  if (!reason) return { ready: true, reason };
-  if (process.env.CI === 'true') throw new Error(`Docker tests cannot run with CI=true: ${reason}`);
-  console.warn(`Docker tests skipped: ${reason}`);
-  return { ready: false, reason };
-}
+/** Docker engine + images present? (throws with CI=true when not). */
+export const dockerTestEnv = (images: string[] = [PYTHON_IMAGE]) => envFor(images);
 
 /** Temporary code/output dirs per case, removed by `cleanup()`. */
 export async function caseDirs(prefix: string): Promise<{
