@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectInfo, PutOptions, StorageBackend, StorageBody, UrlOptions } from '@nanogrid/core';
 import { NanoGridError } from '@nanogrid/core';
@@ -106,10 +106,7 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
       const Key = joinKey(root, key);
       try {
         const out = await client.send(new s3.GetObjectCommand({ Bucket: bucket, Key }));
-        if (!out.Body) {
-          const { Readable: NodeReadable } = await import('node:stream');
-          return NodeReadable.from([]);
-        }
+        if (!out.Body) return Readable.from([]);
         // In Node the body is an IncomingMessage: a real Readable, streamed as it arrives.
         return out.Body as Readable;
       } catch (err) {
