@@ -43,7 +43,7 @@ export async function detectDocker(opts: DockerConnectionOptions & { timeoutMs?:
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
-    // dockerode 4 takes an abortSignal on ping; the typings (written for v3) do not know it.
+    // dockerode 4 takes an abortSignal on ping; its typings do not declare it.
     const ping = docker.ping as unknown as (o: { abortSignal: AbortSignal }) => Promise<unknown>;
     await ping.call(docker, { abortSignal: abort.signal });
     return true;
