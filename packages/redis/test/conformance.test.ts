@@ -26,7 +26,9 @@ describe.skipIf(!env.ready)('redis conformance (real redis-server)', () => {
     },
   );
 
-  testResultSink('redisResults', async ({ ttlSec }) =>
-    redisResults({ connection: server.url, keyPrefix: uniquePrefix('results'), ...(ttlSec === undefined ? {} : { ttlSec }) }),
+  testResultSink(
+    'redisResults',
+    async ({ ttlSec }) => redisResults({ connection: server.url, keyPrefix: uniquePrefix('results'), ...(ttlSec === undefined ? {} : { ttlSec }) }),
+    { waiters: 100 },
   );
 });
