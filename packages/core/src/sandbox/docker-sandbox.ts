@@ -150,6 +150,8 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       kill();
     };
     spec.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the container was being prepared: the event has already fired.
+    if (spec.signal?.aborted) onAbort();
     try {
       await container.wait();
     } finally {
