@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 
 /** One process as `/proc/<pid>/stat` shows it. */
 interface ProcStat {
@@ -21,34 +21,10 @@ function parseStat(text: string): ProcStat | undefined {
   const pid = Number(text.slice(0, text.indexOf(' ')));
   const f = text.slice(close + 2).split(' ');
   // f[0] is field 3 (state); field N is f[N - 3].
-  const ppid = Number(f[1]);
-  const pgrp = Number(f[2]);
-  const session = Number(f[3]);
   const startTime = f[19];
   const rssPages = Number(f[21]);
   if (!Number.isFinite(pid) || startTime === undefined || !Number.isFinite(rssPages)) return undefined;
-  return { pid, state: f[0] ?? '?', ppid, pgrp, session, startTime, rssPages };
-}
-
-async function readAllStats(): Promise<ProcStat[]> {
-  let names: string[];
-  try {
-    names = await readdir('/proc');
-  } catch {
-    return [];
-  }
-  const stats = await Promise.all(
-    names
-      .filter((n) => /^\d+$/.test(n))
-      .map(async (n) => {
-        try {
-          return parseStat(await readFile(`/proc/${n}/stat`, 'utf8'));
-        } catch {
-          return undefined; // exited between readdir and read
-        }
-      }),
-  );
-  return stats.filter((s): s is ProcStat => s !== undefined);
+  return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), startTime, rssPages };
 }
 
 /** The kernel page size (RSS in /proc is counted in pages). Spawns `getconf`: call it once and keep it. */
@@ -58,68 +34,97 @@ export function pageSize(): number {
   return Number.isInteger(n) && n > 0 ? n : 4096;
 }
 
-/** True when this host has a Linux `/proc` to sample. */
-export async function procAvailable(): Promise<boolean> {
-  try {
-    await readFile('/proc/self/stat', 'utf8');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * The processes started by one run, followed through `/proc`: the root's
- * process group and session, its descendants, and every member seen before
- * that is still alive (a daemon that called `setsid()` and was reparented to
- * init stays tracked). Works for the bubblewrap case too: the processes in its
- * pid namespace are descendants of the bwrap process.
+ * The processes started by one run, followed through `/proc`: the root, its
+ * process group and session, and the descendants of any member. A member that
+ * called `setsid()` and was reparented to init stays tracked once seen.
+ * Works for the bubblewrap case too: the processes in its pid namespace are
+ * descendants of the bwrap process.
+ *
+ * Cheap to call every 50 ms: a process that is not a member when first seen
+ * can never become one (reparenting only goes to init, and the root leads its
+ * own session), so only new pids and members have their stat file read after
+ * the first sample. Reads are synchronous on purpose: a stat file reads in
+ * microseconds, while the async path costs a thread-pool round trip per file.
  */
 export class ProcessTree {
-  /** pid → start time of every member seen so far. */
-  private readonly known = new Map<number, string>();
+  /** pid → start time of every member alive at the last sample. */
+  private readonly members = new Map<number, string>();
+  /** pids seen that are not members. */
+  private readonly strangers = new Set<number>();
+  private readonly buf = Buffer.alloc(4096);
 
   constructor(
     readonly rootPid: number,
     private readonly pageBytes: number,
   ) {}
 
-  /** Current members (pid list) and their summed resident memory in bytes. */
-  async sample(): Promise<{ pids: number[]; rssBytes: number }> {
-    const all = await readAllStats();
-    const byParent = new Map<number, ProcStat[]>();
-    for (const s of all) {
-      const list = byParent.get(s.ppid);
-      if (list) list.push(s);
-      else byParent.set(s.ppid, [s]);
+  private readStat(pid: number): ProcStat | undefined {
+    let fd: number | undefined;
+    try {
+      fd = openSync(`/proc/${pid}/stat`, 'r');
+      const n = readSync(fd, this.buf, 0, this.buf.length, 0);
+      return parseStat(this.buf.toString('latin1', 0, n));
+    } catch {
+      return undefined; // exited meanwhile
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
+  }
+
+  private pids(): number[] {
+    try {
+      return readdirSync('/proc')
+        .filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57)
+        .map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Live members (pids) and their summed resident memory in bytes. */
+  sample(): { pids: number[]; rssBytes: number } {
+    const present = new Set(this.pids());
+    for (const pid of this.strangers) if (!present.has(pid)) this.strangers.delete(pid);
+    const current: ProcStat[] = [];
+    let fresh: ProcStat[] = [];
+    for (const pid of present) {
+      if (this.strangers.has(pid)) continue;
+      const s = this.readStat(pid);
+      if (!s) continue;
+      if (this.members.get(pid) === s.startTime) current.push(s);
+      else fresh.push(s); // new, or a pid reused by another process
+    }
+    this.members.clear();
+    for (const s of current) this.members.set(s.pid, s.startTime);
+    // Admit new processes whose parent is a member, to a fixpoint (parents may be new too).
     const root = this.rootPid;
-    const stack = all.filter((s) => s.pid === root || s.pgrp === root || s.session === root || this.known.get(s.pid) === s.startTime);
-    const members = new Map<number, ProcStat>();
-    // iterative walk: a deep fork chain must not overflow the stack
-    for (let s = stack.pop(); s; s = stack.pop()) {
-      if (members.has(s.pid)) continue;
-      members.set(s.pid, s);
-      stack.push(...(byParent.get(s.pid) ?? []));
+    for (let changed = true; changed && fresh.length > 0; ) {
+      changed = false;
+      const rest: ProcStat[] = [];
+      for (const s of fresh) {
+        if (s.pid === root || s.pgrp === root || s.session === root || this.members.has(s.ppid)) {
+          this.members.set(s.pid, s.startTime);
+          current.push(s);
+          changed = true;
+        } else rest.push(s);
+      }
+      fresh = rest;
     }
+    for (const s of fresh) this.strangers.add(s.pid);
     let pages = 0;
-    this.known.clear();
-    for (const s of members.values()) {
-      this.known.set(s.pid, s.startTime);
-      pages += s.rssPages;
-    }
-    const alive = [...members.values()].filter((s) => s.state !== 'Z').map((s) => s.pid);
-    return { pids: alive, rssBytes: pages * this.pageBytes };
+    for (const s of current) pages += s.rssPages;
+    return { pids: current.filter((s) => s.state !== 'Z').map((s) => s.pid), rssBytes: pages * this.pageBytes };
   }
 
   /**
    * SIGKILLs the process group, then every member found in `/proc`, a few
    * rounds so processes forked meanwhile go too. Never throws.
    */
-  async killAll(): Promise<void> {
+  killAll(): void {
     tryKill(-this.rootPid);
     for (let round = 0; round < 5; round++) {
-      const { pids } = await this.sample();
+      const { pids } = this.sample();
       if (pids.length === 0) return;
       for (const pid of pids) tryKill(pid);
     }

@@ -49,7 +49,6 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
     let oomKilled = false;
     let peak: number | undefined;
     let exited = false;
-    let sampling = false;
 
     // detached: the child leads a new process group, so -pid reaches its children too.
     const child = spawn(run.file, run.args, {
@@ -60,25 +59,19 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
     });
     const [stdin, out, err, status] = child.stdio as unknown as [Writable, Readable, Readable, Readable | null];
     const tree = child.pid !== undefined ? new ProcessTree(child.pid, run.pageBytes) : undefined;
-    const killAll = () => void tree?.killAll();
+    const killAll = () => tree?.killAll();
 
-    const sample = async () => {
-      if (!tree || sampling || exited) return;
-      sampling = true;
-      try {
-        const { rssBytes } = await tree.sample();
-        if (exited) return; // the tree is gone or leftovers are being killed: not the run's memory anymore
-        peak = Math.max(peak ?? 0, rssBytes);
-        if (run.memoryBytes > 0 && rssBytes > run.memoryBytes && !oomKilled && !timedOut) {
-          oomKilled = true;
-          killAll();
-        }
-      } finally {
-        sampling = false;
+    const sample = () => {
+      if (!tree || exited) return; // after exit: leftovers are being killed, not the run's memory anymore
+      const { rssBytes } = tree.sample();
+      peak = Math.max(peak ?? 0, rssBytes);
+      if (run.memoryBytes > 0 && rssBytes > run.memoryBytes && !oomKilled && !timedOut) {
+        oomKilled = true;
+        killAll();
       }
     };
-    const sampler = setInterval(() => void sample(), run.sampleMs);
-    void sample();
+    const sampler = setInterval(sample, run.sampleMs);
+    sample();
     const timer = setTimeout(() => {
       if (oomKilled) return;
       timedOut = true;
