@@ -8,13 +8,14 @@ import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fsStorage, type FsStorage } from '../src/defaults/fs-storage.js';
 import { isNanoGridError } from '../src/errors.js';
+import { decodeStorageKey } from '../src/defaults/storage-key.js';
 import { testStorageBackend } from '../src/testing/storage-backend-suite.js';
 
 /** What the host does for `/files/*`: check the signature, then stream the object. */
 function serveFiles(storage: FsStorage): Promise<Server> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    const key = url.pathname.replace(/^\/files\//, '').split('/').map(decodeURIComponent).join('/');
+    const key = decodeStorageKey(url.pathname.replace(/^\/files\//, ''));
     if (!storage.verifySignedUrl(key, url.searchParams.get('expires') ?? '', url.searchParams.get('sig') ?? '')) {
       res.writeHead(403).end();
       return;
@@ -139,6 +140,12 @@ describe('fsStorage specifics', () => {
   it('list rejects a prefix that climbs out', async () => {
     await expect(s.list('../')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
     await expect(s.list('/etc/')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+  });
+
+  it('decodeStorageKey inverts the link path and refuses malformed escapes', async () => {
+    const { u } = parts(await s.url('a b/ç%.txt'));
+    expect(decodeStorageKey(u.pathname.slice('/files/'.length))).toBe('a b/ç%.txt');
+    expect(() => decodeStorageKey('bad%zz')).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
   it('url() rejects a bad key', async () => {

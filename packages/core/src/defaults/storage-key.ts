@@ -38,3 +38,12 @@ export function assertStoragePrefix(prefix: string, plugin?: string): void {
 export function encodeStorageKey(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
+
+/** Inverse of `encodeStorageKey` for a URL path such as `/files/<encoded key>`; malformed escapes are `BAD_REQUEST`. */
+export function decodeStorageKey(encoded: string): string {
+  try {
+    return encoded.split('/').map(decodeURIComponent).join('/');
+  } catch (err) {
+    throw new NanoGridError('BAD_REQUEST', `malformed key in URL: ${JSON.stringify(encoded)}`, { cause: err });
+  }
+}
