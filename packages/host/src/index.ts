@@ -1,1 +1,36 @@
-export {};
+// The host: HTTP controller, worker process, config loading, CLI.
+export { createController, type ControllerDeps } from './create-controller.js';
+export { startHost, type StartHostOptions, type RunningHost } from './start-host.js';
+export { loadConfig, CONFIG_FILES, type LoadConfigOptions, type LoadedConfig } from './config/load-config.js';
+export { validateConfig } from './config/validate-config.js';
+export { loadTsConfigFile } from './config/load-ts.js';
+export { defaultRuntimes } from './default-runtimes.js';
+export { memoryRateLimitStore, type MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit-store.js';
+export { serverTimeouts, type ServerTimeoutOptions } from './server-timeouts.js';
+export { runCli, USAGE, UsageError, type CliIo } from './cli-main.js';
+export { errorBody, type ErrorBody } from './http/error-response.js';
+export { functionView, jobView, type FunctionView } from './http/views.js';
+export { rateLimit, type RateLimitOptions } from './http/rate-limit.js';
+export { apiKeyAuth } from './http/api-key-auth.js';
+export { clientIp } from './http/client-ip.js';
+export type { SignedUrlStorage } from './http/files-handler.js';
+
+// What a nanogrid.config.ts needs, so it can import everything from @nanogrid/host.
+export { defineConfig, NanoGridError } from '@nanogrid/core';
+export type {
+  ConfigExport,
+  NanoGridConfig,
+  Role,
+  SandboxChoice,
+  HttpConfig,
+  LimitsConfig,
+  WorkerConfig,
+  NetworkPolicy,
+  Logger,
+  QueueSource,
+  ResultSink,
+  StorageBackend,
+  Sandbox,
+  RuntimePlugin,
+  RateLimitStore,
+} from '@nanogrid/core';

@@ -1,0 +1,111 @@
+import {
+  type FunctionRegistry,
+  type HttpConfig,
+  type JobService,
+  type LimitsConfig,
+  type Logger,
+  type StorageBackend,
+  NanoGridError,
+  consoleLogger,
+} from '@nanogrid/core';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { apiKeyAuth } from './http/api-key-auth.js';
+import { clientIp } from './http/client-ip.js';
+import { errorResponse, notFoundHandler, onErrorHandler } from './http/error-response.js';
+import { filesHandler, signsOwnUrls } from './http/files-handler.js';
+import { rateLimit } from './http/rate-limit.js';
+import { readUpload } from './http/read-upload.js';
+import { runHandler } from './http/run-handler.js';
+import { functionView, jobView } from './http/views.js';
+import { memoryRateLimitStore } from './memory-rate-limit-store.js';
+
+const MiB = 1024 * 1024;
+
+export interface ControllerDeps {
+  registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete'>;
+  jobs: Pick<JobService, 'submit' | 'status' | 'wait'>;
+  /** Serves `GET /files/*` when it signs its own links (the embedded filesystem storage). */
+  storage: StorageBackend;
+  /** API keys, rate limit, body limit. @default open API, 1000 requests / 5 min per IP, 50 MiB bodies */
+  http?: HttpConfig;
+  /** @default consoleLogger() */
+  logger?: Logger;
+  /** `maxPayloadBytes` caps the body of `POST /run`. @default 6 MiB */
+  limits?: LimitsConfig;
+  /**
+   * Take the client IP for the rate limit from `X-Forwarded-For` (right-most
+   * entry). Only behind a proxy that sets it. @default http.trustProxy ?? false
+   */
+  trustProxy?: boolean;
+  /** Added to a function's timeout for a sync `POST /run` wait. @default 30_000 */
+  syncMarginMs?: number;
+  /** Aborted at shutdown: pending sync runs answer 202 + poll instead of hanging. */
+  shutdownSignal?: AbortSignal;
+  /** Clock of the rate limiter (tests). @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The controller's HTTP API (MISSION.md's routes plus function management) as a
+ * Hono app. It is stateless: everything lives in the registry's storage and the
+ * job service's sink, so any number of controllers can serve the same API.
+ */
+export function createController(deps: ControllerDeps): Hono {
+  const logger = deps.logger ?? consoleLogger();
+  const http = deps.http ?? {};
+  const trustProxy = deps.trustProxy ?? (http as { trustProxy?: boolean }).trustProxy ?? false;
+  const bodyLimitBytes = http.bodyLimitBytes ?? 50 * MiB;
+  // A run's body is its payload plus a little JSON around it.
+  const runBodyLimit = Math.min(bodyLimitBytes, (deps.limits?.maxPayloadBytes ?? 6 * MiB) + 64 * 1024);
+  const tooLarge = (limit: number) =>
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) => errorResponse(c, new NanoGridError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, { details: { limit } })),
+    });
+
+  const app = new Hono();
+  app.onError(onErrorHandler(logger));
+  app.notFound(notFoundHandler);
+
+  // Load balancers probe /health: no key, no rate limit.
+  app.get('/health', (c) => c.json({ status: 'healthy' }));
+
+  if (http.rateLimit !== false) {
+    const { max, windowMs } = http.rateLimit ?? { max: 1000, windowMs: 300_000 };
+    const store = http.rateLimitStore ?? memoryRateLimitStore(deps.now ? { now: deps.now } : {});
+    app.use('*', rateLimit({ store, max, windowMs, logger, keyOf: (c) => clientIp(c, trustProxy), ...(deps.now ? { now: deps.now } : {}) }));
+  }
+
+  const storage = deps.storage;
+  if (signsOwnUrls(storage)) app.get('/files/*', filesHandler(storage));
+
+  // Everything below needs a key when keys are configured.
+  app.use('*', apiKeyAuth(http.apiKeys ?? []));
+
+  app.post('/upload', tooLarge(bodyLimitBytes), async (c) => {
+    const req = await readUpload(c);
+    const meta = await deps.registry.deploy(req);
+    logger.info('function deployed', { function_id: meta.function_id, function_name: meta.function_name, runtime: meta.runtime });
+    return c.json(functionView(meta), 201);
+  });
+
+  app.post(
+    '/run',
+    tooLarge(runBodyLimit),
+    runHandler({ jobs: deps.jobs, syncMarginMs: deps.syncMarginMs ?? 30_000, ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}) }),
+  );
+
+  app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
+
+  app.get('/functions', async (c) => c.json({ functions: (await deps.registry.list()).map(functionView) }));
+  app.get('/functions/:id', async (c) => c.json(functionView(await deps.registry.get(c.req.param('id')))));
+  app.delete('/functions/:id', async (c) => {
+    const id = c.req.param('id');
+    await deps.registry.delete(id);
+    logger.info('function deleted', { function_id: id });
+    return c.json({ function_id: id, deleted: true });
+  });
+
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { JobRecord, JobService } from '@nanogrid/core';
+import type { Context } from 'hono';
+import { statusOf } from './error-response.js';
+import { readRun, wantsAsync } from './read-run.js';
+import { jobView } from './views.js';
+
+export interface RunHandlerOptions {
+  jobs: Pick<JobService, 'submit' | 'wait'>;
+  /** Added to the function's timeout for queueing, cold start and upload of outputs. */
+  syncMarginMs: number;
+  /** Aborted when the host shuts down: pending sync waits answer 202 instead of hanging. */
+  shutdownSignal?: AbortSignal;
+}
+
+const pollMessage = (jobId: string): string => `Job submitted. Poll GET /status/${jobId} for the result.`;
+
+/**
+ * `POST /run`. Sync by default: the request stays open until the job is final
+ * (up to the function's timeout + margin). A client that disconnects only stops
+ * the wait; the job runs on and its result stays readable through /status.
+ */
+export function runHandler(opts: RunHandlerOptions) {
+  return async (c: Context): Promise<Response> => {
+    const { functionId, payload } = await readRun(c);
+    const { record, fn } = await opts.jobs.submit(functionId, payload);
+    if (wantsAsync(c)) {
+      return c.json({ job_id: record.job_id, function_id: record.function_id, status: 'pending', message: pollMessage(record.job_id) }, 202);
+    }
+    const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const final: JobRecord = await opts.jobs.wait(record.job_id, {
+      timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
+      signal: AbortSignal.any(signals),
+    });
+    if (final.status === 'completed') return c.json(jobView(final), 200);
+    if (final.status === 'failed') {
+      const code = final.error?.code ?? 'INTERNAL';
+      const error = final.error ?? { code, message: 'the job failed without an error record' };
+      return c.json({ ...jobView(final), error }, statusOf(code));
+    }
+    // The wait ended first (long queue, shutdown): hand over to polling rather than fail a live job.
+    return c.json({ ...jobView(final), message: `The job is still ${final.status}. Poll GET /status/${final.job_id} for the result.` }, 202);
+  };
+}

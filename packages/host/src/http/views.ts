@@ -1,0 +1,31 @@
+import type { FunctionMeta, JobRecord } from '@nanogrid/core';
+
+/** What the API shows of a function: everything but env values, which may be secrets. */
+export type FunctionView = Omit<FunctionMeta, 'env'> & { env_keys: string[] };
+
+export function functionView(meta: FunctionMeta): FunctionView {
+  const { env, ...rest } = meta;
+  return { ...rest, env_keys: Object.keys(env ?? {}).sort() };
+}
+
+/** A job as `GET /status` and `POST /run` show it; `result` is always present once completed. */
+export function jobView(r: JobRecord): Record<string, unknown> {
+  return {
+    job_id: r.job_id,
+    function_id: r.function_id,
+    status: r.status,
+    ...(r.status === 'completed' ? { result: r.result ?? null } : r.result !== undefined ? { result: r.result } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    output_files: r.output_files ?? [],
+    ...(r.execution_time_ms !== undefined ? { execution_time_ms: r.execution_time_ms } : {}),
+    ...(r.logs !== undefined ? { logs: r.logs } : {}),
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    ...(r.started_at ? { started_at: r.started_at } : {}),
+    ...(r.finished_at ? { finished_at: r.finished_at } : {}),
+    ...(r.attempts !== undefined ? { attempts: r.attempts } : {}),
+    ...(r.peak_memory_bytes !== undefined ? { peak_memory_bytes: r.peak_memory_bytes } : {}),
+    ...(r.worker ? { worker: r.worker } : {}),
+    ...(r.start ? { start: r.start } : {}),
+  };
+}

@@ -1,0 +1,186 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import {
+  type Logger,
+  type NanoGrid,
+  type NanoGridConfig,
+  type Role,
+  type RuntimePlugin,
+  NanoGridError,
+  composeNanoGrid,
+  consoleLogger,
+} from '@nanogrid/core';
+import { Hono } from 'hono';
+import { loadConfig } from './config/load-config.js';
+import { validateConfig } from './config/validate-config.js';
+import { createController } from './create-controller.js';
+import { defaultRuntimes } from './default-runtimes.js';
+import { notFoundHandler, onErrorHandler } from './http/error-response.js';
+import { serverTimeouts } from './server-timeouts.js';
+
+export interface StartHostOptions {
+  /** Use this config instead of loading a file (still validated). */
+  config?: NanoGridConfig;
+  /** Config file to load; without it `nanogrid.config.*` is searched in `cwd`. */
+  configPath?: string;
+  /** Overrides the config's role. */
+  role?: Role;
+  /** Overrides the config's port; 0 picks a free one. */
+  port?: number;
+  /** Overrides the config's hostname. */
+  hostname?: string;
+  /** Base of the config search and relative paths. @default process.cwd() */
+  cwd?: string;
+  /** @default consoleLogger() */
+  logger?: Logger;
+  /** Runtimes when the config names none. @default defaultRuntimes() */
+  runtimes?: RuntimePlugin[];
+  /** Close gracefully on SIGTERM / SIGINT, then exit the process. @default true */
+  handleSignals?: boolean;
+  /** How long open HTTP requests may take to finish at shutdown, ms. @default 10_000 */
+  drainMs?: number;
+}
+
+export interface RunningHost {
+  /** Base URL of the HTTP server (loopback when bound to all interfaces). */
+  url: string;
+  port: number;
+  role: Role;
+  nanogrid: NanoGrid;
+  /** The config file used, if any. */
+  configPath: string | undefined;
+  /** Graceful stop: no new requests or jobs, running jobs finish, plugins close. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** `nanogrid start`: load the config, compose the engine, serve HTTP, run the worker. */
+export async function startHost(opts: StartHostOptions = {}): Promise<RunningHost> {
+  const logger = opts.logger ?? consoleLogger();
+  const cwd = opts.cwd ?? process.cwd();
+  const loaded = opts.config
+    ? { config: validateConfig(opts.config, 'startHost({ config })'), filepath: undefined }
+    : await loadConfig({ cwd, ...(opts.configPath ? { configPath: opts.configPath } : {}) });
+  const role = opts.role ?? loaded.config.role ?? 'all';
+  const config: NanoGridConfig = { ...loaded.config, role };
+  logger.info(loaded.filepath ? 'config loaded' : 'no config file; running the embedded defaults', {
+    ...(loaded.filepath ? { file: loaded.filepath } : { cwd }),
+    role,
+  });
+
+  const nanogrid = await composeNanoGrid(config, { runtimes: opts.runtimes ?? defaultRuntimes(), cwd, logger });
+  if (role !== 'controller' && !nanogrid.worker) {
+    await nanogrid.close();
+    throw new NanoGridError('CONFIG_INVALID', `role "${role}" runs jobs, but no worker could be composed (no sandbox?)`);
+  }
+  const shutdown = new AbortController();
+  const app =
+    role === 'worker'
+      ? healthOnly(logger)
+      : createController({
+          registry: nanogrid.registry,
+          jobs: nanogrid.jobs,
+          storage: nanogrid.storage,
+          http: config.http ?? {},
+          logger,
+          limits: config.limits ?? {},
+          shutdownSignal: shutdown.signal,
+        });
+
+  const timeouts = serverTimeouts({ maxFunctionTimeoutSec: nanogrid.options.maxTimeoutSec });
+  let server: Server;
+  try {
+    server = await listen(app, opts.port ?? config.port ?? 8080, opts.hostname ?? config.hostname ?? '0.0.0.0', timeouts);
+  } catch (err) {
+    await nanogrid.close();
+    throw err;
+  }
+  const { port, address } = server.address() as AddressInfo;
+  const url = `http://${displayHost(address)}:${port}`;
+
+  const storage = nanogrid.storage as { setPublicUrl?: (url: string) => void };
+  if (typeof storage.setPublicUrl === 'function' && !config.http?.publicUrl) {
+    storage.setPublicUrl(url);
+    if (role !== 'all') logger.warn('file links use this host\'s loopback URL; set http.publicUrl so other machines can open them', { url });
+  }
+  nanogrid.worker?.start();
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      removeSignals();
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Running jobs finish and publish, so sync requests waiting on them get real answers…
+      await nanogrid.worker?.stop();
+      // …and those still waiting on queued jobs answer 202 + poll instead of hanging.
+      shutdown.abort();
+      // Keep-alive sockets turn idle only after their last answer: close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => server.closeAllConnections(), opts.drainMs ?? 10_000);
+      await drained;
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      await Promise.allSettled([nanogrid.close(), config.http?.rateLimitStore?.close?.()]);
+      logger.info('stopped', { role });
+    })());
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      logger.warn('second signal; exiting now', { signal });
+      process.exit(1);
+    }
+    logger.info('shutting down: no new requests or jobs, running jobs finish', { signal, in_flight: nanogrid.worker?.inFlight ?? 0 });
+    close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error('shutdown failed', { error: err.message });
+        process.exit(1);
+      },
+    );
+  };
+  const removeSignals = (): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+  if (opts.handleSignals ?? true) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
+
+  return { url, port, role, nanogrid, configPath: loaded.filepath, close };
+}
+
+/** A worker-only process still answers load-balancer probes. */
+function healthOnly(logger: Logger): Hono {
+  const app = new Hono();
+  app.onError(onErrorHandler(logger));
+  app.notFound(notFoundHandler);
+  app.get('/health', (c) => c.json({ status: 'healthy' }));
+  return app;
+}
+
+function listen(app: Hono, port: number, hostname: string, t: ReturnType<typeof serverTimeouts>): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({
+      fetch: app.fetch,
+      port,
+      hostname,
+      serverOptions: { requestTimeout: t.requestTimeout, headersTimeout: t.headersTimeout, keepAliveTimeout: t.keepAliveTimeout },
+    }) as Server;
+    server.setTimeout(t.timeout);
+    server.once('listening', () => {
+      server.off('error', onError);
+      resolve(server);
+    });
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new NanoGridError('CONFIG_INVALID', `cannot listen on ${hostname}:${port}: ${err.code ?? err.message}`, { cause: err }));
+    };
+    server.once('error', onError);
+  });
+}
+
+function displayHost(address: string): string {
+  if (address === '0.0.0.0' || address === '::' || address === '') return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}

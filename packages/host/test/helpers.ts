@@ -1,0 +1,126 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type HttpConfig, type LimitsConfig, type NanoGrid, composeNanoGrid, fsStorage, memoryQueue, memoryResults, silentLogger } from '@nanogrid/core';
+import type { Hono } from 'hono';
+import { type ControllerDeps, createController, defaultRuntimes } from '../src/index.js';
+
+/** The original's hello.py (MISSION.md), unchanged: script mode, PAYLOAD in, stdout out. */
+export const HELLO_PY = `import json
+import os
+
+payload = json.loads(os.environ.get("PAYLOAD", "{}"))
+name = payload.get("name", "World")
+
+print(json.dumps({"message": f"Hello, {name}!"}))
+`;
+
+export const FAIL_PY = `def handler(event, context):
+    raise ValueError("divisor must not be zero")
+`;
+
+export const REPORT_PY = `import os
+
+def handler(event, context):
+    with open(os.path.join(os.environ["OUTPUT_DIR"], "report.txt"), "w") as f:
+        f.write("rows=2\\n")
+    return {"rows": 2}
+`;
+
+export const LOOP_PY = `def handler(event, context):
+    while True:
+        pass
+`;
+
+export interface TestHost {
+  app: Hono;
+  nanogrid: NanoGrid;
+  dir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A controller over in-memory pieces (memory queue + results, filesystem storage
+ * in a fresh temp dir) with a running worker on the process sandbox, so runs complete.
+ */
+export async function makeHost(http: HttpConfig = {}, extra: Partial<ControllerDeps> = {}, limits: LimitsConfig = {}): Promise<TestHost> {
+  const dir = await mkdtemp(join(tmpdir(), 'nanogrid-host-test-'));
+  const nanogrid = await composeNanoGrid(
+    {
+      dataDir: join(dir, 'data'),
+      storage: fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
+      queue: memoryQueue(),
+      results: memoryResults(),
+      sandbox: 'process',
+      worker: { concurrency: 2, pollWaitMs: 1000 },
+      limits,
+    },
+    { runtimes: defaultRuntimes(), cwd: dir, logger: silentLogger },
+  );
+  nanogrid.worker?.start();
+  const app = createController({
+    registry: nanogrid.registry,
+    jobs: nanogrid.jobs,
+    storage: nanogrid.storage,
+    http,
+    limits,
+    logger: silentLogger,
+    ...extra,
+  });
+  return {
+    app,
+    nanogrid,
+    dir,
+    async close() {
+      await nanogrid.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface UploadFields {
+  file?: { name: string; content: string | Buffer };
+  function_name?: string;
+  runtime?: string;
+  handler?: string;
+  timeout?: string;
+  memory_mb?: string;
+  network?: string;
+  env?: string;
+}
+
+export function uploadForm(fields: UploadFields): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) {
+    if (v === undefined) continue;
+    if (k === 'file') {
+      const f = v as { name: string; content: string | Buffer };
+      form.append('file', new Blob([typeof f.content === 'string' ? f.content : new Uint8Array(f.content)]), f.name);
+    } else form.append(k, v as string);
+  }
+  return form;
+}
+
+export function upload(app: Hono, fields: UploadFields, headers: Record<string, string> = {}): Promise<Response> {
+  return Promise.resolve(app.request('/upload', { method: 'POST', body: uploadForm(fields), headers }));
+}
+
+export function run(app: Hono, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return Promise.resolve(
+    app.request('/run', {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers },
+    }),
+  );
+}
+
+/** Deploys a Python function and returns its id. */
+export async function deploy(app: Hono, name: string, source: string, extra: Partial<UploadFields> = {}): Promise<string> {
+  const res = await upload(app, { file: { name: `${name}.py`, content: source }, function_name: name, runtime: 'python3.9', ...extra });
+  const body = (await res.json()) as { function_id: string };
+  if (res.status !== 201) throw new Error(`deploy of ${name} failed: ${res.status} ${JSON.stringify(body)}`);
+  return body.function_id;
+}
+
+export type ErrorJson = { error: { code: string; message: string; field?: string } };
