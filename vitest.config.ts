@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 const packages = ['core', 'runtime-python', 'runtime-node', 'runtime-cpp', 'runtime-go', 'host', 'redis', 'queue-sqs', 'storage-s3', 'storage-gcs'];
 
 export default defineConfig({
+  // tsyringe's parameter decorators are TypeScript's legacy (experimentalDecorators) kind.
+  oxc: { decorator: { legacy: true } },
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {

@@ -44,6 +44,8 @@ export interface HttpConfig {
   bodyLimitBytes?: number;
   /** Base URL clients reach this host at, for signed file links. @default http://localhost:{port} */
   publicUrl?: string;
+  /** Take the client IP for the rate limit from `X-Forwarded-For` (right-most entry); only behind a proxy that sets it. @default false */
+  trustProxy?: boolean;
 }
 
 export interface WorkerConfig {

@@ -34,3 +34,13 @@ export * from './sandbox/capped-buffer.js';
 // --- engine
 export * from './engine/invoke.js';
 export * from './engine/interpret-run.js';
+export * from './engine/resolve-options.js';
+export * from './engine/validate-deploy.js';
+export * from './engine/entry-file.js';
+export * from './engine/code-cache.js';
+export * from './engine/collect-outputs.js';
+export * from './engine/function-registry.js';
+export * from './engine/job-service.js';
+export * from './engine/executor.js';
+export * from './engine/worker-loop.js';
+export * from './di/compose.js';

@@ -1,0 +1,145 @@
+import { join, resolve } from 'node:path';
+import type { NanoGridConfig, Role } from '../config.js';
+import { fsStorage } from '../defaults/fs-storage.js';
+import { memoryQueue } from '../defaults/memory-queue.js';
+import { memoryResults } from '../defaults/memory-results.js';
+import { CodeCache } from '../engine/code-cache.js';
+import type { EngineOptions } from '../engine/engine-options.js';
+import { Executor } from '../engine/executor.js';
+import { FunctionRegistry } from '../engine/function-registry.js';
+import { JobService } from '../engine/job-service.js';
+import { resolveEngineOptions } from '../engine/resolve-options.js';
+import { WORKER_OPTIONS, WorkerLoop, workerLoopDefaults } from '../engine/worker-loop.js';
+import { NanoGridError } from '../errors.js';
+import { type Logger, consoleLogger } from '../logger.js';
+import type { QueueSource } from '../plugins/queue-source.js';
+import type { ResultSink } from '../plugins/result-sink.js';
+import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
+import type { Sandbox } from '../plugins/sandbox.js';
+import type { StorageBackend } from '../plugins/storage-backend.js';
+import { isDockerSandbox, pickSandbox } from '../sandbox/pick-sandbox.js';
+import { CONFIG, ENGINE_OPTIONS, LOGGER, QUEUE, REPLICAS, RESULTS, RUNTIMES, SANDBOX, STORAGE, provide } from './tokens.js';
+import { type DependencyContainer, container as rootContainer } from './tsyringe.js';
+
+export interface ComposeOptions {
+  /** Runtimes when the config names none. */
+  runtimes: RuntimePlugin[];
+  /** Base of relative paths (`dataDir`). @default process.cwd() */
+  cwd?: string;
+  /** @default consoleLogger() */
+  logger?: Logger;
+}
+
+/** One composed host: the engine's services, resolved from its own child container. */
+export interface NanoGrid {
+  role: Role;
+  config: NanoGridConfig;
+  options: EngineOptions;
+  container: DependencyContainer;
+  registry: FunctionRegistry;
+  jobs: JobService;
+  /** Present unless the role is `controller`. */
+  worker: WorkerLoop | undefined;
+  storage: StorageBackend;
+  replicas: StorageBackend[];
+  queue: QueueSource;
+  results: ResultSink;
+  sandbox: Sandbox;
+  runtimes: RuntimePlugin[];
+  logger: Logger;
+  /** Stops the worker (running jobs finish), then closes every plugin. */
+  close(): Promise<void>;
+}
+
+function needsShared(role: Role, what: string): never {
+  throw new NanoGridError(
+    'CONFIG_INVALID',
+    `role "${role}" needs a shared ${what}: the in-memory default only works inside one "all" process (set ${what} in nanogrid.config.ts, e.g. redisQueue() / redisResults())`,
+    { details: { field: what } },
+  );
+}
+
+/** A controller with no compiled runtimes never runs code: its sandbox only explains that. */
+const noSandbox: Sandbox = {
+  name: 'none',
+  isolated: true,
+  run() {
+    return Promise.reject(new NanoGridError('SANDBOX_ERROR', 'this controller has no sandbox; runs happen on workers'));
+  },
+};
+
+/**
+ * The composition root: fills the config's gaps with the embedded defaults,
+ * registers every plugin under its token in a child container of its own, and
+ * resolves the engine's services from it.
+ */
+export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptions): Promise<NanoGrid> {
+  const cwd = opts.cwd ?? process.cwd();
+  const logger = opts.logger ?? consoleLogger();
+  const role = config.role ?? 'all';
+  const options = resolveEngineOptions(config, cwd);
+  const dataDir = resolve(cwd, config.dataDir ?? '.nanogrid');
+  const runtimes = config.runtimes ?? opts.runtimes;
+  if (runtimes.length === 0) throw new NanoGridError('CONFIG_INVALID', 'no runtimes: give at least one RuntimePlugin', { details: { field: 'runtimes' } });
+
+  const storage = config.storage ?? fsStorage({ dir: join(dataDir, 'storage'), ...(config.http?.publicUrl ? { publicUrl: config.http.publicUrl } : {}) });
+  const queue = config.queue ?? (role === 'all' ? memoryQueue() : needsShared(role, 'queue'));
+  const results = config.results ?? (role === 'all' ? memoryResults({ ttlSec: options.jobTtlSec }) : needsShared(role, 'results'));
+  const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
+  const sandbox =
+    typeof config.sandbox === 'object' ? config.sandbox : runsCode ? await pickSandbox(config.sandbox ?? 'auto', logger, { docker: { logger } }) : noSandbox;
+  if (role !== 'controller' && isDockerSandbox(sandbox)) {
+    // Containers of a worker that crashed would otherwise hold memory forever.
+    await sandbox.cleanupOrphans().catch((err: Error) => logger.warn('could not clean up orphaned containers', { error: err.message }));
+  }
+
+  const container = rootContainer.createChildContainer();
+  provide(container, CONFIG, config);
+  provide(container, LOGGER, logger);
+  provide(container, ENGINE_OPTIONS, options);
+  provide(container, STORAGE, storage);
+  provide(container, REPLICAS, config.replicas ?? []);
+  provide(container, QUEUE, queue);
+  provide(container, RESULTS, results);
+  provide(container, SANDBOX, sandbox);
+  provide(container, RUNTIMES, runtimes);
+  container.register(WORKER_OPTIONS, {
+    useValue: workerLoopDefaults({
+      ...(config.worker?.concurrency !== undefined ? { concurrency: config.worker.concurrency } : {}),
+      ...(config.worker?.pollWaitMs !== undefined ? { pollWaitMs: config.worker.pollWaitMs } : {}),
+      ...(config.worker?.id !== undefined ? { id: config.worker.id } : {}),
+    }),
+  });
+  container.registerSingleton(CodeCache);
+  container.registerSingleton(FunctionRegistry);
+  container.registerSingleton(JobService);
+  container.registerSingleton(Executor);
+  container.registerSingleton(WorkerLoop);
+
+  const worker = role === 'controller' ? undefined : container.resolve(WorkerLoop);
+  let closing: Promise<void> | undefined;
+  return {
+    role,
+    config,
+    options,
+    container,
+    registry: container.resolve(FunctionRegistry),
+    jobs: container.resolve(JobService),
+    worker,
+    storage,
+    replicas: config.replicas ?? [],
+    queue,
+    results,
+    sandbox,
+    runtimes,
+    logger,
+    close: () =>
+      (closing ??= (async () => {
+        await worker?.stop();
+        const all = [queue.close(), results.close(), storage.close?.(), sandbox.close?.(), ...(config.replicas ?? []).map((r) => r.close?.())];
+        const failed = (await Promise.allSettled(all)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        for (const f of failed) logger.warn('a plugin failed to close', { error: String(f.reason) });
+        await container.dispose();
+      })()),
+  };
+}

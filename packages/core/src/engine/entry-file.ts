@@ -1,0 +1,81 @@
+import { basename, extname } from 'node:path';
+import { createZip } from '../archive/create-zip.js';
+import { extractZip } from '../archive/extract-zip.js';
+import { NanoGridError } from '../errors.js';
+import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
+
+/** The code of a deploy as stored: one zip, and the file that holds the handler. */
+export interface PackagedCode {
+  zip: Buffer;
+  entryFile: string;
+  /** Every file of the code, relative paths. */
+  files: string[];
+}
+
+const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Candidate files of a `module.function` handler: `main.handler` → `main.py`,
+ * `pkg.mod.handler` → `pkg/mod.py` (for each extension of the runtime).
+ */
+export function handlerFiles(handler: string, plugin: RuntimePlugin): string[] {
+  const module = handler.slice(0, handler.lastIndexOf('.'));
+  const path = module.split('.').join('/');
+  return plugin.extensions.map((ext) => `${path}${ext}`);
+}
+
+/**
+ * Picks the entry file of a zip: the handler's module when the zip has it,
+ * else the only source file of the runtime, else the runtime's conventional
+ * main file (`main.cpp`, `main.go`); anything else is HANDLER_NOT_FOUND.
+ */
+export function pickEntryFile(files: readonly string[], handler: string, plugin: RuntimePlugin): string {
+  const set = new Set(files);
+  const fromHandler = handlerFiles(handler, plugin).find((f) => set.has(f));
+  if (fromHandler) return fromHandler;
+  const sources = files.filter((f) => plugin.extensions.includes(extname(f)));
+  if (sources.length === 1 && sources[0] !== undefined) return sources[0];
+  const main = plugin.extensions.map((ext) => `main${ext}`).find((f) => set.has(f));
+  if (main) return main;
+  throw new NanoGridError(
+    'HANDLER_NOT_FOUND',
+    sources.length === 0
+      ? `the archive holds no ${plugin.extensions.join(' / ')} file for runtime ${plugin.name}`
+      : `handler "${handler}" names none of the archive's files (${handlerFiles(handler, plugin).join(' or ')} expected; found ${sources.slice(0, 10).join(', ')})`,
+    { details: { field: 'handler', handler } },
+  );
+}
+
+/**
+ * Turns an upload into the stored code: a zip is extracted into `scratchDir`
+ * (which enforces the path, link, entry and size rules) and kept as uploaded;
+ * a single source file is wrapped in a new zip.
+ */
+export async function packageCode(
+  fileName: string,
+  data: Buffer,
+  handler: string,
+  plugin: RuntimePlugin,
+  scratchDir: string,
+  limits: { maxEntries: number; maxBytes: number },
+): Promise<PackagedCode> {
+  const name = basename(fileName);
+  if (extname(name).toLowerCase() === '.zip') {
+    const files = await extractZip(data, scratchDir, limits);
+    return { zip: data, entryFile: pickEntryFile(files, handler, plugin), files };
+  }
+  if (!plugin.extensions.includes(extname(name))) {
+    throw new NanoGridError(
+      'UNSUPPORTED_FILE_TYPE',
+      `"${name}" is not a ${plugin.extensions.join(' / ')} source file or a .zip, which runtime ${plugin.name} takes`,
+      { details: { field: 'file', extensions: [...plugin.extensions, '.zip'] } },
+    );
+  }
+  if (!FILE_NAME_RE.test(name)) {
+    throw new NanoGridError('VALIDATION_FAILED', `file name "${name}" must be letters, digits, "_", "-" or "."`, { details: { field: 'file' } });
+  }
+  if (data.length > limits.maxBytes) {
+    throw new NanoGridError('ARCHIVE_TOO_LARGE', `the file is ${data.length} bytes; the limit is ${limits.maxBytes}`, { details: { limit: limits.maxBytes } });
+  }
+  return { zip: await createZip([{ path: name, data }]), entryFile: name, files: [name] };
+}

@@ -1,0 +1,151 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
+import { inject, injectable } from '../di/tsyringe.js';
+import { isNanoGridError, toNanoGridError } from '../errors.js';
+import type { FunctionMeta } from '../function-meta.js';
+import type { JobError, JobMessage, JobRecord } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { ResultSink } from '../plugins/result-sink.js';
+import type { Sandbox } from '../plugins/sandbox.js';
+import type { StorageBackend } from '../plugins/storage-backend.js';
+import { CodeCache, functionInfo } from './code-cache.js';
+import { collectOutputs } from './collect-outputs.js';
+import type { EngineOptions } from './engine-options.js';
+import { FunctionRegistry } from './function-registry.js';
+import { invoke } from './invoke.js';
+
+export interface ExecuteContext {
+  /** Delivery attempt, 1 on the first. */
+  attempt: number;
+  workerId: string;
+  signal?: AbortSignal;
+}
+
+/** Errors of the infrastructure (not of the function): worth another delivery. */
+export function isRetryable(err: unknown): boolean {
+  return isNanoGridError(err, 'BACKEND_UNAVAILABLE');
+}
+
+/**
+ * The worker's side of a job: load the function, mark the job running, run it
+ * in the sandbox, store its outputs, publish the final record (once per job).
+ * Function failures become failed jobs; infrastructure errors are thrown so
+ * the worker loop can retry the delivery.
+ */
+@injectable()
+export class Executor {
+  constructor(
+    @inject(STORAGE) private readonly storage: StorageBackend,
+    @inject(RESULTS) private readonly results: ResultSink,
+    @inject(SANDBOX) private readonly sandbox: Sandbox,
+    @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
+    @inject(LOGGER) private readonly logger: Logger,
+    @inject(FunctionRegistry) private readonly registry: FunctionRegistry,
+    @inject(CodeCache) private readonly code: CodeCache,
+  ) {}
+
+  /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
+  async execute(job: JobMessage, ctx: ExecuteContext): Promise<JobRecord> {
+    const base = await this.currentRecord(job);
+    if (base.status === 'completed' || base.status === 'failed') return base;
+    const now = new Date().toISOString();
+
+    let meta: FunctionMeta;
+    try {
+      meta = await this.registry.get(job.function_id);
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      return this.finish(base, { code: 'FUNCTION_NOT_FOUND', message: toNanoGridError(err).message }, { output_files: [] });
+    }
+    const running = (await this.results.update(job.job_id, { status: 'running', started_at: now, attempts: ctx.attempt, worker: ctx.workerId })) ?? base;
+
+    const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
+    const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
+    const jobsDir = join(this.options.workDir, 'jobs');
+    await mkdir(jobsDir, { recursive: true });
+    const outputDir = await mkdtemp(join(jobsDir, `${job.job_id.slice(0, 40)}-`));
+    try {
+      const plugin = this.registry.runtimeOf(meta);
+      let codeDir: string;
+      try {
+        codeDir = await this.code.prepare(meta, plugin);
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        const e = toNanoGridError(err);
+        return this.finish(running, { code: e.code, message: e.message }, {});
+      }
+      let outcome;
+      try {
+        outcome = await invoke(this.sandbox, {
+          runtime: plugin,
+          fn: functionInfo(meta),
+          codeDir,
+          outputDir,
+          payload: job.payload,
+          jobId: job.job_id,
+          functionId: meta.function_id,
+          functionName: meta.function_name,
+          timeoutMs: timeoutSec * 1000,
+          memoryMb,
+          cpus: this.options.cpus,
+          network: meta.network,
+          ...(this.options.aiEndpoint ? { aiEndpoint: this.options.aiEndpoint } : {}),
+          env: meta.env,
+          maxResultBytes: this.options.maxResultBytes,
+          labels: { 'nanogrid.job': job.job_id, 'nanogrid.function': meta.function_id },
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        });
+      } catch (err) {
+        const e = toNanoGridError(err, 'SANDBOX_ERROR', this.sandbox.name);
+        return this.finish(running, { code: e.code, message: e.message }, {});
+      }
+      const facts: Partial<JobRecord> = {
+        execution_time_ms: Math.round(outcome.run.durationMs),
+        logs: outcome.logs,
+        ...(outcome.run.peakMemoryBytes !== undefined ? { peak_memory_bytes: outcome.run.peakMemoryBytes } : {}),
+      };
+      if (!outcome.ok) return this.finish(running, outcome.error, facts);
+      let outputFiles: string[];
+      try {
+        outputFiles = await collectOutputs(this.storage, job.job_id, outputDir, { maxBytes: this.options.maxOutputBytes, urlTtlSec: this.options.outputUrlTtlSec });
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        const e = toNanoGridError(err);
+        return this.finish(running, { code: e.code, message: e.message }, facts);
+      }
+      return this.finish(running, undefined, { ...facts, result: outcome.result, output_files: outputFiles });
+    } finally {
+      await rm(outputDir, { recursive: true, force: true });
+    }
+  }
+
+  /** The job's record, or a new pending one for a message that came without one. */
+  async currentRecord(job: JobMessage): Promise<JobRecord> {
+    const existing = await this.results.get(job.job_id);
+    if (existing) return existing;
+    const now = new Date().toISOString();
+    const base: JobRecord = { job_id: job.job_id, function_id: job.function_id, status: 'pending', created_at: job.submitted_at ?? now, updated_at: now, output_files: [] };
+    await this.results.create(base);
+    return base;
+  }
+
+  /** Publishes the final record; when another delivery won the race, returns theirs. */
+  async finish(record: JobRecord, error: JobError | undefined, facts: Partial<JobRecord>): Promise<JobRecord> {
+    const now = new Date().toISOString();
+    const final: JobRecord = {
+      ...record,
+      ...facts,
+      output_files: facts.output_files ?? [],
+      status: error ? 'failed' : 'completed',
+      updated_at: now,
+      finished_at: now,
+      ...(error ? { error } : {}),
+    };
+    if (!(await this.results.publish(final))) {
+      this.logger.warn('job already had a final state; this run\'s result is dropped', { job_id: record.job_id });
+      return (await this.results.get(record.job_id)) ?? final;
+    }
+    return final;
+  }
+}

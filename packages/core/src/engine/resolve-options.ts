@@ -1,0 +1,40 @@
+import { resolve } from 'node:path';
+import type { NanoGridConfig } from '../config.js';
+import { NETWORK_POLICIES } from '../function-meta.js';
+import { NanoGridError } from '../errors.js';
+import type { EngineOptions } from './engine-options.js';
+
+const MiB = 1024 * 1024;
+
+/** Fills the config's limits with their documented defaults and checks they fit together. */
+export function resolveEngineOptions(config: NanoGridConfig, cwd: string): EngineOptions {
+  const l = config.limits ?? {};
+  const dataDir = resolve(cwd, config.dataDir ?? '.nanogrid');
+  const options: EngineOptions = {
+    workDir: resolve(dataDir, 'work'),
+    defaultTimeoutSec: l.defaultTimeoutSec ?? 300,
+    maxTimeoutSec: l.maxTimeoutSec ?? 3600,
+    defaultMemoryMb: l.defaultMemoryMb ?? 512,
+    maxMemoryMb: l.maxMemoryMb ?? 4096,
+    cpus: l.cpus ?? 0.5,
+    maxArchiveEntries: l.maxArchiveEntries ?? 10_000,
+    maxArchiveBytes: l.maxArchiveBytes ?? 256 * MiB,
+    maxOutputBytes: l.maxOutputBytes ?? 100 * MiB,
+    maxResultBytes: l.maxResultBytes ?? 6 * MiB,
+    maxPayloadBytes: l.maxPayloadBytes ?? 6 * MiB,
+    defaultNetwork: config.defaultNetwork ?? 'none',
+    aiEndpoint: config.ai?.endpoint,
+    jobTtlSec: config.jobTtlSec ?? 86_400,
+    outputUrlTtlSec: 7 * 24 * 3600,
+  };
+  if (options.defaultTimeoutSec > options.maxTimeoutSec) {
+    throw new NanoGridError('CONFIG_INVALID', `limits.defaultTimeoutSec (${options.defaultTimeoutSec}) is over limits.maxTimeoutSec (${options.maxTimeoutSec})`);
+  }
+  if (options.defaultMemoryMb > options.maxMemoryMb) {
+    throw new NanoGridError('CONFIG_INVALID', `limits.defaultMemoryMb (${options.defaultMemoryMb}) is over limits.maxMemoryMb (${options.maxMemoryMb})`);
+  }
+  if (!NETWORK_POLICIES.includes(options.defaultNetwork)) {
+    throw new NanoGridError('CONFIG_INVALID', `defaultNetwork must be one of ${NETWORK_POLICIES.join(', ')}`);
+  }
+  return options;
+}

@@ -1,0 +1,84 @@
+import { NanoGridError } from '../errors.js';
+import { NETWORK_POLICIES, type NetworkPolicy } from '../function-meta.js';
+import { runtimeMatches, type RuntimePlugin } from '../plugins/runtime-plugin.js';
+import type { EngineOptions } from './engine-options.js';
+
+/** What `POST /upload` (or any other caller) asks the registry to deploy. */
+export interface DeployRequest {
+  functionName: string;
+  /** Runtime id: `python3.9`, `nodejs18.x`, `cpp`, `go1.19` … */
+  runtime: string;
+  /** Name of the uploaded file: a source file of the runtime or a `.zip`. */
+  fileName: string;
+  data: Buffer;
+  /** `module.function`. @default the runtime's default handler */
+  handler?: string;
+  /** @default limits.defaultTimeoutSec */
+  timeoutSec?: number;
+  /** @default limits.defaultMemoryMb */
+  memoryMb?: number;
+  /** @default config.defaultNetwork */
+  network?: NetworkPolicy;
+  env?: Record<string, string>;
+}
+
+/** A deploy request with every default filled in and every limit checked. */
+export interface ValidDeploy {
+  functionName: string;
+  runtime: string;
+  plugin: RuntimePlugin;
+  handler: string;
+  timeoutSec: number;
+  memoryMb: number;
+  network: NetworkPolicy;
+  env: Record<string, string>;
+}
+
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const HANDLER_RE = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/;
+const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function invalid(field: string, message: string): NanoGridError {
+  return new NanoGridError('VALIDATION_FAILED', message, { details: { field } });
+}
+
+/** The plugin serving a runtime id, or RUNTIME_NOT_FOUND naming the ids that work. */
+export function findRuntime(runtimes: readonly RuntimePlugin[], runtime: string): RuntimePlugin {
+  const plugin = runtimes.find((p) => runtimeMatches(p, runtime));
+  if (plugin) return plugin;
+  const known = runtimes.flatMap((p) => p.runtimes.map((r) => (typeof r === 'string' ? r : r.source)));
+  throw new NanoGridError('RUNTIME_NOT_FOUND', `no runtime serves "${runtime}"; this host has: ${known.join(', ') || 'none'}`, {
+    details: { field: 'runtime', runtime },
+  });
+}
+
+/** Checks names, limits, network and env of a deploy; the code itself is checked by the registry. */
+export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlugin[], o: EngineOptions): ValidDeploy {
+  if (!NAME_RE.test(req.functionName)) {
+    throw invalid('function_name', 'function_name must be 1-128 letters, digits, "_", "-" or "." and start with a letter or digit');
+  }
+  const plugin = findRuntime(runtimes, req.runtime);
+  const handler = req.handler ?? plugin.defaultHandler;
+  if (!HANDLER_RE.test(handler)) throw invalid('handler', `handler must look like "module.function", got "${handler}"`);
+  const timeoutSec = req.timeoutSec ?? o.defaultTimeoutSec;
+  if (!(timeoutSec > 0) || timeoutSec > o.maxTimeoutSec) {
+    throw invalid('timeout', `timeout must be over 0 and at most ${o.maxTimeoutSec} seconds, got ${timeoutSec}`);
+  }
+  const memoryMb = req.memoryMb ?? o.defaultMemoryMb;
+  if (!Number.isInteger(memoryMb) || memoryMb < 16 || memoryMb > o.maxMemoryMb) {
+    throw invalid('memory_mb', `memory_mb must be a whole number from 16 to ${o.maxMemoryMb}, got ${memoryMb}`);
+  }
+  const network = req.network ?? o.defaultNetwork;
+  if (!NETWORK_POLICIES.includes(network)) {
+    throw invalid('network', `network must be one of ${NETWORK_POLICIES.join(', ')}, got "${String(network)}"`);
+  }
+  if (network === 'ai' && !o.aiEndpoint) {
+    throw invalid('network', 'network "ai" needs an AI endpoint: set ai.endpoint in nanogrid.config.ts');
+  }
+  const env = req.env ?? {};
+  for (const [k, v] of Object.entries(env)) {
+    if (!ENV_KEY_RE.test(k)) throw invalid('env', `env name "${k}" must be letters, digits and "_", not starting with a digit`);
+    if (typeof v !== 'string') throw invalid('env', `env value of "${k}" must be a string`);
+  }
+  return { functionName: req.functionName, runtime: req.runtime, plugin, handler, timeoutSec, memoryMb, network, env };
+}

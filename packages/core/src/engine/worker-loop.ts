@@ -1,0 +1,158 @@
+import { hostname } from 'node:os';
+import { LOGGER, QUEUE } from '../di/tokens.js';
+import { inject, injectable } from '../di/tsyringe.js';
+import { toNanoGridError } from '../errors.js';
+import type { JobRecord } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { Delivery, QueueSource } from '../plugins/queue-source.js';
+import { Executor, isRetryable } from './executor.js';
+
+export const WORKER_OPTIONS: unique symbol = Symbol('nanogrid.workerOptions');
+
+export interface WorkerLoopOptions {
+  /** Jobs run at once. @default 2 */
+  concurrency: number;
+  /** Long-poll wait of one receive, ms. @default 20_000 */
+  pollWaitMs: number;
+  /** Shown on jobs as `worker`. @default hostname:pid */
+  id: string;
+  /** Deliveries of a job that hits infrastructure errors before it is failed. @default 3 */
+  maxAttempts: number;
+  /** How often a running job's delivery is kept invisible. @default 60_000 */
+  heartbeatMs: number;
+  /** Invisibility asked for on each heartbeat. @default 300_000 */
+  extendMs: number;
+  /** Called with every final record this worker produced (metrics). */
+  onFinished?: (record: JobRecord, delivery: Delivery) => void;
+}
+
+export function workerLoopDefaults(partial: Partial<WorkerLoopOptions> = {}): WorkerLoopOptions {
+  return {
+    concurrency: 2,
+    pollWaitMs: 20_000,
+    id: `${hostname()}:${process.pid}`,
+    maxAttempts: 3,
+    heartbeatMs: 60_000,
+    extendMs: 300_000,
+    ...partial,
+  };
+}
+
+/**
+ * Takes jobs from the queue while it has free slots, runs each through the
+ * Executor and acks it once its final record is published. `stop()` takes no
+ * new jobs and resolves when the running ones have finished.
+ */
+@injectable()
+export class WorkerLoop {
+  private running = new Set<Promise<void>>();
+  private abort: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private slotFreed: (() => void) | undefined;
+
+  constructor(
+    @inject(QUEUE) private readonly queue: QueueSource,
+    @inject(Executor) private readonly executor: Executor,
+    @inject(WORKER_OPTIONS) readonly options: WorkerLoopOptions,
+    @inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  get started(): boolean {
+    return this.loop !== undefined && !this.abort?.signal.aborted;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    this.abort = new AbortController();
+    this.loop = this.run(this.abort.signal);
+    this.logger.info('worker started', { worker: this.options.id, queue: this.queue.name, concurrency: this.options.concurrency });
+  }
+
+  /** No new jobs; resolves when the running ones are done. */
+  async stop(): Promise<void> {
+    if (!this.loop) return;
+    this.abort?.abort();
+    this.slotFreed?.();
+    await this.loop;
+    await Promise.allSettled([...this.running]);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let backoffMs = 250;
+    while (!signal.aborted) {
+      const free = this.options.concurrency - this.running.size;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotFreed = resolve));
+        continue;
+      }
+      let deliveries: Delivery[];
+      try {
+        deliveries = await this.queue.receive({ max: free, waitMs: this.options.pollWaitMs, signal });
+        backoffMs = 250;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.logger.warn('queue receive failed; retrying', { queue: this.queue.name, error: (err as Error).message, retry_in_ms: backoffMs });
+        await abortableDelay(backoffMs, signal);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+        continue;
+      }
+      for (const d of deliveries) {
+        const p = this.handle(d).finally(() => {
+          this.running.delete(p);
+          const wake = this.slotFreed;
+          this.slotFreed = undefined;
+          wake?.();
+        });
+        this.running.add(p);
+      }
+    }
+  }
+
+  private async handle(d: Delivery): Promise<void> {
+    const beat = setInterval(() => {
+      d.extend(this.options.extendMs).catch((err: Error) => this.logger.warn('heartbeat failed', { job_id: d.job.job_id, error: err.message }));
+    }, this.options.heartbeatMs);
+    beat.unref();
+    try {
+      const final = await this.executor.execute(d.job, { attempt: d.attempt, workerId: this.options.id });
+      await d.ack();
+      this.options.onFinished?.(final, d);
+    } catch (err) {
+      const e = toNanoGridError(err);
+      if (isRetryable(err) && d.attempt < this.options.maxAttempts) {
+        this.logger.warn('job hit an infrastructure error; it will be delivered again', { job_id: d.job.job_id, attempt: d.attempt, error: e.message });
+        await d.retry(Math.min(1000 * 2 ** d.attempt, 30_000)).catch(() => undefined);
+        return;
+      }
+      // Out of attempts or not retryable: record why, so the job does not vanish.
+      this.logger.error('job failed in the engine', { job_id: d.job.job_id, code: e.code, error: e.message });
+      try {
+        const record = await this.executor.currentRecord(d.job);
+        const final = await this.executor.finish(record, { code: e.code, message: `the engine could not run the job: ${e.message}` }, {});
+        await d.ack();
+        this.options.onFinished?.(final, d);
+      } catch (err2) {
+        // The sink is down too: leave the delivery to the queue's redelivery / dead letters.
+        this.logger.error('could not record the failure; the queue will redeliver', { job_id: d.job.job_id, error: (err2 as Error).message });
+      }
+    } finally {
+      clearInterval(beat);
+    }
+  }
+}
+
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
