@@ -79,6 +79,7 @@ export class WorkerLoop {
     this.slotFreed?.();
     await this.loop;
     await Promise.allSettled([...this.running]);
+    this.loop = undefined; // start() may run it again
   }
 
   private async run(signal: AbortSignal): Promise<void> {
