@@ -69,6 +69,8 @@ export function interpretRun(run: SandboxRunResult, protocol: 'envelope' | 'stdo
     }
     if (envelope?.ok === false) {
       const e = envelope.error;
+      // Bootstraps report their own limits as error types; those keep the engine's code.
+      if (e.type === 'ResultTooLarge') return fail({ code: 'RESULT_TOO_LARGE', message: e.message }, logs);
       return fail({ code: 'FUNCTION_ERROR', message: `${e.type}: ${e.message}`, type: e.type, ...(e.trace ? { trace: e.trace } : {}) }, logs);
     }
     if (run.stdoutTruncated) {
