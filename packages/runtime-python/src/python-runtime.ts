@@ -3,6 +3,13 @@ import { PYTHON_BOOTSTRAP_FILE, readPythonBootstrap } from './bootstrap-source.j
 
 export interface PythonRuntimeOptions {
   /**
+   * Plugin name, recorded on each function deployed with it. Give every
+   * plugin of a host its own (two Python plugins with different images:
+   * `python` and `python-fat`), so a function keeps the plugin it was deployed with.
+   * @default 'python'
+   */
+  name?: string;
+  /**
    * Image of runs in the Docker sandbox. The default is built offline from
    * Debian bookworm's `python3` (3.11) by `scripts/build-images.sh`;
    * `nanogrid/python-fat:3` adds numpy, pandas, pillow and requests. The
@@ -36,7 +43,7 @@ const BOOTSTRAP_SOURCE = readPythonBootstrap();
 export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
   const python = opts.python ?? 'python3';
   return {
-    name: 'python',
+    name: opts.name ?? 'python',
     runtimes: opts.runtimes ?? PYTHON_RUNTIME_IDS,
     extensions: ['.py'],
     image: opts.image ?? 'nanogrid/python:3',
