@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { type SandboxChoice, consoleLogger } from '@nanogrid/core';
 import { CORE_CASES, type DemoCase } from './demo/demo-cases.js';
 import { DemoClient } from './demo/demo-client.js';
+import { DOCKER_CASES, startDemoAi } from './demo/docker-cases.js';
 import { startHost } from './start-host.js';
 
 /** examples/functions of the checkout this file belongs to. */
@@ -38,7 +39,13 @@ export async function runDemo(argv: string[]): Promise<number> {
   const sandbox = (values.sandbox ?? 'auto') as SandboxChoice;
   const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-demo-'));
   const logger = consoleLogger('nanogrid', values.verbose ? 'info' : 'warn');
-  const host = await startHost({ config: { dataDir, sandbox }, port: 0, hostname: '127.0.0.1', handleSignals: false, logger, cwd: dataDir });
+  // A stub Ollama for the summarizer; its cases join only when the sandbox turns out to be Docker.
+  const ai = sandbox === 'process' ? undefined : await startDemoAi();
+  const config = { dataDir, sandbox, ...(ai ? { ai: { endpoint: ai.url } } : {}) };
+  const host = await startHost({ config, port: 0, hostname: '127.0.0.1', handleSignals: false, logger, cwd: dataDir }).catch(async (err: unknown) => {
+    await ai?.close();
+    throw err;
+  });
   const out = (line: string): void => void process.stdout.write(`${line}\n`);
   let failures = 0;
   try {
@@ -48,7 +55,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     out('');
     out(`${pad('example', 30)} ${pad('runtime', 11)} ${pad('mode', 5)} ${pad('status', 9)} ${'ms'.padStart(6)}  result`);
     out('-'.repeat(110));
-    const cases: DemoCase[] = [...CORE_CASES];
+    const cases: DemoCase[] = [...CORE_CASES, ...(host.nanogrid.sandbox.name === 'docker' ? DOCKER_CASES : [])];
     for (const c of cases) {
       let line: string;
       try {
@@ -73,6 +80,7 @@ export async function runDemo(argv: string[]): Promise<number> {
     out(failures === 0 ? `all ${cases.length} examples behaved as expected` : `${failures} of ${cases.length} examples did not behave as expected`);
   } finally {
     await host.close();
+    await ai?.close();
     await rm(dataDir, { recursive: true, force: true });
   }
   return failures === 0 ? 0 : 1;
