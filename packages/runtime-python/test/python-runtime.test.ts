@@ -28,6 +28,7 @@ describe('pythonRuntime', () => {
     expect(rt.entry({ runtime: 'py', handler: 'main.handler', entryFile: 'main.py' })[0]).toBe('python3.12');
     expect(runtimeMatches(rt, 'py')).toBe(true);
     expect(runtimeMatches(rt, 'python3.11')).toBe(false);
+    expect(pythonRuntime({ name: 'python-fat' }).name).toBe('python-fat');
   });
 
   it('ships the bootstrap file, with the same result marker as core', () => {
