@@ -106,8 +106,11 @@ describe.each([
     expect(stub.requests).toHaveLength(before);
   });
 
-  it.skipIf(!ready || sandbox !== 'docker')('policy ai runs on an internal Docker network (no route out of the machine)', async () => {
-    const { stdout } = await promisify(execFile)('docker', ['network', 'inspect', 'nanogrid-ai', '--format', '{{.Internal}}']);
-    expect(stdout.trim()).toBe('true');
-  });
+  // Docker only: the process sandbox has no such network, so the case is not declared there.
+  if (sandbox === 'docker') {
+    it.skipIf(!ready)('policy ai runs on an internal Docker network (no route out of the machine)', async () => {
+      const { stdout } = await promisify(execFile)('docker', ['network', 'inspect', 'nanogrid-ai', '--format', '{{.Internal}}']);
+      expect(stdout.trim()).toBe('true');
+    });
+  }
 });
