@@ -44,3 +44,4 @@ export * from './engine/job-service.js';
 export * from './engine/executor.js';
 export * from './engine/worker-loop.js';
 export * from './di/compose.js';
+export { findExecutable } from './sandbox/find-executable.js';

@@ -1,4 +1,6 @@
 import type { RuntimePlugin } from '@nanogrid/core';
+import { cppRuntime } from '@nanogrid/runtime-cpp';
+import { goRuntime } from '@nanogrid/runtime-go';
 import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 
@@ -12,7 +14,8 @@ export function defaultRuntimes(): RuntimePlugin[] {
     // The "fat" image (numpy, pandas, pillow, requests) under its own ids: `python3-fat`, `python3.11-fat`.
     pythonRuntime({ name: 'python-fat', image: 'nanogrid/python-fat:3', runtimes: ['python-fat', 'python3-fat', /^python3\.\d+-fat$/] }),
     nodeRuntime(),
-    // C++ and Go join here once @nanogrid/runtime-cpp / runtime-go export their
-    // factories (cppRuntime(), goRuntime()); both packages are already dependencies.
+    // Compiled at deploy: g++ / go must be in the image (Docker) or on the host (process sandbox).
+    cppRuntime(),
+    goRuntime(),
   ];
 }

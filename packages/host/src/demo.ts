@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type SandboxChoice, consoleLogger } from '@nanogrid/core';
+import { type SandboxChoice, consoleLogger, findExecutable } from '@nanogrid/core';
 import { CORE_CASES, type DemoCase } from './demo/demo-cases.js';
 import { DemoClient } from './demo/demo-client.js';
 import { DOCKER_CASES, startDemoAi } from './demo/docker-cases.js';
+import { CPP_CASE, GO_CASE } from './demo/compiled-cases.js';
 import { startHost } from './start-host.js';
 
 /** examples/functions of the checkout this file belongs to. */
@@ -55,7 +56,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     out('');
     out(`${pad('example', 30)} ${pad('runtime', 11)} ${pad('mode', 5)} ${pad('status', 9)} ${'ms'.padStart(6)}  result`);
     out('-'.repeat(110));
-    const cases: DemoCase[] = [...CORE_CASES, ...(host.nanogrid.sandbox.name === 'docker' ? DOCKER_CASES : [])];
+    const inDocker = host.nanogrid.sandbox.name === 'docker';
+    // Compiled examples need their toolchain: in the image under Docker, on the host otherwise.
+    const onHost = (cmd: string): boolean => findExecutable(cmd, (process.env.PATH ?? '').split(delimiter)) !== undefined;
+    const compiled = [...(inDocker || onHost('g++') ? [CPP_CASE] : []), ...(inDocker || onHost('go') ? [GO_CASE] : [])];
+    const cases: DemoCase[] = [...CORE_CASES, ...compiled, ...(inDocker ? DOCKER_CASES : [])];
     for (const c of cases) {
       let line: string;
       try {

@@ -1,1 +1,1 @@
-export {};
+export * from './cpp-runtime.js';

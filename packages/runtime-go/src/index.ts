@@ -1,1 +1,1 @@
-export {};
+export * from './go-runtime.js';

@@ -1,0 +1,26 @@
+import type { DemoCase, DemoJob } from './demo-cases.js';
+
+const completed = (job: DemoJob, test: (r: Record<string, unknown>) => boolean, what: string): string | undefined => {
+  if (job.status !== 'completed') return `expected completed, got ${job.status} ${job.error ? `${job.error.code}: ${job.error.message}` : ''}`;
+  const r = job.result;
+  return typeof r === 'object' && r !== null && test(r as Record<string, unknown>) ? undefined : `expected ${what}, got ${JSON.stringify(r)}`;
+};
+
+/** The compiled examples (built at deploy); they need g++ / go in the image or, in the process sandbox, on the host. */
+export const CPP_CASE: DemoCase = {
+  title: 'calculator (C++, compiled)',
+  file: 'calculator.cpp',
+  runtime: 'cpp',
+  payload: { a: 6, b: 7, op: '*' },
+  mode: 'sync',
+  check: (j) => completed(j, (r) => r['result'] === 42, '{"result":42}'),
+};
+
+export const GO_CASE: DemoCase = {
+  title: 'hello (Go, compiled)',
+  file: 'hello.go',
+  runtime: 'go1.x',
+  payload: { name: 'Gopher' },
+  mode: 'sync',
+  check: (j) => completed(j, (r) => r['message'] === 'Hello, Gopher!', '{"message":"Hello, Gopher!"}'),
+};

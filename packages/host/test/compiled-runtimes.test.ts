@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dockerTestEnv } from '@nanogrid/core/testing';
+import { makeEngineHost } from './engine-host.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestHost, run, upload } from './helpers.js';
+
+const examples = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/functions');
+const inCi = process.env.CI === 'true';
+
+type Json = Record<string, unknown> & { error: { code: string; message: string } };
+
+async function json(res: Response | Promise<Response>): Promise<{ status: number; body: Json }> {
+  const r = await res;
+  return { status: r.status, body: (await r.json()) as Json };
+}
+
+const BROKEN_CPP = '#include <iostream>\nint main() { std::cout << undeclared_name << std::endl; return 0 }\n';
+const BROKEN_GO = 'package main\n\nfunc main() {\n\tfmt.Println("missing paren"\n}\n';
+const EXIT_CPP = '#include <iostream>\nint main() { std::cerr << "cannot go on" << std::endl; return 5; }\n';
+
+/** The C++ and Go runtimes through the HTTP API: compiled at deploy, run per job, in both sandboxes. */
+for (const sandbox of ['process', 'docker'] as const) {
+  describe(`C++ and Go (${sandbox} sandbox)`, async () => {
+    const env =
+      sandbox === 'docker'
+        ? await dockerTestEnv(['nanogrid/cpp:12', 'nanogrid/go:1.19'])
+        : { ready: true, reason: '' };
+    let host: TestHost;
+    beforeAll(async () => {
+      if (env.ready) host = await makeEngineHost({ sandbox });
+    });
+    afterAll(async () => {
+      await host?.close();
+    });
+
+    it.skipIf(!env.ready)('calculator.cpp deploys (compiled once) and computes from the event on stdin', async () => {
+      const source = await readFile(join(examples, 'calculator.cpp'));
+      const up = await json(upload(host.app, { file: { name: 'calculator.cpp', content: source }, function_name: 'calc', runtime: 'cpp' }));
+      expect(up.status).toBe(201);
+      const id = String(up.body['function_id']);
+      const ran = await json(run(host.app, { function_id: id, payload: { a: 6, b: 7, op: '*' } }));
+      expect(ran).toMatchObject({ status: 200, body: { status: 'completed', result: { result: 42, op: '*' } } });
+      const again = await json(run(host.app, { function_id: id, payload: { a: 1, b: 0, op: '/' } }));
+      expect(again.body).toMatchObject({ status: 'failed', error: { code: 'NON_ZERO_EXIT' } });
+      expect(again.body.error.message).toContain('division by zero');
+    });
+
+    it.skipIf(!env.ready)('hello.go deploys and runs (no module download, standard library only)', async () => {
+      if (sandbox === 'process' && !(await hasGo()) && !inCi) return;
+      const source = await readFile(join(examples, 'hello.go'));
+      const up = await json(upload(host.app, { file: { name: 'hello.go', content: source }, function_name: 'hello-go', runtime: 'go1.x' }));
+      expect(up.status).toBe(201);
+      const ran = await json(run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'Gopher' } }));
+      expect(ran).toMatchObject({ status: 200, body: { status: 'completed', result: { message: 'Hello, Gopher!' } } });
+    });
+
+    it.skipIf(!env.ready)('C++ that does not compile is refused at deploy: 422 BUILD_FAILED with the compiler output', async () => {
+      const res = await json(upload(host.app, { file: { name: 'broken.cpp', content: BROKEN_CPP }, function_name: 'broken', runtime: 'cpp' }));
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('BUILD_FAILED');
+      expect(res.body.error.message).toContain('undeclared_name');
+      const listed = (await json(host.app.request('/functions'))).body['functions'] as { function_name: string }[];
+      expect(listed.map((f) => f.function_name)).not.toContain('broken');
+    });
+
+    it.skipIf(!env.ready)('Go with a syntax error is refused at deploy: 422 BUILD_FAILED', async () => {
+      if (sandbox === 'process' && !(await hasGo()) && !inCi) return;
+      const res = await json(upload(host.app, { file: { name: 'broken.go', content: BROKEN_GO }, function_name: 'broken-go', runtime: 'go' }));
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('BUILD_FAILED');
+      expect(res.body.error.message).toMatch(/syntax error|unexpected/);
+    });
+
+    it.skipIf(!env.ready)('a program that exits non-zero fails its job with its stderr; the next job runs', async () => {
+      const up = await json(upload(host.app, { file: { name: 'exit.cpp', content: EXIT_CPP }, function_name: 'exit5', runtime: 'c++' }));
+      const failed = await json(run(host.app, { function_id: String(up.body['function_id']), payload: {} }));
+      expect(failed.body).toMatchObject({ status: 'failed', error: { code: 'NON_ZERO_EXIT' } });
+      expect(failed.body.error.message).toContain('cannot go on');
+      const calc = await json(upload(host.app, { file: { name: 'calculator.cpp', content: await readFile(join(examples, 'calculator.cpp')) }, function_name: 'calc2', runtime: 'cpp' }));
+      const ok = await json(run(host.app, { function_id: String(calc.body['function_id']), payload: { a: 2, b: 3 } }));
+      expect(ok.body).toMatchObject({ status: 'completed', result: { result: 5 } });
+    });
+  });
+}
+
+async function hasGo(): Promise<boolean> {
+  const { execFile } = await import('node:child_process');
+  return new Promise((r) => execFile('go', ['version'], (err) => r(!err)));
+}

@@ -1,0 +1,61 @@
+import type { RuntimePlugin } from '@nanogrid/core';
+
+export interface CppRuntimeOptions {
+  /**
+   * Image of builds and runs in the Docker sandbox (Debian bookworm's g++ 12,
+   * built offline by `scripts/build-images.sh`). The process sandbox uses the host's compiler.
+   * @default 'nanogrid/cpp:12'
+   */
+  image?: string;
+  /** Compiler looked up on PATH inside the sandbox. @default 'g++' */
+  compiler?: string;
+  /** Flags of every build, before the sources. @default ['-O2', '-std=c++17', '-pipe'] */
+  flags?: readonly string[];
+  /** Seconds a build may take. @default 120 */
+  buildTimeoutSec?: number;
+  /**
+   * Runtime ids this plugin serves, replacing the defaults.
+   * @default ['cpp', 'c++', 'cxx', 'gcc', /^cpp(1[1-9]|2[0-9])$/, /^g\+\+\d*$/]
+   */
+  runtimes?: readonly (string | RegExp)[];
+}
+
+export const CPP_RUNTIME_IDS: readonly (string | RegExp)[] = ['cpp', 'c++', 'cxx', 'gcc', /^cpp(1[1-9]|2[0-9])$/, /^g\+\+\d*$/];
+
+/** Single-quotes a word for `sh -c`. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * C++ functions: a program that reads the event as JSON on stdin and prints
+ * its result on stdout. Compiled once per code version at deploy (every
+ * `.cpp/.cc/.cxx` file of the upload into one binary), with no network;
+ * a compile error refuses the deploy with BUILD_FAILED and g++'s output.
+ */
+export function cppRuntime(opts: CppRuntimeOptions = {}): RuntimePlugin {
+  const compiler = opts.compiler ?? 'g++';
+  const flags = (opts.flags ?? ['-O2', '-std=c++17', '-pipe']).map(shellQuote).join(' ');
+  return {
+    name: 'cpp',
+    runtimes: opts.runtimes ?? CPP_RUNTIME_IDS,
+    extensions: ['.cpp', '.cc', '.cxx'],
+    image: opts.image ?? 'nanogrid/cpp:12',
+    defaultHandler: 'main.main',
+    bootstrap: {},
+    protocol: 'stdout',
+    stdinPayload: true,
+    build: {
+      // Every source below the code root, so a zip may spread the program over files and folders.
+      command: () => [
+        'sh',
+        '-c',
+        `set -e; srcs=$(find . -type f \\( -name '*.cpp' -o -name '*.cc' -o -name '*.cxx' \\) | sort); ` +
+          `${shellQuote(compiler)} ${flags} -I. -o "$OUTPUT_DIR/main" $srcs`,
+      ],
+      timeoutMs: (opts.buildTimeoutSec ?? 120) * 1000,
+      memoryMb: 1024,
+    },
+    entry: () => ['./main'],
+  };
+}
