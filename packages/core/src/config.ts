@@ -86,6 +86,8 @@ export interface NanoGridConfig {
   worker?: WorkerConfig;
   http?: HttpConfig;
   limits?: LimitsConfig;
+  /** Call each backend's `check()` at start-up (credentials, bucket, queue); a failure stops the host. @default true */
+  checkBackends?: boolean;
   /** Job records are kept this long. @default 86_400 */
   jobTtlSec?: number;
 }

@@ -45,3 +45,4 @@ export * from './engine/executor.js';
 export * from './engine/worker-loop.js';
 export * from './di/compose.js';
 export { findExecutable } from './sandbox/find-executable.js';
+export * from './engine/replicator.js';

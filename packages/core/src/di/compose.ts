@@ -8,6 +8,7 @@ import type { EngineOptions } from '../engine/engine-options.js';
 import { Executor } from '../engine/executor.js';
 import { FunctionRegistry } from '../engine/function-registry.js';
 import { JobService } from '../engine/job-service.js';
+import { Replicator } from '../engine/replicator.js';
 import { resolveEngineOptions } from '../engine/resolve-options.js';
 import { WORKER_OPTIONS, WorkerLoop, workerLoopDefaults } from '../engine/worker-loop.js';
 import { NanoGridError } from '../errors.js';
@@ -18,6 +19,7 @@ import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { isDockerSandbox, pickSandbox } from '../sandbox/pick-sandbox.js';
+import { checkBackends } from './check-backends.js';
 import { CONFIG, ENGINE_OPTIONS, LOGGER, QUEUE, REPLICAS, RESULTS, RUNTIMES, SANDBOX, STORAGE, provide } from './tokens.js';
 import { type DependencyContainer, container as rootContainer } from './tsyringe.js';
 
@@ -38,6 +40,8 @@ export interface NanoGrid {
   container: DependencyContainer;
   registry: FunctionRegistry;
   jobs: JobService;
+  /** Copies code and successful results to the replicas (durable outbox, retried). */
+  replicator: Replicator;
   /** Present unless the role is `controller`. */
   worker: WorkerLoop | undefined;
   storage: StorageBackend;
@@ -85,6 +89,15 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   const storage = config.storage ?? fsStorage({ dir: join(dataDir, 'storage'), ...(config.http?.publicUrl ? { publicUrl: config.http.publicUrl } : {}) });
   const queue = config.queue ?? (role === 'all' ? memoryQueue() : needsShared(role, 'queue'));
   const results = config.results ?? (role === 'all' ? memoryResults({ ttlSec: options.jobTtlSec }) : needsShared(role, 'results'));
+  // Wrong credentials or a missing bucket/queue stop the host here, naming the backend.
+  if (config.checkBackends !== false) {
+    try {
+      await checkBackends({ storage, queue, results, replicas: config.replicas ?? [] }, logger);
+    } catch (err) {
+      await Promise.allSettled([queue.close(), results.close(), storage.close?.()]);
+      throw err;
+    }
+  }
   const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
   // The Docker sandbox stops copying /output at the engine's per-job cap instead of its own.
   const sandbox =
@@ -111,6 +124,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
       ...(config.worker?.id !== undefined ? { id: config.worker.id } : {}),
     }),
   });
+  container.registerSingleton(Replicator);
   container.registerSingleton(CodeCache);
   container.registerSingleton(FunctionRegistry);
   container.registerSingleton(JobService);
@@ -118,6 +132,9 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   container.registerSingleton(WorkerLoop);
 
   const worker = role === 'controller' ? undefined : container.resolve(WorkerLoop);
+  // Copies that did not happen (a replica was down, a process stopped) are retried from the outbox.
+  const replicator = container.resolve(Replicator);
+  replicator.start();
   let closing: Promise<void> | undefined;
   return {
     role,
@@ -126,6 +143,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     container,
     registry: container.resolve(FunctionRegistry),
     jobs: container.resolve(JobService),
+    replicator,
     worker,
     storage,
     replicas: config.replicas ?? [],
@@ -137,6 +155,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     close: () =>
       (closing ??= (async () => {
         await worker?.stop();
+        await replicator.stop();
         const all = [queue.close(), results.close(), storage.close?.(), sandbox.close?.(), ...(config.replicas ?? []).map((r) => r.close?.())];
         const failed = (await Promise.allSettled(all)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
         for (const f of failed) logger.warn('a plugin failed to close', { error: String(f.reason) });

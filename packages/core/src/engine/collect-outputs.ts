@@ -41,7 +41,7 @@ async function walk(dir: string, root: string, into: Found[]): Promise<void> {
 
 /**
  * Stores every file a job left in its output directory under
- * `outputs/{job_id}/{path}` and returns download links, in path order.
+ * `outputs/{job_id}/{path}` and returns their keys and download links, in path order.
  * Over `maxBytes` in all, nothing is stored and the job fails OUTPUT_TOO_LARGE.
  */
 export async function collectOutputs(
@@ -49,7 +49,7 @@ export async function collectOutputs(
   jobId: string,
   outputDir: string,
   opts: { maxBytes: number; urlTtlSec: number },
-): Promise<string[]> {
+): Promise<{ key: string; url: string }[]> {
   const found: Found[] = [];
   await walk(outputDir, outputDir, found).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
@@ -61,11 +61,11 @@ export async function collectOutputs(
     });
   }
   found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const urls: string[] = [];
+  const stored: { key: string; url: string }[] = [];
   for (const f of found) {
     const key = outputKey(jobId, f.path);
     await storage.put(key, createReadStream(f.abs), { contentType: contentTypeOf(f.path) });
-    urls.push(await storage.url(key, { expiresIn: opts.urlTtlSec }));
+    stored.push({ key, url: await storage.url(key, { expiresIn: opts.urlTtlSec }) });
   }
-  return urls;
+  return stored;
 }

@@ -14,6 +14,7 @@ import { collectOutputs } from './collect-outputs.js';
 import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
 import { invoke } from './invoke.js';
+import { Replicator } from './replicator.js';
 
 export interface ExecuteContext {
   /** Delivery attempt, 1 on the first. */
@@ -43,6 +44,7 @@ export class Executor {
     @inject(LOGGER) private readonly logger: Logger,
     @inject(FunctionRegistry) private readonly registry: FunctionRegistry,
     @inject(CodeCache) private readonly code: CodeCache,
+    @inject(Replicator) private readonly replicator: Replicator,
   ) {}
 
   /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
@@ -106,15 +108,19 @@ export class Executor {
         ...(outcome.run.peakMemoryBytes !== undefined ? { peak_memory_bytes: outcome.run.peakMemoryBytes } : {}),
       };
       if (!outcome.ok) return this.finish(running, outcome.error, facts);
-      let outputFiles: string[];
+      let outputs: { key: string; url: string }[];
       try {
-        outputFiles = await collectOutputs(this.storage, job.job_id, outputDir, { maxBytes: this.options.maxOutputBytes, urlTtlSec: this.options.outputUrlTtlSec });
+        outputs = await collectOutputs(this.storage, job.job_id, outputDir, { maxBytes: this.options.maxOutputBytes, urlTtlSec: this.options.outputUrlTtlSec });
       } catch (err) {
         if (isRetryable(err)) throw err;
         const e = toNanoGridError(err);
         return this.finish(running, { code: e.code, message: e.message }, facts);
       }
-      return this.finish(running, undefined, { ...facts, result: outcome.result, output_files: outputFiles });
+      const final = await this.finish(running, undefined, { ...facts, result: outcome.result, output_files: outputs.map((o) => o.url) });
+      // Successful results (record + outputs) go to the replicas; a replica that is down never fails the job.
+      const record = { key: `results/${final.job_id}.json`, body: JSON.stringify(final), contentType: 'application/json' };
+      await this.replicator.enqueue(outputs.map((o) => o.key), [record]);
+      return final;
     } finally {
       await rm(outputDir, { recursive: true, force: true });
     }

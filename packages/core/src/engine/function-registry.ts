@@ -12,6 +12,7 @@ import type { StorageBackend } from '../plugins/storage-backend.js';
 import { CodeCache } from './code-cache.js';
 import type { EngineOptions } from './engine-options.js';
 import { packageCode } from './entry-file.js';
+import { Replicator } from './replicator.js';
 import { type DeployRequest, findRuntime, validateDeploy } from './validate-deploy.js';
 
 const FUNCTION_ID_RE = /^[\w-]{1,128}$/;
@@ -33,6 +34,7 @@ export class FunctionRegistry {
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
     @inject(LOGGER) private readonly logger: Logger,
     @inject(CodeCache) private readonly code: CodeCache,
+    @inject(Replicator) private readonly replicator: Replicator,
   ) {}
 
   async deploy(req: DeployRequest): Promise<FunctionMeta> {
@@ -66,6 +68,7 @@ export class FunctionRegistry {
       await this.storage.put(meta.s3_key, pkg.zip, { contentType: 'application/zip' });
       // meta.json last: a function exists only once its code is stored.
       await this.storage.put(metaKey(functionId), JSON.stringify(meta, null, 2), { contentType: 'application/json' });
+      await this.replicator.enqueue([meta.s3_key, metaKey(functionId)]);
       return meta;
     } finally {
       await rm(scratch, { recursive: true, force: true });

@@ -133,6 +133,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
     maxPayloadBytes: num({ min: 1, integer: true }),
   }),
   jobTtlSec: num({ min: 1, integer: true }),
+  checkBackends: bool,
 };
 
 /**
