@@ -104,6 +104,22 @@ describe('queue and storage edge cases', () => {
     }
   });
 
+  it('messages that are not jobs are dead-lettered with a reason, never run or retried; the worker takes the next job', async () => {
+    const queue = memoryQueue();
+    const env = await engineEnv({ queue });
+    try {
+      await queue.sendRaw('{not json');
+      await queue.sendRaw({ job_id: 'no-function-id' });
+      const id = await deploy(env, 'next', 'cat\n');
+      expect((await runJob(env, id, { n: 2 })).result).toEqual({ n: 2 });
+      const dead = queue.deadLetters();
+      expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('not JSON'), expect.stringContaining('function_id')]);
+      expect(dead.every((d) => d.attempts === 0)).toBe(true);
+    } finally {
+      await env.close();
+    }
+  });
+
   it('a queue that refuses the job: the record reads failed and submit throws BACKEND_UNAVAILABLE', async () => {
     const inner = memoryQueue();
     const queue: QueueSource = { ...inner, name: 'down-queue', send: () => Promise.reject(new NanoGridError('BACKEND_UNAVAILABLE', 'queue is down')) };
