@@ -11,3 +11,17 @@ describe('examples/nanogrid.config.ts', () => {
     expect(loaded.config).toMatchObject({ role: 'all', sandbox: 'auto', worker: { concurrency: 2 }, limits: { defaultTimeoutSec: 300 } });
   });
 });
+
+describe('the distributed example configs', () => {
+  for (const file of ['examples/nanogrid.aws-gcp.config.ts', 'deploy/nanogrid.compose.config.ts']) {
+    it(`${file} loads and validates (plugins are built, nothing connects)`, async () => {
+      const path = join(examples, '..', file);
+      const loaded = await loadConfig({ cwd: dirname(path), configPath: path });
+      expect(loaded.config.storage?.name).toMatch(/s3-storage/);
+      expect(loaded.config.queue?.name).toMatch(/sqs/);
+      expect(loaded.config.results?.name).toMatch(/redis/);
+      await Promise.allSettled([loaded.config.queue?.close(), loaded.config.results?.close(), loaded.config.http?.rateLimitStore?.close?.()]);
+    });
+  }
+});
+

@@ -3,7 +3,7 @@ import { parseJobMessage } from '@nanogrid/core';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe } from 'vitest';
 import type { SqsQueue } from '../src/index.js';
-import { startLocalSqs, type LocalSqs } from './local-sqs.js';
+import { startLocalSqs, type LocalSqs } from '../src/local-server.js';
 import { localQueue, rawClient, readDeadLetters, sendRaw } from './sqs-fixtures.js';
 
 function jobOrUndefined(body: string) {

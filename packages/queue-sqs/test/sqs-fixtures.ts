@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as sqs from '@aws-sdk/client-sqs';
 import { sqsQueue, type SqsQueue, type SqsQueueOptions } from '../src/index.js';
-import { LOCAL_SQS_CREDENTIALS, type LocalSqs } from './local-sqs.js';
+import { LOCAL_SQS_CREDENTIALS, type LocalSqs } from '../src/local-server.js';
 
 /** A queue name no other test uses. */
 export function uniqueQueueName(tag = 'q'): string {

@@ -3,7 +3,7 @@ import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NanoGridError, type Delivery, type Logger } from '@nanogrid/core';
 import { sqsHeartbeat, sqsQueue, type SqsQueue } from '../src/index.js';
-import { LOCAL_SQS_CREDENTIALS, startLocalSqs, type LocalSqs } from './local-sqs.js';
+import { LOCAL_SQS_CREDENTIALS, startLocalSqs, type LocalSqs } from '../src/local-server.js';
 import { localQueue, rawClient, readDeadLetters, sendRaw, uniqueQueueName } from './sqs-fixtures.js';
 
 async function rejection(p: Promise<unknown>): Promise<NanoGridError> {

@@ -1,3 +1,5 @@
+// A local SQS for tests and for docker-compose: local-aws-sqs (a dev dependency,
+// loaded only when this module is imported) with three fixes, behind an access-key check.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire, Module } from 'node:module';
@@ -63,17 +65,28 @@ function rejectUnknownKey(req: IncomingMessage, res: ServerResponse): boolean {
  * Starts a real local-aws-sqs (with the fixes above) on a random port. In front of it sits the
  * access-key check SQS does and local-aws-sqs skips, so wrong credentials fail as on AWS.
  */
-export async function startLocalSqs(): Promise<LocalSqs> {
+export interface LocalSqsOptions {
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string;
+  /** Port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Host name in the queue URLs it hands out (the name clients reach it by, e.g. `sqs` in compose). @default host */
+  publicHost?: string;
+}
+
+export async function startLocalSqs(opts: LocalSqsOptions = {}): Promise<LocalSqs> {
+  const host = opts.host ?? '127.0.0.1';
+  const publicHost = opts.publicHost ?? host;
   const { createRequestHandler } = loadFixedLocalSqs();
-  const { service, requestHandler } = createRequestHandler({ port: 0, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
+  const { service, requestHandler } = createRequestHandler({ port: 0, hostname: publicHost, emulateQueueCreationLifecycle: false });
   const server = createServer((req, res) => {
     if (!rejectUnknownKey(req, res)) void requestHandler(req, res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
   service.PORT = port; // queue URLs it hands out must point at the real port
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://${publicHost}:${port}`,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
