@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalSqs, LOCAL_SQS_CREDENTIALS, type LocalSqs } from '../../queue-sqs/test/local-sqs.js';
+import { startLocalSqs, LOCAL_SQS_CREDENTIALS, type LocalSqs } from '../../queue-sqs/src/local-server.js';
 import { type LocalRedis, redisTestEnv, startRedisServer } from '../../redis/test/redis-server.js';
 import { type LocalS3, S3RVER_CREDENTIALS, localS3Storage, startLocalS3, uniqueBucket } from '../../storage-s3/test/s3-server.js';
 
