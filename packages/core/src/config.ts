@@ -42,6 +42,8 @@ export interface HttpConfig {
   rateLimitStore?: RateLimitStore;
   /** Largest request body in bytes. @default 50 MiB */
   bodyLimitBytes?: number;
+  /** Sync `POST /run` requests waiting at once on one controller; more answer 429 with Retry-After. @default 1000 */
+  maxInflight?: number;
   /** Base URL clients reach this host at, for signed file links. @default http://localhost:{port} */
   publicUrl?: string;
   /** Take the client IP for the rate limit from `X-Forwarded-For` (right-most entry); only behind a proxy that sets it. @default false */
@@ -55,6 +57,24 @@ export interface WorkerConfig {
   pollWaitMs?: number;
   /** Worker id shown on jobs. @default hostname:pid */
   id?: string;
+  /** Concurrency the autoscaler may raise this worker to as desired capacity grows to `autoscale.max`. @default concurrency */
+  maxConcurrency?: number;
+}
+
+/** The queue-depth scaling policy (defaults: the original system's). */
+export interface AutoscaleConfig {
+  /** @default 2 */
+  min?: number;
+  /** @default 5 */
+  max?: number;
+  /** Waiting jobs at or above which one worker is added. @default 10 */
+  scaleOutAtDepth?: number;
+  /** Empty-queue time before one worker is removed. @default 180_000 */
+  scaleInAfterEmptyMs?: number;
+  /** Time between two changes. @default 300_000 */
+  cooldownMs?: number;
+  /** Sampling period. @default 15_000 */
+  intervalMs?: number;
 }
 
 /** What `nanogrid.config.ts` exports (through `defineConfig`). Every field is optional. */
@@ -84,6 +104,8 @@ export interface NanoGridConfig {
   /** Network policy of functions whose upload names none. @default 'none' */
   defaultNetwork?: NetworkPolicy;
   worker?: WorkerConfig;
+  /** Desired capacity from queue depth, exported on `/metrics`. @default the original's policy */
+  autoscale?: AutoscaleConfig;
   http?: HttpConfig;
   limits?: LimitsConfig;
   /** Call each backend's `check()` at start-up (credentials, bucket, queue); a failure stops the host. @default true */

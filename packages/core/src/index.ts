@@ -46,3 +46,7 @@ export * from './engine/worker-loop.js';
 export * from './di/compose.js';
 export { findExecutable } from './sandbox/find-executable.js';
 export * from './engine/replicator.js';
+// --- scaling and metrics
+export * from './scaling/autoscale-policy.js';
+export * from './scaling/autoscaler.js';
+export * from './metrics/nanogrid-metrics.js';

@@ -8,7 +8,7 @@ import {
   NanoGridError,
   consoleLogger,
 } from '@nanogrid/core';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
@@ -21,6 +21,12 @@ import { functionView, jobView } from './http/views.js';
 import { memoryRateLimitStore } from './memory-rate-limit-store.js';
 
 const MiB = 1024 * 1024;
+
+/** What `GET /metrics` serves: Prometheus text. */
+export interface MetricsSource {
+  text(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface ControllerDeps {
   registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete'>;
@@ -42,6 +48,8 @@ export interface ControllerDeps {
   syncMarginMs?: number;
   /** Aborted at shutdown: pending sync runs answer 202 + poll instead of hanging. */
   shutdownSignal?: AbortSignal;
+  /** Served at `GET /metrics` (behind the API keys when they are set). */
+  metrics?: MetricsSource;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -83,6 +91,8 @@ export function createController(deps: ControllerDeps): Hono {
   // Everything below needs a key when keys are configured.
   app.use('*', apiKeyAuth(http.apiKeys ?? []));
 
+  if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
+
   app.post('/upload', tooLarge(bodyLimitBytes), async (c) => {
     const req = await readUpload(c);
     const meta = await deps.registry.deploy(req);
@@ -93,7 +103,12 @@ export function createController(deps: ControllerDeps): Hono {
   app.post(
     '/run',
     tooLarge(runBodyLimit),
-    runHandler({ jobs: deps.jobs, syncMarginMs: deps.syncMarginMs ?? 30_000, ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}) }),
+    runHandler({
+      jobs: deps.jobs,
+      syncMarginMs: deps.syncMarginMs ?? 30_000,
+      ...(http.maxInflight !== undefined ? { maxInflight: http.maxInflight } : {}),
+      ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
+    }),
   );
 
   app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
@@ -108,4 +123,9 @@ export function createController(deps: ControllerDeps): Hono {
   });
 
   return app;
+}
+
+/** `GET /metrics`: the host's Prometheus exposition. */
+export function metricsHandler(metrics: MetricsSource) {
+  return async (c: Context): Promise<Response> => c.body(await metrics.text(), 200, { 'content-type': metrics.contentType });
 }

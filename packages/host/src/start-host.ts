@@ -14,7 +14,8 @@ import {
 import { Hono } from 'hono';
 import { loadConfig } from './config/load-config.js';
 import { validateConfig } from './config/validate-config.js';
-import { createController } from './create-controller.js';
+import { type MetricsSource, createController, metricsHandler } from './create-controller.js';
+import { apiKeyAuth } from './http/api-key-auth.js';
 import { defaultRuntimes } from './default-runtimes.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { serverTimeouts } from './server-timeouts.js';
@@ -76,8 +77,9 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const shutdown = new AbortController();
   const app =
     role === 'worker'
-      ? healthOnly(logger)
+      ? healthOnly(logger, nanogrid.metrics, config.http?.apiKeys ?? [])
       : createController({
+          metrics: nanogrid.metrics,
           registry: nanogrid.registry,
           jobs: nanogrid.jobs,
           storage: nanogrid.storage,
@@ -104,6 +106,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
     if (role !== 'all') logger.warn('file links use this host\'s loopback URL; set http.publicUrl so other machines can open them', { url });
   }
   nanogrid.worker?.start();
+  nanogrid.autoscaler.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -151,12 +154,14 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   return { url, port, role, nanogrid, configPath: loaded.filepath, close };
 }
 
-/** A worker-only process still answers load-balancer probes. */
-function healthOnly(logger: Logger): Hono {
+/** A worker-only process still answers load-balancer probes and serves its metrics. */
+function healthOnly(logger: Logger, metrics: MetricsSource, apiKeys: string[]): Hono {
   const app = new Hono();
   app.onError(onErrorHandler(logger));
   app.notFound(notFoundHandler);
   app.get('/health', (c) => c.json({ status: 'healthy' }));
+  app.use('*', apiKeyAuth(apiKeys));
+  app.get('/metrics', metricsHandler(metrics));
   return app;
 }
 

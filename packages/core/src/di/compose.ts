@@ -19,6 +19,8 @@ import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { isDockerSandbox, pickSandbox } from '../sandbox/pick-sandbox.js';
+import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
+import { Autoscaler } from '../scaling/autoscaler.js';
 import { checkBackends } from './check-backends.js';
 import { CONFIG, ENGINE_OPTIONS, LOGGER, QUEUE, REPLICAS, RESULTS, RUNTIMES, SANDBOX, STORAGE, provide } from './tokens.js';
 import { type DependencyContainer, container as rootContainer } from './tsyringe.js';
@@ -40,6 +42,10 @@ export interface NanoGrid {
   container: DependencyContainer;
   registry: FunctionRegistry;
   jobs: JobService;
+  /** Prometheus metrics of this host (`GET /metrics`). */
+  metrics: NanoGridMetrics;
+  /** Queue-depth policy: desired capacity, local concurrency; started by the host. */
+  autoscaler: Autoscaler;
   /** Copies code and successful results to the replicas (durable outbox, retried). */
   replicator: Replicator;
   /** Present unless the role is `controller`. */
@@ -117,8 +123,10 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   provide(container, RESULTS, results);
   provide(container, SANDBOX, sandbox);
   provide(container, RUNTIMES, runtimes);
+  const metrics = new NanoGridMetrics();
   container.register(WORKER_OPTIONS, {
     useValue: workerLoopDefaults({
+      onFinished: (record) => metrics.observe(record),
       ...(config.worker?.concurrency !== undefined ? { concurrency: config.worker.concurrency } : {}),
       ...(config.worker?.pollWaitMs !== undefined ? { pollWaitMs: config.worker.pollWaitMs } : {}),
       ...(config.worker?.id !== undefined ? { id: config.worker.id } : {}),
@@ -135,6 +143,10 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   // Copies that did not happen (a replica was down, a process stopped) are retried from the outbox.
   const replicator = container.resolve(Replicator);
   replicator.start();
+  const autoscaler = new Autoscaler(queue, worker, metrics, logger, {
+    ...config.autoscale,
+    ...(config.worker?.maxConcurrency !== undefined ? { maxConcurrency: config.worker.maxConcurrency } : {}),
+  });
   let closing: Promise<void> | undefined;
   return {
     role,
@@ -144,6 +156,8 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     registry: container.resolve(FunctionRegistry),
     jobs: container.resolve(JobService),
     replicator,
+    metrics,
+    autoscaler,
     worker,
     storage,
     replicas: config.replicas ?? [],
@@ -154,6 +168,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     logger,
     close: () =>
       (closing ??= (async () => {
+        autoscaler.stop();
         await worker?.stop();
         await replicator.stop();
         const all = [queue.close(), results.close(), storage.close?.(), sandbox.close?.(), ...(config.replicas ?? []).map((r) => r.close?.())];

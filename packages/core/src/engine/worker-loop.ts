@@ -61,6 +61,20 @@ export class WorkerLoop {
     return this.running.size;
   }
 
+  /** Jobs run at once. */
+  get concurrency(): number {
+    return this.options.concurrency;
+  }
+
+  /** Changes how many jobs run at once (the autoscaler drives it); running jobs are not touched. */
+  setConcurrency(n: number): void {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, got ${n}`);
+    this.options.concurrency = n;
+    const wake = this.slotFreed;
+    this.slotFreed = undefined;
+    wake?.();
+  }
+
   get started(): boolean {
     return this.loop !== undefined && !this.abort?.signal.aborted;
   }
@@ -85,7 +99,7 @@ export class WorkerLoop {
   private async run(signal: AbortSignal): Promise<void> {
     let backoffMs = 250;
     while (!signal.aborted) {
-      const free = this.options.concurrency - this.running.size;
+      const free = this.concurrency - this.running.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;

@@ -1,6 +1,7 @@
 import type { JobRecord, JobService } from '@nanogrid/core';
 import type { Context } from 'hono';
-import { statusOf } from './error-response.js';
+import { NanoGridError } from '@nanogrid/core';
+import { errorBody, statusOf } from './error-response.js';
 import { readRun, wantsAsync } from './read-run.js';
 import { jobView } from './views.js';
 
@@ -10,6 +11,8 @@ export interface RunHandlerOptions {
   syncMarginMs: number;
   /** Aborted when the host shuts down: pending sync waits answer 202 instead of hanging. */
   shutdownSignal?: AbortSignal;
+  /** Sync requests waiting at once; more answer 429 with Retry-After. @default 1000 */
+  maxInflight?: number;
 }
 
 const pollMessage = (jobId: string): string => `Job submitted. Poll GET /status/${jobId} for the result.`;
@@ -20,17 +23,29 @@ const pollMessage = (jobId: string): string => `Job submitted. Poll GET /status/
  * the wait; the job runs on and its result stays readable through /status.
  */
 export function runHandler(opts: RunHandlerOptions) {
+  let waiting = 0;
+  const maxInflight = opts.maxInflight ?? 1000;
   return async (c: Context): Promise<Response> => {
     const { functionId, payload } = await readRun(c);
+    if (!wantsAsync(c) && waiting >= maxInflight) {
+      // Back-pressure: refuse before queueing, so nothing runs that nobody waits for.
+      const err = new NanoGridError('TOO_MANY_REQUESTS', `${waiting} sync runs are already waiting on this controller (limit ${maxInflight}); retry shortly or use X-Async: true`, {
+        details: { limit: maxInflight },
+      });
+      return c.json(errorBody(err), 429, { 'Retry-After': '1' });
+    }
     const { record, fn } = await opts.jobs.submit(functionId, payload);
     if (wantsAsync(c)) {
       return c.json({ job_id: record.job_id, function_id: record.function_id, status: 'pending', message: pollMessage(record.job_id) }, 202);
     }
     const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
-    const final: JobRecord = await opts.jobs.wait(record.job_id, {
-      timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
-      signal: AbortSignal.any(signals),
-    });
+    waiting++;
+    let final: JobRecord;
+    try {
+      final = await opts.jobs.wait(record.job_id, { timeoutMs: fn.timeout * 1000 + opts.syncMarginMs, signal: AbortSignal.any(signals) });
+    } finally {
+      waiting--;
+    }
     if (final.status === 'completed') return c.json(jobView(final), 200);
     if (final.status === 'failed') {
       const code = final.error?.code ?? 'INTERNAL';
