@@ -1,0 +1,147 @@
+// NanoGrid benchmarks: latency of sync invocations over HTTP, first invocations,
+// throughput with 64 clients, against the original design's baseline (a fresh
+// container per job) and the floors (a bare `docker run`, a warm process round trip),
+// all measured in this run. `npm run bench` (add `-- --quick` for fewer samples).
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { detectDocker, silentLogger } from '@nanogrid/core';
+import { startHost } from '@nanogrid/host';
+import { redisQueue, redisResults } from '@nanogrid/redis';
+import { printTable, sample, throughput, time } from './stats.mjs';
+
+const quick = process.argv.includes('--quick');
+const N = quick ? 10 : 30;
+const run = promisify(execFile);
+const PY = 'def handler(event, context):\n    return {"ok": True}\n';
+const JS = 'export async function handler(event) { return { ok: true }; }\n';
+
+async function withHost(config, fn) {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-bench-'));
+  const host = await startHost({
+    config: { dataDir, http: { rateLimit: false, maxInflight: 100_000 }, worker: { concurrency: 8, pollWaitMs: 1000 }, ...config },
+    port: 0, hostname: '127.0.0.1', handleSignals: false, logger: silentLogger, cwd: dataDir,
+  });
+  try {
+    return await fn(host.url);
+  } finally {
+    await host.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function deploy(url, name, runtime, file, source) {
+  const form = new FormData();
+  form.append('file', new Blob([source]), file);
+  form.append('function_name', name);
+  form.append('runtime', runtime);
+  form.append('handler', `${file.replace(/\.\w+$/, '')}.handler`);
+  const res = await fetch(`${url}/upload`, { method: 'POST', body: form });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`deploy: ${res.status} ${JSON.stringify(body)}`);
+  return body.function_id;
+}
+
+async function invoke(url, fid) {
+  const res = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function_id: fid, payload: {} }) });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`run: ${res.status} ${JSON.stringify(body.error ?? body)}`);
+  return body;
+}
+
+/** A python process kept running, echoing lines: the floor of any warm invocation. */
+async function warmProcessRoundTrip(n) {
+  const child = spawn('python3', ['-u', '-c', 'import sys\nfor line in sys.stdin:\n    sys.stdout.write(line)\n'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let pending;
+  child.stdout.on('data', () => pending?.());
+  const once = () => new Promise((resolve) => { pending = resolve; child.stdin.write('{"ok":true}\n'); });
+  const r = await sample(n, once, 20);
+  child.kill();
+  return r;
+}
+
+function freePort() {
+  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout.on('data', (c) => c.toString().includes('Ready to accept') && resolve());
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+const docker = await detectDocker({ timeoutMs: 2000 });
+const latency = [];
+const first = [];
+const rates = [];
+
+console.log(`NanoGrid bench ${new Date().toISOString()} — ${quick ? 'quick' : 'full'} run; Docker engine: ${docker ? 'yes' : 'no (Docker rows left out)'}`);
+
+// --- Baselines and floors
+if (docker) {
+  latency.push({ name: 'baseline: fresh container per job (docker run python3 -c)', ...(await sample(Math.min(N, 10), () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(\'{"ok": true}\')']), 1)) });
+  latency.push({ name: 'floor: bare docker run (true)', ...(await sample(Math.min(N, 10), () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'true']), 1)) });
+}
+latency.push({ name: 'floor: round trip to a warm python process', ...(await warmProcessRoundTrip(quick ? 500 : 2000)) });
+
+// --- Sync invocations over HTTP, repeated on one function
+for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
+  await withHost({ sandbox }, async (url) => {
+    for (const [lang, runtime, file, src] of [['python', 'python3.11', 'fn.py', PY], ['node', 'nodejs20.x', 'fn.mjs', JS]]) {
+      const fid = await deploy(url, `${lang}-${sandbox}`, runtime, file, src);
+      latency.push({ name: `sync over HTTP, ${lang}, ${sandbox} sandbox (repeated calls)`, ...(await sample(N, () => invoke(url, fid), 2)) });
+    }
+    if (sandbox === 'docker') {
+      // A function no worker has seen: deploy, then time its first call.
+      const times = [];
+      for (let i = 0; i < Math.min(N, 10); i++) {
+        const fid = await deploy(url, `new-${i}`, 'python3.11', 'fn.py', `${PY}# ${i}\n`);
+        times.push(await time(() => invoke(url, fid)));
+      }
+      times.sort((a, b) => a - b);
+      first.push({ name: 'first call of a new python function, docker sandbox', n: times.length, median: times[Math.floor(times.length / 2)], p95: times[Math.ceil(times.length * 0.95) - 1] });
+    }
+  });
+}
+if (docker) first.unshift({ ...latency[1], name: 'baseline: bare docker run' });
+
+// --- Throughput, 64 clients
+const clients = 64;
+const total = quick ? 200 : 600;
+if (docker) {
+  const perSec = await throughput(8, quick ? 16 : 32, () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(1)']));
+  rates.push({ name: 'baseline: fresh container per job, 8 at once', n: quick ? 16 : 32, perSec });
+}
+await withHost({ sandbox: 'process' }, async (url) => {
+  const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
+  rates.push({ name: `embedded queue, process sandbox, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
+});
+let redis;
+try {
+  redis = await startRedis();
+} catch {
+  console.log('(redis-server not installed: the Redis row is left out)');
+}
+if (redis) {
+  try {
+    const prefix = `bench-${Date.now()}:`;
+    await withHost({ sandbox: 'process', queue: redisQueue({ connection: redis.url, keyPrefix: prefix }), results: redisResults({ connection: redis.url, keyPrefix: prefix }) }, async (url) => {
+      const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
+      rates.push({ name: `Redis queue + results, process sandbox, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
+    });
+  } finally {
+    redis.stop();
+  }
+}
+
+printTable('Latency of one invocation', latency, 'baseline: fresh container per job (docker run python3 -c)');
+printTable('First invocation of a function no worker has seen', first, 'baseline: bare docker run');
+printTable('Throughput (invocations per second)', rates, 'baseline: fresh container per job, 8 at once');
+process.exit(0);
