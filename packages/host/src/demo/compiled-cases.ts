@@ -1,10 +1,4 @@
-import type { DemoCase, DemoJob } from './demo-cases.js';
-
-const completed = (job: DemoJob, test: (r: Record<string, unknown>) => boolean, what: string): string | undefined => {
-  if (job.status !== 'completed') return `expected completed, got ${job.status} ${job.error ? `${job.error.code}: ${job.error.message}` : ''}`;
-  const r = job.result;
-  return typeof r === 'object' && r !== null && test(r as Record<string, unknown>) ? undefined : `expected ${what}, got ${JSON.stringify(r)}`;
-};
+import { type DemoCase, expectResult as completed } from './demo-cases.js';
 
 /** The compiled examples (built at deploy); they need g++ / go in the image or, in the process sandbox, on the host. */
 export const CPP_CASE: DemoCase = {

@@ -21,7 +21,8 @@ export interface DemoJob {
   execution_time_ms?: number;
 }
 
-const expectResult = (job: DemoJob, test: (r: Record<string, unknown>) => boolean, what: string): string | undefined => {
+/** Why a job is not the completed result `test` accepts, or undefined when it is. */
+export const expectResult = (job: DemoJob, test: (r: Record<string, unknown>) => boolean, what: string): string | undefined => {
   if (job.status !== 'completed') return `expected completed, got ${job.status} ${job.error ? `${job.error.code}: ${job.error.message}` : ''}`;
   const r = job.result;
   return typeof r === 'object' && r !== null && test(r as Record<string, unknown>) ? undefined : `expected ${what}, got ${JSON.stringify(r)}`;
