@@ -104,6 +104,11 @@ export interface NanoGridConfig {
   /** Network policy of functions whose upload names none. @default 'none' */
   defaultNetwork?: NetworkPolicy;
   worker?: WorkerConfig;
+  /**
+   * Warm instances: runtimes with a warm server (Python) are served by containers
+   * kept per function version in the Docker sandbox. @default { enabled: false }
+   */
+  warm?: { enabled?: boolean; keepAliveMs?: number; maxPerFunction?: number; maxTotal?: number };
   /** Desired capacity from queue depth, exported on `/metrics`. @default the original's policy */
   autoscale?: AutoscaleConfig;
   http?: HttpConfig;

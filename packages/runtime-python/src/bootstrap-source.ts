@@ -10,3 +10,10 @@ export const PYTHON_BOOTSTRAP_FILE = '__nanogrid_bootstrap.py';
 export function readPythonBootstrap(): string {
   return readFileSync(new URL('../bootstrap/bootstrap.py', import.meta.url), 'utf8');
 }
+
+/** File name of the warm server beside the code (it imports the bootstrap's helpers). */
+export const PYTHON_SERVE_FILE = '__nanogrid_serve.py';
+
+export function readPythonServe(): string {
+  return readFileSync(new URL('../bootstrap/serve.py', import.meta.url), 'utf8');
+}

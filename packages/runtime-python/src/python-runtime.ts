@@ -1,5 +1,5 @@
 import type { RuntimePlugin } from '@nanogrid/core';
-import { PYTHON_BOOTSTRAP_FILE, readPythonBootstrap } from './bootstrap-source.js';
+import { PYTHON_BOOTSTRAP_FILE, PYTHON_SERVE_FILE, readPythonBootstrap, readPythonServe } from './bootstrap-source.js';
 
 export interface PythonRuntimeOptions {
   /**
@@ -34,6 +34,7 @@ export const PYTHON_RUNTIME_IDS: readonly (string | RegExp)[] = ['python', 'pyth
 
 /** Read once at import (an immutable string, shared by every plugin object). */
 const BOOTSTRAP_SOURCE = readPythonBootstrap();
+const SERVE_SOURCE = readPythonServe();
 
 /**
  * Python functions: `handler(event, context)` in a `.py` file (async allowed), or a
@@ -48,9 +49,11 @@ export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
     extensions: ['.py'],
     image: opts.image ?? 'nanogrid/python:3',
     defaultHandler: 'main.handler',
-    bootstrap: { [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE },
+    bootstrap: { [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE, [PYTHON_SERVE_FILE]: SERVE_SOURCE },
     protocol: 'envelope',
     // -u: unbuffered, so logs written before a crash or a kill are not lost.
     entry: () => [python, '-u', PYTHON_BOOTSTRAP_FILE],
+    // Warm instances: the function is loaded once and served one request line at a time.
+    serve: { command: () => [python, '-u', PYTHON_SERVE_FILE] },
   };
 }

@@ -18,6 +18,7 @@ import type { ResultSink } from '../plugins/result-sink.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
+import type { WarmPoolOptions } from '../sandbox/docker-warm-pool.js';
 import { isDockerSandbox, pickSandbox } from '../sandbox/pick-sandbox.js';
 import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
@@ -107,7 +108,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
   // The Docker sandbox stops copying /output at the engine's per-job cap instead of its own.
   const sandbox =
-    typeof config.sandbox === 'object' ? config.sandbox : runsCode ? await pickSandbox(config.sandbox ?? 'auto', logger, { docker: { logger, maxOutputBytes: options.maxOutputBytes } }) : noSandbox;
+    typeof config.sandbox === 'object' ? config.sandbox : runsCode ? await pickSandbox(config.sandbox ?? 'auto', logger, { docker: { logger, maxOutputBytes: options.maxOutputBytes, warm: warmPoolOptions(config) } }) : noSandbox;
   if (role !== 'controller' && isDockerSandbox(sandbox)) {
     // Containers of a worker that crashed would otherwise hold memory forever.
     await sandbox.cleanupOrphans().catch((err: Error) => logger.warn('could not clean up orphaned containers', { error: err.message }));
@@ -176,5 +177,15 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
         for (const f of failed) logger.warn('a plugin failed to close', { error: String(f.reason) });
         await container.dispose();
       })()),
+  };
+}
+
+/** The Docker sandbox's pool options from `config.warm`. */
+function warmPoolOptions(config: NanoGridConfig): WarmPoolOptions {
+  const w = config.warm ?? {};
+  return {
+    ...(w.keepAliveMs !== undefined ? { keepAliveMs: w.keepAliveMs } : {}),
+    ...(w.maxPerFunction !== undefined ? { maxPerKey: w.maxPerFunction } : {}),
+    ...(w.maxTotal !== undefined ? { maxTotal: w.maxTotal } : {}),
   };
 }

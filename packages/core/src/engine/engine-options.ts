@@ -19,4 +19,6 @@ export interface EngineOptions {
   jobTtlSec: number;
   /** Lifetime of output links, seconds. */
   outputUrlTtlSec: number;
+  /** Serve runtimes that have a warm server from warm instances (sandboxes that keep them). */
+  warm: boolean;
 }

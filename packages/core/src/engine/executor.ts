@@ -96,6 +96,8 @@ export class Executor {
           env: meta.env,
           maxResultBytes: this.options.maxResultBytes,
           labels: { 'nanogrid.job': job.job_id, 'nanogrid.function': meta.function_id },
+          // A warm instance serves one function version with one set of limits.
+          ...(this.options.warm ? { warmKey: `${meta.function_id}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${meta.network}` } : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
       } catch (err) {
@@ -106,6 +108,7 @@ export class Executor {
         execution_time_ms: Math.round(outcome.run.durationMs),
         logs: outcome.logs,
         ...(outcome.run.peakMemoryBytes !== undefined ? { peak_memory_bytes: outcome.run.peakMemoryBytes } : {}),
+        start: outcome.start ?? 'cold',
       };
       if (!outcome.ok) return this.finish(running, outcome.error, facts);
       let outputs: { key: string; url: string }[];

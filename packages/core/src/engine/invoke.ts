@@ -2,6 +2,7 @@ import type { NetworkPolicy } from '../function-meta.js';
 import type { JobError } from '../job.js';
 import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox, SandboxRunResult } from '../plugins/sandbox.js';
+import { isNanoGridError } from '../errors.js';
 import { interpretRun } from './interpret-run.js';
 
 /** One invocation of a prepared function (code + bootstrap already in `codeDir`). */
@@ -25,11 +26,14 @@ export interface InvokeRequest {
   maxResultBytes?: number;
   labels?: Record<string, string>;
   signal?: AbortSignal;
+  /** Serve from a warm instance of this key when the sandbox and the runtime can. */
+  warmKey?: string;
 }
 
-export type InvokeOutcome =
+export type InvokeOutcome = (
   | { ok: true; result: unknown; logs: string; run: SandboxRunResult }
-  | { ok: false; error: JobError; logs: string; run: SandboxRunResult };
+  | { ok: false; error: JobError; logs: string; run: SandboxRunResult }
+) & { start?: 'cold' | 'warm' };
 
 /**
  * The environment every run gets (DESIGN.md, "The function contract").
@@ -50,8 +54,49 @@ export function invocationEnv(req: InvokeRequest, startedAt: number): Record<str
   };
 }
 
+/** The names that change per invocation; the rest of the contract is fixed per warm instance. */
+const PER_INVOCATION = ['PAYLOAD', 'JOB_ID', 'NANOGRID_TIMEOUT_MS', 'NANOGRID_DEADLINE_MS'] as const;
+
+/** One invocation on a warm instance; undefined when the sandbox has no room (the caller runs it cold). */
+async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[]): Promise<InvokeOutcome | undefined> {
+  const env = invocationEnv(req, Date.now());
+  const invocationOnly: Record<string, string> = {};
+  for (const k of PER_INVOCATION) if (env[k] !== undefined) invocationOnly[k] = env[k];
+  const fixed = Object.fromEntries(Object.entries(env).filter(([k]) => !(PER_INVOCATION as readonly string[]).includes(k)));
+  let run;
+  try {
+    run = await sandbox.runWarm!({
+      key: req.warmKey!,
+      image: req.runtime.image,
+      serveCommand: serve,
+      codeDir: req.codeDir,
+      outputDir: req.outputDir,
+      env: fixed,
+      invocationEnv: invocationOnly,
+      timeoutMs: req.timeoutMs,
+      memoryMb: req.memoryMb,
+      ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
+      network: req.network,
+      ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),
+      ...(req.labels ? { labels: req.labels } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+  } catch (err) {
+    if (isNanoGridError(err, 'TOO_MANY_REQUESTS')) return undefined;
+    throw err;
+  }
+  if (run.protocolError) return { ok: false, error: { code: 'BAD_RESULT', message: run.protocolError }, logs: run.stderr, run, start: run.start };
+  const limits = { timeoutMs: req.timeoutMs, memoryMb: req.memoryMb, maxResultBytes: req.maxResultBytes ?? 6 * 1024 * 1024 };
+  return { ...interpretRun(run, 'envelope', limits), start: run.start };
+}
+
 /** Runs the runtime's entry command in the sandbox and turns what came out into a result or a JobError. */
 export async function invoke(sandbox: Sandbox, req: InvokeRequest): Promise<InvokeOutcome> {
+  const serve = req.runtime.serve?.command(req.fn);
+  if (serve && req.warmKey && sandbox.runWarm) {
+    const warm = await invokeWarm(sandbox, req, serve);
+    if (warm) return warm;
+  }
   const env = invocationEnv(req, Date.now());
   const run = await sandbox.run({
     image: req.runtime.image,

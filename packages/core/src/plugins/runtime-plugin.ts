@@ -47,12 +47,20 @@ export interface RuntimePlugin {
   /** Whether the run gets the event JSON on stdin. */
   readonly stdinPayload?: boolean;
   build?: RuntimeBuildStep;
+  /**
+   * Warm server: started once per instance, loads the function once and serves
+   * one invocation per stdin line (see runtime-python's serve.py for the protocol).
+   */
+  serve?: { command(fn: RuntimeFunctionInfo): string[] };
   /** Command started in the code directory. */
   entry(fn: RuntimeFunctionInfo): string[];
 }
 
 /** Prefix of the line a bootstrap prints with its result envelope. */
 export const RESULT_MARKER = '\u001eNANOGRID_RESULT ';
+
+/** Prefix of the line a warm server prints before each result: `{ logs, outputs }`. */
+export const META_MARKER = '\u001eNANOGRID_META ';
 
 /** The envelope a bootstrap prints after `RESULT_MARKER`. */
 export type ResultEnvelope =

@@ -49,11 +49,33 @@ export interface SandboxRunResult {
   peakMemoryBytes?: number;
 }
 
+/**
+ * One invocation served by a warm instance: a long-lived container running the
+ * runtime's serve command, shared by every spec with the same `key`.
+ */
+export interface WarmRunSpec extends Omit<SandboxRunSpec, 'command' | 'stdin'> {
+  /** Instances are reused only for the same key (function version, memory, network). */
+  key: string;
+  /** The runtime's warm server (RuntimePlugin.serve). */
+  serveCommand: string[];
+  /** Environment of this invocation only (PAYLOAD, JOB_ID, deadline), sent with the request. */
+  invocationEnv: Record<string, string>;
+}
+
+export interface WarmRunResult extends SandboxRunResult {
+  /** `cold` when an instance was started for this invocation. */
+  start: 'cold' | 'warm';
+  /** Set when the instance broke the protocol (garbage on its channel); it was discarded. */
+  protocolError?: string;
+}
+
 /** Runs untrusted code with limits: a Docker container or a host process. */
 export interface Sandbox {
   readonly name: string;
   /** True when runs are isolated from the host (container, bubblewrap). */
   readonly isolated: boolean;
   run(spec: SandboxRunSpec): Promise<SandboxRunResult>;
+  /** Warm path: present on sandboxes that keep instances alive between invocations. */
+  runWarm?(spec: WarmRunSpec): Promise<WarmRunResult>;
   close?(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type Dockerode from 'dockerode';
 import { NanoGridError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import type { Sandbox, SandboxRunResult, SandboxRunSpec } from '../plugins/sandbox.js';
+import type { Sandbox, SandboxRunResult, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import { dockerMessage, dockerStatus, isLocalEngine, openDocker, type DockerConnectionOptions } from './docker-client.js';
 import { CappedBuffer } from './capped-buffer.js';
@@ -12,6 +12,7 @@ import { detectCgroupPeak, pollStatsPeak, readCgroupPeak, removeRunCgroups, remo
 import { ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
+import { DockerWarmPool, type WarmPoolOptions } from './docker-warm-pool.js';
 
 export interface DockerSandboxOptions extends DockerConnectionOptions {
   /** Names this worker's containers (label `nanogrid.worker`); a stable id lets a restarted worker clean up. @default `<hostname>-<pid>` */
@@ -34,6 +35,8 @@ export interface DockerSandboxOptions extends DockerConnectionOptions {
   cgroupRoot?: string | false;
   /** How long to wait for the last output after the container exits, ms. @default 2000 */
   drainTimeoutMs?: number;
+  /** Warm instances (containers kept per function version); the engine uses them when a runtime has a serve command. @default {} */
+  warm?: WarmPoolOptions;
   logger?: Logger;
 }
 
@@ -76,7 +79,13 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     });
   };
 
-  async function create(d: Dockerode, spec: SandboxRunSpec, runId: string, support: CgroupPeakSupport | undefined): Promise<Dockerode.Container> {
+  async function create(
+    d: Dockerode,
+    spec: SandboxRunSpec,
+    runId: string,
+    support: CgroupPeakSupport | undefined,
+    patch: Partial<Dockerode.ContainerCreateOptions> = {},
+  ): Promise<Dockerode.Container> {
     const net = await planNetwork(spec.network, spec.env, aiNetwork, ensureAi);
     const config = containerSpec(spec, {
       runId,
@@ -89,7 +98,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       ...(support ? { cgroupParent: runCgroupParent(runId) } : {}),
     });
     try {
-      return await d.createContainer(config);
+      return await d.createContainer({ ...config, ...patch });
     } catch (err) {
       if (dockerStatus(err) === 404 && /image/i.test(dockerMessage(err))) {
         throw new NanoGridError(
@@ -99,6 +108,34 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
         );
       }
       throw new NanoGridError('SANDBOX_ERROR', `creating the container failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+    }
+  }
+
+  async function removeRun(container: Dockerode.Container, runId: string, support: CgroupPeakSupport | undefined): Promise<void> {
+    await container.remove({ force: true, v: true }).catch((err: unknown) => {
+      if (dockerStatus(err) !== 404) logger.warn('docker-sandbox: could not remove a container', { id: container.id, error: dockerMessage(err) });
+    });
+    if (support) await removeRunCgroups(support.root, runId);
+  }
+
+  let pool: DockerWarmPool | undefined;
+  const warmPool = (): DockerWarmPool =>
+    (pool ??= new DockerWarmPool(
+      {
+        create: async (spec, runId, patch) => create(await docker(), spec, runId, await cgroupSupport(), patch),
+        remove: async (container, runId) => removeRun(container, runId, await cgroupSupport()),
+        logger,
+      },
+      { maxOutputBytes: opts.maxOutputBytes ?? 256 * MiB, ...opts.warm },
+    ));
+
+  async function runWarm(spec: WarmRunSpec): Promise<WarmRunResult> {
+    if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
+    try {
+      return await warmPool().run(spec);
+    } catch (err) {
+      if (err instanceof NanoGridError) throw err;
+      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
     }
   }
 
@@ -114,10 +151,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       if (err instanceof NanoGridError) throw err;
       throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
     } finally {
-      await container.remove({ force: true, v: true }).catch((err: unknown) => {
-        if (dockerStatus(err) !== 404) logger.warn('docker-sandbox: could not remove a container', { id: container.id, error: dockerMessage(err) });
-      });
-      if (support) await removeRunCgroups(support.root, runId);
+      await removeRun(container, runId, support);
     }
   }
 
@@ -195,6 +229,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     isolated: true,
     workerId,
     run,
+    runWarm,
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
       const d = await docker();
       const { removed, liveRuns } = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);
@@ -204,6 +239,8 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       return removed;
     },
     async close() {
+      await pool?.close();
+      pool = undefined;
       client = undefined;
       cgroups = undefined;
       aiReady = undefined;

@@ -1,0 +1,115 @@
+import { dockerTestEnv } from '@nanogrid/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeEngineHost } from './engine-host.js';
+import { type TestHost, deploy, run } from './helpers.js';
+
+interface Job {
+  status: string;
+  start?: string;
+  result?: Record<string, unknown>;
+  error?: { code: string; message: string };
+  output_files: string[];
+  logs?: string;
+}
+
+const COUNTER_PY = `import os
+loads = 0
+loads += 1
+calls = 0
+
+def handler(event, context):
+    global calls
+    calls += 1
+    print("call", calls)
+    leftovers = sorted(os.listdir(os.environ["TMPDIR"])) + sorted(os.listdir(os.environ["OUTPUT_DIR"]))
+    if event.get("write"):
+        open(os.path.join(os.environ["TMPDIR"], "secret.txt"), "w").write("from " + context.job_id)
+        open(os.path.join(os.environ["OUTPUT_DIR"], "out.txt"), "w").write("from " + context.job_id)
+    return {"loads": loads, "calls": calls, "leftovers": leftovers, "job_id": context.job_id}
+`;
+
+const HANG_PY = 'import time\n\ndef handler(event, context):\n    if event.get("hang"):\n        time.sleep(3600)\n    return {"ok": True}\n';
+const CRASH_PY = 'import os\n\ndef handler(event, context):\n    if event.get("crash"):\n        os._exit(3)\n    return {"ok": True}\n';
+const GARBAGE_PY = `import os
+
+def handler(event, context):
+    if event.get("garbage"):
+        mine = {os.readlink("/proc/self/fd/0"), os.readlink("/proc/self/fd/2")}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                link = os.readlink("/proc/self/fd/" + fd)
+            except OSError:
+                continue
+            if link.startswith("pipe:") and link not in mine:
+                os.write(int(fd), b"garbage on the protocol channel\\n")
+    return {"ok": True}
+`;
+const LEAK_PY = 'kept = []\n\ndef handler(event, context):\n    kept.append(bytearray(24 * 1024 * 1024))\n    return {"held_mb": 24 * len(kept)}\n';
+
+const env = await dockerTestEnv(['nanogrid/python:3']);
+
+/** Warm instances in the Docker sandbox: reuse, isolation between invocations, and instances that misbehave. */
+describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await makeEngineHost({ sandbox: 'docker', warm: { enabled: true } });
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  const call = async (id: string, payload: unknown = {}): Promise<Job> => (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
+
+  it('loads the function once and serves later calls warm; logs stay per invocation', async () => {
+    const id = await deploy(host.app, 'counter', COUNTER_PY);
+    const first = await call(id);
+    const second = await call(id);
+    expect(first).toMatchObject({ status: 'completed', start: 'cold', result: { loads: 1, calls: 1 } });
+    expect(second).toMatchObject({ status: 'completed', start: 'warm', result: { loads: 1, calls: 2 } });
+    expect(second.logs).toContain('call 2');
+    expect(second.logs).not.toContain('call 1');
+  });
+
+  it('a call sees nothing of the previous one in /tmp or /output, and gets only its own output files', async () => {
+    const id = await deploy(host.app, 'isolated', COUNTER_PY);
+    const writer = await call(id, { write: true });
+    expect(writer.output_files).toHaveLength(1);
+    const next = await call(id);
+    expect(next).toMatchObject({ status: 'completed', start: 'warm', result: { leftovers: [] } });
+    expect(next.output_files).toEqual([]);
+  });
+
+  it('a handler that never returns is killed at its deadline; the instance is replaced', async () => {
+    const id = await deploy(host.app, 'hang', HANG_PY, { timeout: '2' });
+    expect(await call(id)).toMatchObject({ status: 'completed' });
+    expect(await call(id, { hang: true })).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold' });
+  });
+
+  it('a handler that kills the server fails its call cleanly; the next call gets a new instance', async () => {
+    const id = await deploy(host.app, 'crash', CRASH_PY);
+    expect(await call(id)).toMatchObject({ status: 'completed' });
+    const crashed = await call(id, { crash: true });
+    expect(crashed).toMatchObject({ status: 'failed', error: { code: 'NON_ZERO_EXIT' } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold' });
+  });
+
+  it('garbage on the protocol channel fails the call with BAD_RESULT and discards the instance', async () => {
+    const id = await deploy(host.app, 'garbage', GARBAGE_PY);
+    expect(await call(id)).toMatchObject({ status: 'completed' });
+    const bad = await call(id, { garbage: true });
+    expect(bad).toMatchObject({ status: 'failed', error: { code: 'BAD_RESULT' } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold' });
+  });
+
+  it('memory leaked across calls ends in OUT_OF_MEMORY at the limit; the next call starts fresh', async () => {
+    const id = await deploy(host.app, 'leak', LEAK_PY, { memory_mb: '128' });
+    let failed: Job | undefined;
+    for (let i = 0; i < 10 && !failed; i++) {
+      const job = await call(id);
+      if (job.status === 'failed') failed = job;
+    }
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold', result: { held_mb: 24 } });
+  }, 60_000);
+});
