@@ -1,7 +1,7 @@
 import { dockerTestEnv } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEngineHost } from './engine-host.js';
-import { type TestHost, deploy, run } from './helpers.js';
+import { type TestHost, deploy, run, upload } from './helpers.js';
 
 interface Job {
   status: string;
@@ -46,7 +46,7 @@ def handler(event, context):
 `;
 const LEAK_PY = 'kept = []\n\ndef handler(event, context):\n    kept.append(bytearray(24 * 1024 * 1024))\n    return {"held_mb": 24 * len(kept)}\n';
 
-const env = await dockerTestEnv(['nanogrid/python:3']);
+const env = await dockerTestEnv(['nanogrid/python:3', 'nanogrid/node:18']);
 
 /** Warm instances in the Docker sandbox: reuse, isolation between invocations, and instances that misbehave. */
 describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
@@ -68,6 +68,16 @@ describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
     expect(second).toMatchObject({ status: 'completed', start: 'warm', result: { loads: 1, calls: 2 } });
     expect(second.logs).toContain('call 2');
     expect(second.logs).not.toContain('call 1');
+  });
+
+  it('Node handlers are served warm too (imported once)', async () => {
+    const src = 'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("node call", calls); return { calls, n: event.n }; }\n';
+    const res = await upload(host.app, { file: { name: 'counter.mjs', content: src }, function_name: 'node-counter', runtime: 'nodejs18.x', handler: 'counter.handler' });
+    const id = ((await res.json()) as { function_id: string }).function_id;
+    expect(await call(id, { n: 1 })).toMatchObject({ status: 'completed', start: 'cold', result: { calls: 1, n: 1 } });
+    const second = await call(id, { n: 2 });
+    expect(second).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2, n: 2 } });
+    expect(second.logs).toContain('node call 2');
   });
 
   it('a call sees nothing of the previous one in /tmp or /output, and gets only its own output files', async () => {

@@ -10,3 +10,10 @@ export const NODE_BOOTSTRAP_FILE = '__nanogrid_bootstrap.mjs';
 export function readNodeBootstrap(): string {
   return readFileSync(new URL('../bootstrap/bootstrap.mjs', import.meta.url), 'utf8');
 }
+
+/** File name of the warm server beside the code. */
+export const NODE_SERVE_FILE = '__nanogrid_serve.mjs';
+
+export function readNodeServe(): string {
+  return readFileSync(new URL('../bootstrap/serve.mjs', import.meta.url), 'utf8');
+}

@@ -1,5 +1,5 @@
 import type { RuntimePlugin } from '@nanogrid/core';
-import { NODE_BOOTSTRAP_FILE, readNodeBootstrap } from './bootstrap-source.js';
+import { NODE_BOOTSTRAP_FILE, NODE_SERVE_FILE, readNodeBootstrap, readNodeServe } from './bootstrap-source.js';
 
 export interface NodeRuntimeOptions {
   /**
@@ -27,6 +27,7 @@ export const NODE_RUNTIME_IDS: readonly (string | RegExp)[] = ['node', 'nodejs',
 
 /** Read once at import (an immutable string, shared by every plugin object). */
 const BOOTSTRAP_SOURCE = readNodeBootstrap();
+const SERVE_SOURCE = readNodeServe();
 
 /**
  * Node.js functions: an exported `handler(event, context)` (ESM or CommonJS,
@@ -41,8 +42,10 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
     extensions: ['.js', '.mjs', '.cjs'],
     image: opts.image ?? 'nanogrid/node:18',
     defaultHandler: 'main.handler',
-    bootstrap: { [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE },
+    bootstrap: { [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE, [NODE_SERVE_FILE]: SERVE_SOURCE },
     protocol: 'envelope',
     entry: () => [node, NODE_BOOTSTRAP_FILE],
+    // Warm instances: the handler is imported once and called once per request line.
+    serve: { command: () => [node, NODE_SERVE_FILE] },
   };
 }
