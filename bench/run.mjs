@@ -92,13 +92,15 @@ if (docker) {
 latency.push({ name: 'floor: round trip to a warm python process', ...(await warmProcessRoundTrip(quick ? 500 : 2000)) });
 
 // --- Sync invocations over HTTP, repeated on one function
-for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
-  await withHost({ sandbox }, async (url) => {
+const setups = [['process', false], ...(docker ? [['docker', false], ['docker', true]] : [])];
+for (const [sandbox, warm] of setups) {
+  await withHost({ sandbox, warm: { enabled: warm } }, async (url) => {
+    const mode = warm ? 'warm instances' : 'a fresh run per call';
     for (const [lang, runtime, file, src] of [['python', 'python3.11', 'fn.py', PY], ['node', 'nodejs20.x', 'fn.mjs', JS]]) {
       const fid = await deploy(url, `${lang}-${sandbox}`, runtime, file, src);
-      latency.push({ name: `sync over HTTP, ${lang}, ${sandbox} sandbox (repeated calls)`, ...(await sample(N, () => invoke(url, fid), 2)) });
+      latency.push({ name: `sync over HTTP, ${lang}, ${sandbox}, ${mode}`, ...(await sample(warm ? N * 10 : N, () => invoke(url, fid), 2)) });
     }
-    if (sandbox === 'docker') {
+    if (sandbox === 'docker' && !warm) {
       // A function no worker has seen: deploy, then time its first call.
       const times = [];
       for (let i = 0; i < Math.min(N, 10); i++) {
@@ -123,6 +125,14 @@ await withHost({ sandbox: 'process' }, async (url) => {
   const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
   rates.push({ name: `embedded queue, process sandbox, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
 });
+if (docker) {
+  await withHost({ sandbox: 'docker', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {
+    const fid = await deploy(url, 'tpw', 'python3.11', 'fn.py', PY);
+    await invoke(url, fid);
+    const n = quick ? 1000 : 3000;
+    rates.push({ name: `embedded queue, docker warm instances, ${clients} clients`, n, perSec: await throughput(clients, n, () => invoke(url, fid)) });
+  });
+}
 let redis;
 try {
   redis = await startRedis();
@@ -132,9 +142,12 @@ try {
 if (redis) {
   try {
     const prefix = `bench-${Date.now()}:`;
-    await withHost({ sandbox: 'process', queue: redisQueue({ connection: redis.url, keyPrefix: prefix }), results: redisResults({ connection: redis.url, keyPrefix: prefix }) }, async (url) => {
+    const sandbox = docker ? 'docker' : 'process';
+    await withHost({ sandbox, warm: { enabled: true }, queue: redisQueue({ connection: redis.url, keyPrefix: prefix }), results: redisResults({ connection: redis.url, keyPrefix: prefix }) }, async (url) => {
       const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
-      rates.push({ name: `Redis queue + results, process sandbox, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
+      await invoke(url, fid);
+      const n = docker ? (quick ? 1000 : 3000) : total;
+      rates.push({ name: `Redis queue + results, ${sandbox}${docker ? ' warm instances' : ''}, ${clients} clients`, n, perSec: await throughput(clients, n, () => invoke(url, fid)) });
     });
   } finally {
     redis.stop();
