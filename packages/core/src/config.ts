@@ -108,7 +108,17 @@ export interface NanoGridConfig {
    * Warm instances: runtimes with a warm server (Python) are served by containers
    * kept per function version in the Docker sandbox. @default { enabled: false }
    */
-  warm?: { enabled?: boolean; keepAliveMs?: number; maxPerFunction?: number; maxTotal?: number };
+  warm?: {
+    enabled?: boolean;
+    /** Idle instances stop after this long. @default 60_000 */
+    keepAliveMs?: number;
+    /** @default 4 */
+    maxPerFunction?: number;
+    /** @default 16 */
+    maxTotal?: number;
+    /** Generic instances kept ready per runtime plugin name. @default { python: 2 } */
+    prewarm?: Record<string, number>;
+  };
   /** Desired capacity from queue depth, exported on `/metrics`. @default the original's policy */
   autoscale?: AutoscaleConfig;
   http?: HttpConfig;

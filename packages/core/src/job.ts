@@ -1,5 +1,8 @@
 import type { ErrorCode } from './errors.js';
 
+/** How an invocation started: a new instance, an instance kept from an earlier call, or a spare started ahead of demand. */
+export type StartKind = 'cold' | 'warm' | 'prewarmed';
+
 export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
 
 export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed'];
@@ -57,7 +60,7 @@ export interface JobRecord {
   /** Worker that ran it. */
   worker?: string;
   /** Cold or warm start (set by sandboxes that keep instances). */
-  start?: 'cold' | 'warm';
+  start?: StartKind;
 }
 
 /** Fields a worker may change on a job while it runs. */

@@ -1,4 +1,5 @@
 import { dockerTestEnv } from '@nanogrid/core/testing';
+import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEngineHost } from './engine-host.js';
 import { type TestHost, deploy, run, upload } from './helpers.js';
@@ -52,7 +53,7 @@ const env = await dockerTestEnv(['nanogrid/python:3', 'nanogrid/node:18']);
 describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
   let host: TestHost;
   beforeAll(async () => {
-    host = await makeEngineHost({ sandbox: 'docker', warm: { enabled: true } });
+    host = await makeEngineHost({ sandbox: 'docker', warm: { enabled: true, prewarm: {} } });
   });
   afterAll(async () => {
     await host?.close();
@@ -122,4 +123,13 @@ describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
     expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold', result: { held_mb: 24 } });
   }, 60_000);
+
+  it('a prewarmed instance serves the first call of a function no worker has seen', async () => {
+    const sandbox = host.nanogrid.sandbox;
+    await sandbox.prewarm!({ image: 'nanogrid/python:3', command: pythonRuntime().serve!.prewarm!, count: 1 });
+    const id = await deploy(host.app, 'fresh', COUNTER_PY, { memory_mb: '256' });
+    const first = await call(id);
+    expect(first).toMatchObject({ status: 'completed', start: 'prewarmed', result: { loads: 1, calls: 1, leftovers: [] } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2 } });
+  });
 });

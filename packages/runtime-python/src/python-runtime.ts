@@ -36,6 +36,16 @@ export const PYTHON_RUNTIME_IDS: readonly (string | RegExp)[] = ['python', 'pyth
 const BOOTSTRAP_SOURCE = readPythonBootstrap();
 const SERVE_SOURCE = readPythonServe();
 
+/** Reads the init line from the same binary buffer the server reads requests from, so nothing is lost. */
+const PREWARM_STARTER = [
+  'import json, os, runpy, sys',
+  'init = json.loads(sys.stdin.buffer.readline())',
+  'os.environ.update(init.get("env") or {})',
+  'sys.path.insert(0, os.getcwd())',
+  `sys.argv = ["${PYTHON_SERVE_FILE}"]`,
+  `runpy.run_path("${PYTHON_SERVE_FILE}", run_name="__main__")`,
+].join('\n');
+
 /**
  * Python functions: `handler(event, context)` in a `.py` file (async allowed), or a
  * script reading `PAYLOAD` and printing its result. Results come back as one
@@ -54,6 +64,10 @@ export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
     // -u: unbuffered, so logs written before a crash or a kill are not lost.
     entry: () => [python, '-u', PYTHON_BOOTSTRAP_FILE],
     // Warm instances: the function is loaded once and served one request line at a time.
-    serve: { command: () => [python, '-u', PYTHON_SERVE_FILE] },
+    serve: {
+      command: () => [python, '-u', PYTHON_SERVE_FILE],
+      // A prewarmed interpreter: waits for the function's env (its code is copied in meanwhile), then runs the server.
+      prewarm: [python, '-u', '-c', PREWARM_STARTER],
+    },
   };
 }

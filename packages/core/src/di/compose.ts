@@ -141,6 +141,16 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   container.registerSingleton(WorkerLoop);
 
   const worker = role === 'controller' ? undefined : container.resolve(WorkerLoop);
+  // Generic instances per runtime image, ahead of demand (refilled as they are taken).
+  if (worker && options.warm && sandbox.prewarm) {
+    const counts = config.warm?.prewarm ?? { python: 2 };
+    for (const rt of runtimes) {
+      const count = counts[rt.name] ?? 0;
+      if (count > 0 && rt.serve?.prewarm) {
+        void sandbox.prewarm({ image: rt.image, command: rt.serve.prewarm, count, memoryMb: options.defaultMemoryMb }).catch((err: Error) => logger.warn('prewarm failed', { runtime: rt.name, error: err.message }));
+      }
+    }
+  }
   // Copies that did not happen (a replica was down, a process stopped) are retried from the outbox.
   const replicator = container.resolve(Replicator);
   replicator.start();

@@ -1,5 +1,5 @@
 import type { NetworkPolicy } from '../function-meta.js';
-import type { JobError } from '../job.js';
+import type { JobError, StartKind } from '../job.js';
 import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox, SandboxRunResult } from '../plugins/sandbox.js';
 import { isNanoGridError } from '../errors.js';
@@ -33,7 +33,7 @@ export interface InvokeRequest {
 export type InvokeOutcome = (
   | { ok: true; result: unknown; logs: string; run: SandboxRunResult }
   | { ok: false; error: JobError; logs: string; run: SandboxRunResult }
-) & { start?: 'cold' | 'warm' };
+) & { start?: StartKind };
 
 /**
  * The environment every run gets (DESIGN.md, "The function contract").

@@ -51,7 +51,15 @@ export interface RuntimePlugin {
    * Warm server: started once per instance, loads the function once and serves
    * one invocation per stdin line (see runtime-python's serve.py for the protocol).
    */
-  serve?: { command(fn: RuntimeFunctionInfo): string[] };
+  serve?: {
+    command(fn: RuntimeFunctionInfo): string[];
+    /**
+     * Generic starter of a prewarmed instance: started before any code is there,
+     * it reads one line `{"env": {...}}` (the function's fixed environment, code
+     * now in the working directory) and then becomes the warm server.
+     */
+    prewarm?: string[];
+  };
   /** Command started in the code directory. */
   entry(fn: RuntimeFunctionInfo): string[];
 }

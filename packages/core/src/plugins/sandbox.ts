@@ -1,3 +1,4 @@
+import type { StartKind } from '../job.js';
 import type { NetworkPolicy } from '../function-meta.js';
 
 /** One run of a command over a code directory: a function invocation or a build. */
@@ -64,9 +65,19 @@ export interface WarmRunSpec extends Omit<SandboxRunSpec, 'command' | 'stdin'> {
 
 export interface WarmRunResult extends SandboxRunResult {
   /** `cold` when an instance was started for this invocation. */
-  start: 'cold' | 'warm';
+  start: StartKind;
   /** Set when the instance broke the protocol (garbage on its channel); it was discarded. */
   protocolError?: string;
+}
+
+/** Generic instances of one image, started before any function needs them. */
+export interface PrewarmSpec {
+  image: string;
+  /** The runtime's `serve.prewarm` starter. */
+  command: string[];
+  count: number;
+  /** Memory of a spare; changed to the function's when one is taken. @default 512 */
+  memoryMb?: number;
 }
 
 /** Runs untrusted code with limits: a Docker container or a host process. */
@@ -77,5 +88,7 @@ export interface Sandbox {
   run(spec: SandboxRunSpec): Promise<SandboxRunResult>;
   /** Warm path: present on sandboxes that keep instances alive between invocations. */
   runWarm?(spec: WarmRunSpec): Promise<WarmRunResult>;
+  /** Keeps `count` generic instances of an image started ahead of demand (refilled as they are taken). */
+  prewarm?(spec: PrewarmSpec): Promise<void>;
   close?(): Promise<void>;
 }

@@ -230,6 +230,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     workerId,
     run,
     runWarm,
+    prewarm: (spec) => warmPool().prewarm(spec),
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
       const d = await docker();
       const { removed, liveRuns } = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);

@@ -4,8 +4,9 @@ import { createInterface } from 'node:readline';
 import type Dockerode from 'dockerode';
 import { NanoGridError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { StartKind } from '../job.js';
 import { META_MARKER, RESULT_MARKER } from '../plugins/runtime-plugin.js';
-import type { SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
+import type { PrewarmSpec, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 
@@ -30,7 +31,10 @@ export interface WarmPoolDeps {
 }
 
 interface Instance {
+  /** '' while it is a prewarmed spare. */
   key: string;
+  image: string;
+  memoryMb: number;
   runId: string;
   container: Dockerode.Container;
   stdin: Writable;
@@ -54,6 +58,11 @@ const MiB = 1024 * 1024;
  */
 export class DockerWarmPool {
   private readonly instances = new Set<Instance>();
+  /** Prewarmed generic instances per image, and how many each image should have. */
+  private readonly spares = new Map<string, Instance[]>();
+  private readonly targets = new Map<string, PrewarmSpec>();
+  private readonly filling = new Map<string, Promise<void>>();
+  private closed = false;
   private readonly reaper: ReturnType<typeof setInterval>;
   private readonly keepAliveMs: number;
 
@@ -72,8 +81,8 @@ export class DockerWarmPool {
 
   async run(spec: WarmRunSpec): Promise<WarmRunResult> {
     let instance = [...this.instances].find((i) => i.key === spec.key && !i.busy && !i.dead);
-    const start = instance ? 'warm' : 'cold';
-    if (!instance) instance = await this.startInstance(spec);
+    let start: StartKind = 'warm';
+    if (!instance) ({ instance, start } = await this.startInstance(spec));
     instance.busy = true;
     try {
       return { ...(await this.invoke(instance, spec)), start };
@@ -85,20 +94,89 @@ export class DockerWarmPool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.reaper);
-    await Promise.allSettled([...this.instances].map((i) => this.discard(i)));
+    await Promise.allSettled([...this.filling.values()]);
+    const spares = [...this.spares.values()].flat();
+    this.spares.clear();
+    await Promise.allSettled([...this.instances, ...spares].map((i) => this.discard(i, true)));
   }
 
-  private async startInstance(spec: WarmRunSpec): Promise<Instance> {
-    await this.makeRoom(spec.key);
-    const runId = randomBytes(8).toString('hex');
-    const container = await this.deps.create({ ...spec, command: spec.serveCommand, stdin: '' }, runId, { StdinOnce: false, OpenStdin: true, AttachStdin: true });
+  /** Keeps `spec.count` generic instances of the image ready; resolves once they are. */
+  async prewarm(spec: PrewarmSpec): Promise<void> {
+    this.targets.set(spec.image, spec);
+    await this.fill(spec.image);
+  }
+
+  get spareCount(): number {
+    return [...this.spares.values()].reduce((n, l) => n + l.length, 0);
+  }
+
+  private fill(image: string): Promise<void> {
+    const running = this.filling.get(image);
+    if (running) return running;
+    const p = (async () => {
+      const target = this.targets.get(image);
+      while (target && !this.closed && (this.spares.get(image)?.length ?? 0) < target.count) {
+        const spec: SandboxRunSpec = { image, command: target.command, codeDir: '', outputDir: '', env: {}, timeoutMs: 0, memoryMb: target.memoryMb ?? 512, network: 'none' };
+        const spare = await this.launch(spec, '', undefined).catch((err: Error) => {
+          this.deps.logger.warn('docker-sandbox: could not prewarm an instance', { image, error: err.message });
+          return undefined;
+        });
+        if (!spare) return;
+        if (this.closed) return void (await this.discard(spare, true));
+        this.spares.set(image, [...(this.spares.get(image) ?? []), spare]);
+      }
+    })().finally(() => this.filling.delete(image));
+    this.filling.set(image, p);
+    return p;
+  }
+
+  /** A prewarmed spare turned into this function's instance: code copied in, limits set, env sent. */
+  private async claimSpare(spec: WarmRunSpec): Promise<Instance | undefined> {
+    if (spec.network !== 'none') return undefined;
+    const spare = this.spares.get(spec.image)?.shift();
+    if (!spare) return undefined;
+    void this.fill(spec.image); // refilled in the background
     try {
-      await container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
+      await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
+      if (spare.memoryMb !== spec.memoryMb) {
+        const memory = Math.max(6, Math.floor(spec.memoryMb)) * MiB;
+        await spare.container.update({ Memory: memory, MemorySwap: memory });
+      }
+      spare.stdin.write(`${JSON.stringify({ env: spec.env })}\n`);
+      spare.key = spec.key;
+      spare.memoryMb = spec.memoryMb;
+      this.instances.add(spare);
+      return spare;
+    } catch (err) {
+      this.deps.logger.warn('docker-sandbox: a prewarmed instance could not be used', { error: (err as Error).message });
+      await this.discard(spare, true);
+      return undefined;
+    }
+  }
+
+  private async startInstance(spec: WarmRunSpec): Promise<{ instance: Instance; start: StartKind }> {
+    await this.makeRoom(spec.key);
+    const claimed = await this.claimSpare(spec);
+    if (claimed) return { instance: claimed, start: 'prewarmed' };
+    const instance = await this.launch({ ...spec, command: spec.serveCommand }, spec.key, spec.codeDir);
+    this.instances.add(instance);
+    return { instance, start: 'cold' };
+  }
+
+  /** Creates, fills (when `codeDir` is given), attaches and starts one instance. */
+  private async launch(spec: SandboxRunSpec, key: string, codeDir: string | undefined): Promise<Instance> {
+    const runId = randomBytes(8).toString('hex');
+    const container = await this.deps.create({ ...spec, stdin: '' }, runId, { StdinOnce: false, OpenStdin: true, AttachStdin: true });
+    try {
+      if (codeDir) await container.putArchive(await packCodeDir(codeDir), { path: '/code' });
       const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Writable;
       const out = new PassThrough();
       const instance: Instance = {
-        key: spec.key,
+        key,
+        image: spec.image,
+        memoryMb: spec.memoryMb,
         runId,
         container,
         stdin: stream,
@@ -130,7 +208,6 @@ export class DockerWarmPool {
       stream.on('close', ended);
       stream.on('error', ended);
       await container.start();
-      this.instances.add(instance);
       return instance;
     } catch (err) {
       await this.deps.remove(container, runId);
@@ -219,8 +296,8 @@ export class DockerWarmPool {
     for (const i of [...this.instances]) if (!i.busy && (i.dead || now - i.lastUsed > this.keepAliveMs)) await this.discard(i);
   }
 
-  private async discard(i: Instance): Promise<void> {
-    if (!this.instances.delete(i)) return;
+  private async discard(i: Instance, force = false): Promise<void> {
+    if (!this.instances.delete(i) && !force) return;
     i.dead = true;
     i.stdin.destroy();
     await this.deps.remove(i.container, i.runId);

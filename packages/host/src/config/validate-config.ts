@@ -44,6 +44,12 @@ const arrayOf =
     if (!Array.isArray(v)) throw new Problem(p, `must be an array, got ${show(v)}`);
     v.forEach((x, i) => item(x, `${p}[${i}]`));
   };
+const recordOf =
+  (item: Check): Check =>
+  (v, p) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Problem(p, `must be an object, got ${show(v)}`);
+    for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`);
+  };
 const either =
   (a: Check, b: Check): Check =>
   (v, p) => {
@@ -112,7 +118,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
   ai: object({ endpoint: url }, ['endpoint']),
   defaultNetwork: oneOf('none', 'ai', 'internet'),
   worker: object({ concurrency: num({ min: 1, max: 1024, integer: true }), pollWaitMs: num({ min: 0, integer: true }), id: str, maxConcurrency: num({ min: 1, max: 1024, integer: true }) }),
-  warm: object({ enabled: bool, keepAliveMs: num({ min: 0, integer: true }), maxPerFunction: num({ min: 1, integer: true }), maxTotal: num({ min: 1, integer: true }) }),
+  warm: object({ enabled: bool, keepAliveMs: num({ min: 0, integer: true }), maxPerFunction: num({ min: 1, integer: true }), maxTotal: num({ min: 1, integer: true }), prewarm: recordOf(num({ min: 0, max: 64, integer: true })) }),
   autoscale: object({
     min: num({ min: 0, integer: true }),
     max: num({ min: 1, integer: true }),
