@@ -34,6 +34,8 @@ const BUILD_LOG_MAX = 16 * 1024;
 @injectable()
 export class CodeCache {
   private readonly pending = new Map<string, Promise<string>>();
+  /** Directories known to be ready: the hot path skips the stat. */
+  private readonly ready = new Set<string>();
 
   constructor(
     @inject(STORAGE) private readonly storage: StorageBackend,
@@ -49,11 +51,12 @@ export class CodeCache {
   prepare(meta: FunctionMeta, plugin: RuntimePlugin, zip?: Buffer): Promise<string> {
     const dir = this.dirOf(meta, plugin);
     const runDir = join(dir, plugin.build ? 'out' : 'src');
+    if (this.ready.has(runDir)) return Promise.resolve(runDir);
     let p = this.pending.get(dir);
     if (!p) {
       p = (async () => {
-        if (await exists(runDir)) return runDir;
-        await this.materialize(meta, plugin, dir, zip);
+        if (!(await exists(runDir))) await this.materialize(meta, plugin, dir, zip);
+        this.ready.add(runDir);
         return runDir;
       })().finally(() => this.pending.delete(dir));
       this.pending.set(dir, p);
@@ -63,6 +66,7 @@ export class CodeCache {
 
   /** Drops a version's directory (after a function is deleted). */
   async evict(meta: FunctionMeta, plugin: RuntimePlugin): Promise<void> {
+    for (const sub of ['src', 'out']) this.ready.delete(join(this.dirOf(meta, plugin), sub));
     await rm(this.dirOf(meta, plugin), { recursive: true, force: true });
   }
 

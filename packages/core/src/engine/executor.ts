@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
@@ -64,9 +65,8 @@ export class Executor {
 
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
-    const jobsDir = join(this.options.workDir, 'jobs');
-    await mkdir(jobsDir, { recursive: true });
-    const outputDir = await mkdtemp(join(jobsDir, `${job.job_id.slice(0, 40)}-`));
+    // Created by invoke() only when a run needs it (a warm call with no outputs never touches the disk).
+    const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${randomBytes(4).toString('hex')}`);
     try {
       const plugin = this.registry.runtimeOf(meta);
       let codeDir: string;

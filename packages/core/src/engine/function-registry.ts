@@ -75,7 +75,23 @@ export class FunctionRegistry {
     }
   }
 
+  /**
+   * Metadata is immutable per id, so reads are cached briefly: a delete made by
+   * this process is seen at once, one made by another process within `metaCacheMs`.
+   */
+  metaCacheMs = 2000;
+  private readonly metaCache = new Map<string, { meta: FunctionMeta; until: number }>();
+
   async get(functionId: string): Promise<FunctionMeta> {
+    const hit = this.metaCache.get(functionId);
+    if (hit && hit.until > Date.now()) return hit.meta;
+    const meta = await this.read(functionId);
+    if (this.metaCache.size > 10_000) this.metaCache.clear();
+    this.metaCache.set(functionId, { meta, until: Date.now() + this.metaCacheMs });
+    return meta;
+  }
+
+  private async read(functionId: string): Promise<FunctionMeta> {
     if (!FUNCTION_ID_RE.test(functionId)) throw notFound(functionId);
     let raw: Buffer;
     try {
@@ -95,13 +111,14 @@ export class FunctionRegistry {
   async list(): Promise<FunctionMeta[]> {
     const objects = await this.storage.list('functions/');
     const ids = objects.filter((o) => o.key.endsWith('/meta.json')).map((o) => o.key.split('/')[1] ?? '');
-    const metas = await Promise.all(ids.map((id) => this.get(id).catch((err: unknown) => (isNanoGridError(err, 'FUNCTION_NOT_FOUND') ? undefined : Promise.reject(err)))));
+    const metas = await Promise.all(ids.map((id) => this.read(id).catch((err: unknown) => (isNanoGridError(err, 'FUNCTION_NOT_FOUND') ? undefined : Promise.reject(err)))));
     return metas.filter((m): m is FunctionMeta => m !== undefined).sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
   /** Removes a function (metadata first, so it stops being runnable at once). Its outputs stay. */
   async delete(functionId: string): Promise<void> {
-    await this.get(functionId);
+    await this.read(functionId);
+    this.metaCache.delete(functionId);
     await this.storage.delete(metaKey(functionId));
     await this.storage.delete(codeKey(functionId));
     // The code cache is keyed by content, which another function may share: it is not evicted here.

@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import type { NetworkPolicy } from '../function-meta.js';
 import type { JobError, StartKind } from '../job.js';
 import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plugin.js';
@@ -97,6 +98,7 @@ export async function invoke(sandbox: Sandbox, req: InvokeRequest): Promise<Invo
     const warm = await invokeWarm(sandbox, req, serve);
     if (warm) return warm;
   }
+  await mkdir(req.outputDir, { recursive: true });
   const env = invocationEnv(req, Date.now());
   const run = await sandbox.run({
     image: req.runtime.image,
