@@ -66,6 +66,7 @@ export class Executor {
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
     // Created by invoke() only when a run needs it (a warm call with no outputs never touches the disk).
+    let outcomeWroteFiles = true; // unknown until the run says otherwise
     const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${randomBytes(4).toString('hex')}`);
     try {
       const plugin = this.registry.runtimeOf(meta);
@@ -104,6 +105,7 @@ export class Executor {
         const e = toNanoGridError(err, 'SANDBOX_ERROR', this.sandbox.name);
         return this.finish(running, { code: e.code, message: e.message }, {});
       }
+      outcomeWroteFiles = outcome.outputsWritten !== false;
       const facts: Partial<JobRecord> = {
         execution_time_ms: Math.round(outcome.run.durationMs),
         logs: outcome.logs,
@@ -111,9 +113,9 @@ export class Executor {
         start: outcome.start ?? 'cold',
       };
       if (!outcome.ok) return this.finish(running, outcome.error, facts);
-      let outputs: { key: string; url: string }[];
+      let outputs: { key: string; url: string }[] = [];
       try {
-        outputs = await collectOutputs(this.storage, job.job_id, outputDir, { maxBytes: this.options.maxOutputBytes, urlTtlSec: this.options.outputUrlTtlSec });
+        if (outcome.outputsWritten !== false) outputs = await collectOutputs(this.storage, job.job_id, outputDir, { maxBytes: this.options.maxOutputBytes, urlTtlSec: this.options.outputUrlTtlSec });
       } catch (err) {
         if (isRetryable(err)) throw err;
         const e = toNanoGridError(err);
@@ -125,7 +127,7 @@ export class Executor {
       await this.replicator.enqueue(outputs.map((o) => o.key), [record]);
       return final;
     } finally {
-      await rm(outputDir, { recursive: true, force: true });
+      if (outcomeWroteFiles) await rm(outputDir, { recursive: true, force: true });
     }
   }
 

@@ -34,7 +34,11 @@ export interface InvokeRequest {
 export type InvokeOutcome = (
   | { ok: true; result: unknown; logs: string; run: SandboxRunResult }
   | { ok: false; error: JobError; logs: string; run: SandboxRunResult }
-) & { start?: StartKind };
+) & {
+  start?: StartKind;
+  /** False when the run certainly left no output files (a warm call that reported none). */
+  outputsWritten?: boolean;
+};
 
 /**
  * The environment every run gets (DESIGN.md, "The function contract").
@@ -88,7 +92,7 @@ async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[])
   }
   if (run.protocolError) return { ok: false, error: { code: 'BAD_RESULT', message: run.protocolError }, logs: run.stderr, run, start: run.start };
   const limits = { timeoutMs: req.timeoutMs, memoryMb: req.memoryMb, maxResultBytes: req.maxResultBytes ?? 6 * 1024 * 1024 };
-  return { ...interpretRun(run, 'envelope', limits), start: run.start };
+  return { ...interpretRun(run, 'envelope', limits), start: run.start, outputsWritten: (run.outputCount ?? 1) > 0 };
 }
 
 /** Runs the runtime's entry command in the sandbox and turns what came out into a result or a JobError. */

@@ -66,6 +66,8 @@ export interface WarmRunSpec extends Omit<SandboxRunSpec, 'command' | 'stdin'> {
 export interface WarmRunResult extends SandboxRunResult {
   /** `cold` when an instance was started for this invocation. */
   start: StartKind;
+  /** Files the call left in /output (copied to `outputDir` when there are any). */
+  outputCount?: number;
   /** Set when the instance broke the protocol (garbage on its channel); it was discarded. */
   protocolError?: string;
 }

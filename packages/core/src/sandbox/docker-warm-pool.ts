@@ -275,7 +275,7 @@ export class DockerWarmPool {
       await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, { maxBytes: this.opts.maxOutputBytes ?? 256 * MiB, maxEntries: 10_000 });
     }
     const logs = meta?.logs ?? '';
-    return { ...base, exitCode: 0, signal: null, stdout: `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`, oomKilled: false };
+    return { ...base, exitCode: 0, signal: null, stdout: `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`, oomKilled: false, outputCount: meta?.outputs ?? 0 };
   }
 
   /** Stops idle instances of other keys when the worker is at its cap. */
