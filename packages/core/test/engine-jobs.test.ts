@@ -134,8 +134,8 @@ describe('queue and storage edge cases', () => {
   });
 
   it('storage errors are retried by redelivery; the job completes on a later attempt', async () => {
-    let failGets = 1;
-    // A storage whose first code read after deploy fails as an outage would.
+    let metaReads = 0;
+    // A storage whose worker-side metadata read fails once, as an outage would.
     const wrap = (s: StorageBackend): StorageBackend => ({
       ...s,
       name: 'flaky',
@@ -145,13 +145,15 @@ describe('queue and storage edge cases', () => {
       delete: s.delete.bind(s),
       url: s.url.bind(s),
       get: async (key) => {
-        if (key.endsWith('code.zip') && failGets-- > 0) throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
+        // The submit reads the metadata first; the worker's read (the second) meets the outage.
+        if (key.endsWith('meta.json') && ++metaReads === 2) throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
         return s.get(key);
       },
     });
     const dir = await mkdtemp(join(tmpdir(), 'nanogrid-flaky-'));
     const env = await engineEnv({ storage: wrap(fsStorage({ dir })), queue: memoryQueue({ visibilityTimeoutMs: 60_000 }) });
     try {
+      env.ng.registry.metaCacheMs = 0; // every read goes to the storage, as on separate machines
       const id = await deploy(env, 'flaky', 'cat\n');
       const { record } = await env.ng.jobs.submit(id, { again: true });
       const final = await env.ng.jobs.wait(record.job_id, { timeoutMs: 30_000 });

@@ -38,7 +38,8 @@ const SERVE_SOURCE = readPythonServe();
 
 /** Reads the init line from the same binary buffer the server reads requests from, so nothing is lost. */
 const PREWARM_STARTER = [
-  'import json, os, runpy, sys',
+  // The bootstrap's and the server's standard-library imports happen before any function is known.
+  'import ast, asyncio, atexit, gc, importlib.util, inspect, io, json, os, runpy, shutil, sys, tempfile, time, traceback',
   'init = json.loads(sys.stdin.buffer.readline())',
   'os.environ.update(init.get("env") or {})',
   'sys.path.insert(0, os.getcwd())',

@@ -69,6 +69,8 @@ export class FunctionRegistry {
       // meta.json last: a function exists only once its code is stored.
       await this.storage.put(metaKey(functionId), JSON.stringify(meta, null, 2), { contentType: 'application/json' });
       await this.replicator.enqueue([meta.s3_key, metaKey(functionId)]);
+      // A worker in this process gets the code ready now rather than on the first call.
+      if (!v.plugin.build) void this.code.prepare(meta, v.plugin, pkg.zip).catch(() => undefined);
       return meta;
     } finally {
       await rm(scratch, { recursive: true, force: true });
