@@ -3,6 +3,7 @@ export * from './job.js';
 export * from './function-meta.js';
 export * from './config.js';
 export * from './logger.js';
+export * from './shell-quote.js';
 export * from './plugins/queue-source.js';
 export * from './plugins/result-sink.js';
 export * from './plugins/storage-backend.js';

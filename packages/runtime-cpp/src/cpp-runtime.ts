@@ -1,4 +1,4 @@
-import type { RuntimePlugin } from '@nanogrid/core';
+import { type RuntimePlugin, shellQuote } from '@nanogrid/core';
 
 export interface CppRuntimeOptions {
   /**
@@ -22,10 +22,6 @@ export interface CppRuntimeOptions {
 
 export const CPP_RUNTIME_IDS: readonly (string | RegExp)[] = ['cpp', 'c++', 'cxx', 'gcc', /^cpp(1[1-9]|2[0-9])$/, /^g\+\+\d*$/];
 
-/** Single-quotes a word for `sh -c`. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 /**
  * C++ functions: a program that reads the event as JSON on stdin and prints

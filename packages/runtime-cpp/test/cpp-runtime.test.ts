@@ -1,6 +1,6 @@
-import { runtimeMatches } from '@nanogrid/core';
+import { runtimeMatches, shellQuote } from '@nanogrid/core';
 import { describe, expect, it } from 'vitest';
-import { cppRuntime, shellQuote } from '../src/index.js';
+import { cppRuntime } from '../src/index.js';
 
 describe('cppRuntime', () => {
   it('serves the C++ runtime ids and no others', () => {

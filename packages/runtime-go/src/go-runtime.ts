@@ -1,4 +1,4 @@
-import type { RuntimePlugin } from '@nanogrid/core';
+import { type RuntimePlugin, shellQuote } from '@nanogrid/core';
 
 export interface GoRuntimeOptions {
   /**
@@ -22,7 +22,6 @@ export interface GoRuntimeOptions {
 
 export const GO_RUNTIME_IDS: readonly (string | RegExp)[] = ['go', 'golang', /^go1(\.\d+)*(\.x)?$/];
 
-const quote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`;
 
 /**
  * Go functions: `package main` reading the event as JSON on stdin and printing
@@ -32,8 +31,8 @@ const quote = (word: string): string => `'${word.replaceAll("'", `'\\''`)}'`;
  * lives in the build's temp dir. Syntax errors refuse the deploy with BUILD_FAILED.
  */
 export function goRuntime(opts: GoRuntimeOptions = {}): RuntimePlugin {
-  const go = quote(opts.go ?? 'go');
-  const flags = (opts.flags ?? ['-trimpath']).map(quote).join(' ');
+  const go = shellQuote(opts.go ?? 'go');
+  const flags = (opts.flags ?? ['-trimpath']).map(shellQuote).join(' ');
   return {
     name: 'go',
     runtimes: opts.runtimes ?? GO_RUNTIME_IDS,

@@ -60,39 +60,42 @@ export function invocationEnv(req: InvokeRequest, startedAt: number): Record<str
 }
 
 /** The names that change per invocation; the rest of the contract is fixed per warm instance. */
-const PER_INVOCATION = ['PAYLOAD', 'JOB_ID', 'NANOGRID_TIMEOUT_MS', 'NANOGRID_DEADLINE_MS'] as const;
+const PER_INVOCATION: ReadonlySet<string> = new Set(['PAYLOAD', 'JOB_ID', 'NANOGRID_TIMEOUT_MS', 'NANOGRID_DEADLINE_MS']);
+
+/** What every run of a request shares, cold or warm: code, output, limits, network, labels. */
+function runBase(req: InvokeRequest) {
+  return {
+    image: req.runtime.image,
+    codeDir: req.codeDir,
+    outputDir: req.outputDir,
+    timeoutMs: req.timeoutMs,
+    memoryMb: req.memoryMb,
+    ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
+    network: req.network,
+    ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),
+    ...(req.labels ? { labels: req.labels } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+  };
+}
+
+function limitsOf(req: InvokeRequest) {
+  return { timeoutMs: req.timeoutMs, memoryMb: req.memoryMb, maxResultBytes: req.maxResultBytes ?? 6 * 1024 * 1024 };
+}
 
 /** One invocation on a warm instance; undefined when the sandbox has no room (the caller runs it cold). */
 async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[]): Promise<InvokeOutcome | undefined> {
-  const env = invocationEnv(req, Date.now());
+  const fixed: Record<string, string> = {};
   const invocationOnly: Record<string, string> = {};
-  for (const k of PER_INVOCATION) if (env[k] !== undefined) invocationOnly[k] = env[k];
-  const fixed = Object.fromEntries(Object.entries(env).filter(([k]) => !(PER_INVOCATION as readonly string[]).includes(k)));
+  for (const [k, v] of Object.entries(invocationEnv(req, Date.now()))) (PER_INVOCATION.has(k) ? invocationOnly : fixed)[k] = v;
   let run;
   try {
-    run = await sandbox.runWarm!({
-      key: req.warmKey!,
-      image: req.runtime.image,
-      serveCommand: serve,
-      codeDir: req.codeDir,
-      outputDir: req.outputDir,
-      env: fixed,
-      invocationEnv: invocationOnly,
-      timeoutMs: req.timeoutMs,
-      memoryMb: req.memoryMb,
-      ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
-      network: req.network,
-      ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),
-      ...(req.labels ? { labels: req.labels } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-    });
+    run = await sandbox.runWarm!({ ...runBase(req), key: req.warmKey!, serveCommand: serve, env: fixed, invocationEnv: invocationOnly });
   } catch (err) {
     if (isNanoGridError(err, 'TOO_MANY_REQUESTS')) return undefined;
     throw err;
   }
   if (run.protocolError) return { ok: false, error: { code: 'BAD_RESULT', message: run.protocolError }, logs: run.stderr, run, start: run.start };
-  const limits = { timeoutMs: req.timeoutMs, memoryMb: req.memoryMb, maxResultBytes: req.maxResultBytes ?? 6 * 1024 * 1024 };
-  return { ...interpretRun(run, 'envelope', limits), start: run.start, outputsWritten: (run.outputCount ?? 1) > 0 };
+  return { ...interpretRun(run, 'envelope', limitsOf(req)), start: run.start, outputsWritten: (run.outputCount ?? 1) > 0 };
 }
 
 /** Runs the runtime's entry command in the sandbox and turns what came out into a result or a JobError. */
@@ -105,23 +108,10 @@ export async function invoke(sandbox: Sandbox, req: InvokeRequest): Promise<Invo
   await mkdir(req.outputDir, { recursive: true });
   const env = invocationEnv(req, Date.now());
   const run = await sandbox.run({
-    image: req.runtime.image,
+    ...runBase(req),
     command: req.runtime.entry(req.fn),
-    codeDir: req.codeDir,
-    outputDir: req.outputDir,
     env,
     ...(req.runtime.stdinPayload ? { stdin: env.PAYLOAD } : {}),
-    timeoutMs: req.timeoutMs,
-    memoryMb: req.memoryMb,
-    ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
-    network: req.network,
-    ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),
-    ...(req.labels ? { labels: req.labels } : {}),
-    ...(req.signal ? { signal: req.signal } : {}),
   });
-  return interpretRun(run, req.runtime.protocol, {
-    timeoutMs: req.timeoutMs,
-    memoryMb: req.memoryMb,
-    maxResultBytes: req.maxResultBytes ?? 6 * 1024 * 1024,
-  });
+  return interpretRun(run, req.runtime.protocol, limitsOf(req));
 }

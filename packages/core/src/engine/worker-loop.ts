@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LOGGER, QUEUE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { toNanoGridError } from '../errors.js';
@@ -111,7 +112,7 @@ export class WorkerLoop {
       } catch (err) {
         if (signal.aborted) break;
         this.logger.warn('queue receive failed; retrying', { queue: this.queue.name, error: (err as Error).message, retry_in_ms: backoffMs });
-        await abortableDelay(backoffMs, signal);
+        await delay(backoffMs, undefined, { signal }).catch(() => undefined); // an abort ends the wait early
         backoffMs = Math.min(backoffMs * 2, 10_000);
         continue;
       }
@@ -158,16 +159,4 @@ export class WorkerLoop {
       clearInterval(beat);
     }
   }
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
