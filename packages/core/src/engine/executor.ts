@@ -5,7 +5,7 @@ import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.
 import { inject, injectable } from '../di/tsyringe.js';
 import { isNanoGridError, toNanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
-import type { JobError, JobMessage, JobRecord } from '../job.js';
+import { type JobError, type JobMessage, type JobRecord, isFinalStatus } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { ResultSink } from '../plugins/result-sink.js';
 import type { Sandbox } from '../plugins/sandbox.js';
@@ -51,7 +51,7 @@ export class Executor {
   /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
   async execute(job: JobMessage, ctx: ExecuteContext): Promise<JobRecord> {
     const base = await this.currentRecord(job);
-    if (base.status === 'completed' || base.status === 'failed') return base;
+    if (isFinalStatus(base.status)) return base;
     const now = new Date().toISOString();
 
     let meta: FunctionMeta;
