@@ -11,6 +11,7 @@ interface Job {
   error?: { code: string; message: string };
   output_files: string[];
   logs?: string;
+  peak_memory_bytes?: number;
 }
 
 const COUNTER_PY = `import os
@@ -45,6 +46,7 @@ def handler(event, context):
                 os.write(int(fd), b"garbage on the protocol channel\\n")
     return {"ok": True}
 `;
+const ALLOC_PY = 'def handler(event, context):\n    block = bytearray(event.get("mb", 0) * 1024 * 1024)\n    return {"held": len(block)}\n';
 const LEAK_PY = 'kept = []\n\ndef handler(event, context):\n    kept.append(bytearray(24 * 1024 * 1024))\n    return {"held_mb": 24 * len(kept)}\n';
 
 const env = await dockerTestEnv(['nanogrid/python:3', 'nanogrid/node:18']);
@@ -79,6 +81,19 @@ describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
     const second = await call(id, { n: 2 });
     expect(second).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2, n: 2 } });
     expect(second.logs).toContain('node call 2');
+  });
+
+  it('peak memory is measured per call on a warm instance, not over its whole life', async () => {
+    const MiB = 1024 * 1024;
+    const id = await deploy(host.app, 'alloc', ALLOC_PY, { memory_mb: '256' });
+    await call(id); // started cold
+    const big = await call(id, { mb: 64 });
+    const small = await call(id, { mb: 0 });
+    expect(big).toMatchObject({ status: 'completed', start: 'warm' });
+    expect(small).toMatchObject({ status: 'completed', start: 'warm' });
+    expect(big.peak_memory_bytes).toBeGreaterThan(64 * MiB);
+    expect(small.peak_memory_bytes).toBeGreaterThan(1 * MiB);
+    expect(small.peak_memory_bytes).toBeLessThan(big.peak_memory_bytes! - 32 * MiB);
   });
 
   it('a call sees nothing of the previous one in /tmp or /output, and gets only its own output files', async () => {

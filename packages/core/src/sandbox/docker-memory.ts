@@ -1,4 +1,4 @@
-import { readdir, readFile, rmdir, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 
@@ -54,6 +54,52 @@ export async function readCgroupPeak(support: CgroupPeakSupport, runId: string):
   } catch {
     return undefined;
   }
+}
+
+/** The high-water mark of one invocation on a warm instance (`read()` once it is over). */
+export interface PeakWindow {
+  read(): Promise<number | undefined>;
+}
+
+/**
+ * Starts measuring a warm instance's peak from now: cgroup v1 resets
+ * `memory.max_usage_in_bytes` to the current usage; cgroup v2 (Linux ≥ 6.12)
+ * resets `memory.peak` for one open file, which is then read back. The mark
+ * covers the whole container, the loaded runtime included, like a cold run's.
+ */
+export async function openPeakWindow(support: CgroupPeakSupport, runId: string): Promise<PeakWindow> {
+  const none: PeakWindow = { read: async () => undefined };
+  if (support.version === 1) {
+    const file = path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes');
+    try {
+      await writeFile(file, '0');
+    } catch {
+      return none;
+    }
+    return { read: () => readCgroupPeak(support, runId) };
+  }
+  let handle;
+  try {
+    handle = await open(path.join(support.root, GROUP, runId, 'memory.peak'), 'r+');
+    await handle.write('reset\n');
+  } catch {
+    await handle?.close().catch(() => undefined);
+    return none;
+  }
+  const h = handle;
+  return {
+    async read() {
+      try {
+        const { buffer, bytesRead } = await h.read(Buffer.alloc(32), 0, 32, 0);
+        const value = Number(buffer.subarray(0, bytesRead).toString('utf8').trim());
+        return Number.isFinite(value) && value > 0 ? value : undefined;
+      } catch {
+        return undefined;
+      } finally {
+        await h.close().catch(() => undefined);
+      }
+    },
+  };
 }
 
 /** Removes the run's (now empty) parent cgroup from every hierarchy. Never throws. */

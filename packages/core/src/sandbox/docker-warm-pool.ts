@@ -9,6 +9,7 @@ import { META_MARKER, RESULT_MARKER } from '../plugins/runtime-plugin.js';
 import type { PrewarmSpec, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
+import type { PeakWindow } from './docker-memory.js';
 
 export interface WarmPoolOptions {
   /** Idle instances are stopped after this long. @default 60_000 */
@@ -27,6 +28,8 @@ export interface WarmPoolDeps {
   create(spec: SandboxRunSpec, runId: string, patch: Partial<Dockerode.ContainerCreateOptions>): Promise<Dockerode.Container>;
   /** Removes a container and what belongs to its run. */
   remove(container: Dockerode.Container, runId: string): Promise<void>;
+  /** Starts measuring the instance's peak memory for one invocation; absent when cgroups cannot be read. */
+  peakWindow?(runId: string): Promise<PeakWindow | undefined>;
   logger: Logger;
 }
 
@@ -225,6 +228,7 @@ export class DockerWarmPool {
 
   private async invoke(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
     i.stderr = new CappedBuffer(spec.maxStderrBytes ?? MiB, 'tail');
+    const peak = await this.deps.peakWindow?.(i.runId);
     const t0 = Date.now();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -254,7 +258,11 @@ export class DockerWarmPool {
       spec.signal?.removeEventListener('abort', onAbort);
     }
     const durationMs = Date.now() - t0;
-    const base = { stderr: i.stderr.toString(), stdoutTruncated: false, stderrTruncated: i.stderr.truncated, durationMs, timedOut };
+    const peakMemoryBytes = await peak?.read();
+    const base = {
+      ...(peakMemoryBytes !== undefined ? { peakMemoryBytes } : {}),
+      stderr: i.stderr.toString(), stdoutTruncated: false, stderrTruncated: i.stderr.truncated, durationMs, timedOut,
+    };
     if (protocolError) {
       i.dead = true;
       return { ...base, exitCode: null, signal: null, stdout: '', oomKilled: false, protocolError };
