@@ -105,10 +105,12 @@ export interface NanoGridConfig {
   defaultNetwork?: NetworkPolicy;
   worker?: WorkerConfig;
   /**
-   * Warm instances: runtimes with a warm server (Python) are served by containers
-   * kept per function version in the Docker sandbox. @default { enabled: false }
+   * Warm instances: runtimes with a warm server (Python, Node; C++ and Go
+   * through the exec server) are served by instances kept per function version
+   * — containers in the Docker sandbox, processes in the process sandbox.
    */
   warm?: {
+    /** Off: every invocation starts a fresh container or process. @default true */
     enabled?: boolean;
     /** Idle instances stop after this long. @default 60_000 */
     keepAliveMs?: number;

@@ -42,7 +42,7 @@ def handler(event, context):
                 link = os.readlink("/proc/self/fd/" + fd)
             except OSError:
                 continue
-            if link.startswith("pipe:") and link not in mine:
+            if link.startswith(("pipe:", "socket:")) and link not in mine:
                 os.write(int(fd), b"garbage on the protocol channel\\n")
     return {"ok": True}
 `;
@@ -51,11 +51,17 @@ const LEAK_PY = 'kept = []\n\ndef handler(event, context):\n    kept.append(byte
 
 const env = await dockerTestEnv(['nanogrid/python:3', 'nanogrid/node:18']);
 
-/** Warm instances in the Docker sandbox: reuse, isolation between invocations, and instances that misbehave. */
-describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
+const sandboxes = [
+  { sandbox: 'docker', ready: env.ready },
+  { sandbox: 'process', ready: true },
+] as const;
+
+/** Warm instances in both sandboxes: reuse, isolation between invocations, and instances that misbehave. */
+describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready }) => {
+  if (!ready) return void it.skip(`needs Docker: ${env.reason}`);
   let host: TestHost;
   beforeAll(async () => {
-    host = await makeEngineHost({ sandbox: 'docker', warm: { enabled: true, prewarm: {} } });
+    host = await makeEngineHost({ sandbox, warm: { enabled: true, prewarm: {} } });
   });
   afterAll(async () => {
     await host?.close();
@@ -138,6 +144,18 @@ describe.skipIf(!env.ready)('warm instances (Docker sandbox)', () => {
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
     expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold', result: { held_mb: 24 } });
   }, 60_000);
+});
+
+/** Prewarmed generic containers (Docker only: a process starts in milliseconds without them). */
+describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await makeEngineHost({ sandbox: 'docker', warm: { enabled: true, prewarm: {} } });
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+  const call = async (id: string, payload: unknown = {}): Promise<Job> => (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
 
   it('a prewarmed instance serves the first call of a function no worker has seen', async () => {
     const sandbox = host.nanogrid.sandbox;

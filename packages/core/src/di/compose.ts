@@ -108,7 +108,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
   // The Docker sandbox stops copying /output at the engine's per-job cap instead of its own.
   const sandbox =
-    typeof config.sandbox === 'object' ? config.sandbox : runsCode ? await pickSandbox(config.sandbox ?? 'auto', logger, { docker: { logger, maxOutputBytes: options.maxOutputBytes, warm: warmPoolOptions(config) } }) : noSandbox;
+    typeof config.sandbox === 'object' ? config.sandbox : runsCode ? await pickSandbox(config.sandbox ?? 'auto', logger, { docker: { logger, maxOutputBytes: options.maxOutputBytes, warm: warmPoolOptions(config) }, process: { warm: warmPoolOptions(config) } }) : noSandbox;
   if (role !== 'controller' && isDockerSandbox(sandbox)) {
     // Containers of a worker that crashed would otherwise hold memory forever.
     await sandbox.cleanupOrphans().catch((err: Error) => logger.warn('could not clean up orphaned containers', { error: err.message }));

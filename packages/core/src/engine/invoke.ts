@@ -87,9 +87,11 @@ async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[])
   const fixed: Record<string, string> = {};
   const invocationOnly: Record<string, string> = {};
   for (const [k, v] of Object.entries(invocationEnv(req, Date.now()))) (PER_INVOCATION.has(k) ? invocationOnly : fixed)[k] = v;
+  // An instance outlives the job that started it: it carries the function's labels, not the job's.
+  const { 'nanogrid.job': _job, ...labels } = req.labels ?? {};
   let run;
   try {
-    run = await sandbox.runWarm!({ ...runBase(req), key: req.warmKey!, serveCommand: serve, env: fixed, invocationEnv: invocationOnly });
+    run = await sandbox.runWarm!({ ...runBase(req), labels, key: req.warmKey!, serveCommand: serve, env: fixed, invocationEnv: invocationOnly });
   } catch (err) {
     if (isNanoGridError(err, 'TOO_MANY_REQUESTS')) return undefined;
     throw err;

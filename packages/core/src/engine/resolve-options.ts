@@ -26,7 +26,7 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     aiEndpoint: config.ai?.endpoint,
     jobTtlSec: config.jobTtlSec ?? 86_400,
     outputUrlTtlSec: 7 * 24 * 3600,
-    warm: config.warm?.enabled ?? false,
+    warm: config.warm?.enabled ?? true,
   };
   if (options.defaultTimeoutSec > options.maxTimeoutSec) {
     throw new NanoGridError('CONFIG_INVALID', `limits.defaultTimeoutSec (${options.defaultTimeoutSec}) is over limits.maxTimeoutSec (${options.maxTimeoutSec})`);

@@ -43,7 +43,7 @@ function systemDirArgs(): string[] {
 }
 
 export interface BwrapLayout {
-  /** Host code directory: read-only at its own path (the working directory) and at `/code`. */
+  /** Host code directory: read-only at `/code`, the working directory (never under `/tmp`, which each call empties). */
   codeDir: string;
   /** Host output directory: writable at `/output`. */
   outputDir: string;
@@ -54,6 +54,8 @@ export interface BwrapLayout {
   extraReadOnly: readonly string[];
 }
 
+/** Where the code directory appears inside bubblewrap, as in a container. */
+export const BWRAP_CODE_DIR = '/code';
 /** Where the output directory appears inside bubblewrap. */
 export const BWRAP_OUTPUT_DIR = '/output';
 /** Where the per-run temp directory (also HOME) appears inside bubblewrap. */
@@ -72,12 +74,10 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
   for (const path of etcEntries()) args.push('--ro-bind-try', path, path);
   for (const path of layout.extraReadOnly) args.push('--ro-bind-try', path, path);
   args.push('--proc', '/proc', '--dev', '/dev');
-  // /tmp first: the code dir may live under the host's /tmp and must be mounted on top.
   args.push('--bind', layout.tmpDir, BWRAP_TMP_DIR);
-  args.push('--ro-bind', layout.codeDir, layout.codeDir);
-  if (layout.codeDir !== '/code') args.push('--ro-bind', layout.codeDir, '/code');
+  args.push('--ro-bind', layout.codeDir, BWRAP_CODE_DIR);
   args.push('--bind', layout.outputDir, BWRAP_OUTPUT_DIR);
-  args.push('--chdir', layout.codeDir);
+  args.push('--chdir', BWRAP_CODE_DIR);
   return args;
 }
 

@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { NanoGridError } from '../errors.js';
 import { consoleLogger, type Logger } from '../logger.js';
-import type { Sandbox, SandboxRunResult, SandboxRunSpec } from '../plugins/sandbox.js';
-import { BWRAP_OUTPUT_DIR, BWRAP_TMP_DIR, SYSTEM_DIRS, bwrapArgs, probeBwrap } from './bwrap.js';
+import type { Sandbox, SandboxRunResult, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
+import { BWRAP_CODE_DIR, BWRAP_OUTPUT_DIR, BWRAP_TMP_DIR, SYSTEM_DIRS, bwrapArgs, probeBwrap } from './bwrap.js';
 import { findExecutable, splitPath } from './find-executable.js';
 import { pageSize } from './process-tree.js';
 import { runSupervised } from './run-supervised.js';
 import { CappedBuffer } from './capped-buffer.js';
+import { ProcessWarmPool } from './process-warm-pool.js';
+import type { WarmPoolOptions } from './warm-pool-base.js';
 
 const PLUGIN = 'process';
 
@@ -42,6 +44,8 @@ export interface ProcessSandboxOptions {
   tmpRoot?: string;
   /** Where the "not isolated" warning goes. @default consoleLogger() */
   logger?: Logger;
+  /** Warm instances (processes kept per function version). @default the pool's defaults */
+  warm?: WarmPoolOptions;
 }
 
 /** The command to exec and the environment of one run. */
@@ -152,6 +156,8 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
       innerPath.unshift(binDir);
       logger.debug?.('process sandbox: binding a toolchain outside the system directories', { command: name, path: extra.at(-1) });
     }
+    // A program of the code directory (./main) is seen at /code inside.
+    if (isUnder(file, codeDir)) file = BWRAP_CODE_DIR + file.slice(codeDir.length);
     const args = [
       ...bwrapArgs({ codeDir, outputDir, tmpDir, network: spec.network, extraReadOnly: extra }),
       // bwrap writes {"exit-code": n} there once the command ran: its absence tells a setup failure
@@ -165,9 +171,32 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
     return { file: bwrap, args, env };
   };
 
+  let pool: ProcessWarmPool | undefined;
+  const warmPool = (): ProcessWarmPool =>
+    (pool ??= new ProcessWarmPool(
+      {
+        plan: (spec, command, outputDir, tmpDir) => {
+          const runSpec: SandboxRunSpec = { ...spec, command };
+          const plan = bwrapPath ? planBwrap(bwrapPath, runSpec, resolve(spec.codeDir), outputDir, tmpDir) : planPlain(runSpec, resolve(spec.codeDir), outputDir, tmpDir);
+          return nicePrefix.length > 0 ? { ...plan, file: nicePrefix[0]!, args: [...nicePrefix.slice(1), plan.file, ...plan.args] } : plan;
+        },
+        tmpRoot,
+        pageBytes,
+        sampleMs,
+      },
+      opts.warm,
+    ));
+
   return {
     name: PLUGIN,
     isolated: bwrapPath !== undefined,
+    async runWarm(spec: WarmRunSpec): Promise<WarmRunResult> {
+      if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: PLUGIN });
+      return warmPool().run(spec);
+    },
+    async close(): Promise<void> {
+      await pool?.close();
+    },
     async run(spec: SandboxRunSpec): Promise<SandboxRunResult> {
       if (!Array.isArray(spec.command) || typeof spec.command[0] !== 'string' || spec.command[0] === '') {
         throw new NanoGridError('SANDBOX_ERROR', 'the sandbox was given an empty command', { plugin: PLUGIN });

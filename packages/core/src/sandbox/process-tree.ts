@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
 
 /** One process as `/proc/<pid>/stat` shows it. */
 interface ProcStat {
@@ -115,6 +115,36 @@ export class ProcessTree {
     let pages = 0;
     for (const s of current) pages += s.rssPages;
     return { pids: current.filter((s) => s.state !== 'Z').map((s) => s.pid), rssBytes: pages * this.pageBytes };
+  }
+
+  /**
+   * Resets the peak resident memory (`VmHWM`) of the members known from the
+   * last sample: a warm instance's next call is then measured on its own.
+   * `5` in `clear_refs` does that (Linux ≥ 4.0); a process we may not touch
+   * keeps its old mark, which only overstates.
+   */
+  resetPeaks(): void {
+    for (const pid of this.members.keys()) {
+      try {
+        writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      } catch {
+        // gone, or not ours
+      }
+    }
+  }
+
+  /** Summed `VmHWM` of the members known from the last sample, bytes (0 when unreadable). */
+  peakBytes(): number {
+    let kb = 0;
+    for (const pid of this.members.keys()) {
+      try {
+        const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+        if (m) kb += Number(m[1]);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return kb * 1024;
   }
 
   /**

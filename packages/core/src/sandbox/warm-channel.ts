@@ -1,0 +1,103 @@
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { META_MARKER, RESULT_MARKER } from '../plugins/runtime-plugin.js';
+
+/** What a warm server reports before each result line. */
+export interface WarmMeta {
+  /** What the handler printed during this call. */
+  logs?: string;
+  /** Files left in the output directory. */
+  outputs?: number;
+  /** Exec server (compiled runtimes): the program's exit code, and the signal that killed it. */
+  exit?: number | null;
+  signal?: string | null;
+  /** Exec server: the program's whole stdout (its result under the `stdout` protocol). */
+  stdout?: string;
+  /** Exec server: the program was killed by the kernel for memory. */
+  oom?: boolean;
+}
+
+/** How one call over the channel ended. */
+export type WarmExchange =
+  | { kind: 'answered'; meta: WarmMeta; resultLine: string }
+  /** The server wrote something that is not the protocol: it can no longer be trusted. */
+  | { kind: 'garbage'; message: string }
+  /** The server's stdout ended: it was killed (deadline, memory) or it crashed. */
+  | { kind: 'ended' };
+
+/**
+ * The line protocol of a warm server (see runtime-python's serve.py): one
+ * `{"env": {...}}` line in; one `META_MARKER {...}` line and one
+ * `RESULT_MARKER {...}` line out. Shared by the Docker and process pools.
+ */
+export class WarmChannel {
+  private readonly lines: string[] = [];
+  private waiter: ((line: string | undefined) => void) | undefined;
+  ended = false;
+
+  constructor(
+    stdout: Readable,
+    private readonly stdin: Writable,
+  ) {
+    const rl = createInterface({ input: stdout, crlfDelay: Infinity });
+    rl.on('line', (line) => {
+      const w = this.waiter;
+      this.waiter = undefined;
+      if (w) w(line);
+      else this.lines.push(line);
+    });
+    rl.on('close', () => this.end());
+    stdin.on('error', () => {
+      // EPIPE: the server died; its stdout ends too and the call sees `ended`.
+    });
+  }
+
+  /** Marks the server gone (its stream closed or errored): a pending read resolves as ended. */
+  end(): void {
+    this.ended = true;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.(undefined);
+  }
+
+  /** Sends a line as is (a prewarmed starter's `{"env": ...}`). */
+  send(value: unknown): void {
+    this.stdin.write(`${JSON.stringify(value)}\n`);
+  }
+
+  /** Sends one invocation and reads its two answer lines. */
+  async call(env: Record<string, string>): Promise<WarmExchange> {
+    const stale = this.lines.shift();
+    if (stale !== undefined) return { kind: 'garbage', message: `the warm instance wrote between calls: ${stale.slice(0, 200)}` };
+    this.send({ env });
+    const first = await this.next();
+    if (first === undefined) return { kind: 'ended' };
+    if (!first.startsWith(META_MARKER)) return { kind: 'garbage', message: `the warm instance wrote a line that is not the protocol's: ${first.slice(0, 200)}` };
+    const second = await this.next();
+    if (second === undefined) return { kind: 'ended' };
+    if (!second.startsWith(RESULT_MARKER)) return { kind: 'garbage', message: `the warm instance wrote a line that is not a result: ${second.slice(0, 200)}` };
+    try {
+      return { kind: 'answered', meta: JSON.parse(first.slice(META_MARKER.length)) as WarmMeta, resultLine: second };
+    } catch (err) {
+      return { kind: 'garbage', message: `the warm instance's answer could not be read: ${(err as Error).message}` };
+    }
+  }
+
+  private next(): Promise<string | undefined> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+}
+
+/**
+ * The stdout a cold run would have given for an answered call, so both paths
+ * are read by the same `interpretRun`: logs then the envelope line, or (exec
+ * server) the program's own stdout.
+ */
+export function answeredStdout(meta: WarmMeta, resultLine: string): string {
+  if (meta.stdout !== undefined) return meta.stdout;
+  const logs = meta.logs ?? '';
+  return `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`;
+}
