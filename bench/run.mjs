@@ -92,7 +92,7 @@ if (docker) {
 latency.push({ name: 'floor: round trip to a warm python process', ...(await warmProcessRoundTrip(quick ? 500 : 2000)) });
 
 // --- Sync invocations over HTTP, repeated on one function
-const setups = [['process', false], ...(docker ? [['docker', false], ['docker', true]] : [])];
+const setups = [['process', false], ['process', true], ...(docker ? [['docker', false], ['docker', true]] : [])];
 for (const [sandbox, warm] of setups) {
   await withHost({ sandbox, warm: { enabled: warm } }, async (url) => {
     const mode = warm ? 'warm instances' : 'a fresh run per call';
@@ -134,9 +134,15 @@ if (docker) {
   const perSec = await throughput(8, quick ? 16 : 32, () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(1)']));
   rates.push({ name: 'baseline: fresh container per job, 8 at once', n: quick ? 16 : 32, perSec });
 }
-await withHost({ sandbox: 'process' }, async (url) => {
+await withHost({ sandbox: 'process', warm: { enabled: false } }, async (url) => {
   const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
-  rates.push({ name: `embedded queue, process sandbox, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
+  rates.push({ name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
+});
+await withHost({ sandbox: 'process', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {
+  const fid = await deploy(url, 'tpp', 'python3.11', 'fn.py', PY);
+  await invoke(url, fid);
+  const n = quick ? 1000 : 3000;
+  rates.push({ name: `embedded queue, process warm instances, ${clients} clients`, n, perSec: await throughput(clients, n, () => invoke(url, fid)) });
 });
 if (docker) {
   await withHost({ sandbox: 'docker', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {

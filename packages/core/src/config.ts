@@ -59,6 +59,10 @@ export interface WorkerConfig {
   id?: string;
   /** Concurrency the autoscaler may raise this worker to as desired capacity grows to `autoscale.max`. @default concurrency */
   maxConcurrency?: number;
+  /** Jobs of one function run at once on a worker unless its upload says `max_concurrency`; more wait their turn. 0: no cap. @default 0 */
+  functionConcurrency?: number;
+  /** Received jobs a worker holds waiting for a slot of their function. @default 4 × concurrency */
+  maxWaiting?: number;
 }
 
 /** The queue-depth scaling policy (defaults: the original system's). */

@@ -20,6 +20,8 @@ export interface FunctionMeta {
   memory_mb: number;
   network: NetworkPolicy;
   env: Record<string, string>;
+  /** Jobs of this function run at once on one worker (more wait their turn); absent: `worker.functionConcurrency`. */
+  max_concurrency?: number;
   /** `functions/{id}/code.zip`. */
   s3_key: string;
   /** sha256 of code.zip: code version, cache key of extracted code and builds. */

@@ -41,14 +41,17 @@ describe('Autoscaler', () => {
     const env = await engineEnv({ queue, worker: { concurrency: 2 } }, false);
     try {
       const metrics = new NanoGridMetrics();
-      const scaler = new Autoscaler(queue, env.ng.worker, metrics, silentLogger, { maxConcurrency: 8, cooldownMs: 0 });
+      const warmCaps: number[] = [];
+      const scaler = new Autoscaler(queue, env.ng.worker, metrics, silentLogger, { maxConcurrency: 8, cooldownMs: 0, baseWarmCapacity: 6 }, { setWarmCapacity: (n) => warmCaps.push(n) });
       for (let i = 0; i < 12; i++) await queue.send(sampleJob());
       expect(await scaler.tick(1000)).toMatchObject({ desired: 3, change: 1 });
       expect(env.ng.worker?.concurrency).toBe(4); // 2 + (8 - 2) × (3 - 2) / (5 - 2)
+      expect(warmCaps).toEqual([12]); // the warm pool grows with concurrency: 6 × 4 / 2
       const text = await metrics.text();
       expect(text).toMatch(/^nanogrid_queue_depth 12$/m);
       expect(text).toMatch(/^nanogrid_desired_workers 3$/m);
       expect(text).toMatch(/^nanogrid_worker_concurrency 4$/m);
+      expect(text).toMatch(/^nanogrid_warm_capacity 12$/m);
     } finally {
       await env.close();
     }

@@ -131,6 +131,8 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
       ...(config.worker?.concurrency !== undefined ? { concurrency: config.worker.concurrency } : {}),
       ...(config.worker?.pollWaitMs !== undefined ? { pollWaitMs: config.worker.pollWaitMs } : {}),
       ...(config.worker?.id !== undefined ? { id: config.worker.id } : {}),
+      ...(config.worker?.functionConcurrency !== undefined ? { functionConcurrency: config.worker.functionConcurrency } : {}),
+      ...(config.worker?.maxWaiting !== undefined ? { maxWaiting: config.worker.maxWaiting } : {}),
     }),
   });
   container.registerSingleton(Replicator);
@@ -154,10 +156,18 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   // Copies that did not happen (a replica was down, a process stopped) are retried from the outbox.
   const replicator = container.resolve(Replicator);
   replicator.start();
-  const autoscaler = new Autoscaler(queue, worker, metrics, logger, {
-    ...config.autoscale,
-    ...(config.worker?.maxConcurrency !== undefined ? { maxConcurrency: config.worker.maxConcurrency } : {}),
-  });
+  const autoscaler = new Autoscaler(
+    queue,
+    worker,
+    metrics,
+    logger,
+    {
+      ...config.autoscale,
+      ...(config.worker?.maxConcurrency !== undefined ? { maxConcurrency: config.worker.maxConcurrency } : {}),
+      ...(config.warm?.maxTotal !== undefined ? { baseWarmCapacity: config.warm.maxTotal } : {}),
+    },
+    options.warm ? sandbox : undefined,
+  );
   let closing: Promise<void> | undefined;
   return {
     role,

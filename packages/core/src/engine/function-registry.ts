@@ -58,6 +58,7 @@ export class FunctionRegistry {
         memory_mb: v.memoryMb,
         network: v.network,
         env: v.env,
+        ...(v.maxConcurrency !== undefined ? { max_concurrency: v.maxConcurrency } : {}),
         s3_key: codeKey(functionId),
         code_sha256: createHash('sha256').update(pkg.zip).digest('hex'),
         code_size: pkg.zip.length,

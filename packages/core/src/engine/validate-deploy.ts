@@ -20,6 +20,8 @@ export interface DeployRequest {
   /** @default config.defaultNetwork */
   network?: NetworkPolicy;
   env?: Record<string, string>;
+  /** Jobs of the function run at once per worker. @default worker.functionConcurrency */
+  maxConcurrency?: number;
 }
 
 /** A deploy request with every default filled in and every limit checked. */
@@ -32,6 +34,7 @@ export interface ValidDeploy {
   memoryMb: number;
   network: NetworkPolicy;
   env: Record<string, string>;
+  maxConcurrency?: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -80,5 +83,9 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
     if (!ENV_KEY_RE.test(k)) throw invalid('env', `env name "${k}" must be letters, digits and "_", not starting with a digit`);
     if (typeof v !== 'string') throw invalid('env', `env value of "${k}" must be a string`);
   }
-  return { functionName: req.functionName, runtime: req.runtime, plugin, handler, timeoutSec, memoryMb, network, env };
+  const mc = req.maxConcurrency;
+  if (mc !== undefined && (!Number.isInteger(mc) || mc < 1 || mc > 10_000)) {
+    throw invalid('max_concurrency', `max_concurrency must be a whole number from 1 to 10000, got ${mc}`);
+  }
+  return { functionName: req.functionName, runtime: req.runtime, plugin, handler, timeoutSec, memoryMb, network, env, ...(mc !== undefined ? { maxConcurrency: mc } : {}) };
 }

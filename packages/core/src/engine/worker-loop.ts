@@ -7,6 +7,8 @@ import type { JobRecord } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, QueueSource } from '../plugins/queue-source.js';
 import { Executor, isRetryable } from './executor.js';
+import { FunctionGate } from './function-gate.js';
+import { FunctionRegistry } from './function-registry.js';
 
 export const WORKER_OPTIONS: unique symbol = Symbol('nanogrid.workerOptions');
 
@@ -23,6 +25,10 @@ export interface WorkerLoopOptions {
   heartbeatMs: number;
   /** Invisibility asked for on each heartbeat. @default 300_000 */
   extendMs: number;
+  /** Jobs of one function run at once when its upload set no `max_concurrency`; 0: no cap below `concurrency`. @default 0 */
+  functionConcurrency: number;
+  /** Received jobs held waiting for a slot of their function, beyond `concurrency`. @default 4 × concurrency */
+  maxWaiting?: number;
   /** Called with every final record this worker produced (metrics). */
   onFinished?: (record: JobRecord, delivery: Delivery) => void;
 }
@@ -35,6 +41,7 @@ export function workerLoopDefaults(partial: Partial<WorkerLoopOptions> = {}): Wo
     maxAttempts: 3,
     heartbeatMs: 60_000,
     extendMs: 300_000,
+    functionConcurrency: 0,
     ...partial,
   };
 }
@@ -43,6 +50,12 @@ export function workerLoopDefaults(partial: Partial<WorkerLoopOptions> = {}): Wo
  * Takes jobs from the queue while it has free slots, runs each through the
  * Executor and acks it once its final record is published. `stop()` takes no
  * new jobs and resolves when the running ones have finished.
+ *
+ * A function at its concurrency limit (its `max_concurrency`, else
+ * `functionConcurrency`) queues its further jobs here in arrival order,
+ * their deliveries kept invisible by the heartbeat; they take no run slot, so
+ * other functions keep running. At most `maxWaiting` wait: past that the
+ * worker receives nothing until a job ends, and the rest stay in the queue.
  */
 @injectable()
 export class WorkerLoop {
@@ -50,16 +63,26 @@ export class WorkerLoop {
   private abort: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
+  private readonly gate = new FunctionGate();
+  /** Jobs executing now (holding a slot of their function). */
+  private active = 0;
 
   constructor(
     @inject(QUEUE) private readonly queue: QueueSource,
     @inject(Executor) private readonly executor: Executor,
+    @inject(FunctionRegistry) private readonly registry: FunctionRegistry,
     @inject(WORKER_OPTIONS) readonly options: WorkerLoopOptions,
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** Jobs received and not yet finished: running or waiting for their function. */
   get inFlight(): number {
     return this.running.size;
+  }
+
+  /** Jobs waiting for a slot of their function. */
+  get waiting(): number {
+    return this.gate.waiting;
   }
 
   /** Jobs run at once. */
@@ -100,7 +123,8 @@ export class WorkerLoop {
   private async run(signal: AbortSignal): Promise<void> {
     let backoffMs = 250;
     while (!signal.aborted) {
-      const free = this.concurrency - this.running.size;
+      const maxHeld = this.concurrency + (this.options.maxWaiting ?? 4 * this.concurrency);
+      const free = Math.min(this.concurrency - this.active - this.gate.waiting, maxHeld - this.running.size);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
@@ -133,6 +157,8 @@ export class WorkerLoop {
       d.extend(this.options.extendMs).catch((err: Error) => this.logger.warn('heartbeat failed', { job_id: d.job.job_id, error: err.message }));
     }, this.options.heartbeatMs);
     beat.unref();
+    const release = await this.gate.acquire(d.job.function_id, await this.limitOf(d.job.function_id));
+    this.active++;
     try {
       const final = await this.executor.execute(d.job, { attempt: d.attempt, workerId: this.options.id });
       await d.ack();
@@ -156,7 +182,16 @@ export class WorkerLoop {
         this.logger.error('could not record the failure; the queue will redeliver', { job_id: d.job.job_id, error: (err2 as Error).message });
       }
     } finally {
+      this.active--;
+      release();
       clearInterval(beat);
     }
+  }
+
+  /** The function's own cap, else the worker's; unknown functions are not held (the executor fails them). */
+  private async limitOf(functionId: string): Promise<number> {
+    const meta = await this.registry.get(functionId).catch(() => undefined);
+    const limit = meta?.max_concurrency ?? this.options.functionConcurrency;
+    return limit > 0 ? limit : Number.POSITIVE_INFINITY;
   }
 }

@@ -12,6 +12,8 @@ export class NanoGridMetrics {
   readonly inFlight = new Gauge({ name: 'nanogrid_jobs_in_flight', help: 'Jobs running on this worker', registers: [this.registry] });
   readonly desiredCapacity = new Gauge({ name: 'nanogrid_desired_workers', help: 'Worker capacity the autoscaling policy wants', registers: [this.registry] });
   readonly concurrency = new Gauge({ name: 'nanogrid_worker_concurrency', help: 'Jobs this worker runs at once', registers: [this.registry] });
+  readonly warmCapacity = new Gauge({ name: 'nanogrid_warm_capacity', help: 'Warm instances this worker may keep', registers: [this.registry] });
+  readonly waiting = new Gauge({ name: 'nanogrid_jobs_waiting_for_function', help: 'Jobs held by this worker until their function has a free slot', registers: [this.registry] });
   readonly invocations = new Counter({
     name: 'nanogrid_invocations_total',
     help: 'Finished invocations by function, runtime and status',

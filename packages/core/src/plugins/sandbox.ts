@@ -92,5 +92,7 @@ export interface Sandbox {
   runWarm?(spec: WarmRunSpec): Promise<WarmRunResult>;
   /** Keeps `count` generic instances of an image started ahead of demand (refilled as they are taken). */
   prewarm?(spec: PrewarmSpec): Promise<void>;
+  /** Most warm instances this worker keeps (the autoscaler raises it with local concurrency). */
+  setWarmCapacity?(instances: number): void;
   close?(): Promise<void>;
 }

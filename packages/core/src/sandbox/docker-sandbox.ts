@@ -235,6 +235,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     run,
     runWarm,
     prewarm: (spec) => warmPool().prewarm(spec),
+    setWarmCapacity: (n) => warmPool().setMaxTotal(n),
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
       const d = await docker();
       const { removed, liveRuns } = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);

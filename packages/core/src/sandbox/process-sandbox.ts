@@ -194,6 +194,7 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
       if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: PLUGIN });
       return warmPool().run(spec);
     },
+    setWarmCapacity: (n) => warmPool().setMaxTotal(n),
     async close(): Promise<void> {
       await pool?.close();
     },

@@ -2,6 +2,7 @@ import type { WorkerLoop } from '../engine/worker-loop.js';
 import type { Logger } from '../logger.js';
 import type { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import type { QueueSource } from '../plugins/queue-source.js';
+import type { Sandbox } from '../plugins/sandbox.js';
 import { AutoscalePolicy, type AutoscalePolicyOptions, type ScalingDecision } from './autoscale-policy.js';
 
 export interface AutoscalerOptions extends AutoscalePolicyOptions {
@@ -11,12 +12,16 @@ export interface AutoscalerOptions extends AutoscalePolicyOptions {
   baseConcurrency?: number;
   /** Local concurrency at `max` desired workers. @default baseConcurrency (local concurrency stays put) */
   maxConcurrency?: number;
+  /** Warm instances at base concurrency; scaled in proportion with it. @default 16 */
+  baseWarmCapacity?: number;
 }
 
 /**
  * Samples the queue and the worker, asks the policy, exports the answer as
  * `nanogrid_desired_workers` for an external scaler (ASG, KEDA) and scales
- * this worker's own concurrency between base and max along with it.
+ * this worker's own concurrency between base and max along with it, and the
+ * sandbox's warm capacity in proportion (more jobs at once need more warm
+ * instances).
  */
 export class Autoscaler {
   readonly policy: AutoscalePolicy;
@@ -30,6 +35,7 @@ export class Autoscaler {
     private readonly metrics: NanoGridMetrics,
     private readonly logger: Logger,
     private readonly opts: AutoscalerOptions = {},
+    private readonly sandbox?: Pick<Sandbox, 'setWarmCapacity'>,
   ) {
     this.policy = new AutoscalePolicy(opts);
     this.base = opts.baseConcurrency ?? worker?.concurrency ?? 1;
@@ -61,6 +67,12 @@ export class Autoscaler {
       const share = span === 0 ? 0 : (decision.desired - this.policy.min) / span;
       this.worker.setConcurrency(Math.round(this.base + (this.maxConc - this.base) * share));
       this.metrics.concurrency.set(this.worker.concurrency);
+      this.metrics.waiting.set(this.worker.waiting);
+      if (this.sandbox?.setWarmCapacity) {
+        const warm = Math.max(1, Math.round(((this.opts.baseWarmCapacity ?? 16) * this.worker.concurrency) / this.base));
+        this.sandbox.setWarmCapacity(warm);
+        this.metrics.warmCapacity.set(warm);
+      }
     }
     if (decision.change !== 0) this.logger.info('autoscale: desired workers changed', { desired: decision.desired, reason: decision.reason });
     return decision;

@@ -117,7 +117,14 @@ const CONFIG_SHAPE: Record<string, Check> = {
   ),
   ai: object({ endpoint: url }, ['endpoint']),
   defaultNetwork: oneOf('none', 'ai', 'internet'),
-  worker: object({ concurrency: num({ min: 1, max: 1024, integer: true }), pollWaitMs: num({ min: 0, integer: true }), id: str, maxConcurrency: num({ min: 1, max: 1024, integer: true }) }),
+  worker: object({
+    concurrency: num({ min: 1, max: 1024, integer: true }),
+    pollWaitMs: num({ min: 0, integer: true }),
+    id: str,
+    maxConcurrency: num({ min: 1, max: 1024, integer: true }),
+    functionConcurrency: num({ min: 0, max: 10_000, integer: true }),
+    maxWaiting: num({ min: 0, max: 100_000, integer: true }),
+  }),
   warm: object({ enabled: bool, keepAliveMs: num({ min: 0, integer: true }), maxPerFunction: num({ min: 1, integer: true }), maxTotal: num({ min: 1, integer: true }), prewarm: recordOf(num({ min: 0, max: 64, integer: true })) }),
   autoscale: object({
     min: num({ min: 0, integer: true }),

@@ -49,7 +49,7 @@ function env(fields: Fields): Record<string, string> | undefined {
 
 /**
  * Reads `POST /upload`: the original's multipart fields (`file`, `function_name`,
- * `runtime`, `handler`, `timeout`) plus `memory_mb`, `network` and `env` (JSON).
+ * `runtime`, `handler`, `timeout`) plus `memory_mb`, `max_concurrency`, `network` and `env` (JSON).
  * Shapes are checked here; limits and runtime ids are the registry's to check.
  */
 export async function readUpload(c: Context): Promise<DeployRequest> {
@@ -72,6 +72,7 @@ export async function readUpload(c: Context): Promise<DeployRequest> {
   const handler = text(fields, 'handler');
   const timeoutSec = number(fields, 'timeout', false);
   const memoryMb = number(fields, 'memory_mb', true);
+  const maxConcurrency = number(fields, 'max_concurrency', true);
   const network = text(fields, 'network') as NetworkPolicy | undefined;
   const envVars = env(fields);
   return {
@@ -82,6 +83,7 @@ export async function readUpload(c: Context): Promise<DeployRequest> {
     ...(handler !== undefined ? { handler } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
     ...(memoryMb !== undefined ? { memoryMb } : {}),
+    ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
     ...(network !== undefined ? { network } : {}),
     ...(envVars !== undefined ? { env: envVars } : {}),
   };
