@@ -89,7 +89,7 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
       expect(secret).toBe('unset');
       expect(outputDir).toBe(bwrap ? '/output' : spec.outputDir);
       expect(home).toBe(tmp);
-      expect(rest).toBe(`${spec.codeDir}\nt\n`);
+      expect(rest).toBe(`${bwrap ? '/code' : spec.codeDir}\nt\n`); // bubblewrap shows the code at /code, as a container does
       if (!bwrap) expect(existsSync(tmp!)).toBe(false); // the per-run temp dir is removed
     } finally {
       delete process.env.NG_TEST_HOST_SECRET;
