@@ -18,6 +18,34 @@ async function json(res: Response | Promise<Response>): Promise<{ status: number
 
 const BROKEN_CPP = '#include <iostream>\nint main() { std::cout << undeclared_name << std::endl; return 0 }\n';
 const BROKEN_GO = 'package main\n\nfunc main() {\n\tfmt.Println("missing paren"\n}\n';
+/** Lists /tmp and /output, then leaves a file in each: the next call must not see them. */
+const LEFTOVERS_CPP = `#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <string>
+static int count(const char* dir) { int n = 0; DIR* d = opendir(dir); if (!d) return -1; while (dirent* e = readdir(d)) if (e->d_name[0] != '.') n++; closedir(d); return n; }
+int main() {
+  std::string tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", out = getenv("OUTPUT_DIR") ? getenv("OUTPUT_DIR") : "/output";
+  int seen = count(tmp.c_str()) + count(out.c_str());
+  FILE* f = fopen((tmp + "/left.txt").c_str(), "w"); if (f) { fputs("x", f); fclose(f); }
+  FILE* g = fopen((out + "/made.txt").c_str(), "w"); if (g) { fputs("y", g); fclose(g); }
+  printf("{\\"seen\\": %d, \\"job\\": \\"%s\\"}\\n", seen, getenv("JOB_ID"));
+  return 0;
+}
+`;
+const HOG_CPP = `#include <cstdio>
+#include <cstring>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+int main() {
+  char buf[256] = {0};
+  fread(buf, 1, sizeof buf - 1, stdin);
+  if (strstr(buf, "hog")) { char* p = (char*)malloc(300u << 20); memset(p, 1, 300u << 20); usleep(300000); printf("%d\\n", p[12345]); }
+  printf("{\\"ok\\": true}\\n");
+  return 0;
+}
+`;
 const EXIT_CPP = '#include <iostream>\nint main() { std::cerr << "cannot go on" << std::endl; return 5; }\n';
 
 /** The C++ and Go runtimes through the HTTP API: compiled at deploy, run per job, in both sandboxes. */
@@ -55,6 +83,8 @@ for (const sandbox of ['process', 'docker'] as const) {
       expect(up.status).toBe(201);
       const ran = await json(run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'Gopher' } }));
       expect(ran).toMatchObject({ status: 200, body: { status: 'completed', result: { message: 'Hello, Gopher!' } } });
+      const again = await json(run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'again' } }));
+      expect(again.body).toMatchObject({ status: 'completed', start: 'warm', result: { message: 'Hello, again!' } });
     });
 
     it.skipIf(!env.ready)('C++ that does not compile is refused at deploy: 422 BUILD_FAILED with the compiler output', async () => {
@@ -81,6 +111,25 @@ for (const sandbox of ['process', 'docker'] as const) {
       const calc = await json(upload(host.app, { file: { name: 'calculator.cpp', content: await readFile(join(examples, 'calculator.cpp')) }, function_name: 'calc2', runtime: 'cpp' }));
       const ok = await json(run(host.app, { function_id: String(calc.body['function_id']), payload: { a: 2, b: 3 } }));
       expect(ok.body).toMatchObject({ status: 'completed', result: { result: 5 } });
+    });
+
+    it.skipIf(!env.ready)('a compiled program past memory_mb fails with OUT_OF_MEMORY; the next call runs', async () => {
+      const up = await json(upload(host.app, { file: { name: 'hog.cpp', content: HOG_CPP }, function_name: 'hog', runtime: 'cpp', memory_mb: '64' }));
+      const id = String(up.body['function_id']);
+      expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({ status: 'completed', result: { ok: true } });
+      const hog = await json(run(host.app, { function_id: id, payload: { hog: true } }));
+      expect(hog.body).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
+      expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({ status: 'completed', result: { ok: true } });
+    });
+
+    it.skipIf(!env.ready)('a compiled program is served warm: the instance stays, the program starts per call and sees nothing of the last one', async () => {
+      const up = await json(upload(host.app, { file: { name: 'left.cpp', content: LEFTOVERS_CPP }, function_name: 'leftovers', runtime: 'cpp' }));
+      const id = String(up.body['function_id']);
+      const first = await json(run(host.app, { function_id: id, payload: {} }));
+      const second = await json(run(host.app, { function_id: id, payload: {} }));
+      expect(first.body).toMatchObject({ status: 'completed', start: 'cold', result: { seen: 0, job: first.body['job_id'] } });
+      expect(second.body).toMatchObject({ status: 'completed', start: 'warm', result: { seen: 0, job: second.body['job_id'] } });
+      expect(second.body['output_files']).toHaveLength(1);
     });
   });
 }

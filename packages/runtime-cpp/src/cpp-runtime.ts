@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { type RuntimePlugin, shellQuote } from '@nanogrid/core';
+
+/** The exec server (bootstrap/exec-serve.c), compiled beside the program: it serves warm instances. */
+export const CPP_EXEC_SERVE = '__nanogrid_exec_serve';
 
 export interface CppRuntimeOptions {
   /**
@@ -11,6 +15,8 @@ export interface CppRuntimeOptions {
   compiler?: string;
   /** Flags of every build, before the sources. @default ['-O2', '-std=c++17', '-pipe'] */
   flags?: readonly string[];
+  /** C compiler of the exec server (warm instances). @default 'gcc' */
+  cc?: string;
   /** Seconds a build may take. @default 120 */
   buildTimeoutSec?: number;
   /**
@@ -47,11 +53,15 @@ export function cppRuntime(opts: CppRuntimeOptions = {}): RuntimePlugin {
         'sh',
         '-c',
         `set -e; srcs=$(find . -type f \\( -name '*.cpp' -o -name '*.cc' -o -name '*.cxx' \\) | sort); ` +
-          `${shellQuote(compiler)} ${flags} -I. -o "$OUTPUT_DIR/main" $srcs`,
+          `${shellQuote(compiler)} ${flags} -I. -o "$OUTPUT_DIR/main" $srcs; ` +
+          `${shellQuote(opts.cc ?? 'gcc')} -O2 -o "$OUTPUT_DIR/${CPP_EXEC_SERVE}" ${CPP_EXEC_SERVE}.c`,
       ],
+      files: { [`${CPP_EXEC_SERVE}.c`]: readFileSync(new URL('../bootstrap/exec-serve.c', import.meta.url), 'utf8') },
       timeoutMs: (opts.buildTimeoutSec ?? 120) * 1000,
       memoryMb: 1024,
     },
+    // Warm: the container stays, the program starts per invocation (it keeps no state between calls).
+    serve: { command: () => [`./${CPP_EXEC_SERVE}`, './main'] },
     entry: () => ['./main'],
   };
 }

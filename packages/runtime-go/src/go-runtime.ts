@@ -1,4 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { type RuntimePlugin, shellQuote } from '@nanogrid/core';
+
+/** The exec server (bootstrap/exec-serve.go), built beside the program: it serves warm instances. */
+export const GO_EXEC_SERVE = '__nanogrid_exec_serve';
+/** Its own folder, so the function's package (`.`) never sees its `main`. */
+const EXEC_SERVE_SRC = 'nanogrid-exec-serve/exec-serve.go';
 
 export interface GoRuntimeOptions {
   /**
@@ -48,11 +54,15 @@ export function goRuntime(opts: GoRuntimeOptions = {}): RuntimePlugin {
         '-c',
         'set -e; t="${TMPDIR:-/tmp}"; export GOCACHE="$t/go-cache" GOPATH="$t/go-path" GOPROXY=off GOTOOLCHAIN=local CGO_ENABLED=0; ' +
           'if [ -f go.mod ]; then export GOFLAGS=-mod=mod; else export GO111MODULE=off; fi; ' +
-          `${go} build ${flags} -o "$OUTPUT_DIR/main" .`,
+          `${go} build ${flags} -o "$OUTPUT_DIR/main" .; ` +
+          `${go} build ${flags} -o "$OUTPUT_DIR/${GO_EXEC_SERVE}" ./${EXEC_SERVE_SRC}`,
       ],
+      files: { [EXEC_SERVE_SRC]: readFileSync(new URL('../bootstrap/exec-serve.go', import.meta.url), 'utf8') },
       timeoutMs: (opts.buildTimeoutSec ?? 180) * 1000,
       memoryMb: 1024,
     },
+    // Warm: the container stays, the program starts per invocation (it keeps no state between calls).
+    serve: { command: () => [`./${GO_EXEC_SERVE}`, './main'] },
     entry: () => ['./main'],
   };
 }

@@ -26,10 +26,12 @@ process.stdout.write = (chunk, encoding, cb) => {
 
 const entryFile = process.env.NANOGRID_ENTRY_FILE || 'main.js';
 const handlerName = (process.env.HANDLER || 'main.handler').split('.').pop();
-const outDir = process.env.OUTPUT_DIR || '/output';
-const tmpDir = process.env.TMPDIR || '/tmp';
+// Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
+const outDir = process.env.OUTPUT_DIR || '';
+const tmpDir = process.env.TMPDIR || '';
 
 function clear(dir) {
+  if (!dir) return;
   let names = [];
   try {
     names = readdirSync(dir);
@@ -46,6 +48,7 @@ function clear(dir) {
 }
 
 function countFiles(dir) {
+  if (!dir) return 0;
   let n = 0;
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
   return n;

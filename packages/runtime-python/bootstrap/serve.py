@@ -28,6 +28,8 @@ LOG_TAIL = 64 * 1024
 
 
 def _clear(path):
+    if not path:
+        return
     try:
         names = os.listdir(path)
     except OSError:
@@ -45,6 +47,8 @@ def _clear(path):
 
 def _count_files(path):
     n = 0
+    if not path:
+        return 0
     for _root, _dirs, files in os.walk(path):
         n += len(files)
     return n
@@ -63,8 +67,9 @@ def main():
         if path in sys.path:
             sys.path.remove(path)
         sys.path.insert(0, path)
-    out_dir = os.environ.get("OUTPUT_DIR") or "/output"
-    tmp_dir = os.environ.get("TMPDIR") or "/tmp"
+    # Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
+    out_dir = os.environ.get("OUTPUT_DIR") or ""
+    tmp_dir = os.environ.get("TMPDIR") or ""
 
     real_out = os.dup(1)
     os.dup2(2, 1)  # prints at import time go to stderr, never to the protocol channel

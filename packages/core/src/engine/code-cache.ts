@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { extractZip } from '../archive/extract-zip.js';
 import { NanoGridError } from '../errors.js';
@@ -82,6 +82,10 @@ export class CodeCache {
       await extractZip(zip, src, { maxEntries: this.options.maxArchiveEntries, maxBytes: this.options.maxArchiveBytes });
       let runDir = src;
       if (plugin.build) {
+        for (const [file, content] of Object.entries(plugin.build.files ?? {})) {
+          await mkdir(dirname(join(src, file)), { recursive: true });
+          await writeFile(join(src, file), content, { mode: 0o644 });
+        }
         runDir = join(tmp, 'out');
         await mkdir(runDir, { recursive: true });
         await this.build(meta, plugin, src, runDir);

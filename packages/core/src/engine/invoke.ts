@@ -97,7 +97,7 @@ async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[])
     throw err;
   }
   if (run.protocolError) return { ok: false, error: { code: 'BAD_RESULT', message: run.protocolError }, logs: run.stderr, run, start: run.start };
-  return { ...interpretRun(run, 'envelope', limitsOf(req)), start: run.start, outputsWritten: (run.outputCount ?? 1) > 0 };
+  return { ...interpretRun(run, req.runtime.protocol, limitsOf(req)), start: run.start, outputsWritten: (run.outputCount ?? 1) > 0 };
 }
 
 /** Runs the runtime's entry command in the sandbox and turns what came out into a result or a JobError. */

@@ -21,6 +21,11 @@ export interface RuntimeBuildStep {
   timeoutMs?: number;
   /** @default 1024 */
   memoryMb?: number;
+  /**
+   * Files written into the source directory before the build (path → content),
+   * e.g. the exec server compiled beside the program to serve it warm.
+   */
+  files?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -49,7 +54,9 @@ export interface RuntimePlugin {
   build?: RuntimeBuildStep;
   /**
    * Warm server: started once per instance, loads the function once and serves
-   * one invocation per stdin line (see runtime-python's serve.py for the protocol).
+   * one invocation per stdin line (see runtime-python's serve.py for the
+   * protocol). Compiled runtimes serve through an exec server that starts the
+   * program per invocation inside the warm instance.
    */
   serve?: {
     command(fn: RuntimeFunctionInfo): string[];

@@ -215,6 +215,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       exitCode: meta.exit ?? 0,
       signal: meta.signal ?? null,
       oomKilled: meta.oom === true,
+      stdoutTruncated: meta.truncated === true,
       stdout: answeredStdout(meta, resultLine),
       outputCount: meta.outputs ?? 0,
     };

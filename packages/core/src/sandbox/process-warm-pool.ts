@@ -162,8 +162,13 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       return { ...base, exitCode: code, signal, stdout: '' };
     }
     const { meta, resultLine } = answer;
+    // A program the exec server started and reaped is gone from the tree: its own peak comes with the answer.
+    if (meta.maxrss !== undefined) {
+      over(meta.maxrss);
+      if (oomKilled) return { ...base, peakMemoryBytes: peak, oomKilled, exitCode: null, signal: 'SIGKILL', stdout: '' };
+    }
     if ((meta.outputs ?? 0) > 0) await this.moveOutputs(i, spec.outputDir);
-    return { ...base, exitCode: meta.exit ?? 0, signal: meta.signal ?? null, oomKilled: meta.oom === true, stdout: answeredStdout(meta, resultLine), outputCount: meta.outputs ?? 0 };
+    return { ...base, ...(peak > 0 ? { peakMemoryBytes: peak } : {}), exitCode: meta.exit ?? 0, signal: meta.signal ?? null, oomKilled: meta.oom === true, stdoutTruncated: meta.truncated === true, stdout: answeredStdout(meta, resultLine), outputCount: meta.outputs ?? 0 };
   }
 
   /** Copies what the call left in the instance's output directory to the job's. */

@@ -13,8 +13,12 @@ export interface WarmMeta {
   signal?: string | null;
   /** Exec server: the program's whole stdout (its result under the `stdout` protocol). */
   stdout?: string;
+  /** Exec server: the program's peak resident memory, bytes (its own, from wait4). */
+  maxrss?: number;
   /** Exec server: the program was killed by the kernel for memory. */
   oom?: boolean;
+  /** Exec server: `stdout` holds only the head of what the program wrote. */
+  truncated?: boolean;
 }
 
 /** How one call over the channel ended. */
