@@ -114,15 +114,17 @@ for (const [sandbox, warm] of setups) {
 }
 if (docker) {
   // The same, with a prewarmed pool: each first call takes a spare (refilled in the background between calls).
-  await withHost({ sandbox: 'docker', warm: { enabled: true, prewarm: { python: 2 } } }, async (url) => {
-    const times = [];
-    for (let i = 0; i < Math.min(N, 10); i++) {
-      const fid = await deploy(url, `pre-${i}`, 'python3.11', 'fn.py', `${PY}# prewarmed ${i}\n`);
-      await new Promise((r) => setTimeout(r, 600)); // let the refill finish: steady state, not a burst
-      times.push(await time(() => invoke(url, fid)));
+  await withHost({ sandbox: 'docker', warm: { enabled: true, prewarm: { python: 2, node: 2 } } }, async (url) => {
+    for (const [lang, runtime, file, src, comment] of [['python', 'python3.11', 'fn.py', PY, '#'], ['node', 'nodejs20.x', 'fn.mjs', JS, '//']]) {
+      const times = [];
+      for (let i = 0; i < Math.min(N, 10); i++) {
+        const fid = await deploy(url, `pre-${lang}-${i}`, runtime, file, `${src}${comment} prewarmed ${i}\n`);
+        await new Promise((r) => setTimeout(r, 600)); // let the refill finish: steady state, not a burst
+        times.push(await time(() => invoke(url, fid)));
+      }
+      times.sort((a, b) => a - b);
+      first.push({ name: `first call of a new ${lang} function, prewarmed pool`, n: times.length, median: times[Math.floor(times.length / 2)], p95: times[Math.ceil(times.length * 0.95) - 1] });
     }
-    times.sort((a, b) => a - b);
-    first.push({ name: 'first call of a new python function, prewarmed pool', n: times.length, median: times[Math.floor(times.length / 2)], p95: times[Math.ceil(times.length * 0.95) - 1] });
   });
   first.unshift({ ...latency[1], name: 'baseline: bare docker run' });
 }

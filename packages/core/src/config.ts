@@ -122,7 +122,7 @@ export interface NanoGridConfig {
     maxPerFunction?: number;
     /** @default 16 */
     maxTotal?: number;
-    /** Generic instances kept ready per runtime plugin name. @default { python: 2 } */
+    /** Generic instances kept ready per runtime plugin name (Docker sandbox). @default { python: 2, node: 1 } */
     prewarm?: Record<string, number>;
   };
   /** Desired capacity from queue depth, exported on `/metrics`. @default the original's policy */

@@ -1,4 +1,5 @@
 import { dockerTestEnv } from '@nanogrid/core/testing';
+import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeEngineHost } from './engine-host.js';
@@ -164,5 +165,16 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
     const first = await call(id);
     expect(first).toMatchObject({ status: 'completed', start: 'prewarmed', result: { loads: 1, calls: 1, leftovers: [] } });
     expect(await call(id)).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2 } });
+  });
+
+  it('a prewarmed Node instance serves the first call of a Node function, then serves it warm', async () => {
+    await host.nanogrid.sandbox.prewarm!({ image: 'nanogrid/node:18', command: nodeRuntime().serve!.prewarm!, count: 1 });
+    const src = 'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("log", calls); return { calls, n: event.n, job: process.env.JOB_ID }; }\n';
+    const res = await upload(host.app, { file: { name: 'fresh.mjs', content: src }, function_name: 'node-fresh', runtime: 'nodejs18.x', handler: 'fresh.handler', memory_mb: '256' });
+    const id = ((await res.json()) as { function_id: string }).function_id;
+    const first = await call(id, { n: 1 });
+    expect(first).toMatchObject({ status: 'completed', start: 'prewarmed', result: { calls: 1, n: 1 } });
+    expect(first.logs).toContain('log 1');
+    expect(await call(id, { n: 2 })).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2, n: 2 } });
   });
 });

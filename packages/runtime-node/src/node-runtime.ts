@@ -30,6 +30,29 @@ const BOOTSTRAP_SOURCE = readNodeBootstrap();
 const SERVE_SOURCE = readNodeServe();
 
 /**
+ * Generic starter of a prewarmed instance: Node is up before any function is
+ * known; it reads the one init line byte by byte (so the server's own reader
+ * gets every later byte), takes the function's env, then imports the server.
+ */
+const PREWARM_STARTER = [
+  "import { readSync } from 'node:fs';",
+  "import { resolve } from 'node:path';",
+  "import { pathToFileURL } from 'node:url';",
+  "import 'node:child_process';",
+  "import 'node:readline';",
+  'const bytes = [];',
+  'const one = Buffer.alloc(1);',
+  'for (;;) {',
+  '  let n;',
+  "  try { n = readSync(0, one, 0, 1, null); } catch (e) { if (e.code === 'EAGAIN') continue; throw e; }",
+  '  if (n === 0 || one[0] === 10) break;',
+  '  bytes.push(one[0]);',
+  '}',
+  "Object.assign(process.env, JSON.parse(Buffer.from(bytes).toString('utf8')).env ?? {});",
+  `await import(pathToFileURL(resolve('${NODE_SERVE_FILE}')).href);`,
+].join('\n');
+
+/**
  * Node.js functions: an exported `handler(event, context)` (ESM or CommonJS,
  * async or Lambda-style callback), or a script reading `PAYLOAD` and writing its
  * result to stdout. Results come back as one envelope line after `RESULT_MARKER`.
@@ -46,6 +69,6 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
     protocol: 'envelope',
     entry: () => [node, NODE_BOOTSTRAP_FILE],
     // Warm instances: the handler is imported once and called once per request line.
-    serve: { command: () => [node, NODE_SERVE_FILE] },
+    serve: { command: () => [node, NODE_SERVE_FILE], prewarm: [node, '--input-type=module', '-e', PREWARM_STARTER] },
   };
 }

@@ -145,7 +145,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   const worker = role === 'controller' ? undefined : container.resolve(WorkerLoop);
   // Generic instances per runtime image, ahead of demand (refilled as they are taken).
   if (worker && options.warm && sandbox.prewarm) {
-    const counts = config.warm?.prewarm ?? { python: 2 };
+    const counts = config.warm?.prewarm ?? { python: 2, node: 1 };
     for (const rt of runtimes) {
       const count = counts[rt.name] ?? 0;
       if (count > 0 && rt.serve?.prewarm) {
