@@ -145,8 +145,9 @@ describe('queue and storage edge cases', () => {
       delete: s.delete.bind(s),
       url: s.url.bind(s),
       get: async (key) => {
-        // The submit reads the metadata first; the worker's read (the second) meets the outage.
-        if (key.endsWith('meta.json') && ++metaReads === 2) throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
+        // The submit reads the metadata first; the worker's reads of its first attempt (its function's
+        // concurrency limit, then the executor's) meet the outage.
+        if (key.endsWith('meta.json') && [2, 3].includes(++metaReads)) throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
         return s.get(key);
       },
     });
