@@ -64,8 +64,6 @@ export class WorkerLoop {
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private readonly gate = new FunctionGate();
-  /** Jobs executing now (holding a slot of their function). */
-  private active = 0;
 
   constructor(
     @inject(QUEUE) private readonly queue: QueueSource,
@@ -124,7 +122,8 @@ export class WorkerLoop {
     let backoffMs = 250;
     while (!signal.aborted) {
       const maxHeld = this.concurrency + (this.options.maxWaiting ?? 4 * this.concurrency);
-      const free = Math.min(this.concurrency - this.active - this.gate.waiting, maxHeld - this.running.size);
+      // Held jobs not waiting for their function run now, or are about to (their limit being looked up).
+      const free = Math.min(this.concurrency - (this.running.size - this.gate.waiting), maxHeld - this.running.size);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
@@ -158,7 +157,6 @@ export class WorkerLoop {
     }, this.options.heartbeatMs);
     beat.unref();
     const release = await this.gate.acquire(d.job.function_id, await this.limitOf(d.job.function_id));
-    this.active++;
     try {
       const final = await this.executor.execute(d.job, { attempt: d.attempt, workerId: this.options.id });
       await d.ack();
@@ -182,7 +180,6 @@ export class WorkerLoop {
         this.logger.error('could not record the failure; the queue will redeliver', { job_id: d.job.job_id, error: (err2 as Error).message });
       }
     } finally {
-      this.active--;
       release();
       clearInterval(beat);
     }
