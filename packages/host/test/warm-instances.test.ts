@@ -103,6 +103,22 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
     expect(small.peak_memory_bytes).toBeLessThan(big.peak_memory_bytes! - 32 * MiB);
   });
 
+  it('at its per-function cap a call waits for an instance of its function (handed over in order) instead of starting cold', async () => {
+    const capped = await makeEngineHost({ sandbox, warm: { enabled: true, prewarm: {}, maxPerFunction: 1 }, worker: { concurrency: 4 } });
+    try {
+      const id = await deploy(capped.app, 'capped', 'import time\n\ndef handler(event, context):\n    time.sleep(0.2)\n    return {"n": event["n"]}\n');
+      const jobs = await Promise.all([1, 2, 3].map(async (n) => (await run(capped.app, { function_id: id, payload: { n } })).json() as Promise<Job>));
+      expect(jobs.map((j) => [j.status, j.result?.['n']])).toEqual([
+        ['completed', 1],
+        ['completed', 2],
+        ['completed', 3],
+      ]);
+      expect(jobs.map((j) => j.start).sort()).toEqual(['cold', 'warm', 'warm']);
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('a call sees nothing of the previous one in /tmp or /output, and gets only its own output files', async () => {
     const id = await deploy(host.app, 'isolated', COUNTER_PY);
     const writer = await call(id, { write: true });

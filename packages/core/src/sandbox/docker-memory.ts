@@ -1,4 +1,5 @@
-import { open, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { readdir, readFile, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 
@@ -56,47 +57,55 @@ export async function readCgroupPeak(support: CgroupPeakSupport, runId: string):
   }
 }
 
-/** The high-water mark of one invocation on a warm instance (`read()` once it is over). */
-export interface PeakWindow {
-  read(): Promise<number | undefined>;
+/**
+ * The high-water mark of a warm instance, call by call: `reset()` before a
+ * call, `read()` after it. cgroup v1 resets `memory.max_usage_in_bytes` to
+ * the current usage; cgroup v2 (Linux ≥ 6.12) resets `memory.peak` for the
+ * open file, which is then read back. The mark covers the whole container,
+ * the loaded runtime included, like a cold run's. One file descriptor per
+ * instance, synchronous calls: cgroup files answer in microseconds, while the
+ * thread pool would cost a round trip per call on the hot path.
+ */
+export interface PeakMeter {
+  reset(): void;
+  /** Bytes, or undefined when unreadable. */
+  read(): number | undefined;
+  close(): void;
 }
 
-/**
- * Starts measuring a warm instance's peak from now: cgroup v1 resets
- * `memory.max_usage_in_bytes` to the current usage; cgroup v2 (Linux ≥ 6.12)
- * resets `memory.peak` for one open file, which is then read back. The mark
- * covers the whole container, the loaded runtime included, like a cold run's.
- */
-export async function openPeakWindow(support: CgroupPeakSupport, runId: string): Promise<PeakWindow> {
-  const none: PeakWindow = { read: async () => undefined };
-  if (support.version === 1) {
-    const file = path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes');
-    try {
-      await writeFile(file, '0');
-    } catch {
-      return none;
-    }
-    return { read: () => readCgroupPeak(support, runId) };
-  }
-  let handle;
+export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMeter | undefined {
+  const file =
+    support.version === 1 ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes') : path.join(support.root, GROUP, runId, 'memory.peak');
+  let fd: number;
   try {
-    handle = await open(path.join(support.root, GROUP, runId, 'memory.peak'), 'r+');
-    await handle.write('reset\n');
+    fd = openSync(file, 'r+');
   } catch {
-    await handle?.close().catch(() => undefined);
-    return none;
+    return undefined;
   }
-  const h = handle;
+  const buf = Buffer.alloc(32);
+  const resetText = support.version === 1 ? '0' : 'reset\n';
   return {
-    async read() {
+    reset() {
       try {
-        const { buffer, bytesRead } = await h.read(Buffer.alloc(32), 0, 32, 0);
-        const value = Number(buffer.subarray(0, bytesRead).toString('utf8').trim());
+        writeSync(fd, resetText, 0);
+      } catch {
+        // the container is gone: read() says so
+      }
+    },
+    read() {
+      try {
+        const n = readSync(fd, buf, 0, buf.length, 0);
+        const value = Number(buf.toString('utf8', 0, n).trim());
         return Number.isFinite(value) && value > 0 ? value : undefined;
       } catch {
         return undefined;
-      } finally {
-        await h.close().catch(() => undefined);
+      }
+    },
+    close() {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
       }
     },
   };

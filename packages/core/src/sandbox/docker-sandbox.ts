@@ -8,7 +8,7 @@ import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import { dockerMessage, dockerStatus, isLocalEngine, openDocker, type DockerConnectionOptions } from './docker-client.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { demuxDockerStream } from './docker-demux.js';
-import { detectCgroupPeak, openPeakWindow, pollStatsPeak, readCgroupPeak, removeRunCgroups, removeStaleRunCgroups, runCgroupParent, type CgroupPeakSupport } from './docker-memory.js';
+import { detectCgroupPeak, openPeakMeter, pollStatsPeak, readCgroupPeak, removeRunCgroups, removeStaleRunCgroups, runCgroupParent, type CgroupPeakSupport } from './docker-memory.js';
 import { ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
@@ -124,9 +124,9 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       {
         create: async (spec, runId, patch) => create(await docker(), spec, runId, await cgroupSupport(), patch),
         remove: async (container, runId) => removeRun(container, runId, await cgroupSupport()),
-        peakWindow: async (runId) => {
+        peakMeter: async (runId) => {
           const support = await cgroupSupport();
-          return support ? openPeakWindow(support, runId) : undefined;
+          return support ? openPeakMeter(support, runId) : undefined;
         },
         logger,
       },

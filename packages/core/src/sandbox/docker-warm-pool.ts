@@ -7,7 +7,7 @@ import type { StartKind } from '../job.js';
 import type { PrewarmSpec, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
-import type { PeakWindow } from './docker-memory.js';
+import type { PeakMeter } from './docker-memory.js';
 import { WarmChannel, answeredStdout } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
@@ -19,8 +19,8 @@ export interface WarmPoolDeps {
   create(spec: SandboxRunSpec, runId: string, patch: Partial<Dockerode.ContainerCreateOptions>): Promise<Dockerode.Container>;
   /** Removes a container and what belongs to its run. */
   remove(container: Dockerode.Container, runId: string): Promise<void>;
-  /** Starts measuring the instance's peak memory for one invocation; absent when cgroups cannot be read. */
-  peakWindow?(runId: string): Promise<PeakWindow | undefined>;
+  /** Opens the instance's peak-memory meter (once it started); absent when cgroups cannot be read. */
+  peakMeter?(runId: string): Promise<PeakMeter | undefined>;
   logger: Logger;
 }
 
@@ -32,6 +32,8 @@ interface Instance extends WarmInstance {
   channel: WarmChannel;
   stdin: Writable;
   stderr: CappedBuffer;
+  /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
+  peak?: PeakMeter | null;
 }
 
 const MiB = 1024 * 1024;
@@ -165,7 +167,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
     i.stderr = new CappedBuffer(spec.maxStderrBytes ?? MiB, 'tail');
-    const peak = await this.deps.peakWindow?.(i.runId);
+    if (i.peak === undefined) i.peak = (await this.deps.peakMeter?.(i.runId)) ?? null;
+    i.peak?.reset();
     const t0 = Date.now();
     let timedOut = false;
     const kill = (): void => {
@@ -181,7 +184,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', kill);
     });
-    const peakMemoryBytes = await peak?.read();
+    const peakMemoryBytes = i.peak?.read();
     const base = {
       ...(peakMemoryBytes !== undefined ? { peakMemoryBytes } : {}),
       stderr: i.stderr.toString(),
@@ -223,6 +226,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
 
   protected async destroy(i: Instance): Promise<void> {
     i.dead = true;
+    i.peak?.close();
     i.stdin.destroy();
     await this.deps.remove(i.container, i.runId);
   }

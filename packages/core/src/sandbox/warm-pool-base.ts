@@ -26,16 +26,19 @@ export interface WarmInstance {
 
 /**
  * The bookkeeping every warm pool shares: reuse an idle instance of the same
- * key, start one when there is none (within the per-key and per-worker caps,
- * stopping the least recently used idle instance of another key to make
- * room), discard broken ones after their call, stop idle ones after the
- * keep-alive. Subclasses start, call and destroy instances.
+ * key, start one when there is none (within the per-worker cap, stopping the
+ * least recently used idle instance of another key to make room), and at the
+ * per-key cap wait for one of the key's instances, handed over in arrival
+ * order. Broken instances are discarded after their call, idle ones stop
+ * after the keep-alive. Subclasses start, call and destroy instances.
  */
 export abstract class WarmPoolBase<I extends WarmInstance> {
   protected readonly instances = new Set<I>();
   /** Instances being started, per key: counted against the caps before they exist. */
   private readonly starting = new Map<string, number>();
   private startingTotal = 0;
+  /** Calls waiting for an instance of their key (the key at `maxPerKey`), in arrival order. */
+  private readonly waiters = new Map<string, ((i: I | undefined) => void)[]>();
   protected closed = false;
   private readonly reaper: ReturnType<typeof setInterval>;
   protected readonly keepAliveMs: number;
@@ -61,34 +64,33 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   }
 
   async run(spec: WarmRunSpec): Promise<WarmRunResult> {
-    if (this.closed) throw new NanoGridError('SHUTTING_DOWN', 'the sandbox is closing', { plugin: this.plugin });
-    let instance = this.idle(spec.key);
+    let instance: I | undefined;
     let start: StartKind = 'warm';
-    if (!instance) {
-      await this.makeRoom(spec.key);
-      this.starting.set(spec.key, (this.starting.get(spec.key) ?? 0) + 1);
-      this.startingTotal++;
-      try {
-        ({ instance, start } = await this.start(spec));
-      } finally {
-        this.starting.set(spec.key, (this.starting.get(spec.key) ?? 1) - 1);
-        if (this.starting.get(spec.key) === 0) this.starting.delete(spec.key);
-        this.startingTotal--;
+    while (!instance) {
+      if (this.closed) throw new NanoGridError('SHUTTING_DOWN', 'the sandbox is closing', { plugin: this.plugin });
+      instance = this.idle(spec.key);
+      if (instance) break;
+      if (this.keyCount(spec.key) < this.maxPerKey) {
+        ({ instance, start } = await this.startCounted(spec));
+        this.instances.add(instance);
+        break;
       }
-      this.instances.add(instance);
+      // At the function's cap: wait for one of its instances (about a call's time), never start cold.
+      instance = await this.nextFree(spec);
     }
     instance.busy = true;
     try {
       return { ...(await this.call(instance, spec)), start };
     } finally {
-      instance.busy = false;
       instance.lastUsed = Date.now();
       if (instance.dead) await this.discard(instance);
+      else this.handOver(instance);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const q of this.waiters.values()) for (const w of q.splice(0)) w(undefined); // they see `closed`
     clearInterval(this.reaper);
     await Promise.allSettled([...this.instances].map((i) => this.discard(i)));
   }
@@ -104,6 +106,7 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   protected async discard(i: I): Promise<void> {
     if (!this.instances.delete(i)) return;
     i.dead = true;
+    this.wake(i.key);
     await this.destroy(i);
   }
 
@@ -112,13 +115,74 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
     return undefined;
   }
 
-  private async makeRoom(key: string): Promise<void> {
-    const live = [...this.instances].filter((i) => !i.dead);
-    const maxPerKey = this.opts.maxPerKey ?? 4;
-    if (live.filter((i) => i.key === key).length + (this.starting.get(key) ?? 0) >= maxPerKey) {
-      throw new NanoGridError('TOO_MANY_REQUESTS', `function at its ${maxPerKey} warm instances on this worker`, { plugin: this.plugin });
+  /** Live and starting instances of a key. */
+  private keyCount(key: string): number {
+    let n = this.starting.get(key) ?? 0;
+    for (const i of this.instances) if (i.key === key && !i.dead) n++;
+    return n;
+  }
+
+  private get maxPerKey(): number {
+    return this.opts.maxPerKey ?? 4;
+  }
+
+  /** Counts the start against the caps from the first moment (no await before), makes room, starts. */
+  private async startCounted(spec: WarmRunSpec): Promise<{ instance: I; start: StartKind }> {
+    this.starting.set(spec.key, (this.starting.get(spec.key) ?? 0) + 1);
+    this.startingTotal++;
+    let started = false;
+    try {
+      await this.makeRoom();
+      const r = await this.start(spec);
+      started = true;
+      return r;
+    } finally {
+      this.starting.set(spec.key, (this.starting.get(spec.key) ?? 1) - 1);
+      if (this.starting.get(spec.key) === 0) this.starting.delete(spec.key);
+      this.startingTotal--;
+      if (!started) this.wake(spec.key); // a failed start frees a place for a waiter
     }
-    if (live.length + this.startingTotal < this.maxTotal) return;
+  }
+
+  /** Waits for an instance of the key to be handed over (busy already), or for room to start one (undefined). */
+  private nextFree(spec: WarmRunSpec): Promise<I | undefined> {
+    return new Promise<I | undefined>((resolve, reject) => {
+      const q = this.waiters.get(spec.key) ?? [];
+      const onAbort = (): void => {
+        const at = q.indexOf(waiter);
+        if (at >= 0) q.splice(at, 1);
+        reject(new NanoGridError('SHUTTING_DOWN', 'the run was cancelled while it waited for a warm instance', { plugin: this.plugin }));
+      };
+      const waiter = (i: I | undefined): void => {
+        spec.signal?.removeEventListener('abort', onAbort);
+        resolve(i);
+      };
+      q.push(waiter);
+      this.waiters.set(spec.key, q);
+      spec.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** A finished call's instance goes straight to the next waiter of its key, in arrival order. */
+  private handOver(i: I): void {
+    const next = this.waiters.get(i.key)?.shift();
+    if (!next) {
+      i.busy = false;
+      return;
+    }
+    next(i);
+  }
+
+  /** An instance of the key went away (or never started): the next waiter may start one. */
+  private wake(key: string): void {
+    const next = this.waiters.get(key)?.shift();
+    next?.(undefined);
+  }
+
+  /** Stops the least recently used idle instance when the worker is at its total cap. */
+  private async makeRoom(): Promise<void> {
+    const live = [...this.instances].filter((i) => !i.dead);
+    if (live.length + this.startingTotal - 1 < this.maxTotal) return; // - 1: the start asking is counted
     const idle = live.filter((i) => !i.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
     if (!idle) throw new NanoGridError('TOO_MANY_REQUESTS', 'every warm instance of this worker is busy', { plugin: this.plugin });
     await this.discard(idle);
