@@ -22,6 +22,9 @@ interface Stored {
   expiresAt: number;
 }
 
+/** A deep copy of a record (plain JSON data): a JSON round trip is several times faster than structuredClone. */
+const clone = (r: JobRecord): JobRecord => JSON.parse(JSON.stringify(r)) as JobRecord;
+
 /** Expired records are swept on writes at most this often: no timer to leak. */
 const SWEEP_EVERY_MS = 60_000;
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -49,13 +52,13 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
 
   const write = (record: JobRecord) => {
     const now = Date.now();
-    records.set(record.job_id, { record: structuredClone(record), expiresAt: now + ttlMs });
+    records.set(record.job_id, { record: clone(record), expiresAt: now + ttlMs });
     if (now - lastSweep >= SWEEP_EVERY_MS) {
       lastSweep = now;
       for (const [id, s] of records) if (s.expiresAt <= now) records.delete(id);
     }
     if (isFinalStatus(record.status)) {
-      for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(structuredClone(record));
+      for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(clone(record));
     }
   };
 
@@ -69,7 +72,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     };
   };
 
-  const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : structuredClone(r));
+  const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : clone(r));
 
   return {
     name,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, writeSync } from 'node:fs';
 
 /** One process as `/proc/<pid>/stat` shows it. */
 interface ProcStat {
@@ -53,6 +53,8 @@ export class ProcessTree {
   /** pids seen that are not members. */
   private readonly strangers = new Set<number>();
   private readonly buf = Buffer.alloc(4096);
+  /** Open `clear_refs` / `status` of members, for per-call peaks. */
+  private readonly files = new Map<number, PeakFiles>();
 
   constructor(
     readonly rootPid: number,
@@ -121,30 +123,52 @@ export class ProcessTree {
    * Resets the peak resident memory (`VmHWM`) of the members known from the
    * last sample: a warm instance's next call is then measured on its own.
    * `5` in `clear_refs` does that (Linux ≥ 4.0); a process we may not touch
-   * keeps its old mark, which only overstates.
+   * keeps its old mark, which only overstates. The files stay open per member
+   * (one write and one pread per call instead of open/write/close each).
    */
   resetPeaks(): void {
-    for (const pid of this.members.keys()) {
-      try {
-        writeFileSync(`/proc/${pid}/clear_refs`, '5');
-      } catch {
-        // gone, or not ours
-      }
-    }
+    for (const f of this.peakFiles()) if (f.clear !== undefined) tryWrite(f.clear, '5');
   }
 
   /** Summed `VmHWM` of the members known from the last sample, bytes (0 when unreadable). */
   peakBytes(): number {
     let kb = 0;
-    for (const pid of this.members.keys()) {
+    for (const f of this.peakFiles()) {
+      if (f.status === undefined) continue;
       try {
-        const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+        const n = readSync(f.status, this.buf, 0, this.buf.length, 0);
+        const m = /^VmHWM:\s+(\d+) kB$/m.exec(this.buf.toString('latin1', 0, n));
         if (m) kb += Number(m[1]);
       } catch {
         // exited meanwhile
       }
     }
     return kb * 1024;
+  }
+
+  /** Closes the files kept open for peaks. */
+  close(): void {
+    for (const f of this.files.values()) closeFiles(f);
+    this.files.clear();
+  }
+
+  private peakFiles(): PeakFiles[] {
+    for (const [pid, f] of this.files) {
+      if (this.members.get(pid) !== f.startTime) {
+        closeFiles(f);
+        this.files.delete(pid);
+      }
+    }
+    const out: PeakFiles[] = [];
+    for (const [pid, startTime] of this.members) {
+      let f = this.files.get(pid);
+      if (!f) {
+        f = { startTime, clear: tryOpen(`/proc/${pid}/clear_refs`, 'w'), status: tryOpen(`/proc/${pid}/status`, 'r') };
+        this.files.set(pid, f);
+      }
+      out.push(f);
+    }
+    return out;
   }
 
   /**
@@ -157,6 +181,39 @@ export class ProcessTree {
       const { pids } = this.sample();
       if (pids.length === 0) return;
       for (const pid of pids) tryKill(pid);
+    }
+  }
+}
+
+interface PeakFiles {
+  startTime: string;
+  clear: number | undefined;
+  status: number | undefined;
+}
+
+function tryOpen(path: string, flags: string): number | undefined {
+  try {
+    return openSync(path, flags);
+  } catch {
+    return undefined;
+  }
+}
+
+function tryWrite(fd: number, text: string): void {
+  try {
+    writeSync(fd, text);
+  } catch {
+    // the process is gone
+  }
+}
+
+function closeFiles(f: PeakFiles): void {
+  for (const fd of [f.clear, f.status]) {
+    if (fd === undefined) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
     }
   }
 }

@@ -34,6 +34,8 @@ interface Instance extends WarmInstance {
   stderr: CappedBuffer;
   dir: string;
   outputDir: string;
+  /** When its processes were last walked in /proc (0: never). */
+  walkedAt: number;
   /** Resolves once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -89,6 +91,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       busy: false,
       dead: false,
       lastUsed: Date.now(),
+      walkedAt: 0,
       tree: new ProcessTree(child.pid, this.deps.pageBytes),
       channel: new WarmChannel(stdout, stdin),
       stdin,
@@ -123,7 +126,14 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
         kill();
       }
     };
-    i.tree.sample(); // learn the instance's processes (a server may have forked since)
+    // The instance's processes are walked in /proc at most once a second (and by the sampler of
+    // long calls): a walk per call would cost more than the call itself on the hot path.
+    const walk = (): void => {
+      i.tree.sample();
+      i.walkedAt = performance.now();
+    };
+    const first = i.walkedAt === 0;
+    if (performance.now() - i.walkedAt > 1000) walk();
     i.tree.resetPeaks();
     const sampler = setInterval(() => over(i.tree.sample().rssBytes), this.deps.sampleMs);
     const timer = setTimeout(() => {
@@ -139,7 +149,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     });
     if (!i.dead) {
       // The high-water mark since the reset catches a spike shorter than a sample; over the limit, the call failed.
-      i.tree.sample();
+      if (first) walk(); // the server had perhaps not started its runtime yet at the first walk
       over(i.tree.peakBytes());
     }
     const base = {
@@ -181,6 +191,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     i.dead = true;
     i.stdin.destroy();
     i.tree.killAll();
+    i.tree.close();
     await i.exited;
     i.channel.end();
     await rm(i.dir, { recursive: true, force: true });
