@@ -45,6 +45,14 @@ async function deploy(url, name, runtime, file, source) {
   return body.function_id;
 }
 
+/** Throughput measured by bench/load.mjs in its own process (clients and host do not share an event loop). */
+async function loadRun(url, fid, total, clients) {
+  const { stdout } = await run('node', [new URL('./load.mjs', import.meta.url).pathname, url, fid, String(total), String(clients)], { maxBuffer: 1 << 20 });
+  const r = JSON.parse(stdout.trim().split('\n').at(-1));
+  if (r.failed > 0) throw new Error(`load: ${r.failed} of ${total} invocations failed`);
+  return r.perSec;
+}
+
 async function invoke(url, fid) {
   const res = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function_id: fid, payload: {} }) });
   const body = await res.json();
@@ -138,20 +146,20 @@ if (docker) {
 }
 await withHost({ sandbox: 'process', warm: { enabled: false } }, async (url) => {
   const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
-  rates.push({ name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`, n: total, perSec: await throughput(clients, total, () => invoke(url, fid)) });
+  rates.push({ name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`, n: total, perSec: await loadRun(url, fid, total, clients) });
 });
 await withHost({ sandbox: 'process', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {
   const fid = await deploy(url, 'tpp', 'python3.11', 'fn.py', PY);
   await invoke(url, fid);
-  const n = quick ? 1000 : 3000;
-  rates.push({ name: `embedded queue, process warm instances, ${clients} clients`, n, perSec: await throughput(clients, n, () => invoke(url, fid)) });
+  const n = quick ? 1000 : 5000;
+  rates.push({ name: `embedded queue, process warm instances, ${clients} clients`, n, perSec: await loadRun(url, fid, n, clients) });
 });
 if (docker) {
   await withHost({ sandbox: 'docker', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {
     const fid = await deploy(url, 'tpw', 'python3.11', 'fn.py', PY);
     await invoke(url, fid);
-    const n = quick ? 1000 : 3000;
-    rates.push({ name: `embedded queue, docker warm instances, ${clients} clients`, n, perSec: await throughput(clients, n, () => invoke(url, fid)) });
+    const n = quick ? 1000 : 5000;
+    rates.push({ name: `embedded queue, docker warm instances, ${clients} clients`, n, perSec: await loadRun(url, fid, n, clients) });
   });
 }
 let redis;
@@ -162,14 +170,15 @@ try {
 }
 if (redis) {
   try {
-    const prefix = `bench-${Date.now()}:`;
-    const sandbox = docker ? 'docker' : 'process';
-    await withHost({ sandbox, warm: { enabled: true }, queue: redisQueue({ connection: redis.url, keyPrefix: prefix }), results: redisResults({ connection: redis.url, keyPrefix: prefix }) }, async (url) => {
-      const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
-      await invoke(url, fid);
-      const n = docker ? (quick ? 1000 : 3000) : total;
-      rates.push({ name: `Redis queue + results, ${sandbox}${docker ? ' warm instances' : ''}, ${clients} clients`, n, perSec: await throughput(clients, n, () => invoke(url, fid)) });
-    });
+    for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
+      const prefix = `bench-${sandbox}-${Date.now()}:`;
+      await withHost({ sandbox, warm: { enabled: true }, queue: redisQueue({ connection: redis.url, keyPrefix: prefix }), results: redisResults({ connection: redis.url, keyPrefix: prefix }) }, async (url) => {
+        const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
+        await invoke(url, fid);
+        const n = quick ? 1000 : 5000;
+        rates.push({ name: `Redis queue + results, ${sandbox} warm instances, ${clients} clients`, n, perSec: await loadRun(url, fid, n, clients) });
+      });
+    }
   } finally {
     redis.stop();
   }

@@ -1,0 +1,57 @@
+// The bench's load generator, in its own process so the host's event loop
+// serves requests only: `node bench/load.mjs <url> <function_id> <total> <clients>`.
+// Keep-alive node:http clients each send POST /run (sync) until `total` are
+// done; prints {"perSec": …, "failed": …, "starts": {…}} on one line.
+import http from 'node:http';
+
+const [url, functionId, totalArg, clientsArg] = process.argv.slice(2);
+if (!url || !functionId) {
+  console.error('usage: node bench/load.mjs <url> <function_id> <total> <clients>');
+  process.exit(2);
+}
+const total = Number(totalArg ?? 1000);
+const clients = Number(clientsArg ?? 64);
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+const target = new URL('/run', url);
+const body = JSON.stringify({ function_id: functionId, payload: {} });
+const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+
+/** One sync invocation; resolves with the job record, rejects on a non-200 answer. */
+function invoke() {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        if (res.statusCode === 200) resolve(JSON.parse(text));
+        else reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let next = 0;
+let failed = 0;
+const starts = {};
+const started = performance.now();
+await Promise.all(
+  Array.from({ length: clients }, async () => {
+    while (next < total) {
+      next++;
+      try {
+        const job = await invoke();
+        if (job.status !== 'completed') failed++;
+        starts[job.start ?? 'none'] = (starts[job.start ?? 'none'] ?? 0) + 1;
+      } catch (err) {
+        failed++;
+        if (failed <= 3) console.error(String(err));
+      }
+    }
+  }),
+);
+const perSec = total / ((performance.now() - started) / 1000);
+console.log(JSON.stringify({ perSec, failed, starts }));
+agent.destroy();
