@@ -102,9 +102,9 @@ export function createController(deps: ControllerDeps): Hono {
 
   app.post(
     '/run',
-    tooLarge(runBodyLimit),
     runHandler({
       jobs: deps.jobs,
+      bodyLimit: runBodyLimit,
       syncMarginMs: deps.syncMarginMs ?? 30_000,
       ...(http.maxInflight !== undefined ? { maxInflight: http.maxInflight } : {}),
       ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),

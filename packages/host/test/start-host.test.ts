@@ -63,6 +63,23 @@ describe('startHost', () => {
     expect(await host.nanogrid.storage.url('functions/x/code.zip')).toContain(`${host.url}/files/`);
   });
 
+  it('over real HTTP a /run body past the limit is 413 PAYLOAD_TOO_LARGE (declared or streamed), and the host keeps serving', async () => {
+    const host = await start(await tempDir(), {
+      config: { sandbox: 'process', hostname: '127.0.0.1', worker: { concurrency: 1, pollWaitMs: 1000 }, limits: { maxPayloadBytes: 1024 } },
+    });
+    const id = await deploy(host.url, 'hello', HELLO_PY);
+    const big = JSON.stringify({ function_id: id, payload: { blob: 'x'.repeat(200_000) } });
+    const declared = await fetch(`${host.url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+    // No content-length: the limit is counted on the bytes as they arrive.
+    const stream = new Blob([big]).stream();
+    const streamed = await fetch(`${host.url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(streamed.status).toBe(413);
+    const ok = await runSync(host.url, id, { name: 'still here' });
+    expect(await ok.json()).toMatchObject({ status: 'completed', result: { message: 'Hello, still here!' } });
+  });
+
   it('at shutdown a running job finishes and answers; a queued one answers 202 to poll', async () => {
     const host = await start(await tempDir());
     const id = await deploy(host.url, 'slow', SLOW_PY);

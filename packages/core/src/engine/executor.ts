@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
@@ -37,6 +36,9 @@ export function isRetryable(err: unknown): boolean {
  */
 @injectable()
 export class Executor {
+  /** Executions started by this instance (names their output directories). */
+  private runs = 0;
+
   constructor(
     @inject(STORAGE) private readonly storage: StorageBackend,
     @inject(RESULTS) private readonly results: ResultSink,
@@ -67,7 +69,8 @@ export class Executor {
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
     // Created by invoke() only when a run needs it (a warm call with no outputs never touches the disk).
     let outcomeWroteFiles = true; // unknown until the run says otherwise
-    const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${randomBytes(4).toString('hex')}`);
+    // Unique per execution in this process (a redelivery may run beside a stale attempt): a counter, not random bytes.
+    const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${process.pid}-${++this.runs}`);
     try {
       const plugin = this.registry.runtimeOf(meta);
       let codeDir: string;

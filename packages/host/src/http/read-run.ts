@@ -1,15 +1,16 @@
 import { NanoGridError } from '@nanogrid/core';
 import type { Context } from 'hono';
 import { invalidField } from './error-response.js';
+import { readBodyText } from './read-body.js';
 
 export interface RunRequest {
   functionId: string;
   payload: unknown;
 }
 
-/** Reads `POST /run`: JSON `{"function_id", "payload"}`; a missing payload is `{}`. */
-export async function readRun(c: Context): Promise<RunRequest> {
-  const raw = await c.req.text();
+/** Reads `POST /run`: JSON `{"function_id", "payload"}` of at most `limit` bytes; a missing payload is `{}`. */
+export async function readRun(c: Context, limit: number): Promise<RunRequest> {
+  const raw = await readBodyText(c, limit);
   if (raw.trim() === '') throw new NanoGridError('BAD_JSON', 'POST /run needs a JSON body: {"function_id": "...", "payload": {...}}');
   let body: unknown;
   try {

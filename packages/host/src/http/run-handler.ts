@@ -13,6 +13,8 @@ export interface RunHandlerOptions {
   shutdownSignal?: AbortSignal;
   /** Sync requests waiting at once; more answer 429 with Retry-After. @default 1000 */
   maxInflight?: number;
+  /** Largest body accepted, bytes (PAYLOAD_TOO_LARGE past it). @default 6 MiB + 64 KiB */
+  bodyLimit?: number;
 }
 
 const pollMessage = (jobId: string): string => `Job submitted. Poll GET /status/${jobId} for the result.`;
@@ -26,7 +28,7 @@ export function runHandler(opts: RunHandlerOptions) {
   let waiting = 0;
   const maxInflight = opts.maxInflight ?? 1000;
   return async (c: Context): Promise<Response> => {
-    const { functionId, payload } = await readRun(c);
+    const { functionId, payload } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
     if (!wantsAsync(c) && waiting >= maxInflight) {
       // Back-pressure: refuse before queueing, so nothing runs that nobody waits for.
       const err = new NanoGridError('TOO_MANY_REQUESTS', `${waiting} sync runs are already waiting on this controller (limit ${maxInflight}); retry shortly or use X-Async: true`, {
