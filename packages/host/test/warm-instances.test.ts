@@ -33,17 +33,19 @@ def handler(event, context):
 
 const HANG_PY = 'import time\n\ndef handler(event, context):\n    if event.get("hang"):\n        time.sleep(3600)\n    return {"ok": True}\n';
 const CRASH_PY = 'import os\n\ndef handler(event, context):\n    if event.get("crash"):\n        os._exit(3)\n    return {"ok": True}\n';
-const GARBAGE_PY = `import os
+const GARBAGE_PY = `import os, stat
 
 def handler(event, context):
     if event.get("garbage"):
+        # Whatever carries the protocol (a pipe, a socket pair or a named pipe), other than our stdin and stderr.
         mine = {os.readlink("/proc/self/fd/0"), os.readlink("/proc/self/fd/2")}
         for fd in os.listdir("/proc/self/fd"):
             try:
                 link = os.readlink("/proc/self/fd/" + fd)
+                mode = os.fstat(int(fd)).st_mode
             except OSError:
                 continue
-            if link.startswith(("pipe:", "socket:")) and link not in mine:
+            if (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)) and link not in mine:
                 os.write(int(fd), b"garbage on the protocol channel\\n")
     return {"ok": True}
 `;

@@ -30,6 +30,8 @@
 #define MAX_STDOUT (8 * 1024 * 1024)
 
 static const char *META = "\x1eNANOGRID_META ";
+/* Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes). */
+static const char *STDERR_END = "\x1eNANOGRID_STDERR_END\n";
 static const char *RESULT = "\x1eNANOGRID_RESULT {\"ok\":true,\"result\":null}\n";
 
 /* Reads a JSON string starting at *p (just after the opening quote); returns a malloc'd UTF-8 copy. */
@@ -183,6 +185,7 @@ int main(int argc, char **argv) {
     int oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && ooms >= 0 && oom_kills() > ooms;
     files = 0;
     if (outdir && *outdir) nftw(outdir, count_file, 16, FTW_PHYS);
+    fputs(STDERR_END, stderr);
     fputs(META, stdout);
     fprintf(stdout, "{\"outputs\":%d,\"maxrss\":%ld,", files, usage.ru_maxrss * 1024L);
     if (WIFEXITED(status)) fprintf(stdout, "\"exit\":%d,\"signal\":null,", WEXITSTATUS(status));

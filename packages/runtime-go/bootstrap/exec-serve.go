@@ -168,6 +168,8 @@ func main() {
 			os.Setenv(k, v)
 		}
 		m, _ := json.Marshal(call(os.Args[1:]))
+		// Ends the call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
+		os.Stderr.WriteString("\x1eNANOGRID_STDERR_END\n")
 		w.WriteString("\x1eNANOGRID_META ")
 		w.Write(m)
 		w.WriteString("\n\x1eNANOGRID_RESULT {\"ok\":true,\"result\":null}\n")

@@ -13,6 +13,8 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 
 const META = '\u001eNANOGRID_META ';
+// Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
+const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 const RESULT = '\u001eNANOGRID_RESULT ';
 const LOG_TAIL = 64 * 1024;
 const realWrite = process.stdout.write.bind(process.stdout);
@@ -116,5 +118,6 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
     envelope = await runScript(request.env ?? {});
   }
   const text = logs.join('');
+  process.stderr.write(STDERR_END);
   realWrite(META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: countFiles(outDir) }) + '\n' + envelope);
 }

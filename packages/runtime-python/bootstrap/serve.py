@@ -24,6 +24,8 @@ import tempfile
 import __nanogrid_bootstrap as nb
 
 META_MARKER = "\x1eNANOGRID_META "
+# Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
+STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
 
 
@@ -123,6 +125,11 @@ def main():
         logs = _read_tail(capture, LOG_TAIL) if handler is not None else ""
         capture.close()
         meta = json.dumps({"logs": logs, "outputs": _count_files(out_dir)})
+        try:
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        nb.write_all(2, STDERR_END)
         nb.write_all(real_out, (META_MARKER + meta + "\n").encode("utf-8") + envelope)
 
 

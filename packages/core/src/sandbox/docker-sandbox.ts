@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import type Dockerode from 'dockerode';
 import { NanoGridError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -12,6 +12,7 @@ import { detectCgroupPeak, openPeakMeter, pollStatsPeak, readCgroupPeak, removeR
 import { ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
+import { removeStaleFifoDirs } from './fifo-channel.js';
 import { DockerWarmPool, type WarmPoolOptions } from './docker-warm-pool.js';
 
 export interface DockerSandboxOptions extends DockerConnectionOptions {
@@ -37,6 +38,14 @@ export interface DockerSandboxOptions extends DockerConnectionOptions {
   drainTimeoutMs?: number;
   /** Warm instances (containers kept per function version); the engine uses them when a runtime has a serve command. @default {} */
   warm?: WarmPoolOptions;
+  /**
+   * Warm instances of a local engine talk over named pipes in a bind-mounted
+   * host directory (fewer copies than the attach stream); false: the attach
+   * stream, as with a remote engine. @default true
+   */
+  warmPipes?: boolean;
+  /** Parent of the pipes' directories. @default os.tmpdir() */
+  warmPipesDir?: string;
   logger?: Logger;
 }
 
@@ -98,7 +107,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       ...(support ? { cgroupParent: runCgroupParent(runId) } : {}),
     });
     try {
-      return await d.createContainer({ ...config, ...patch });
+      return await d.createContainer({ ...config, ...patch, HostConfig: { ...config.HostConfig, ...patch.HostConfig } });
     } catch (err) {
       if (dockerStatus(err) === 404 && /image/i.test(dockerMessage(err))) {
         throw new NanoGridError(
@@ -118,12 +127,15 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     if (support) await removeRunCgroups(support.root, runId);
   }
 
+  const fifoRoot = isLocalEngine(conn) && opts.warmPipes !== false ? (opts.warmPipesDir ?? tmpdir()) : undefined;
   let pool: DockerWarmPool | undefined;
   const warmPool = (): DockerWarmPool =>
     (pool ??= new DockerWarmPool(
       {
         create: async (spec, runId, patch) => create(await docker(), spec, runId, await cgroupSupport(), patch),
         remove: async (container, runId) => removeRun(container, runId, await cgroupSupport()),
+        // Local engine: the protocol goes over named pipes in a bind-mounted directory, not through dockerd.
+        ...(fifoRoot ? { fifoRoot } : {}),
         peakMeter: async (runId) => {
           const support = await cgroupSupport();
           return support ? openPeakMeter(support, runId) : undefined;
@@ -241,6 +253,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       const { removed, liveRuns } = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);
       const support = await cgroupSupport();
       if (support) await removeStaleRunCgroups(support.root, liveRuns);
+      if (fifoRoot) removeStaleFifoDirs(fifoRoot);
       if (removed > 0) logger.info('docker-sandbox: removed containers left by a stopped worker', { removed });
       return removed;
     },

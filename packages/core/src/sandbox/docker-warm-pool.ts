@@ -5,10 +5,10 @@ import { NanoGridError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StartKind } from '../job.js';
 import type { PrewarmSpec, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
-import { CappedBuffer } from './capped-buffer.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import type { PeakMeter } from './docker-memory.js';
-import { WarmChannel, answeredStdout } from './warm-channel.js';
+import { FIFO_MOUNT, type FifoChannel, openFifoChannel } from './fifo-channel.js';
+import { WarmChannel, WarmStderr, answeredStdout } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
 export type { WarmPoolOptions } from './warm-pool-base.js';
@@ -19,6 +19,12 @@ export interface WarmPoolDeps {
   create(spec: SandboxRunSpec, runId: string, patch: Partial<Dockerode.ContainerCreateOptions>): Promise<Dockerode.Container>;
   /** Removes a container and what belongs to its run. */
   remove(container: Dockerode.Container, runId: string): Promise<void>;
+  /**
+   * Host directory under which each instance gets its protocol pipes
+   * (local engines only: the directory is bind-mounted); absent: the protocol
+   * goes over the attach stream.
+   */
+  fifoRoot?: string;
   /** Opens the instance's peak-memory meter (once it started); absent when cgroups cannot be read. */
   peakMeter?(runId: string): Promise<PeakMeter | undefined>;
   logger: Logger;
@@ -31,7 +37,8 @@ interface Instance extends WarmInstance {
   container: Dockerode.Container;
   channel: WarmChannel;
   stdin: Writable;
-  stderr: CappedBuffer;
+  stderr: WarmStderr;
+  fifo: FifoChannel | undefined;
   /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
   peak?: PeakMeter | null;
 }
@@ -129,10 +136,20 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   /** Creates, fills (when `codeDir` is given), attaches and starts one instance. */
   private async launch(spec: SandboxRunSpec, key: string, codeDir: string | undefined): Promise<Instance> {
     const runId = randomBytes(8).toString('hex');
-    const container = await this.deps.create({ ...spec, stdin: '' }, runId, { StdinOnce: false, OpenStdin: true, AttachStdin: true });
+    const fifo = this.deps.fifoRoot ? openFifoChannel(this.deps.fifoRoot) : undefined;
+    const patch: Partial<Dockerode.ContainerCreateOptions> = fifo
+      ? { HostConfig: { Binds: [`${fifo.dir}:${FIFO_MOUNT}:ro`] } }
+      : { StdinOnce: false, OpenStdin: true, AttachStdin: true };
+    let container: Dockerode.Container;
+    try {
+      container = await this.deps.create({ ...spec, command: fifo ? fifo.wrap(spec.command) : spec.command, stdin: '' }, runId, patch);
+    } catch (err) {
+      fifo?.close();
+      throw err;
+    }
     try {
       if (codeDir) await container.putArchive(await packCodeDir(codeDir), { path: '/code' });
-      const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Writable;
+      const stream = (await container.attach({ stream: true, stdin: !fifo, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Writable;
       const out = new PassThrough();
       const err = new PassThrough();
       const instance: Instance = {
@@ -141,15 +158,18 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         memoryMb: spec.memoryMb,
         runId,
         container,
-        channel: new WarmChannel(out, stream),
-        stdin: stream,
-        stderr: new CappedBuffer(spec.maxStderrBytes ?? MiB, 'tail'),
+        channel: fifo ? new WarmChannel(fifo.output, fifo.input) : new WarmChannel(out, stream),
+        stdin: fifo ? fifo.input : stream,
+        stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
+        fifo,
         busy: false,
         dead: false,
         lastUsed: Date.now(),
       };
       err.on('data', (c: Buffer) => instance.stderr.write(c));
+      fifo?.errors.on('data', (c: Buffer) => instance.stderr.write(c));
       container.modem.demuxStream(stream, out, err);
+      // The attach stream ends with the container, pipes or not: that is how a crash is seen.
       const ended = (): void => {
         instance.dead = true;
         instance.channel.end();
@@ -160,13 +180,14 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       await container.start();
       return instance;
     } catch (err) {
+      fifo?.close();
       await this.deps.remove(container, runId);
       throw err instanceof NanoGridError ? err : new NanoGridError('SANDBOX_ERROR', `starting a warm instance failed: ${(err as Error).message}`, { plugin: this.plugin, cause: err });
     }
   }
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
-    i.stderr = new CappedBuffer(spec.maxStderrBytes ?? MiB, 'tail');
+    i.stderr.reset(spec.maxStderrBytes ?? MiB);
     if (i.peak === undefined) i.peak = (await this.deps.peakMeter?.(i.runId)) ?? null;
     i.peak?.reset();
     const t0 = Date.now();
@@ -185,6 +206,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spec.signal?.removeEventListener('abort', kill);
     });
     const peakMemoryBytes = i.peak?.read();
+    if (answer.kind === 'answered') await i.stderr.settled(1000); // stderr may trail the answer
     const base = {
       ...(peakMemoryBytes !== undefined ? { peakMemoryBytes } : {}),
       stderr: i.stderr.toString(),
@@ -229,5 +251,6 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     i.peak?.close();
     i.stdin.destroy();
     await this.deps.remove(i.container, i.runId);
+    i.fifo?.close();
   }
 }

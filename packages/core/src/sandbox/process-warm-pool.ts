@@ -5,9 +5,8 @@ import type { Readable, Writable } from 'node:stream';
 import { NanoGridError } from '../errors.js';
 import type { StartKind } from '../job.js';
 import type { WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
-import { CappedBuffer } from './capped-buffer.js';
 import { ProcessTree } from './process-tree.js';
-import { WarmChannel, answeredStdout } from './warm-channel.js';
+import { WarmChannel, WarmStderr, answeredStdout } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
 /** What to exec for a serve command, planned by the process sandbox (bubblewrap or plain). */
@@ -31,7 +30,7 @@ interface Instance extends WarmInstance {
   tree: ProcessTree;
   channel: WarmChannel;
   stdin: Writable;
-  stderr: CappedBuffer;
+  stderr: WarmStderr;
   dir: string;
   outputDir: string;
   /** When its processes were last walked in /proc (0: never). */
@@ -95,7 +94,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       tree: new ProcessTree(child.pid, this.deps.pageBytes),
       channel: new WarmChannel(stdout, stdin),
       stdin,
-      stderr: new CappedBuffer(spec.maxStderrBytes ?? MiB, 'tail'),
+      stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
       dir,
       outputDir,
       exited,
@@ -109,7 +108,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
   }
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
-    i.stderr = new CappedBuffer(spec.maxStderrBytes ?? MiB, 'tail');
+    i.stderr.reset(spec.maxStderrBytes ?? MiB);
     const t0 = performance.now();
     const limit = spec.memoryMb > 0 ? spec.memoryMb * MiB : 0;
     let timedOut = false;
@@ -152,6 +151,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       if (first) walk(); // the server had perhaps not started its runtime yet at the first walk
       over(i.tree.peakBytes());
     }
+    if (answer.kind === 'answered' && !i.dead) await i.stderr.settled(1000); // stderr is a pipe of its own
     const base = {
       ...(peak > 0 ? { peakMemoryBytes: peak } : {}),
       stderr: i.stderr.toString(),

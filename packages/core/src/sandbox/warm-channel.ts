@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { META_MARKER, RESULT_MARKER } from '../plugins/runtime-plugin.js';
+import { CappedBuffer } from './capped-buffer.js';
 
 /** What a warm server reports before each result line. */
 export interface WarmMeta {
@@ -104,4 +105,75 @@ export function answeredStdout(meta: WarmMeta, resultLine: string): string {
   if (meta.stdout !== undefined) return meta.stdout;
   const logs = meta.logs ?? '';
   return `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`;
+}
+
+/** What a warm server writes to stderr after each call (see STDERR_END in the servers). */
+export const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
+const END_BYTES = Buffer.from(STDERR_END);
+
+/**
+ * A warm instance's stderr, call by call. The servers end each call's stderr
+ * with STDERR_END; stderr travels apart from the answer (another pipe, or the
+ * attach stream while the answer takes a named pipe), so `settled()` waits
+ * for that mark before the call's stderr is read. Marks are not kept.
+ */
+export class WarmStderr {
+  private buf: CappedBuffer;
+  /** Bytes held back because they may be the start of a mark split across chunks. */
+  private held = Buffer.alloc(0);
+  private ends = 0;
+  private waiter: (() => void) | undefined;
+
+  constructor(private readonly maxBytes: number) {
+    this.buf = new CappedBuffer(maxBytes, 'tail');
+  }
+
+  /** Starts a call: what is kept so far belongs to no call. */
+  reset(maxBytes = this.maxBytes): void {
+    this.buf = new CappedBuffer(maxBytes, 'tail');
+    this.ends = 0;
+  }
+
+  write(chunk: Buffer): void {
+    let data = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
+    this.held = Buffer.alloc(0);
+    for (let at = data.indexOf(END_BYTES); at >= 0; at = data.indexOf(END_BYTES)) {
+      if (at > 0) this.buf.write(data.subarray(0, at));
+      data = data.subarray(at + END_BYTES.length);
+      this.ends++;
+    }
+    // Hold back a tail that could be the beginning of a mark.
+    let keep = Math.min(END_BYTES.length - 1, data.length);
+    while (keep > 0 && !END_BYTES.subarray(0, keep).equals(data.subarray(data.length - keep))) keep--;
+    if (data.length - keep > 0) this.buf.write(data.subarray(0, data.length - keep));
+    this.held = Buffer.from(data.subarray(data.length - keep));
+    if (this.ends > 0 && this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w();
+    }
+  }
+
+  /** Resolves once the call's mark arrived, or after `timeoutMs` (a server that died mid-call writes none). */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.ends > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve();
+      }, timeoutMs);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  toString(): string {
+    return this.buf.toString() + this.held.toString();
+  }
+
+  get truncated(): boolean {
+    return this.buf.truncated;
+  }
 }
