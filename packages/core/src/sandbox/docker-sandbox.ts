@@ -63,7 +63,9 @@ const MiB = 1024 * 1024;
 /**
  * Runs each invocation in a fresh, hardened container (see docker-spec.ts).
  * Code goes in with `putArchive` and outputs come out with `getArchive`, so no
- * host path is mounted and a remote `DOCKER_HOST` works the same.
+ * host path is mounted and a remote `DOCKER_HOST` works the same (the one
+ * exception: on a local engine, warm instances get a read-only directory of
+ * three named pipes for their protocol; see fifo-channel.ts).
  */
 export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   const { logger = silentLogger, socketPath, host, port, protocol } = opts;
