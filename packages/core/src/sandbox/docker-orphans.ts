@@ -34,7 +34,8 @@ export interface OrphanCandidate {
   createdMs: number;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process of this host exists (signal 0). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { pidAlive } from './docker-orphans.js';
 
 const DIR_PREFIX = 'nanogrid-warm-';
 
@@ -80,18 +81,10 @@ export function removeStaleFifoDirs(root: string): number {
   }
   for (const name of names) {
     const pid = Number(/^nanogrid-warm-(\d+)-/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || alive(pid)) continue;
+    if (!pid || pid === process.pid || pidAlive(pid)) continue;
     rmSync(join(root, name), { recursive: true, force: true });
     removed++;
   }
   return removed;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
