@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type NanoGridConfig, composeNanoGrid, fsStorage, memoryQueue, memoryResults, silentLogger } from '@nanogrid/core';
+import { type NanoGridConfig, type Sandbox, composeNanoGrid, fsStorage, memoryQueue, memoryResults, silentLogger } from '@nanogrid/core';
 import { createController, defaultRuntimes } from '../src/index.js';
 import type { TestHost } from './helpers.js';
 
@@ -17,8 +17,8 @@ export const PYTHON_IMAGES = ['nanogrid/python:3', 'nanogrid/python-fat:3'];
  * storage in a fresh temp dir, the default runtimes) on the sandbox asked for,
  * its worker running.
  */
-export async function makeEngineHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' }): Promise<TestHost> {
-  const dir = await mkdtemp(join(tmpdir(), `nanogrid-${config.sandbox}-host-`));
+export async function makeEngineHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox }): Promise<TestHost> {
+  const dir = await mkdtemp(join(tmpdir(), `nanogrid-${typeof config.sandbox === 'string' ? config.sandbox : config.sandbox.name}-host-`));
   const nanogrid = await composeNanoGrid(
     {
       dataDir: join(dir, 'data'),

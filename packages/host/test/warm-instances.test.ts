@@ -1,3 +1,4 @@
+import { dockerSandbox, silentLogger } from '@nanogrid/core';
 import { dockerTestEnv } from '@nanogrid/core/testing';
 import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
@@ -196,3 +197,34 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
     expect(await call(id, { n: 2 })).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2, n: 2 } });
   });
 });
+
+/** A remote engine cannot bind the host's named pipes: there the protocol and stderr share the attach stream. */
+describe.skipIf(!env.ready)('warm instances over the attach stream (warmPipes: false, as with a remote engine)', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await makeEngineHost({ sandbox: dockerSandbox({ warmPipes: false, logger: silentLogger }), warm: { enabled: true, prewarm: {} } });
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+  const call = async (id: string, payload: unknown = {}): Promise<Job> => (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
+
+  it('loads once, serves warm, keeps logs per call; a failing call fails cleanly', async () => {
+    const id = await deploy(host.app, 'attach-counter', COUNTER_PY);
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold', result: { loads: 1, calls: 1 } });
+    const second = await call(id);
+    expect(second).toMatchObject({ status: 'completed', start: 'warm', result: { loads: 1, calls: 2 } });
+    expect(second.logs).toContain('call 2');
+    const crash = await deploy(host.app, 'attach-crash', 'import sys\n\ndef handler(event, context):\n    sys.stderr.write("about to fail\\n")\n    raise ValueError("no good")\n');
+    const failed = await call(crash);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'FUNCTION_ERROR' } });
+  });
+
+  it('garbage on the channel is BAD_RESULT and the next call gets a new instance', async () => {
+    const id = await deploy(host.app, 'attach-garbage', GARBAGE_PY);
+    expect(await call(id)).toMatchObject({ status: 'completed' });
+    expect(await call(id, { garbage: true })).toMatchObject({ status: 'failed', error: { code: 'BAD_RESULT' } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold' });
+  });
+});
+
