@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { STDERR_END, WarmStderr } from '../src/sandbox/warm-channel.js';
+import { STDERR_END } from '../src/plugins/runtime-plugin.js';
+import { WarmStderr } from '../src/sandbox/warm-channel.js';
 
 describe('WarmStderr', () => {
   it('drops the end mark, even split across chunks, and settles once it arrived', async () => {

@@ -1,53 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { type NanoGridConfig, type Sandbox, composeNanoGrid, fsStorage, memoryQueue, memoryResults, silentLogger } from '@nanogrid/core';
-import { createController, defaultRuntimes } from '../src/index.js';
-import type { TestHost } from './helpers.js';
+import type { NanoGridConfig, Sandbox } from '@nanogrid/core';
+import { type TestHost, startTestHost } from './helpers.js';
 
 const execFileP = promisify(execFile);
 
 /** Host tests that need Docker: the runtime images they use. */
 export const PYTHON_IMAGES = ['nanogrid/python:3', 'nanogrid/python-fat:3'];
 
-/**
- * The real engine behind the real HTTP API (memory queue + results, filesystem
- * storage in a fresh temp dir, the default runtimes) on the sandbox asked for,
- * its worker running.
- */
-export async function makeEngineHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox }): Promise<TestHost> {
-  const dir = await mkdtemp(join(tmpdir(), `nanogrid-${typeof config.sandbox === 'string' ? config.sandbox : config.sandbox.name}-host-`));
-  const nanogrid = await composeNanoGrid(
-    {
-      dataDir: join(dir, 'data'),
-      storage: fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
-      queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
-      results: memoryResults(),
-      worker: { concurrency: 2, pollWaitMs: 1000 },
-      runtimes: defaultRuntimes(),
-      ...config,
-    },
-    { runtimes: [], cwd: dir, logger: silentLogger },
-  );
-  nanogrid.worker?.start();
-  const app = createController({
-    registry: nanogrid.registry,
-    jobs: nanogrid.jobs,
-    storage: nanogrid.storage,
-    ...(config.limits ? { limits: config.limits } : {}),
-    logger: silentLogger,
-  });
-  return {
-    app,
-    nanogrid,
-    dir,
-    async close() {
-      await nanogrid.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+/** The engine on the sandbox asked for, behind the HTTP API (see startTestHost). */
+export function makeEngineHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox }): Promise<TestHost> {
+  return startTestHost(config, config.limits ? { limits: config.limits } : {});
 }
 
 /** Ids of the containers (any state) carrying a label, through the docker CLI. */

@@ -1,7 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type HttpConfig, type LimitsConfig, type NanoGrid, composeNanoGrid, fsStorage, memoryQueue, memoryResults, silentLogger } from '@nanogrid/core';
+import {
+  type HttpConfig,
+  type LimitsConfig,
+  type NanoGrid,
+  type NanoGridConfig,
+  type Sandbox,
+  composeNanoGrid,
+  fsStorage,
+  memoryQueue,
+  memoryResults,
+  silentLogger,
+} from '@nanogrid/core';
 import type { Hono } from 'hono';
 import { type ControllerDeps, createController, defaultRuntimes } from '../src/index.js';
 
@@ -40,33 +51,27 @@ export interface TestHost {
 }
 
 /**
- * A controller over in-memory pieces (memory queue + results, filesystem storage
- * in a fresh temp dir) with a running worker on the process sandbox, so runs complete.
+ * The real engine behind the real HTTP API: memory queue + results, filesystem
+ * storage in a fresh temp dir, the default runtimes, its worker running.
+ * `config` overrides any of it (the sandbox above all); `controller` adds
+ * controller options (http, limits …).
  */
-export async function makeHost(http: HttpConfig = {}, extra: Partial<ControllerDeps> = {}, limits: LimitsConfig = {}): Promise<TestHost> {
-  const dir = await mkdtemp(join(tmpdir(), 'nanogrid-host-test-'));
+export async function startTestHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox }, controller: Partial<ControllerDeps> = {}): Promise<TestHost> {
+  const dir = await mkdtemp(join(tmpdir(), `nanogrid-${typeof config.sandbox === 'string' ? config.sandbox : config.sandbox.name}-host-`));
   const nanogrid = await composeNanoGrid(
     {
       dataDir: join(dir, 'data'),
       storage: fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
-      queue: memoryQueue(),
+      queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
       results: memoryResults(),
-      sandbox: 'process',
       worker: { concurrency: 2, pollWaitMs: 1000 },
-      limits,
+      runtimes: defaultRuntimes(),
+      ...config,
     },
-    { runtimes: defaultRuntimes(), cwd: dir, logger: silentLogger },
+    { runtimes: [], cwd: dir, logger: silentLogger },
   );
   nanogrid.worker?.start();
-  const app = createController({
-    registry: nanogrid.registry,
-    jobs: nanogrid.jobs,
-    storage: nanogrid.storage,
-    http,
-    limits,
-    logger: silentLogger,
-    ...extra,
-  });
+  const app = createController({ registry: nanogrid.registry, jobs: nanogrid.jobs, storage: nanogrid.storage, logger: silentLogger, ...controller });
   return {
     app,
     nanogrid,
@@ -76,6 +81,11 @@ export async function makeHost(http: HttpConfig = {}, extra: Partial<ControllerD
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A controller with a running worker on the process sandbox, so runs complete. */
+export function makeHost(http: HttpConfig = {}, extra: Partial<ControllerDeps> = {}, limits: LimitsConfig = {}): Promise<TestHost> {
+  return startTestHost({ sandbox: 'process', limits }, { http, limits, ...extra });
 }
 
 export interface UploadFields {

@@ -3,6 +3,8 @@ import { type RuntimePlugin, shellQuote } from '@nanogrid/core';
 
 /** The exec server (bootstrap/exec-serve.c), compiled beside the program: it serves warm instances. */
 export const CPP_EXEC_SERVE = '__nanogrid_exec_serve';
+/** Read once at import (an immutable string, shared by every plugin object). */
+const EXEC_SERVE_SOURCE = readFileSync(new URL('../bootstrap/exec-serve.c', import.meta.url), 'utf8');
 
 export interface CppRuntimeOptions {
   /**
@@ -56,7 +58,7 @@ export function cppRuntime(opts: CppRuntimeOptions = {}): RuntimePlugin {
           `${shellQuote(compiler)} ${flags} -I. -o "$OUTPUT_DIR/main" $srcs; ` +
           `${shellQuote(opts.cc ?? 'gcc')} -O2 -o "$OUTPUT_DIR/${CPP_EXEC_SERVE}" ${CPP_EXEC_SERVE}.c`,
       ],
-      files: { [`${CPP_EXEC_SERVE}.c`]: readFileSync(new URL('../bootstrap/exec-serve.c', import.meta.url), 'utf8') },
+      files: { [`${CPP_EXEC_SERVE}.c`]: EXEC_SERVE_SOURCE },
       timeoutMs: (opts.buildTimeoutSec ?? 120) * 1000,
       memoryMb: 1024,
     },

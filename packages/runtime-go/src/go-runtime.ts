@@ -5,6 +5,8 @@ import { type RuntimePlugin, shellQuote } from '@nanogrid/core';
 export const GO_EXEC_SERVE = '__nanogrid_exec_serve';
 /** Its own folder, so the function's package (`.`) never sees its `main`. */
 const EXEC_SERVE_SRC = 'nanogrid-exec-serve/exec-serve.go';
+/** Read once at import (an immutable string, shared by every plugin object). */
+const EXEC_SERVE_SOURCE = readFileSync(new URL('../bootstrap/exec-serve.go', import.meta.url), 'utf8');
 
 export interface GoRuntimeOptions {
   /**
@@ -57,7 +59,7 @@ export function goRuntime(opts: GoRuntimeOptions = {}): RuntimePlugin {
           `${go} build ${flags} -o "$OUTPUT_DIR/main" .; ` +
           `${go} build ${flags} -o "$OUTPUT_DIR/${GO_EXEC_SERVE}" ./${EXEC_SERVE_SRC}`,
       ],
-      files: { [EXEC_SERVE_SRC]: readFileSync(new URL('../bootstrap/exec-serve.go', import.meta.url), 'utf8') },
+      files: { [EXEC_SERVE_SRC]: EXEC_SERVE_SOURCE },
       timeoutMs: (opts.buildTimeoutSec ?? 180) * 1000,
       memoryMb: 1024,
     },

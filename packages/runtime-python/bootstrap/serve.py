@@ -6,6 +6,7 @@ whose helpers it reuses) and started once per warm instance with
 
   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}
   out (stdout): META {"logs": "...", "outputs": N}   then   RESULT_MARKER {"ok": ..., ...}
+  err (stderr): whatever the call wrote, then STDERR_END, so the host knows the call's stderr is all there
 
 Before each invocation /tmp and the output directory are emptied, so nothing of
 one invocation is visible to the next. User prints go to a per-invocation capture

@@ -55,7 +55,8 @@ export interface RuntimePlugin {
   /**
    * Warm server: started once per instance, loads the function once and serves
    * one invocation per stdin line (see runtime-python's serve.py for the
-   * protocol). Compiled runtimes serve through an exec server that starts the
+   * protocol; a server ends each call's stderr with `STDERR_END`, or the host
+   * waits a second for it). Compiled runtimes serve through an exec server that starts the
    * program per invocation inside the warm instance.
    */
   serve?: {
@@ -76,6 +77,9 @@ export const RESULT_MARKER = '\u001eNANOGRID_RESULT ';
 
 /** Prefix of the line a warm server prints before each result: `{ logs, outputs }`. */
 export const META_MARKER = '\u001eNANOGRID_META ';
+
+/** What a warm server writes to stderr after each call: that call's stderr is complete. */
+export const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 
 /** The envelope a bootstrap prints after `RESULT_MARKER`. */
 export type ResultEnvelope =

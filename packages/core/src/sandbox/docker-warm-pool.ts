@@ -8,7 +8,7 @@ import type { PrewarmSpec, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '..
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import type { PeakMeter } from './docker-memory.js';
 import { FIFO_MOUNT, type FifoChannel, openFifoChannel } from './fifo-channel.js';
-import { WarmChannel, WarmStderr, answeredStdout } from './warm-channel.js';
+import { WarmChannel, WarmStderr, answeredRun } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
 export type { WarmPoolOptions } from './warm-pool-base.js';
@@ -235,15 +235,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     if ((meta.outputs ?? 0) > 0) {
       await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, { maxBytes: this.opts.maxOutputBytes ?? 256 * MiB, maxEntries: 10_000 });
     }
-    return {
-      ...base,
-      exitCode: meta.exit ?? 0,
-      signal: meta.signal ?? null,
-      oomKilled: meta.oom === true,
-      stdoutTruncated: meta.truncated === true,
-      stdout: answeredStdout(meta, resultLine),
-      outputCount: meta.outputs ?? 0,
-    };
+    return { ...base, ...answeredRun(meta, resultLine) };
   }
 
   protected async destroy(i: Instance): Promise<void> {

@@ -6,7 +6,7 @@ import { NanoGridError } from '../errors.js';
 import type { StartKind } from '../job.js';
 import type { WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { ProcessTree } from './process-tree.js';
-import { WarmChannel, WarmStderr, answeredStdout } from './warm-channel.js';
+import { WarmChannel, WarmStderr, answeredRun } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
 /** What to exec for a serve command, planned by the process sandbox (bubblewrap or plain). */
@@ -178,7 +178,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       if (oomKilled) return { ...base, peakMemoryBytes: peak, oomKilled, exitCode: null, signal: 'SIGKILL', stdout: '' };
     }
     if ((meta.outputs ?? 0) > 0) await this.moveOutputs(i, spec.outputDir);
-    return { ...base, ...(peak > 0 ? { peakMemoryBytes: peak } : {}), exitCode: meta.exit ?? 0, signal: meta.signal ?? null, oomKilled: meta.oom === true, stdoutTruncated: meta.truncated === true, stdout: answeredStdout(meta, resultLine), outputCount: meta.outputs ?? 0 };
+    return { ...base, ...(peak > 0 ? { peakMemoryBytes: peak } : {}), ...answeredRun(meta, resultLine) };
   }
 
   /** Copies what the call left in the instance's output directory to the job's. */

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { META_MARKER, RESULT_MARKER } from '../plugins/runtime-plugin.js';
+import { META_MARKER, RESULT_MARKER, STDERR_END } from '../plugins/runtime-plugin.js';
+import type { WarmRunResult } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 
 /** What a warm server reports before each result line. */
@@ -97,18 +98,22 @@ export class WarmChannel {
 }
 
 /**
- * The stdout a cold run would have given for an answered call, so both paths
- * are read by the same `interpretRun`: logs then the envelope line, or (exec
- * server) the program's own stdout.
+ * What a cold run would have reported for an answered call, so both paths are
+ * read by the same `interpretRun`: the stdout is logs then the envelope line,
+ * or (exec server) the program's own stdout, exit code and signal.
  */
-export function answeredStdout(meta: WarmMeta, resultLine: string): string {
-  if (meta.stdout !== undefined) return meta.stdout;
+export function answeredRun(meta: WarmMeta, resultLine: string): Pick<WarmRunResult, 'exitCode' | 'signal' | 'oomKilled' | 'stdout' | 'stdoutTruncated' | 'outputCount'> {
   const logs = meta.logs ?? '';
-  return `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`;
+  return {
+    exitCode: meta.exit ?? 0,
+    signal: meta.signal ?? null,
+    oomKilled: meta.oom === true,
+    stdout: meta.stdout ?? `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`,
+    stdoutTruncated: meta.truncated === true,
+    outputCount: meta.outputs ?? 0,
+  };
 }
 
-/** What a warm server writes to stderr after each call (see STDERR_END in the servers). */
-export const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 const END_BYTES = Buffer.from(STDERR_END);
 
 /**

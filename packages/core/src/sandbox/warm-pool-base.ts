@@ -43,7 +43,10 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   private readonly reaper: ReturnType<typeof setInterval>;
   protected readonly keepAliveMs: number;
 
-  constructor(protected readonly opts: WarmPoolOptions) {
+  protected readonly opts: WarmPoolOptions;
+
+  constructor(opts: WarmPoolOptions) {
+    this.opts = { ...opts }; // setMaxTotal changes it: never the caller's object
     this.keepAliveMs = opts.keepAliveMs ?? 60_000;
     this.reaper = setInterval(() => void this.reap(), Math.min(this.keepAliveMs, 5000));
     this.reaper.unref();
@@ -151,6 +154,7 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
       const onAbort = (): void => {
         const at = q.indexOf(waiter);
         if (at >= 0) q.splice(at, 1);
+        if (q.length === 0 && this.waiters.get(spec.key) === q) this.waiters.delete(spec.key);
         reject(new NanoGridError('SHUTTING_DOWN', 'the run was cancelled while it waited for a warm instance', { plugin: this.plugin }));
       };
       const waiter = (i: I | undefined): void => {
@@ -165,7 +169,7 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
 
   /** A finished call's instance goes straight to the next waiter of its key, in arrival order. */
   private handOver(i: I): void {
-    const next = this.waiters.get(i.key)?.shift();
+    const next = this.nextWaiter(i.key);
     if (!next) {
       i.busy = false;
       return;
@@ -175,8 +179,14 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
 
   /** An instance of the key went away (or never started): the next waiter may start one. */
   private wake(key: string): void {
-    const next = this.waiters.get(key)?.shift();
-    next?.(undefined);
+    this.nextWaiter(key)?.(undefined);
+  }
+
+  private nextWaiter(key: string): ((i: I | undefined) => void) | undefined {
+    const q = this.waiters.get(key);
+    const next = q?.shift();
+    if (q?.length === 0) this.waiters.delete(key);
+    return next;
   }
 
   /** Stops the least recently used idle instance when the worker is at its total cap. */
