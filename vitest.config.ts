@@ -2,7 +2,18 @@ import { defineConfig } from 'vitest/config';
 
 // One root config; each package is a project. The `source` export condition
 // makes workspace imports resolve to TypeScript sources, so tests need no build.
-const packages = ['core', 'runtime-python', 'runtime-node', 'runtime-cpp', 'runtime-go', 'host', 'redis', 'queue-sqs', 'storage-s3', 'storage-gcs'];
+const packages = [
+  'core',
+  'runtime-python',
+  'runtime-node',
+  'runtime-cpp',
+  'runtime-go',
+  'host',
+  'redis',
+  'queue-sqs',
+  'storage-s3',
+  'storage-gcs',
+];
 
 export default defineConfig({
   // tsyringe's parameter decorators are TypeScript's legacy (experimentalDecorators) kind.

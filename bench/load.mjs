@@ -19,15 +19,18 @@ const headers = { 'content-type': 'application/json', 'content-length': Buffer.b
 /** One sync invocation; resolves with the job record, rejects on a non-200 answer. */
 function invoke() {
   return new Promise((resolve, reject) => {
-    const req = http.request({ hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        if (res.statusCode === 200) resolve(JSON.parse(text));
-        else reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
-      });
-    });
+    const req = http.request(
+      { hostname: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          if (res.statusCode === 200) resolve(JSON.parse(text));
+          else reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`));
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });

@@ -22,8 +22,17 @@ const JS = 'export async function handler(event) { return { ok: true }; }\n';
 async function withHost(config, fn) {
   const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-bench-'));
   const host = await startHost({
-    config: { dataDir, http: { rateLimit: false, maxInflight: 100_000 }, worker: { concurrency: 8, pollWaitMs: 1000 }, ...config },
-    port: 0, hostname: '127.0.0.1', handleSignals: false, logger: silentLogger, cwd: dataDir,
+    config: {
+      dataDir,
+      http: { rateLimit: false, maxInflight: 100_000 },
+      worker: { concurrency: 8, pollWaitMs: 1000 },
+      ...config,
+    },
+    port: 0,
+    hostname: '127.0.0.1',
+    handleSignals: false,
+    logger: silentLogger,
+    cwd: dataDir,
   });
   try {
     return await fn(host.url);
@@ -47,14 +56,22 @@ async function deploy(url, name, runtime, file, source) {
 
 /** Throughput measured by bench/load.mjs in its own process (clients and host do not share an event loop). */
 async function loadRun(url, fid, total, clients) {
-  const { stdout } = await run('node', [new URL('./load.mjs', import.meta.url).pathname, url, fid, String(total), String(clients)], { maxBuffer: 1 << 20 });
+  const { stdout } = await run(
+    'node',
+    [new URL('./load.mjs', import.meta.url).pathname, url, fid, String(total), String(clients)],
+    { maxBuffer: 1 << 20 },
+  );
   const r = JSON.parse(stdout.trim().split('\n').at(-1));
   if (r.failed > 0) throw new Error(`load: ${r.failed} of ${total} invocations failed`);
   return r.perSec;
 }
 
 async function invoke(url, fid) {
-  const res = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function_id: fid, payload: {} }) });
+  const res = await fetch(`${url}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ function_id: fid, payload: {} }),
+  });
   const body = await res.json();
   if (res.status !== 200) throw new Error(`run: ${res.status} ${JSON.stringify(body.error ?? body)}`);
   return body;
@@ -62,22 +79,36 @@ async function invoke(url, fid) {
 
 /** A python process kept running, echoing lines: the floor of any warm invocation. */
 async function warmProcessRoundTrip(n) {
-  const child = spawn('python3', ['-u', '-c', 'import sys\nfor line in sys.stdin:\n    sys.stdout.write(line)\n'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('python3', ['-u', '-c', 'import sys\nfor line in sys.stdin:\n    sys.stdout.write(line)\n'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let pending;
   child.stdout.on('data', () => pending?.());
-  const once = () => new Promise((resolve) => { pending = resolve; child.stdin.write('{"ok":true}\n'); });
+  const once = () =>
+    new Promise((resolve) => {
+      pending = resolve;
+      child.stdin.write('{"ok":true}\n');
+    });
   const r = await sample(n, once, 20);
   child.kill();
   return r;
 }
 
 function freePort() {
-  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); }); });
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 async function startRedis() {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve, reject) => {
     child.once('error', reject);
     child.stdout.on('data', (c) => c.toString().includes('Ready to accept') && resolve());
@@ -90,23 +121,67 @@ const latency = [];
 const first = [];
 const rates = [];
 
-console.log(`NanoGrid bench ${new Date().toISOString()} — ${quick ? 'quick' : 'full'} run; Docker engine: ${docker ? 'yes' : 'no (Docker rows left out)'}`);
+console.log(
+  `NanoGrid bench ${new Date().toISOString()} — ${quick ? 'quick' : 'full'} run; Docker engine: ${docker ? 'yes' : 'no (Docker rows left out)'}`,
+);
 
 // --- Baselines and floors
 if (docker) {
-  latency.push({ name: 'baseline: fresh container per job (docker run python3 -c)', ...(await sample(Math.min(N, 10), () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(\'{"ok": true}\')']), 1)) });
-  latency.push({ name: 'floor: bare docker run (true)', ...(await sample(Math.min(N, 10), () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'true']), 1)) });
+  latency.push({
+    name: 'baseline: fresh container per job (docker run python3 -c)',
+    ...(await sample(
+      Math.min(N, 10),
+      () =>
+        run('docker', [
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          'nanogrid/python:3',
+          'python3',
+          '-c',
+          'print(\'{"ok": true}\')',
+        ]),
+      1,
+    )),
+  });
+  latency.push({
+    name: 'floor: bare docker run (true)',
+    ...(await sample(
+      Math.min(N, 10),
+      () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'true']),
+      1,
+    )),
+  });
 }
-latency.push({ name: 'floor: round trip to a warm python process', ...(await warmProcessRoundTrip(quick ? 500 : 2000)) });
+latency.push({
+  name: 'floor: round trip to a warm python process',
+  ...(await warmProcessRoundTrip(quick ? 500 : 2000)),
+});
 
 // --- Sync invocations over HTTP, repeated on one function
-const setups = [['process', false], ['process', true], ...(docker ? [['docker', false], ['docker', true]] : [])];
+const setups = [
+  ['process', false],
+  ['process', true],
+  ...(docker
+    ? [
+        ['docker', false],
+        ['docker', true],
+      ]
+    : []),
+];
 for (const [sandbox, warm] of setups) {
   await withHost({ sandbox, warm: { enabled: warm } }, async (url) => {
     const mode = warm ? 'warm instances' : 'a fresh run per call';
-    for (const [lang, runtime, file, src] of [['python', 'python3.11', 'fn.py', PY], ['node', 'nodejs20.x', 'fn.mjs', JS]]) {
+    for (const [lang, runtime, file, src] of [
+      ['python', 'python3.11', 'fn.py', PY],
+      ['node', 'nodejs20.x', 'fn.mjs', JS],
+    ]) {
       const fid = await deploy(url, `${lang}-${sandbox}`, runtime, file, src);
-      latency.push({ name: `sync over HTTP, ${lang}, ${sandbox}, ${mode}`, ...(await sample(warm ? N * 10 : N, () => invoke(url, fid), 2)) });
+      latency.push({
+        name: `sync over HTTP, ${lang}, ${sandbox}, ${mode}`,
+        ...(await sample(warm ? N * 10 : N, () => invoke(url, fid), 2)),
+      });
     }
     if (sandbox === 'docker' && !warm) {
       // A function no worker has seen: deploy, then time its first call.
@@ -116,14 +191,22 @@ for (const [sandbox, warm] of setups) {
         times.push(await time(() => invoke(url, fid)));
       }
       times.sort((a, b) => a - b);
-      first.push({ name: 'first call of a new python function, docker sandbox', n: times.length, median: times[Math.floor(times.length / 2)], p95: times[Math.ceil(times.length * 0.95) - 1] });
+      first.push({
+        name: 'first call of a new python function, docker sandbox',
+        n: times.length,
+        median: times[Math.floor(times.length / 2)],
+        p95: times[Math.ceil(times.length * 0.95) - 1],
+      });
     }
   });
 }
 if (docker) {
   // The same, with a prewarmed pool: each first call takes a spare (refilled in the background between calls).
   await withHost({ sandbox: 'docker', warm: { enabled: true, prewarm: { python: 2, node: 2 } } }, async (url) => {
-    for (const [lang, runtime, file, src, comment] of [['python', 'python3.11', 'fn.py', PY, '#'], ['node', 'nodejs20.x', 'fn.mjs', JS, '//']]) {
+    for (const [lang, runtime, file, src, comment] of [
+      ['python', 'python3.11', 'fn.py', PY, '#'],
+      ['node', 'nodejs20.x', 'fn.mjs', JS, '//'],
+    ]) {
       const times = [];
       for (let i = 0; i < Math.min(N, 10); i++) {
         const fid = await deploy(url, `pre-${lang}-${i}`, runtime, file, `${src}${comment} prewarmed ${i}\n`);
@@ -131,7 +214,12 @@ if (docker) {
         times.push(await time(() => invoke(url, fid)));
       }
       times.sort((a, b) => a - b);
-      first.push({ name: `first call of a new ${lang} function, prewarmed pool`, n: times.length, median: times[Math.floor(times.length / 2)], p95: times[Math.ceil(times.length * 0.95) - 1] });
+      first.push({
+        name: `first call of a new ${lang} function, prewarmed pool`,
+        n: times.length,
+        median: times[Math.floor(times.length / 2)],
+        p95: times[Math.ceil(times.length * 0.95) - 1],
+      });
     }
   });
   first.unshift({ ...latency[1], name: 'baseline: bare docker run' });
@@ -141,26 +229,46 @@ if (docker) {
 const clients = 64;
 const total = quick ? 200 : 600;
 if (docker) {
-  const perSec = await throughput(8, quick ? 16 : 32, () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(1)']));
+  const perSec = await throughput(8, quick ? 16 : 32, () =>
+    run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(1)']),
+  );
   rates.push({ name: 'baseline: fresh container per job, 8 at once', n: quick ? 16 : 32, perSec });
 }
 await withHost({ sandbox: 'process', warm: { enabled: false } }, async (url) => {
   const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
-  rates.push({ name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`, n: total, perSec: await loadRun(url, fid, total, clients) });
+  rates.push({
+    name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`,
+    n: total,
+    perSec: await loadRun(url, fid, total, clients),
+  });
 });
-await withHost({ sandbox: 'process', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {
-  const fid = await deploy(url, 'tpp', 'python3.11', 'fn.py', PY);
-  await invoke(url, fid);
-  const n = quick ? 1000 : 5000;
-  rates.push({ name: `embedded queue, process warm instances, ${clients} clients`, n, perSec: await loadRun(url, fid, n, clients) });
-});
-if (docker) {
-  await withHost({ sandbox: 'docker', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } }, async (url) => {
-    const fid = await deploy(url, 'tpw', 'python3.11', 'fn.py', PY);
+await withHost(
+  { sandbox: 'process', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } },
+  async (url) => {
+    const fid = await deploy(url, 'tpp', 'python3.11', 'fn.py', PY);
     await invoke(url, fid);
     const n = quick ? 1000 : 5000;
-    rates.push({ name: `embedded queue, docker warm instances, ${clients} clients`, n, perSec: await loadRun(url, fid, n, clients) });
-  });
+    rates.push({
+      name: `embedded queue, process warm instances, ${clients} clients`,
+      n,
+      perSec: await loadRun(url, fid, n, clients),
+    });
+  },
+);
+if (docker) {
+  await withHost(
+    { sandbox: 'docker', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } },
+    async (url) => {
+      const fid = await deploy(url, 'tpw', 'python3.11', 'fn.py', PY);
+      await invoke(url, fid);
+      const n = quick ? 1000 : 5000;
+      rates.push({
+        name: `embedded queue, docker warm instances, ${clients} clients`,
+        n,
+        perSec: await loadRun(url, fid, n, clients),
+      });
+    },
+  );
 }
 let redis;
 try {
@@ -172,12 +280,24 @@ if (redis) {
   try {
     for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
       const prefix = `bench-${sandbox}-${Date.now()}:`;
-      await withHost({ sandbox, warm: { enabled: true }, queue: redisQueue({ connection: redis.url, keyPrefix: prefix }), results: redisResults({ connection: redis.url, keyPrefix: prefix }) }, async (url) => {
-        const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
-        await invoke(url, fid);
-        const n = quick ? 1000 : 5000;
-        rates.push({ name: `Redis queue + results, ${sandbox} warm instances, ${clients} clients`, n, perSec: await loadRun(url, fid, n, clients) });
-      });
+      await withHost(
+        {
+          sandbox,
+          warm: { enabled: true },
+          queue: redisQueue({ connection: redis.url, keyPrefix: prefix }),
+          results: redisResults({ connection: redis.url, keyPrefix: prefix }),
+        },
+        async (url) => {
+          const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
+          await invoke(url, fid);
+          const n = quick ? 1000 : 5000;
+          rates.push({
+            name: `Redis queue + results, ${sandbox} warm instances, ${clients} clients`,
+            n,
+            perSec: await loadRun(url, fid, n, clients),
+          });
+        },
+      );
     }
   } finally {
     redis.stop();

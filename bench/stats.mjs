@@ -43,7 +43,9 @@ const fmt = (v) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(2)
 export function printTable(title, rows, baselineName) {
   const base = rows.find((r) => r.name === baselineName);
   console.log(`\n${title}`);
-  console.log(`${'scenario'.padEnd(68)} ${'n'.padStart(6)} ${'median ms'.padStart(10)} ${'p95 ms'.padStart(9)} ${'per s'.padStart(8)}  vs baseline`);
+  console.log(
+    `${'scenario'.padEnd(68)} ${'n'.padStart(6)} ${'median ms'.padStart(10)} ${'p95 ms'.padStart(9)} ${'per s'.padStart(8)}  vs baseline`,
+  );
   console.log('-'.repeat(120));
   for (const r of rows) {
     let ratio = '';
@@ -51,6 +53,8 @@ export function printTable(title, rows, baselineName) {
       if (r.perSec && base.perSec) ratio = `${(r.perSec / base.perSec).toFixed(1)}× throughput`;
       else if (r.median && base.median) ratio = `${(base.median / r.median).toFixed(1)}× faster (median)`;
     } else if (r === base) ratio = '(baseline)';
-    console.log(`${r.name.padEnd(68)} ${String(r.n ?? '').padStart(6)} ${fmt(r.median).padStart(10)} ${fmt(r.p95).padStart(9)} ${fmt(r.perSec).padStart(8)}  ${ratio}`);
+    console.log(
+      `${r.name.padEnd(68)} ${String(r.n ?? '').padStart(6)} ${fmt(r.median).padStart(10)} ${fmt(r.p95).padStart(9)} ${fmt(r.perSec).padStart(8)}  ${ratio}`,
+    );
   }
 }

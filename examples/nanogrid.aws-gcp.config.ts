@@ -17,9 +17,14 @@ const env = (name: string, fallback?: string): string => {
 const redis = env('REDIS_URL', 'redis://127.0.0.1:6379');
 
 export default defineConfig({
-  storage: s3Storage({ bucket: env('NANOGRID_S3_BUCKET', 'nanogrid-code'), region: process.env.AWS_REGION ?? 'us-east-1' }),
+  storage: s3Storage({
+    bucket: env('NANOGRID_S3_BUCKET', 'nanogrid-code'),
+    region: process.env.AWS_REGION ?? 'us-east-1',
+  }),
   replicas: [gcsStorage({ bucket: env('NANOGRID_GCS_BUCKET', 'nanogrid-replica') })],
-  queue: sqsQueue({ queueUrl: env('NANOGRID_SQS_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/nanogrid-jobs') }),
+  queue: sqsQueue({
+    queueUrl: env('NANOGRID_SQS_URL', 'https://sqs.us-east-1.amazonaws.com/123456789012/nanogrid-jobs'),
+  }),
   results: redisResults({ connection: redis }),
   sandbox: 'docker',
   ai: { endpoint: env('NANOGRID_AI_ENDPOINT', 'http://10.0.3.10:11434') },

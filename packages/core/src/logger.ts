@@ -16,7 +16,7 @@ export function consoleLogger(prefix = 'nanogrid', level: 'debug' | 'info' | 'wa
           .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
           .join(' ')
       : '';
-    process.stderr.write(`[${prefix}] ${lvl} ${msg}${extra ? ' ' + extra : ''}\n`);
+    process.stderr.write(`[${prefix}] ${lvl} ${msg}${extra ? ` ${extra}` : ''}\n`);
   };
   return {
     debug: (m, f) => line('debug', m, f),

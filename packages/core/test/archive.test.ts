@@ -111,9 +111,13 @@ describe('extractZip refuses unsafe archives', () => {
 
   it('rejects absolute and backslash-climbing entries', async () => {
     const good = await zipWith((z) => z.addBuffer(Buffer.from('x'), '_tmp/ng-evil'));
-    await expect(codeOf(extractZip(patchBytes(good, '_tmp/ng-evil', '/tmp/ng-evil'), dest()))).resolves.toBe('ARCHIVE_PATH_TRAVERSAL');
+    await expect(codeOf(extractZip(patchBytes(good, '_tmp/ng-evil', '/tmp/ng-evil'), dest()))).resolves.toBe(
+      'ARCHIVE_PATH_TRAVERSAL',
+    );
     const win = await zipWith((z) => z.addBuffer(Buffer.from('x'), 'aa_aa_x'));
-    await expect(codeOf(extractZip(patchBytes(win, 'aa_aa_x', '..\\..\\x'), dest()))).resolves.toBe('ARCHIVE_PATH_TRAVERSAL');
+    await expect(codeOf(extractZip(patchBytes(win, 'aa_aa_x', '..\\..\\x'), dest()))).resolves.toBe(
+      'ARCHIVE_PATH_TRAVERSAL',
+    );
   });
 
   it('rejects a symlink that points out of the tree', async () => {
@@ -185,7 +189,14 @@ describe('extractZip refuses unsafe archives', () => {
   it('stops a zip bomb (300 MB of zeros) at the default 256 MiB and removes what it wrote', async () => {
     const chunk = Buffer.alloc(1 << 20);
     const bomb = await zipWith((z) =>
-      z.addReadStream(Readable.from((function* () { for (let i = 0; i < 300; i++) yield chunk; })()), 'zeros.bin'),
+      z.addReadStream(
+        Readable.from(
+          (function* () {
+            for (let i = 0; i < 300; i++) yield chunk;
+          })(),
+        ),
+        'zeros.bin',
+      ),
     );
     expect(bomb.length).toBeLessThan(2 * 1024 * 1024);
     const out = dest();

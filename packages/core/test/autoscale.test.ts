@@ -11,10 +11,18 @@ describe('AutoscalePolicy (the original numbers, a fake clock)', () => {
     expect(p.desired).toBe(2);
     expect(p.decide({ queueDepth: 9, inFlight: 4, now: 0 })).toMatchObject({ desired: 2, change: 0 });
     expect(p.decide({ queueDepth: 10, inFlight: 4, now: 1000 })).toMatchObject({ desired: 3, change: 1 });
-    expect(p.decide({ queueDepth: 50, inFlight: 4, now: 1000 + 299_000 })).toMatchObject({ desired: 3, change: 0, reason: expect.stringContaining('cooldown') });
+    expect(p.decide({ queueDepth: 50, inFlight: 4, now: 1000 + 299_000 })).toMatchObject({
+      desired: 3,
+      change: 0,
+      reason: expect.stringContaining('cooldown'),
+    });
     expect(p.decide({ queueDepth: 50, inFlight: 4, now: 1000 + 300_000 })).toMatchObject({ desired: 4, change: 1 });
     expect(p.decide({ queueDepth: 50, inFlight: 4, now: 1000 + 600_000 })).toMatchObject({ desired: 5, change: 1 });
-    expect(p.decide({ queueDepth: 500, inFlight: 4, now: 1000 + 900_000 })).toMatchObject({ desired: 5, change: 0, reason: expect.stringContaining('max') });
+    expect(p.decide({ queueDepth: 500, inFlight: 4, now: 1000 + 900_000 })).toMatchObject({
+      desired: 5,
+      change: 0,
+      reason: expect.stringContaining('max'),
+    });
   });
 
   it('scales in by one only after 3 minutes of an empty queue with nothing running, never under min 2', () => {
@@ -27,7 +35,11 @@ describe('AutoscalePolicy (the original numbers, a fake clock)', () => {
     expect(p.decide({ queueDepth: 0, inFlight: 1, now: (t += 5 * MIN) })).toMatchObject({ desired: 3, change: 0 });
     expect(p.decide({ queueDepth: 0, inFlight: 0, now: (t += 1) })).toMatchObject({ change: 0 });
     expect(p.decide({ queueDepth: 0, inFlight: 0, now: (t += 3 * MIN) })).toMatchObject({ desired: 2, change: -1 });
-    expect(p.decide({ queueDepth: 0, inFlight: 0, now: (t += 10 * MIN) })).toMatchObject({ desired: 2, change: 0, reason: expect.stringContaining('min') });
+    expect(p.decide({ queueDepth: 0, inFlight: 0, now: (t += 10 * MIN) })).toMatchObject({
+      desired: 2,
+      change: 0,
+      reason: expect.stringContaining('min'),
+    });
   });
 
   it('refuses a min above max', () => {
@@ -42,7 +54,14 @@ describe('Autoscaler', () => {
     try {
       const metrics = new NanoGridMetrics();
       const warmCaps: number[] = [];
-      const scaler = new Autoscaler(queue, env.ng.worker, metrics, silentLogger, { maxConcurrency: 8, cooldownMs: 0, baseWarmCapacity: 6 }, { setWarmCapacity: (n) => warmCaps.push(n) });
+      const scaler = new Autoscaler(
+        queue,
+        env.ng.worker,
+        metrics,
+        silentLogger,
+        { maxConcurrency: 8, cooldownMs: 0, baseWarmCapacity: 6 },
+        { setWarmCapacity: (n) => warmCaps.push(n) },
+      );
       for (let i = 0; i < 12; i++) await queue.send(sampleJob());
       expect(await scaler.tick(1000)).toMatchObject({ desired: 3, change: 1 });
       expect(env.ng.worker?.concurrency).toBe(4); // 2 + (8 - 2) × (3 - 2) / (5 - 2)
@@ -60,7 +79,12 @@ describe('Autoscaler', () => {
   it('finished jobs show up per function: invocations by status, durations, cold/warm starts', async () => {
     const env = await engineEnv();
     try {
-      const meta = await env.ng.registry.deploy({ functionName: 'm', runtime: 'sh', fileName: 'm.sh', data: Buffer.from('cat\n') });
+      const meta = await env.ng.registry.deploy({
+        functionName: 'm',
+        runtime: 'sh',
+        fileName: 'm.sh',
+        data: Buffer.from('cat\n'),
+      });
       const { record } = await env.ng.jobs.submit(meta.function_id, { a: 1 });
       await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 });
       // Metrics are recorded once the delivery is acked, just after the result is published.
@@ -69,7 +93,9 @@ describe('Autoscaler', () => {
         expect(t).toContain('nanogrid_invocations_total{');
         return t;
       }, 5000);
-      expect(text).toContain(`nanogrid_invocations_total{function_id="${meta.function_id}",status="completed",code=""} 1`);
+      expect(text).toContain(
+        `nanogrid_invocations_total{function_id="${meta.function_id}",status="completed",code=""} 1`,
+      );
       expect(text).toContain(`nanogrid_invocation_duration_seconds_count{function_id="${meta.function_id}"} 1`);
       expect(text).toContain(`nanogrid_starts_total{function_id="${meta.function_id}",start="cold"} 1`);
     } finally {

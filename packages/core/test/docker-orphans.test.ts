@@ -43,7 +43,14 @@ describe.skipIf(!env.ready)('dockerSandbox.cleanupOrphans', () => {
   const made: string[] = [];
   afterAll(async () => {
     const docker = await openDocker();
-    await Promise.all(made.map((id) => docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
+    await Promise.all(
+      made.map((id) =>
+        docker
+          .getContainer(id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
   });
 
   /** A running container labelled as if a worker with this pid had started it. */
@@ -52,7 +59,13 @@ describe.skipIf(!env.ready)('dockerSandbox.cleanupOrphans', () => {
     const c = await docker.createContainer({
       Image: PYTHON_IMAGE,
       Cmd: ['sleep', '120'],
-      Labels: { [LABEL.marker]: '1', [LABEL.worker]: `crashed-${pid}`, [LABEL.host]: hostname(), [LABEL.pid]: String(pid), 'nanogrid.test': tag },
+      Labels: {
+        [LABEL.marker]: '1',
+        [LABEL.worker]: `crashed-${pid}`,
+        [LABEL.host]: hostname(),
+        [LABEL.pid]: String(pid),
+        'nanogrid.test': tag,
+      },
       HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } },
       Volumes: { '/output': {} },
     });

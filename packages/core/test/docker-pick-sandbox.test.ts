@@ -54,7 +54,9 @@ describe('pickSandbox', () => {
   });
 
   it('refuses docker when no engine answers', async () => {
-    const err = await pickSandbox('docker', recordingLogger(), { docker: nowhere, detectTimeoutMs: 500 }).catch((e: unknown) => e);
+    const err = await pickSandbox('docker', recordingLogger(), { docker: nowhere, detectTimeoutMs: 500 }).catch(
+      (e: unknown) => e,
+    );
     expect(isNanoGridError(err, 'SANDBOX_ERROR')).toBe(true);
   });
 });

@@ -32,7 +32,12 @@ describe.skipIf(!env.ready)('dockerSandbox: limits and hardening', () => {
   it('kills a function at its timeout and removes the container', async () => {
     const label = `timeout-${Date.now()}`;
     const started = Date.now();
-    const res = await sandbox.run(await py('import time\nprint("started", flush=True)\ntime.sleep(60)', { timeoutMs: 1500, labels: { 'nanogrid.test': label } }));
+    const res = await sandbox.run(
+      await py('import time\nprint("started", flush=True)\ntime.sleep(60)', {
+        timeoutMs: 1500,
+        labels: { 'nanogrid.test': label },
+      }),
+    );
     expect(res.timedOut).toBe(true);
     expect(res.oomKilled).toBe(false);
     expect(res.exitCode).toBeNull();
@@ -130,7 +135,8 @@ describe.skipIf(!env.ready)('dockerSandbox: limits and hardening', () => {
   });
 
   it('runs without capabilities or a way to gain privileges', async () => {
-    const code = 'import json\nstatus = dict(l.split(":\\t") for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)\nprint(json.dumps({k: status[k].strip() for k in ["CapEff", "CapBnd", "NoNewPrivs", "Uid"]}))';
+    const code =
+      'import json\nstatus = dict(l.split(":\\t") for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)\nprint(json.dumps({k: status[k].strip() for k in ["CapEff", "CapBnd", "NoNewPrivs", "Uid"]}))';
     const res = await sandbox.run(await py(code));
     expect(json(res)).toMatchObject({ CapEff: '0000000000000000', CapBnd: '0000000000000000', NoNewPrivs: '1' });
     expect(String(json(res).Uid).split(/\s+/)[0]).toBe('65534');

@@ -27,7 +27,9 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
   });
 
   it('returns exit code, stdout and stderr separately, and peak memory', async () => {
-    const res = await sandbox.run(await py('import sys\nprint("to stdout")\nprint("to stderr", file=sys.stderr)\nsys.exit(3)\n'));
+    const res = await sandbox.run(
+      await py('import sys\nprint("to stdout")\nprint("to stderr", file=sys.stderr)\nsys.exit(3)\n'),
+    );
     expect(res.exitCode).toBe(3);
     expect(res.signal).toBeNull();
     expect(res.stdout).toBe('to stdout\n');
@@ -39,7 +41,9 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
   });
 
   it('writes stdin to the program and closes it', async () => {
-    const res = await sandbox.run(await py('import json, sys\nd = json.load(sys.stdin)\nprint(d["x"] * 2)\n', { stdin: '{"x": 21}' }));
+    const res = await sandbox.run(
+      await py('import json, sys\nd = json.load(sys.stdin)\nprint(d["x"] * 2)\n', { stdin: '{"x": 21}' }),
+    );
     expect(res.exitCode).toBe(0);
     expect(res.stdout.trim()).toBe('42');
   });
@@ -52,10 +56,18 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
   });
 
   it('gives the function its env, with the contract variables, as uid 65534 in /code', async () => {
-    const code = 'import os, json\nprint(json.dumps({k: os.environ.get(k) for k in ["FOO", "OUTPUT_DIR", "TMPDIR", "HOME"]} | {"uid": os.getuid(), "cwd": os.getcwd()}))\n';
+    const code =
+      'import os, json\nprint(json.dumps({k: os.environ.get(k) for k in ["FOO", "OUTPUT_DIR", "TMPDIR", "HOME"]} | {"uid": os.getuid(), "cwd": os.getcwd()}))\n';
     const res = await sandbox.run(await py(code, { env: { FOO: 'bar baz', HOME: '/root', OUTPUT_DIR: '/elsewhere' } }));
     expect(res.exitCode).toBe(0);
-    expect(JSON.parse(res.stdout)).toEqual({ FOO: 'bar baz', OUTPUT_DIR: '/output', TMPDIR: '/tmp', HOME: '/tmp', uid: 65534, cwd: '/code' });
+    expect(JSON.parse(res.stdout)).toEqual({
+      FOO: 'bar baz',
+      OUTPUT_DIR: '/output',
+      TMPDIR: '/tmp',
+      HOME: '/tmp',
+      uid: 65534,
+      cwd: '/code',
+    });
   });
 
   it('copies nested outputs out and leaves links behind', async () => {
@@ -104,7 +116,9 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
   });
 
   it('runs several functions at once without mixing them up', async () => {
-    const specs = await Promise.all([1, 2, 3].map((i) => py(`import time\ntime.sleep(0.3)\nprint(${i})\nopen("/output/n", "w").write("${i}")`)));
+    const specs = await Promise.all(
+      [1, 2, 3].map((i) => py(`import time\ntime.sleep(0.3)\nprint(${i})\nopen("/output/n", "w").write("${i}")`)),
+    );
     const results = await Promise.all(specs.map((s) => sandbox.run(s)));
     for (const [i, res] of results.entries()) {
       expect(res.stdout.trim()).toBe(String(i + 1));
@@ -114,7 +128,9 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
 
   it('answers IMAGE_NOT_FOUND quickly for an image that does not exist', async () => {
     const started = Date.now();
-    const err = await sandbox.run(await py('print(1)', { image: 'nanogrid/does-not-exist:0' })).catch((e: unknown) => e);
+    const err = await sandbox
+      .run(await py('print(1)', { image: 'nanogrid/does-not-exist:0' }))
+      .catch((e: unknown) => e);
     expect(isNanoGridError(err, 'IMAGE_NOT_FOUND')).toBe(true);
     expect((err as Error).message).toContain('nanogrid/does-not-exist:0');
     expect((err as Error).message).toContain('nanogrid images build');
@@ -123,7 +139,10 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
 
   it('kills the run when its signal aborts, and removes the container', async () => {
     const label = `abort-${Date.now()}`;
-    const spec = await py('import time\ntime.sleep(60)', { labels: { 'nanogrid.test': label }, signal: AbortSignal.timeout(1000) });
+    const spec = await py('import time\ntime.sleep(60)', {
+      labels: { 'nanogrid.test': label },
+      signal: AbortSignal.timeout(1000),
+    });
     const res = await sandbox.run(spec);
     expect(res).toMatchObject({ exitCode: null, signal: 'SIGKILL', timedOut: false, oomKilled: false });
     expect(await containersLabelled('nanogrid.test', label)).toEqual([]);
@@ -136,7 +155,9 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
 
   it('measures peak memory through the stats API when cgroup files are not used', async () => {
     const viaStats = dockerSandbox({ cgroupRoot: false });
-    const res = await viaStats.run(await py('import time\nblob = b"x" * (40 << 20)\ntime.sleep(1.5)\nprint(len(blob))'));
+    const res = await viaStats.run(
+      await py('import time\nblob = b"x" * (40 << 20)\ntime.sleep(1.5)\nprint(len(blob))'),
+    );
     expect(res.exitCode).toBe(0);
     expect(res.peakMemoryBytes).toBeGreaterThan(30 * 1024 * 1024);
     await viaStats.close();

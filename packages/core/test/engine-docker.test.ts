@@ -3,7 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type NanoGrid, type Role, composeNanoGrid, fsStorage, memoryQueue, memoryResults, silentLogger } from '../src/index.js';
+import {
+  type NanoGrid,
+  type Role,
+  composeNanoGrid,
+  fsStorage,
+  memoryQueue,
+  memoryResults,
+  silentLogger,
+} from '../src/index.js';
 import { openDocker } from '../src/sandbox/docker-client.js';
 import { LABEL } from '../src/sandbox/docker-orphans.js';
 import { PYTHON_IMAGE, containersLabelled, dockerTestEnv } from './helpers/docker-env.js';
@@ -23,7 +31,14 @@ describe.skipIf(!env.ready)('worker start-up through composeNanoGrid (Docker san
   const dirs: string[] = [];
   afterAll(async () => {
     const docker = await openDocker();
-    await Promise.all(made.map((id) => docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
+    await Promise.all(
+      made.map((id) =>
+        docker
+          .getContainer(id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
@@ -33,7 +48,14 @@ describe.skipIf(!env.ready)('worker start-up through composeNanoGrid (Docker san
     const c = await docker.createContainer({
       Image: PYTHON_IMAGE,
       Cmd: ['sleep', '300'],
-      Labels: { [LABEL.marker]: '1', [LABEL.worker]: `crashed-${pid}`, [LABEL.host]: hostname(), [LABEL.pid]: String(pid), [LABEL.run]: `run-${pid}`, 'nanogrid.test': tag },
+      Labels: {
+        [LABEL.marker]: '1',
+        [LABEL.worker]: `crashed-${pid}`,
+        [LABEL.host]: hostname(),
+        [LABEL.pid]: String(pid),
+        [LABEL.run]: `run-${pid}`,
+        'nanogrid.test': tag,
+      },
       HostConfig: { NetworkMode: 'none', LogConfig: { Type: 'none', Config: {} } },
     });
     made.push(c.id);
@@ -79,9 +101,17 @@ describe.skipIf(!env.ready)('worker start-up through composeNanoGrid (Docker san
       expect(left).toContain(live);
 
       worker.worker?.start();
-      const fn = await worker.registry.deploy({ functionName: 'after-cleanup', runtime: 'sh', fileName: 'after.sh', data: src('echo \'{"ok":true}\'\n') });
+      const fn = await worker.registry.deploy({
+        functionName: 'after-cleanup',
+        runtime: 'sh',
+        fileName: 'after.sh',
+        data: src('echo \'{"ok":true}\'\n'),
+      });
       const { record } = await worker.jobs.submit(fn.function_id, {});
-      expect(await worker.jobs.wait(record.job_id, { timeoutMs: 30_000 })).toMatchObject({ status: 'completed', result: { ok: true } });
+      expect(await worker.jobs.wait(record.job_id, { timeoutMs: 30_000 })).toMatchObject({
+        status: 'completed',
+        result: { ok: true },
+      });
     } finally {
       await worker.close();
     }

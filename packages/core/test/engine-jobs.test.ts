@@ -2,11 +2,33 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JobRecord, type MemoryQueue, type QueueSource, type StorageBackend, NanoGridError, fsStorage, isNanoGridError, memoryQueue } from '../src/index.js';
+import {
+  type JobRecord,
+  type MemoryQueue,
+  type QueueSource,
+  type StorageBackend,
+  NanoGridError,
+  fsStorage,
+  isNanoGridError,
+  memoryQueue,
+} from '../src/index.js';
 import { type EngineEnv, engineEnv, src } from './helpers/engine-env.js';
 
-async function deploy(env: EngineEnv, name: string, script: string, extra: { timeoutSec?: number } = {}): Promise<string> {
-  return (await env.ng.registry.deploy({ functionName: name, runtime: 'sh', fileName: `${name}.sh`, data: src(script), ...extra })).function_id;
+async function deploy(
+  env: EngineEnv,
+  name: string,
+  script: string,
+  extra: { timeoutSec?: number } = {},
+): Promise<string> {
+  return (
+    await env.ng.registry.deploy({
+      functionName: name,
+      runtime: 'sh',
+      fileName: `${name}.sh`,
+      data: src(script),
+      ...extra,
+    })
+  ).function_id;
 }
 
 async function runJob(env: EngineEnv, functionId: string, payload: unknown = {}): Promise<JobRecord> {
@@ -29,9 +51,15 @@ describe('jobs through the engine (process sandbox)', () => {
     expect(record).toMatchObject({ status: 'pending', function_id: id, output_files: [] });
     expect(fn.function_id).toBe(id);
     const final = await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 });
-    expect(final).toMatchObject({ status: 'completed', result: { n: 1 }, attempts: 1, worker: env.ng.worker?.options.id });
+    expect(final).toMatchObject({
+      status: 'completed',
+      result: { n: 1 },
+      attempts: 1,
+      worker: env.ng.worker?.options.id,
+    });
     expect(final.execution_time_ms).toEqual(expect.any(Number));
-    for (const t of [final.created_at, final.started_at, final.finished_at]) expect(Date.parse(String(t))).not.toBeNaN();
+    for (const t of [final.created_at, final.started_at, final.finished_at])
+      expect(Date.parse(String(t))).not.toBeNaN();
     expect(Date.parse(String(final.finished_at))).toBeGreaterThanOrEqual(Date.parse(String(final.started_at)));
     expect(await env.ng.jobs.status(record.job_id)).toEqual(final);
   });
@@ -54,7 +82,11 @@ describe('jobs through the engine (process sandbox)', () => {
   });
 
   it('output files: nested folders kept under outputs/{job_id}/, links in path order; over the cap: OUTPUT_TOO_LARGE', async () => {
-    const id = await deploy(env, 'files', 'mkdir -p "$OUTPUT_DIR/a/b"\necho one > "$OUTPUT_DIR/z.txt"\necho two > "$OUTPUT_DIR/a/b/deep.csv"\necho "{}"\n');
+    const id = await deploy(
+      env,
+      'files',
+      'mkdir -p "$OUTPUT_DIR/a/b"\necho one > "$OUTPUT_DIR/z.txt"\necho two > "$OUTPUT_DIR/a/b/deep.csv"\necho "{}"\n',
+    );
     const final = await runJob(env, id);
     expect(final.status).toBe('completed');
     expect(final.output_files.map((u) => new URL(u).pathname.replace(/^\/files\//, ''))).toEqual([
@@ -72,7 +104,9 @@ describe('jobs through the engine (process sandbox)', () => {
     const id = await deploy(env, 'small', 'cat\n');
     const err = await env.ng.jobs.submit(id, { text: 'x'.repeat(2048) }).catch((e: unknown) => e);
     expect(isNanoGridError(err, 'PAYLOAD_TOO_LARGE')).toBe(true);
-    expect(isNanoGridError(await env.ng.jobs.submit('nope', {}).catch((e: unknown) => e), 'FUNCTION_NOT_FOUND')).toBe(true);
+    expect(isNanoGridError(await env.ng.jobs.submit('nope', {}).catch((e: unknown) => e), 'FUNCTION_NOT_FOUND')).toBe(
+      true,
+    );
     expect(isNanoGridError(await env.ng.jobs.status('nope').catch((e: unknown) => e), 'JOB_NOT_FOUND')).toBe(true);
   });
 
@@ -83,7 +117,10 @@ describe('jobs through the engine (process sandbox)', () => {
       const { record } = await env.ng.jobs.submit(id, {});
       await env.ng.registry.delete(id);
       env.ng.worker?.start();
-      expect(await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 })).toMatchObject({ status: 'failed', error: { code: 'FUNCTION_NOT_FOUND' } });
+      expect(await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 })).toMatchObject({
+        status: 'failed',
+        error: { code: 'FUNCTION_NOT_FOUND' },
+      });
     } finally {
       env.ng.worker?.start();
     }
@@ -96,7 +133,16 @@ describe('queue and storage edge cases', () => {
     const env = await engineEnv({ queue });
     try {
       const id = await deploy(env, 'plus', 'cat\n');
-      await (queue as MemoryQueue).sendRaw({ requestId: 'plus-req-1', functionId: id, runtime: 'sh', s3Bucket: 'b', s3Key: `functions/${id}/code.zip`, timeoutMs: 5000, memoryMb: 128, payload: { hi: 1 } });
+      await (queue as MemoryQueue).sendRaw({
+        requestId: 'plus-req-1',
+        functionId: id,
+        runtime: 'sh',
+        s3Bucket: 'b',
+        s3Key: `functions/${id}/code.zip`,
+        timeoutMs: 5000,
+        memoryMb: 128,
+        payload: { hi: 1 },
+      });
       const final = await env.ng.jobs.wait('plus-req-1', { timeoutMs: 20_000 });
       expect(final).toMatchObject({ job_id: 'plus-req-1', function_id: id, status: 'completed' });
     } finally {
@@ -113,7 +159,10 @@ describe('queue and storage edge cases', () => {
       const id = await deploy(env, 'next', 'cat\n');
       expect((await runJob(env, id, { n: 2 })).result).toEqual({ n: 2 });
       const dead = queue.deadLetters();
-      expect(dead.map((d) => d.reason)).toEqual([expect.stringContaining('not JSON'), expect.stringContaining('function_id')]);
+      expect(dead.map((d) => d.reason)).toEqual([
+        expect.stringContaining('not JSON'),
+        expect.stringContaining('function_id'),
+      ]);
       expect(dead.every((d) => d.attempts === 0)).toBe(true);
     } finally {
       await env.close();
@@ -122,7 +171,11 @@ describe('queue and storage edge cases', () => {
 
   it('a queue that refuses the job: the record reads failed and submit throws BACKEND_UNAVAILABLE', async () => {
     const inner = memoryQueue();
-    const queue: QueueSource = { ...inner, name: 'down-queue', send: () => Promise.reject(new NanoGridError('BACKEND_UNAVAILABLE', 'queue is down')) };
+    const queue: QueueSource = {
+      ...inner,
+      name: 'down-queue',
+      send: () => Promise.reject(new NanoGridError('BACKEND_UNAVAILABLE', 'queue is down')),
+    };
     const env = await engineEnv({ queue }, false);
     try {
       const id = await deploy(env, 'q', 'cat\n');
@@ -147,12 +200,16 @@ describe('queue and storage edge cases', () => {
       get: async (key) => {
         // The submit reads the metadata first; the worker's reads of its first attempt (its function's
         // concurrency limit, then the executor's) meet the outage.
-        if (key.endsWith('meta.json') && [2, 3].includes(++metaReads)) throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
+        if (key.endsWith('meta.json') && [2, 3].includes(++metaReads))
+          throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
         return s.get(key);
       },
     });
     const dir = await mkdtemp(join(tmpdir(), 'nanogrid-flaky-'));
-    const env = await engineEnv({ storage: wrap(fsStorage({ dir })), queue: memoryQueue({ visibilityTimeoutMs: 60_000 }) });
+    const env = await engineEnv({
+      storage: wrap(fsStorage({ dir })),
+      queue: memoryQueue({ visibilityTimeoutMs: 60_000 }),
+    });
     try {
       env.ng.registry.metaCacheMs = 0; // every read goes to the storage, as on separate machines
       const id = await deploy(env, 'flaky', 'cat\n');
@@ -170,7 +227,8 @@ describe('queue and storage edge cases', () => {
     try {
       const id = await deploy(env, 'slow', 'sleep 1\necho \'{"done":true}\'\n');
       const { record } = await env.ng.jobs.submit(id, {});
-      while ((await env.ng.jobs.status(record.job_id)).status !== 'running') await new Promise((r) => setTimeout(r, 20));
+      while ((await env.ng.jobs.status(record.job_id)).status !== 'running')
+        await new Promise((r) => setTimeout(r, 20));
       await env.ng.worker?.stop();
       expect(await env.ng.jobs.status(record.job_id)).toMatchObject({ status: 'completed', result: { done: true } });
       const second = await env.ng.jobs.submit(id, {});

@@ -8,11 +8,14 @@ import { type EngineEnv, engineEnv, src } from './helpers/engine-env.js';
 
 const ECHO = 'cat\n';
 
-async function rejects(p: Promise<unknown>): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
+async function rejects(
+  p: Promise<unknown>,
+): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {
-    if (isNanoGridError(err)) return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+    if (isNanoGridError(err))
+      return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
     throw err;
   }
   throw new Error('expected a NanoGridError');
@@ -37,12 +40,30 @@ describe('FunctionRegistry', () => {
   });
 
   it('deploys one source file: code.zip + meta.json in storage, defaults filled in', async () => {
-    const meta = await env.ng.registry.deploy({ functionName: 'echo', runtime: 'sh', fileName: 'echo.sh', data: src(ECHO), env: { MODE: 'x' } });
-    expect(meta).toMatchObject({ function_name: 'echo', runtime: 'sh', runtime_plugin: 'sh', handler: 'main.handler', entry_file: 'echo.sh', timeout: 300, memory_mb: 512, network: 'none', env: { MODE: 'x' } });
+    const meta = await env.ng.registry.deploy({
+      functionName: 'echo',
+      runtime: 'sh',
+      fileName: 'echo.sh',
+      data: src(ECHO),
+      env: { MODE: 'x' },
+    });
+    expect(meta).toMatchObject({
+      function_name: 'echo',
+      runtime: 'sh',
+      runtime_plugin: 'sh',
+      handler: 'main.handler',
+      entry_file: 'echo.sh',
+      timeout: 300,
+      memory_mb: 512,
+      network: 'none',
+      env: { MODE: 'x' },
+    });
     expect(meta.s3_key).toBe(`functions/${meta.function_id}/code.zip`);
     expect(meta.code_sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(await env.ng.storage.head(codeKey(meta.function_id))).toMatchObject({ size: meta.code_size });
-    const stored = JSON.parse((await buffer(await env.ng.storage.get(metaKey(meta.function_id)))).toString()) as unknown;
+    const stored = JSON.parse(
+      (await buffer(await env.ng.storage.get(metaKey(meta.function_id)))).toString(),
+    ) as unknown;
     expect(stored).toEqual(meta);
     expect(await env.ng.registry.get(meta.function_id)).toEqual(meta);
   });
@@ -59,29 +80,69 @@ describe('FunctionRegistry', () => {
       { path: 'lib/util.sh', data: 'x=1\n' },
       { path: 'app/main.sh', data: ECHO },
     ]);
-    const byHandler = await env.ng.registry.deploy({ functionName: 'z1', runtime: 'sh', fileName: 'code.zip', data: zip, handler: 'app.main.handler' });
+    const byHandler = await env.ng.registry.deploy({
+      functionName: 'z1',
+      runtime: 'sh',
+      fileName: 'code.zip',
+      data: zip,
+      handler: 'app.main.handler',
+    });
     expect(byHandler.entry_file).toBe('app/main.sh');
-    const only = await env.ng.registry.deploy({ functionName: 'z2', runtime: 'sh', fileName: 'code.zip', data: await createZip([{ path: 'run.sh', data: ECHO }]) });
+    const only = await env.ng.registry.deploy({
+      functionName: 'z2',
+      runtime: 'sh',
+      fileName: 'code.zip',
+      data: await createZip([{ path: 'run.sh', data: ECHO }]),
+    });
     expect(only.entry_file).toBe('run.sh');
-    const none = await rejects(env.ng.registry.deploy({ functionName: 'z3', runtime: 'sh', fileName: 'code.zip', data: zip, handler: 'nope.handler' }));
+    const none = await rejects(
+      env.ng.registry.deploy({
+        functionName: 'z3',
+        runtime: 'sh',
+        fileName: 'code.zip',
+        data: zip,
+        handler: 'nope.handler',
+      }),
+    );
     expect(none.code).toBe('HANDLER_NOT_FOUND');
     expect(none.message).toContain('nope.sh');
   });
 
   it('refuses bad archives, each with its own code, and stores nothing', async () => {
     const before = (await env.ng.storage.list('functions/')).length;
-    expect((await rejects(env.ng.registry.deploy({ functionName: 't', runtime: 'sh', fileName: 'x.zip', data: await traversalZip() }))).code).toBe('ARCHIVE_PATH_TRAVERSAL');
+    expect(
+      (
+        await rejects(
+          env.ng.registry.deploy({ functionName: 't', runtime: 'sh', fileName: 'x.zip', data: await traversalZip() }),
+        )
+      ).code,
+    ).toBe('ARCHIVE_PATH_TRAVERSAL');
     const bomb = await createZip([{ path: 'main.sh', data: Buffer.alloc(4 * 1024 * 1024) }]);
     expect(bomb.length).toBeLessThan(64 * 1024);
-    expect((await rejects(env.ng.registry.deploy({ functionName: 'b', runtime: 'sh', fileName: 'x.zip', data: bomb }))).code).toBe('ARCHIVE_TOO_LARGE');
-    expect((await rejects(env.ng.registry.deploy({ functionName: 'n', runtime: 'sh', fileName: 'x.zip', data: src('not a zip') }))).code).toBe('BAD_ARCHIVE');
-    expect((await rejects(env.ng.registry.deploy({ functionName: 'n', runtime: 'sh', fileName: 'notes.txt', data: src('hi') }))).code).toBe('UNSUPPORTED_FILE_TYPE');
+    expect(
+      (await rejects(env.ng.registry.deploy({ functionName: 'b', runtime: 'sh', fileName: 'x.zip', data: bomb }))).code,
+    ).toBe('ARCHIVE_TOO_LARGE');
+    expect(
+      (
+        await rejects(
+          env.ng.registry.deploy({ functionName: 'n', runtime: 'sh', fileName: 'x.zip', data: src('not a zip') }),
+        )
+      ).code,
+    ).toBe('BAD_ARCHIVE');
+    expect(
+      (
+        await rejects(
+          env.ng.registry.deploy({ functionName: 'n', runtime: 'sh', fileName: 'notes.txt', data: src('hi') }),
+        )
+      ).code,
+    ).toBe('UNSUPPORTED_FILE_TYPE');
     expect((await env.ng.storage.list('functions/')).length).toBe(before);
   });
 
   it('validates fields with VALIDATION_FAILED naming the field, and unknown runtimes', async () => {
     const base = { functionName: 'v', runtime: 'sh', fileName: 'v.sh', data: src(ECHO) };
-    const field = async (extra: object) => (await rejects(env.ng.registry.deploy({ ...base, ...extra }))).details?.['field'];
+    const field = async (extra: object) =>
+      (await rejects(env.ng.registry.deploy({ ...base, ...extra }))).details?.['field'];
     expect(await field({ functionName: '../etc' })).toBe('function_name');
     expect(await field({ timeoutSec: 601 })).toBe('timeout');
     expect(await field({ memoryMb: 8 })).toBe('memory_mb');
@@ -95,7 +156,12 @@ describe('FunctionRegistry', () => {
   });
 
   it('lists, gets and deletes; unknown ids are FUNCTION_NOT_FOUND', async () => {
-    const meta = await env.ng.registry.deploy({ functionName: 'gone', runtime: 'sh', fileName: 'g.sh', data: src(ECHO) });
+    const meta = await env.ng.registry.deploy({
+      functionName: 'gone',
+      runtime: 'sh',
+      fileName: 'g.sh',
+      data: src(ECHO),
+    });
     expect((await env.ng.registry.list()).map((m) => m.function_id)).toContain(meta.function_id);
     await env.ng.registry.delete(meta.function_id);
     expect((await env.ng.registry.list()).map((m) => m.function_id)).not.toContain(meta.function_id);
@@ -106,11 +172,23 @@ describe('FunctionRegistry', () => {
   });
 
   it('compiled runtimes build at deploy: a build failure is BUILD_FAILED with the output, and nothing is stored', async () => {
-    const ok = await env.ng.registry.deploy({ functionName: 'built', runtime: 'sh-built', fileName: 'b.sh', data: src(ECHO) });
+    const ok = await env.ng.registry.deploy({
+      functionName: 'built',
+      runtime: 'sh-built',
+      fileName: 'b.sh',
+      data: src(ECHO),
+    });
     const dir = join(env.ng.options.workDir, 'code', `${ok.code_sha256.slice(0, 40)}-sh-built`, 'out');
     expect(await readFile(join(dir, 'stamp'), 'utf8')).toBe('built\n');
     const before = (await env.ng.storage.list('functions/')).length;
-    const bad = await rejects(env.ng.registry.deploy({ functionName: 'broken', runtime: 'sh-built', fileName: 'b.sh', data: src('if then fi (\n') }));
+    const bad = await rejects(
+      env.ng.registry.deploy({
+        functionName: 'broken',
+        runtime: 'sh-built',
+        fileName: 'b.sh',
+        data: src('if then fi (\n'),
+      }),
+    );
     expect(bad.code).toBe('BUILD_FAILED');
     expect(bad.message).toMatch(/syntax error|unexpected/i);
     expect((await env.ng.storage.list('functions/')).length).toBe(before);

@@ -21,13 +21,26 @@ describe('named-pipe channel of warm containers', () => {
   it('carries the protocol both ways and stderr apart, through the wrapped command', async () => {
     const fifo = openFifoChannel(root());
     expect(fifo).toBeDefined();
-    const server = 'read line; echo "on stderr" >&2; printf "\\036NANOGRID_META {}\\n\\036NANOGRID_RESULT {\\"ok\\":true,\\"result\\":1}\\n"';
+    const server =
+      'read line; echo "on stderr" >&2; printf "\\036NANOGRID_META {}\\n\\036NANOGRID_RESULT {\\"ok\\":true,\\"result\\":1}\\n"';
     // The wrapper run on the host, with the pipes where a container would mount them.
-    const [sh, flag, wrapper, name, ...command] = fifo!.wrap(['sh', '-c', server]) as [string, string, string, string, ...string[]];
+    const [sh, flag, wrapper, name, ...command] = fifo!.wrap(['sh', '-c', server]) as [
+      string,
+      string,
+      string,
+      string,
+      ...string[],
+    ];
     const stderr = once(fifo!.errors, 'data');
-    const child = spawn(sh, [flag, wrapper.replaceAll('/nanogrid-channel', fifo!.dir), name, ...command], { stdio: 'ignore' });
+    const child = spawn(sh, [flag, wrapper.replaceAll('/nanogrid-channel', fifo!.dir), name, ...command], {
+      stdio: 'ignore',
+    });
     const answer = await new WarmChannel(fifo!.output, fifo!.input).call({ PAYLOAD: '{}' });
-    expect(answer).toMatchObject({ kind: 'answered', meta: {}, resultLine: '\u001eNANOGRID_RESULT {"ok":true,"result":1}' });
+    expect(answer).toMatchObject({
+      kind: 'answered',
+      meta: {},
+      resultLine: '\u001eNANOGRID_RESULT {"ok":true,"result":1}',
+    });
     expect(String((await stderr)[0])).toBe('on stderr\n');
     await once(child, 'exit');
     fifo!.close();

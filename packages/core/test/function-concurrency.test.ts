@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type JobRecord, NanoGridError, isNanoGridError } from '../src/index.js';
+import { type JobRecord, type NanoGridError, isNanoGridError } from '../src/index.js';
 import { FunctionGate } from '../src/engine/function-gate.js';
 import { type EngineEnv, engineEnv, src } from './helpers/engine-env.js';
 
@@ -46,12 +46,22 @@ describe('per-function concurrency through the engine (process sandbox)', () => 
   });
 
   const deploy = async (name: string, script: string, maxConcurrency?: number) =>
-    (await env.ng.registry.deploy({ functionName: name, runtime: 'sh', fileName: `${name}.sh`, data: src(script), ...(maxConcurrency ? { maxConcurrency } : {}) })).function_id;
+    (
+      await env.ng.registry.deploy({
+        functionName: name,
+        runtime: 'sh',
+        fileName: `${name}.sh`,
+        data: src(script),
+        ...(maxConcurrency ? { maxConcurrency } : {}),
+      })
+    ).function_id;
 
   it('a function with max_concurrency 1 runs its jobs one at a time, while another function runs beside it', async () => {
     const slow = await deploy('one-at-a-time', 'sleep 0.4\necho "{}"\n', 1);
     const quick = await deploy('quick', 'echo \'{"quick":true}\'\n');
-    const slowJobs = await Promise.all([1, 2, 3, 4].map(async () => (await env.ng.jobs.submit(slow, {})).record.job_id));
+    const slowJobs = await Promise.all(
+      [1, 2, 3, 4].map(async () => (await env.ng.jobs.submit(slow, {})).record.job_id),
+    );
     const quickJob = (await env.ng.jobs.submit(quick, {})).record.job_id;
     const quickDone = await env.ng.jobs.wait(quickJob, { timeoutMs: 20_000 });
     const slowDone = await Promise.all(slowJobs.map((id) => env.ng.jobs.wait(id, { timeoutMs: 30_000 })));
@@ -59,7 +69,9 @@ describe('per-function concurrency through the engine (process sandbox)', () => 
     expect(maxOverlap(slowDone)).toBe(1);
     // Queued behind the slow function's backlog, the quick job did not wait for it to drain.
     expect(quickDone).toMatchObject({ status: 'completed', result: { quick: true } });
-    expect(Date.parse(String(quickDone.finished_at))).toBeLessThan(Math.max(...slowDone.map((j) => Date.parse(String(j.finished_at)))));
+    expect(Date.parse(String(quickDone.finished_at))).toBeLessThan(
+      Math.max(...slowDone.map((j) => Date.parse(String(j.finished_at)))),
+    );
   });
 
   it('without a cap the same jobs overlap (the limit above is what serialised them)', async () => {
@@ -70,7 +82,9 @@ describe('per-function concurrency through the engine (process sandbox)', () => 
   });
 
   it('max_concurrency must be a whole number from 1: VALIDATION_FAILED naming the field', async () => {
-    const err = await env.ng.registry.deploy({ functionName: 'bad', runtime: 'sh', fileName: 'bad.sh', data: src('echo "{}"\n'), maxConcurrency: 0 }).catch((e: unknown) => e);
+    const err = await env.ng.registry
+      .deploy({ functionName: 'bad', runtime: 'sh', fileName: 'bad.sh', data: src('echo "{}"\n'), maxConcurrency: 0 })
+      .catch((e: unknown) => e);
     expect(isNanoGridError(err, 'VALIDATION_FAILED')).toBe(true);
     expect((err as NanoGridError).details).toMatchObject({ field: 'max_concurrency' });
   });

@@ -55,15 +55,34 @@ describe('parseJobMessage — original shape', () => {
 });
 
 describe('parseJobMessage — "NanoGrid Plus" shape', () => {
-  const plus = { requestId: 'req-9', functionId: 'fn-9', runtime: 'nodejs18.x', s3Bucket: 'code-bucket', s3Key: 'functions/fn-9/code.zip', timeoutMs: 45_000, memoryMb: 256 };
+  const plus = {
+    requestId: 'req-9',
+    functionId: 'fn-9',
+    runtime: 'nodejs18.x',
+    s3Bucket: 'code-bucket',
+    s3Key: 'functions/fn-9/code.zip',
+    timeoutMs: 45_000,
+    memoryMb: 256,
+  };
 
   it('maps requestId/functionId/s3Key/timeoutMs/memoryMb to the original fields', () => {
-    expect(parseJobMessage(plus)).toEqual({ job_id: 'req-9', function_id: 'fn-9', runtime: 'nodejs18.x', s3_key: 'functions/fn-9/code.zip', timeout: 45, memory_mb: 256, payload: {} });
+    expect(parseJobMessage(plus)).toEqual({
+      job_id: 'req-9',
+      function_id: 'fn-9',
+      runtime: 'nodejs18.x',
+      s3_key: 'functions/fn-9/code.zip',
+      timeout: 45,
+      memory_mb: 256,
+      payload: {},
+    });
     expect(parseJobMessage(JSON.stringify(plus))).toEqual(parseJobMessage(plus));
   });
 
   it('keeps a payload and handler when the producer sends them', () => {
-    expect(parseJobMessage({ ...plus, payload: { x: 1 }, handler: 'index.handler' })).toMatchObject({ payload: { x: 1 }, handler: 'index.handler' });
+    expect(parseJobMessage({ ...plus, payload: { x: 1 }, handler: 'index.handler' })).toMatchObject({
+      payload: { x: 1 },
+      handler: 'index.handler',
+    });
   });
 
   it('names the Plus field that is wrong', () => {
@@ -77,7 +96,8 @@ describe('parseJobMessage — "NanoGrid Plus" shape', () => {
 
 describe('parseJobMessage — garbage', () => {
   it('rejects text that is not JSON, and JSON that is not an object', () => {
-    for (const body of ['not json {', '', '[1,2]', '"job"', '42', 'null', 42, null, undefined, [], true]) expectBad(body);
+    for (const body of ['not json {', '', '[1,2]', '"job"', '42', 'null', 42, null, undefined, [], true])
+      expectBad(body);
   });
 
   it('names the missing or mistyped field', () => {
@@ -104,6 +124,8 @@ describe('serializeJobMessage', () => {
   });
 
   it('refuses to serialise an invalid job', () => {
-    expect(() => serializeJobMessage({ ...original, job_id: '' })).toThrow(expect.objectContaining({ code: 'BAD_MESSAGE' }));
+    expect(() => serializeJobMessage({ ...original, job_id: '' })).toThrow(
+      expect.objectContaining({ code: 'BAD_MESSAGE' }),
+    );
   });
 });

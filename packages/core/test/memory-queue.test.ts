@@ -35,7 +35,9 @@ describe('memoryQueue specifics (fake timers)', () => {
     expect(d3?.attempt).toBe(3);
     await vi.advanceTimersByTimeAsync(300_000);
     expect(await q.receive({ max: 1, waitMs: 0 })).toEqual([]);
-    expect(q.deadLetters()).toEqual([{ job: job('a'), body: expect.any(String), reason: expect.stringContaining('3'), attempts: 3 }]);
+    expect(q.deadLetters()).toEqual([
+      { job: job('a'), body: expect.any(String), reason: expect.stringContaining('3'), attempts: 3 },
+    ]);
     await q.close();
   });
 
@@ -108,9 +110,13 @@ describe('memoryQueue specifics (fake timers)', () => {
 
   it('rejects an invalid job on send, and dead-letters raw garbage with the parse error as reason', async () => {
     const q = memoryQueue();
-    await expect(q.send({ job_id: '../x', function_id: 'fn', payload: {} })).rejects.toMatchObject({ code: 'BAD_MESSAGE' });
+    await expect(q.send({ job_id: '../x', function_id: 'fn', payload: {} })).rejects.toMatchObject({
+      code: 'BAD_MESSAGE',
+    });
     await q.sendRaw('{"job_id": 1}');
-    expect(q.deadLetters()).toEqual([{ job: undefined, body: '{"job_id": 1}', reason: expect.stringContaining('job_id'), attempts: 0 }]);
+    expect(q.deadLetters()).toEqual([
+      { job: undefined, body: '{"job_id": 1}', reason: expect.stringContaining('job_id'), attempts: 0 },
+    ]);
     expect(await q.depth()).toBe(0);
     await q.close();
   });

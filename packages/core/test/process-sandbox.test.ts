@@ -10,7 +10,10 @@ import { processSandbox } from '../src/sandbox/process-sandbox.js';
 
 const hasBwrap = findExecutable('bwrap', splitPath(process.env.PATH)) !== undefined;
 const inCi = process.env.CI === 'true';
-if (!hasBwrap && !inCi) console.warn('process-sandbox tests: bubblewrap is not installed, skipping its cases (apt-get install -y bubblewrap)');
+if (!hasBwrap && !inCi)
+  console.warn(
+    'process-sandbox tests: bubblewrap is not installed, skipping its cases (apt-get install -y bubblewrap)',
+  );
 
 const quiet: Logger = { info() {}, warn() {}, error() {} };
 let root: string;
@@ -24,12 +27,26 @@ afterAll(async () => {
 
 let counter = 0;
 /** A fresh code dir (with optional files) and output dir, and a spec over them. */
-async function specFor(command: string[], extra: Partial<SandboxRunSpec> = {}, files: Record<string, string> = {}): Promise<SandboxRunSpec> {
+async function specFor(
+  command: string[],
+  extra: Partial<SandboxRunSpec> = {},
+  files: Record<string, string> = {},
+): Promise<SandboxRunSpec> {
   const dir = join(root, `case-${++counter}`);
   const codeDir = join(dir, 'code');
   await mkdir(codeDir, { recursive: true });
   for (const [name, text] of Object.entries(files)) await writeFile(join(codeDir, name), text);
-  return { image: 'unused', command, codeDir, outputDir: join(dir, 'out'), env: {}, timeoutMs: 10_000, memoryMb: 512, network: 'none', ...extra };
+  return {
+    image: 'unused',
+    command,
+    codeDir,
+    outputDir: join(dir, 'out'),
+    env: {},
+    timeoutMs: 10_000,
+    memoryMb: 512,
+    network: 'none',
+    ...extra,
+  };
 }
 
 /** Polls until a process whose command line holds `marker` is alive (proof that it started). */
@@ -73,14 +90,22 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
 
   it.skipIf(skip)('returns the exit code, stdout and stderr', async () => {
     const run = await sandbox().run(await specFor(['sh', '-c', 'echo out; echo err >&2; exit 3']));
-    expect(run).toMatchObject({ exitCode: 3, signal: null, stdout: 'out\n', stderr: 'err\n', timedOut: false, oomKilled: false });
+    expect(run).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      stdout: 'out\n',
+      stderr: 'err\n',
+      timedOut: false,
+      oomKilled: false,
+    });
     expect(run.stdoutTruncated || run.stderrTruncated).toBe(false);
   });
 
   it.skipIf(skip)('gives a clean environment plus spec.env, OUTPUT_DIR, TMPDIR and HOME', async () => {
     process.env.NG_TEST_HOST_SECRET = 'leak';
     try {
-      const script = 'printf "%s|%s|%s|%s|%s|" "$FOO" "${NG_TEST_HOST_SECRET:-unset}" "$OUTPUT_DIR" "$TMPDIR" "$HOME"; pwd; echo t > "$TMPDIR/t" && cat "$TMPDIR/t"';
+      const script =
+        'printf "%s|%s|%s|%s|%s|" "$FOO" "${NG_TEST_HOST_SECRET:-unset}" "$OUTPUT_DIR" "$TMPDIR" "$HOME"; pwd; echo t > "$TMPDIR/t" && cat "$TMPDIR/t"';
       const spec = await specFor(['sh', '-c', script], { env: { FOO: 'bar' } });
       const run = await sandbox().run(spec);
       expect(run.exitCode).toBe(0);
@@ -119,7 +144,9 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
 
   it.skipIf(skip)('kills background children left behind when the main process exits', async () => {
     const marker = `${2000 + Math.floor(Math.random() * 1000)}.${process.pid}${counter}`;
-    const pending = sandbox().run(await specFor(['sh', '-c', `sleep ${marker} > /dev/null 2>&1 & echo done; sleep 0.5`]));
+    const pending = sandbox().run(
+      await specFor(['sh', '-c', `sleep ${marker} > /dev/null 2>&1 & echo done; sleep 0.5`]),
+    );
     expect(await waitForProcess(`sleep ${marker}`)).not.toEqual([]);
     const run = await pending;
     expect(run).toMatchObject({ exitCode: 0, stdout: 'done\n', timedOut: false });
@@ -128,7 +155,9 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
 
   it.skipIf(skip)('kills a run that goes over its memory limit and reports the peak', async () => {
     const hog = 'a = []\nwhile True:\n    a.append(b"x" * (8 << 20))\n';
-    const run = await sandbox().run(await specFor(['python3', 'hog.py'], { memoryMb: 96, timeoutMs: 20_000 }, { 'hog.py': hog }));
+    const run = await sandbox().run(
+      await specFor(['python3', 'hog.py'], { memoryMb: 96, timeoutMs: 20_000 }, { 'hog.py': hog }),
+    );
     expect(run.oomKilled).toBe(true);
     expect(run.timedOut).toBe(false);
     expect(run.peakMemoryBytes).toBeGreaterThan(96 * 1024 * 1024);
@@ -161,11 +190,20 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
   it.skipIf(skip)('honours smaller caps from the spec', async () => {
     const spec = await specFor(['sh', '-c', 'seq 1 10000; seq 1 10000 >&2'], { maxStdoutBytes: 10, maxStderrBytes: 6 });
     const run = await sandbox().run(spec);
-    expect(run).toMatchObject({ stdout: '1\n2\n3\n4\n5\n', stderr: '10000\n', stdoutTruncated: true, stderrTruncated: true });
+    expect(run).toMatchObject({
+      stdout: '1\n2\n3\n4\n5\n',
+      stderr: '10000\n',
+      stdoutTruncated: true,
+      stderrTruncated: true,
+    });
   });
 
   it.skipIf(skip)('leaves files written to OUTPUT_DIR in spec.outputDir', async () => {
-    const spec = await specFor(['sh', '-c', 'echo hi > "$OUTPUT_DIR/a.txt"; mkdir "$OUTPUT_DIR/sub"; echo x > "$OUTPUT_DIR/sub/b.txt"']);
+    const spec = await specFor([
+      'sh',
+      '-c',
+      'echo hi > "$OUTPUT_DIR/a.txt"; mkdir "$OUTPUT_DIR/sub"; echo x > "$OUTPUT_DIR/sub/b.txt"',
+    ]);
     const run = await sandbox().run(spec);
     expect(run.exitCode).toBe(0);
     expect(await readFile(join(spec.outputDir, 'a.txt'), 'utf8')).toBe('hi\n');
@@ -206,14 +244,27 @@ describe('processSandbox under bubblewrap', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const connect = (p: () => number) =>
-    ['python3', '-c', `import socket\ntry:\n    socket.create_connection(("127.0.0.1", ${p()}), timeout=3)\n    print("connected")\nexcept OSError as e:\n    print("blocked")`];
+  const connect = (p: () => number) => [
+    'python3',
+    '-c',
+    `import socket\ntry:\n    socket.create_connection(("127.0.0.1", ${p()}), timeout=3)\n    print("connected")\nexcept OSError as e:\n    print("blocked")`,
+  ];
 
   it.skipIf(skip)('blocks the network with policy none and shares it with policy internet', async () => {
     const sandbox = processSandbox({ bwrap: true, logger: quiet });
-    const none = await sandbox.run(await specFor(connect(() => port), { network: 'none' }));
+    const none = await sandbox.run(
+      await specFor(
+        connect(() => port),
+        { network: 'none' },
+      ),
+    );
     expect(none.stdout).toBe('blocked\n');
-    const internet = await sandbox.run(await specFor(connect(() => port), { network: 'internet' }));
+    const internet = await sandbox.run(
+      await specFor(
+        connect(() => port),
+        { network: 'internet' },
+      ),
+    );
     expect(internet.stdout).toBe('connected\n');
   });
 
@@ -221,7 +272,8 @@ describe('processSandbox under bubblewrap', () => {
     const sandbox = processSandbox({ bwrap: true, logger: quiet });
     const hostFile = join(root, 'host-secret.txt');
     await writeFile(hostFile, 'secret');
-    const script = 'touch x 2>/dev/null && echo writable || echo readonly; test -e /etc/shadow && echo shadow || echo no-shadow; cat "$HOST_FILE" 2>/dev/null || echo hidden; cat /code/f';
+    const script =
+      'touch x 2>/dev/null && echo writable || echo readonly; test -e /etc/shadow && echo shadow || echo no-shadow; cat "$HOST_FILE" 2>/dev/null || echo hidden; cat /code/f';
     const run = await sandbox.run(await specFor(['sh', '-c', script], { env: { HOST_FILE: hostFile } }, { f: 'code' }));
     expect(run.stdout).toBe('readonly\nno-shadow\nhidden\ncode');
   });
@@ -260,7 +312,8 @@ describe('processSandbox warnings', () => {
   it('throws SANDBOX_ERROR when bubblewrap cannot set a run up', async () => {
     // A stand-in bwrap that passes the factory's probe but fails like a broken mount would.
     const bin = await mkdtemp(join(root, 'fake-bwrap-'));
-    const script = '#!/bin/sh\ncase "$*" in *--json-status-fd*) echo "bwrap: Can\'t mount proc on /newroot/proc" >&2; exit 1;; esac\nexit 0\n';
+    const script =
+      '#!/bin/sh\ncase "$*" in *--json-status-fd*) echo "bwrap: Can\'t mount proc on /newroot/proc" >&2; exit 1;; esac\nexit 0\n';
     await writeFile(join(bin, 'bwrap'), script, { mode: 0o755 });
     const sandbox = processSandbox({ bwrap: true, path: `${bin}:/usr/bin:/bin`, logger: capture().logger });
     expect(sandbox.isolated).toBe(true);

@@ -13,7 +13,9 @@ function switchable(inner: StorageBackend): StorageBackend & { down: boolean } {
     down: false,
     name: 'switchable',
     put: (key: string, body: Parameters<StorageBackend['put']>[1], opts?: Parameters<StorageBackend['put']>[2]) =>
-      r.down ? Promise.reject(new NanoGridError('BACKEND_UNAVAILABLE', 'replica unreachable')) : inner.put(key, body, opts),
+      r.down
+        ? Promise.reject(new NanoGridError('BACKEND_UNAVAILABLE', 'replica unreachable'))
+        : inner.put(key, body, opts),
     get: (key: string) => inner.get(key),
     head: (key: string) => inner.head(key),
     list: (prefix: string) => inner.list(prefix),
@@ -23,7 +25,8 @@ function switchable(inner: StorageBackend): StorageBackend & { down: boolean } {
   return r;
 }
 
-const text = async (s: StorageBackend, key: string): Promise<string> => (await buffer(await s.get(key))).toString('utf8');
+const text = async (s: StorageBackend, key: string): Promise<string> =>
+  (await buffer(await s.get(key))).toString('utf8');
 const WRITES_FILE = 'mkdir -p "$OUTPUT_DIR/d"\necho hi > "$OUTPUT_DIR/d/out.txt"\necho \'{"ok":1}\'\n';
 
 describe('replication to replicas', () => {
@@ -49,7 +52,12 @@ describe('replication to replicas', () => {
   it('copies code, metadata, outputs and the result record of a successful job; nothing stays pending', async () => {
     const { storage: replica } = await replicaDir();
     const env = await setup(replica);
-    const meta = await env.ng.registry.deploy({ functionName: 'w', runtime: 'sh', fileName: 'w.sh', data: src(WRITES_FILE) });
+    const meta = await env.ng.registry.deploy({
+      functionName: 'w',
+      runtime: 'sh',
+      fileName: 'w.sh',
+      data: src(WRITES_FILE),
+    });
     const { record } = await env.ng.jobs.submit(meta.function_id, {});
     const final = await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 });
     expect(final.status).toBe('completed');
@@ -59,13 +67,22 @@ describe('replication to replicas', () => {
     expect(await replica.head(codeKey(meta.function_id))).toMatchObject({ size: meta.code_size });
     expect(JSON.parse(await text(replica, metaKey(meta.function_id)))).toEqual(meta);
     expect(await text(replica, `outputs/${final.job_id}/d/out.txt`)).toBe('hi\n');
-    expect(JSON.parse(await text(replica, `results/${final.job_id}.json`))).toMatchObject({ job_id: final.job_id, status: 'completed', result: { ok: 1 } });
+    expect(JSON.parse(await text(replica, `results/${final.job_id}.json`))).toMatchObject({
+      job_id: final.job_id,
+      status: 'completed',
+      result: { ok: 1 },
+    });
   });
 
   it('a failed job is not replicated', async () => {
     const { storage: replica } = await replicaDir();
     const env = await setup(replica);
-    const meta = await env.ng.registry.deploy({ functionName: 'f', runtime: 'sh', fileName: 'f.sh', data: src('exit 1\n') });
+    const meta = await env.ng.registry.deploy({
+      functionName: 'f',
+      runtime: 'sh',
+      fileName: 'f.sh',
+      data: src('exit 1\n'),
+    });
     const { record } = await env.ng.jobs.submit(meta.function_id, {});
     expect((await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 })).status).toBe('failed');
     await eventually(async () => expect(await env.ng.replicator.pending()).toEqual([]), 10_000);
@@ -77,7 +94,12 @@ describe('replication to replicas', () => {
     const replica = switchable(storage);
     replica.down = true;
     const env = await setup(replica);
-    const meta = await env.ng.registry.deploy({ functionName: 'd', runtime: 'sh', fileName: 'd.sh', data: src(WRITES_FILE) });
+    const meta = await env.ng.registry.deploy({
+      functionName: 'd',
+      runtime: 'sh',
+      fileName: 'd.sh',
+      data: src(WRITES_FILE),
+    });
     const { record } = await env.ng.jobs.submit(meta.function_id, {});
     expect((await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 })).status).toBe('completed');
     const pending = await eventually(async () => {
@@ -101,7 +123,12 @@ describe('replication to replicas', () => {
     const down = switchable(storage);
     down.down = true;
     const first = await setup(down, primaryDir);
-    const meta = await first.ng.registry.deploy({ functionName: 'r', runtime: 'sh', fileName: 'r.sh', data: src('cat\n') });
+    const meta = await first.ng.registry.deploy({
+      functionName: 'r',
+      runtime: 'sh',
+      fileName: 'r.sh',
+      data: src('cat\n'),
+    });
     await first.ng.close();
     expect(await fsStorage({ dir: primaryDir }).list('replication/pending/')).toHaveLength(1);
     expect(await storage.head(metaKey(meta.function_id))).toBeUndefined();

@@ -34,8 +34,8 @@ export interface CliIo {
 }
 
 const defaultIo: CliIo = {
-  out: (l) => process.stdout.write(l + '\n'),
-  err: (l) => process.stderr.write(l + '\n'),
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
 };
 
 const ROLES: readonly Role[] = ['all', 'controller', 'worker'];
@@ -74,7 +74,8 @@ async function start(args: string[], io: CliIo): Promise<number | undefined> {
   let port: number | undefined;
   if (values.port !== undefined) {
     port = Number(values.port);
-    if (!/^\d+$/.test(values.port) || port > 65_535) throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
+    if (!/^\d+$/.test(values.port) || port > 65_535)
+      throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
   }
   const host = await startHost({
     ...(values.role ? { role: values.role as Role } : {}),
@@ -89,7 +90,10 @@ async function start(args: string[], io: CliIo): Promise<number | undefined> {
 
 async function images(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'build') throw new UsageError(sub ? `unknown images command "${sub}" (try "images build")` : 'missing images command (try "images build")');
+  if (sub !== 'build')
+    throw new UsageError(
+      sub ? `unknown images command "${sub}" (try "images build")` : 'missing images command (try "images build")',
+    );
   const { values, positionals } = usage(() =>
     parseArgs({
       args: rest,
@@ -102,7 +106,12 @@ async function images(args: string[]): Promise<number> {
   // The script lives in the repository: <repo>/scripts, three levels above dist/ (and src/).
   const script = fileURLToPath(new URL('../../../scripts/build-images.sh', import.meta.url));
   if (!existsSync(script)) throw new Error(`${script} not found: "images build" runs from a NanoGrid checkout`);
-  const argv = [script, ...(values.force ? ['--force'] : []), ...(values.only ? ['--only', values.only] : []), ...(values.list ? ['--list'] : [])];
+  const argv = [
+    script,
+    ...(values.force ? ['--force'] : []),
+    ...(values.only ? ['--only', values.only] : []),
+    ...(values.list ? ['--list'] : []),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn('bash', argv, { stdio: 'inherit' });
     child.once('error', reject);
@@ -114,7 +123,9 @@ async function demo(args: string[]): Promise<number> {
   // demo.ts is optional in a build; load it only when present.
   const file = new URL('./demo.js', import.meta.url);
   if (!existsSync(fileURLToPath(file))) throw new Error('the demo is not part of this build');
-  const mod = (await import(pathToFileURL(fileURLToPath(file)).href)) as { runDemo(argv: string[]): Promise<number | void> };
+  const mod = (await import(pathToFileURL(fileURLToPath(file)).href)) as {
+    runDemo(argv: string[]): Promise<number | undefined>;
+  };
   return (await mod.runDemo(args)) ?? 0;
 }
 

@@ -69,7 +69,13 @@ export function createController(deps: ControllerDeps): Hono {
   const tooLarge = (limit: number) =>
     bodyLimit({
       maxSize: limit,
-      onError: (c) => errorResponse(c, new NanoGridError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, { details: { limit } })),
+      onError: (c) =>
+        errorResponse(
+          c,
+          new NanoGridError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, {
+            details: { limit },
+          }),
+        ),
     });
 
   const app = new Hono();
@@ -82,7 +88,17 @@ export function createController(deps: ControllerDeps): Hono {
   if (http.rateLimit !== false) {
     const { max, windowMs } = http.rateLimit ?? { max: 1000, windowMs: 300_000 };
     const store = http.rateLimitStore ?? memoryRateLimitStore(deps.now ? { now: deps.now } : {});
-    app.use('*', rateLimit({ store, max, windowMs, logger, keyOf: (c) => clientIp(c, trustProxy), ...(deps.now ? { now: deps.now } : {}) }));
+    app.use(
+      '*',
+      rateLimit({
+        store,
+        max,
+        windowMs,
+        logger,
+        keyOf: (c) => clientIp(c, trustProxy),
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
+    );
   }
 
   const storage = deps.storage;
@@ -96,7 +112,11 @@ export function createController(deps: ControllerDeps): Hono {
   app.post('/upload', tooLarge(bodyLimitBytes), async (c) => {
     const req = await readUpload(c);
     const meta = await deps.registry.deploy(req);
-    logger.info('function deployed', { function_id: meta.function_id, function_name: meta.function_name, runtime: meta.runtime });
+    logger.info('function deployed', {
+      function_id: meta.function_id,
+      function_name: meta.function_name,
+      runtime: meta.runtime,
+    });
     return c.json(functionView(meta), 201);
   });
 
@@ -127,5 +147,6 @@ export function createController(deps: ControllerDeps): Hono {
 
 /** `GET /metrics`: the host's Prometheus exposition. */
 export function metricsHandler(metrics: MetricsSource) {
-  return async (c: Context): Promise<Response> => c.body(await metrics.text(), 200, { 'content-type': metrics.contentType });
+  return async (c: Context): Promise<Response> =>
+    c.body(await metrics.text(), 200, { 'content-type': metrics.contentType });
 }

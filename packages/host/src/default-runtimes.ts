@@ -12,7 +12,11 @@ export function defaultRuntimes(): RuntimePlugin[] {
   return [
     pythonRuntime(),
     // The "fat" image (numpy, pandas, pillow, requests) under its own ids: `python3-fat`, `python3.11-fat`.
-    pythonRuntime({ name: 'python-fat', image: 'nanogrid/python-fat:3', runtimes: ['python-fat', 'python3-fat', /^python3\.\d+-fat$/] }),
+    pythonRuntime({
+      name: 'python-fat',
+      image: 'nanogrid/python-fat:3',
+      runtimes: ['python-fat', 'python3-fat', /^python3\.\d+-fat$/],
+    }),
     nodeRuntime(),
     // Compiled at deploy: g++ / go must be in the image (Docker) or on the host (process sandbox).
     cppRuntime(),

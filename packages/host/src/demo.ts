@@ -43,7 +43,14 @@ export async function runDemo(argv: string[]): Promise<number> {
   // A stub Ollama for the summarizer; its cases join only when the sandbox turns out to be Docker.
   const ai = sandbox === 'process' ? undefined : await startDemoAi();
   const config = { dataDir, sandbox, ...(ai ? { ai: { endpoint: ai.url } } : {}) };
-  const host = await startHost({ config, port: 0, hostname: '127.0.0.1', handleSignals: false, logger, cwd: dataDir }).catch(async (err: unknown) => {
+  const host = await startHost({
+    config,
+    port: 0,
+    hostname: '127.0.0.1',
+    handleSignals: false,
+    logger,
+    cwd: dataDir,
+  }).catch(async (err: unknown) => {
     await ai?.close();
     throw err;
   });
@@ -51,14 +58,19 @@ export async function runDemo(argv: string[]): Promise<number> {
   let failures = 0;
   try {
     const client = new DemoClient(host.url);
-    out(`NanoGrid demo: all-in-one host at ${host.url} (sandbox: ${host.nanogrid.sandbox.name}${host.nanogrid.sandbox.isolated ? '' : ', not isolated'})`);
+    out(
+      `NanoGrid demo: all-in-one host at ${host.url} (sandbox: ${host.nanogrid.sandbox.name}${host.nanogrid.sandbox.isolated ? '' : ', not isolated'})`,
+    );
     out(`GET /health -> ${JSON.stringify(await client.health())}`);
     out('');
-    out(`${pad('example', 30)} ${pad('runtime', 11)} ${pad('mode', 5)} ${pad('status', 9)} ${'ms'.padStart(6)}  result`);
+    out(
+      `${pad('example', 30)} ${pad('runtime', 11)} ${pad('mode', 5)} ${pad('status', 9)} ${'ms'.padStart(6)}  result`,
+    );
     out('-'.repeat(110));
     const inDocker = host.nanogrid.sandbox.name === 'docker';
     // Compiled examples need their toolchain: in the image under Docker, on the host otherwise.
-    const onHost = (cmd: string): boolean => findExecutable(cmd, (process.env.PATH ?? '').split(delimiter)) !== undefined;
+    const onHost = (cmd: string): boolean =>
+      findExecutable(cmd, (process.env.PATH ?? '').split(delimiter)) !== undefined;
     const compiled = [...(inDocker || onHost('g++') ? [CPP_CASE] : []), ...(inDocker || onHost('go') ? [GO_CASE] : [])];
     const cases: DemoCase[] = [...CORE_CASES, ...compiled, ...(inDocker ? DOCKER_CASES : [])];
     for (const c of cases) {
@@ -68,8 +80,11 @@ export async function runDemo(argv: string[]): Promise<number> {
         const { job, ms } = await client.run(id, c);
         const wrong = c.check(job);
         for (const link of job.output_files ?? []) await client.download(link);
-        const shown = job.status === 'completed' ? JSON.stringify(job.result) : `${job.error?.code}: ${job.error?.message ?? ''}`;
-        const files = (job.output_files ?? []).length ? ` [+${(job.output_files ?? []).length} output file(s), downloaded]` : '';
+        const shown =
+          job.status === 'completed' ? JSON.stringify(job.result) : `${job.error?.code}: ${job.error?.message ?? ''}`;
+        const files = (job.output_files ?? []).length
+          ? ` [+${(job.output_files ?? []).length} output file(s), downloaded]`
+          : '';
         line = `${pad(c.title, 30)} ${pad(c.runtime, 11)} ${pad(c.mode, 5)} ${pad(job.status, 9)} ${ms.toFixed(0).padStart(6)}  ${cut(shown.replace(/\s+/g, ' '), 60)}${files}`;
         if (wrong) {
           failures++;
@@ -82,7 +97,11 @@ export async function runDemo(argv: string[]): Promise<number> {
       out(line);
     }
     out('');
-    out(failures === 0 ? `all ${cases.length} examples behaved as expected` : `${failures} of ${cases.length} examples did not behave as expected`);
+    out(
+      failures === 0
+        ? `all ${cases.length} examples behaved as expected`
+        : `${failures} of ${cases.length} examples did not behave as expected`,
+    );
   } finally {
     await host.close();
     await ai?.close();

@@ -5,7 +5,11 @@ export { loadConfig, CONFIG_FILES, type LoadConfigOptions, type LoadedConfig } f
 export { validateConfig } from './config/validate-config.js';
 export { loadTsConfigFile } from './config/load-ts.js';
 export { defaultRuntimes } from './default-runtimes.js';
-export { memoryRateLimitStore, type MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit-store.js';
+export {
+  memoryRateLimitStore,
+  type MemoryRateLimitStore,
+  type MemoryRateLimitStoreOptions,
+} from './memory-rate-limit-store.js';
 export { serverTimeouts, type ServerTimeoutOptions } from './server-timeouts.js';
 export { runCli, USAGE, UsageError, type CliIo } from './cli-main.js';
 export { errorBody, type ErrorBody } from './http/error-response.js';

@@ -18,7 +18,9 @@ export interface ServerTimeoutOptions {
  *   so the balancer, not Node, closes idle connections (avoids 502 races);
  *   `headersTimeout` must exceed it.
  */
-export function serverTimeouts(opts: ServerTimeoutOptions): Required<Pick<ServerOptions, 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout'>> & {
+export function serverTimeouts(opts: ServerTimeoutOptions): Required<
+  Pick<ServerOptions, 'requestTimeout' | 'headersTimeout' | 'keepAliveTimeout'>
+> & {
   timeout: number;
 } {
   const margin = opts.marginSec ?? 300;

@@ -72,7 +72,10 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const nanogrid = await composeNanoGrid(config, { runtimes: opts.runtimes ?? defaultRuntimes(), cwd, logger });
   if (role !== 'controller' && !nanogrid.worker) {
     await nanogrid.close();
-    throw new NanoGridError('CONFIG_INVALID', `role "${role}" runs jobs, but no worker could be composed (no sandbox?)`);
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `role "${role}" runs jobs, but no worker could be composed (no sandbox?)`,
+    );
   }
   const shutdown = new AbortController();
   const app =
@@ -92,7 +95,12 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const timeouts = serverTimeouts({ maxFunctionTimeoutSec: nanogrid.options.maxTimeoutSec });
   let server: Server;
   try {
-    server = await listen(app, opts.port ?? config.port ?? 8080, opts.hostname ?? config.hostname ?? '0.0.0.0', timeouts);
+    server = await listen(
+      app,
+      opts.port ?? config.port ?? 8080,
+      opts.hostname ?? config.hostname ?? '0.0.0.0',
+      timeouts,
+    );
   } catch (err) {
     await nanogrid.close();
     throw err;
@@ -103,7 +111,10 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const storage = nanogrid.storage as { setPublicUrl?: (url: string) => void };
   if (typeof storage.setPublicUrl === 'function' && !config.http?.publicUrl) {
     storage.setPublicUrl(url);
-    if (role !== 'all') logger.warn('file links use this host\'s loopback URL; set http.publicUrl so other machines can open them', { url });
+    if (role !== 'all')
+      logger.warn("file links use this host's loopback URL; set http.publicUrl so other machines can open them", {
+        url,
+      });
   }
   nanogrid.worker?.start();
   nanogrid.autoscaler.start();
@@ -133,7 +144,10 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
       logger.warn('second signal; exiting now', { signal });
       process.exit(1);
     }
-    logger.info('shutting down: no new requests or jobs, running jobs finish', { signal, in_flight: nanogrid.worker?.inFlight ?? 0 });
+    logger.info('shutting down: no new requests or jobs, running jobs finish', {
+      signal,
+      in_flight: nanogrid.worker?.inFlight ?? 0,
+    });
     close().then(
       () => process.exit(0),
       (err: Error) => {
@@ -171,7 +185,11 @@ function listen(app: Hono, port: number, hostname: string, t: ReturnType<typeof 
       fetch: app.fetch,
       port,
       hostname,
-      serverOptions: { requestTimeout: t.requestTimeout, headersTimeout: t.headersTimeout, keepAliveTimeout: t.keepAliveTimeout },
+      serverOptions: {
+        requestTimeout: t.requestTimeout,
+        headersTimeout: t.headersTimeout,
+        keepAliveTimeout: t.keepAliveTimeout,
+      },
     }) as Server;
     server.setTimeout(t.timeout);
     server.once('listening', () => {
@@ -179,7 +197,11 @@ function listen(app: Hono, port: number, hostname: string, t: ReturnType<typeof 
       resolve(server);
     });
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(new NanoGridError('CONFIG_INVALID', `cannot listen on ${hostname}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      reject(
+        new NanoGridError('CONFIG_INVALID', `cannot listen on ${hostname}:${port}: ${err.code ?? err.message}`, {
+          cause: err,
+        }),
+      );
     };
     server.once('error', onError);
   });

@@ -8,7 +8,9 @@ async function traversalZip(): Promise<Buffer> {
   return Buffer.from(bytes.toString('latin1').replaceAll('xx/main.py', '../main.py'), 'latin1');
 }
 
-async function status(res: Response | Promise<Response>): Promise<{ status: number; body: { status?: string; error?: { code: string; message: string } } & ErrorJson }> {
+async function status(
+  res: Response | Promise<Response>,
+): Promise<{ status: number; body: { status?: string; error?: { code: string; message: string } } & ErrorJson }> {
   const r = await res;
   return { status: r.status, body: (await r.json()) as never };
 }
@@ -31,7 +33,13 @@ describe('bad functions and archives over HTTP (process sandbox)', () => {
   };
 
   it('a zip with ../ paths → 400 ARCHIVE_PATH_TRAVERSAL', async () => {
-    const res = await status(upload(host.app, { file: { name: 'code.zip', content: await traversalZip() }, function_name: 'evil', runtime: 'python3.9' }));
+    const res = await status(
+      upload(host.app, {
+        file: { name: 'code.zip', content: await traversalZip() },
+        function_name: 'evil',
+        runtime: 'python3.9',
+      }),
+    );
     expect({ status: res.status, code: res.body.error.code }).toEqual({ status: 400, code: 'ARCHIVE_PATH_TRAVERSAL' });
     await stillServes();
   });
@@ -39,13 +47,19 @@ describe('bad functions and archives over HTTP (process sandbox)', () => {
   it('a zip bomb → 413 ARCHIVE_TOO_LARGE', async () => {
     const bomb = await createZip([{ path: 'main.py', data: Buffer.alloc(8 * 1024 * 1024, 0x20) }]);
     expect(bomb.length).toBeLessThan(100 * 1024);
-    const res = await status(upload(host.app, { file: { name: 'code.zip', content: bomb }, function_name: 'bomb', runtime: 'python3.9' }));
+    const res = await status(
+      upload(host.app, { file: { name: 'code.zip', content: bomb }, function_name: 'bomb', runtime: 'python3.9' }),
+    );
     expect({ status: res.status, code: res.body.error.code }).toEqual({ status: 413, code: 'ARCHIVE_TOO_LARGE' });
     await stillServes();
   });
 
   it('a script that exits non-zero → 500 NON_ZERO_EXIT with its stderr', async () => {
-    const id = await deploy(host.app, 'exits', 'import os, sys\nprint("bad input", file=sys.stderr, flush=True)\nos._exit(4)\n');
+    const id = await deploy(
+      host.app,
+      'exits',
+      'import os, sys\nprint("bad input", file=sys.stderr, flush=True)\nos._exit(4)\n',
+    );
     const res = await status(run(host.app, { function_id: id }));
     expect(res.status).toBe(500);
     expect(res.body).toMatchObject({ status: 'failed', error: { code: 'NON_ZERO_EXIT' } });
@@ -54,7 +68,11 @@ describe('bad functions and archives over HTTP (process sandbox)', () => {
   });
 
   it('a function that prints megabytes is capped: the job fails RESULT_TOO_LARGE, the host keeps its memory', async () => {
-    const id = await deploy(host.app, 'chatty', 'import sys\nfor _ in range(40):\n    sys.stdout.write("x" * 1024 * 1024)\n');
+    const id = await deploy(
+      host.app,
+      'chatty',
+      'import sys\nfor _ in range(40):\n    sys.stdout.write("x" * 1024 * 1024)\n',
+    );
     const res = await status(run(host.app, { function_id: id }));
     expect(res.status).toBe(500);
     expect(res.body).toMatchObject({ status: 'failed', error: { code: 'RESULT_TOO_LARGE' } });
@@ -63,7 +81,11 @@ describe('bad functions and archives over HTTP (process sandbox)', () => {
   });
 
   it('a handler returning a result over the limit → RESULT_TOO_LARGE', async () => {
-    const id = await deploy(host.app, 'big-result', 'def handler(event, context):\n    return {"blob": "y" * 200000}\n');
+    const id = await deploy(
+      host.app,
+      'big-result',
+      'def handler(event, context):\n    return {"blob": "y" * 200000}\n',
+    );
     const res = await status(run(host.app, { function_id: id }));
     expect(res.body).toMatchObject({ status: 'failed', error: { code: 'RESULT_TOO_LARGE' } });
     await stillServes();

@@ -88,7 +88,11 @@ export default defineConfig({ sandbox: 'process', hostname: '127.0.0.1', worker 
     expect(up.status).toBe(201);
     const { function_id } = (await up.json()) as { function_id: string };
 
-    const sync = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function_id, payload: { name: 'NanoGrid' } }) });
+    const sync = await fetch(`${url}/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ function_id, payload: { name: 'NanoGrid' } }),
+    });
     expect(sync.status).toBe(200);
     expect(await sync.json()).toMatchObject({ status: 'completed', result: { message: 'Hello, NanoGrid!' } });
 
@@ -112,11 +116,17 @@ export default defineConfig({ sandbox: 'process', hostname: '127.0.0.1', worker 
     }
     expect(record).toMatchObject({ status: 'completed', result: { message: 'Hello, Async!' } });
 
-    const bad = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
+    const bad = await fetch(`${url}/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{oops',
+    });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_JSON');
 
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.once('exit', (code, signal) => r({ code, signal })),
+    );
     child.kill('SIGTERM');
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(stderr).toContain('stopped');

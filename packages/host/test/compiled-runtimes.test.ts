@@ -52,9 +52,7 @@ const EXIT_CPP = '#include <iostream>\nint main() { std::cerr << "cannot go on" 
 for (const sandbox of ['process', 'docker'] as const) {
   describe(`C++ and Go (${sandbox} sandbox)`, async () => {
     const env =
-      sandbox === 'docker'
-        ? await dockerTestEnv(['nanogrid/cpp:12', 'nanogrid/go:1.19'])
-        : { ready: true, reason: '' };
+      sandbox === 'docker' ? await dockerTestEnv(['nanogrid/cpp:12', 'nanogrid/go:1.19']) : { ready: true, reason: '' };
     // The process sandbox builds Go with the host's `go` (.ci/run installs it; CI never skips).
     const goReady = sandbox === 'docker' || inCi || (await hasGo());
     let host: TestHost;
@@ -67,7 +65,9 @@ for (const sandbox of ['process', 'docker'] as const) {
 
     it.skipIf(!env.ready)('calculator.cpp deploys (compiled once) and computes from the event on stdin', async () => {
       const source = await readFile(join(examples, 'calculator.cpp'));
-      const up = await json(upload(host.app, { file: { name: 'calculator.cpp', content: source }, function_name: 'calc', runtime: 'cpp' }));
+      const up = await json(
+        upload(host.app, { file: { name: 'calculator.cpp', content: source }, function_name: 'calc', runtime: 'cpp' }),
+      );
       expect(up.status).toBe(201);
       const id = String(up.body['function_id']);
       const ran = await json(run(host.app, { function_id: id, payload: { a: 6, b: 7, op: '*' } }));
@@ -77,60 +77,137 @@ for (const sandbox of ['process', 'docker'] as const) {
       expect(again.body.error.message).toContain('division by zero');
     });
 
-    it.skipIf(!env.ready || !goReady)('hello.go deploys and runs (no module download, standard library only)', async () => {
-      const source = await readFile(join(examples, 'hello.go'));
-      const up = await json(upload(host.app, { file: { name: 'hello.go', content: source }, function_name: 'hello-go', runtime: 'go1.x' }));
-      expect(up.status).toBe(201);
-      const ran = await json(run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'Gopher' } }));
-      expect(ran).toMatchObject({ status: 200, body: { status: 'completed', result: { message: 'Hello, Gopher!' } } });
-      const again = await json(run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'again' } }));
-      expect(again.body).toMatchObject({ status: 'completed', start: 'warm', result: { message: 'Hello, again!' } });
-    });
+    it.skipIf(!env.ready || !goReady)(
+      'hello.go deploys and runs (no module download, standard library only)',
+      async () => {
+        const source = await readFile(join(examples, 'hello.go'));
+        const up = await json(
+          upload(host.app, {
+            file: { name: 'hello.go', content: source },
+            function_name: 'hello-go',
+            runtime: 'go1.x',
+          }),
+        );
+        expect(up.status).toBe(201);
+        const ran = await json(
+          run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'Gopher' } }),
+        );
+        expect(ran).toMatchObject({
+          status: 200,
+          body: { status: 'completed', result: { message: 'Hello, Gopher!' } },
+        });
+        const again = await json(
+          run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'again' } }),
+        );
+        expect(again.body).toMatchObject({ status: 'completed', start: 'warm', result: { message: 'Hello, again!' } });
+      },
+    );
 
-    it.skipIf(!env.ready)('C++ that does not compile is refused at deploy: 422 BUILD_FAILED with the compiler output', async () => {
-      const res = await json(upload(host.app, { file: { name: 'broken.cpp', content: BROKEN_CPP }, function_name: 'broken', runtime: 'cpp' }));
-      expect(res.status).toBe(422);
-      expect(res.body.error.code).toBe('BUILD_FAILED');
-      expect(res.body.error.message).toContain('undeclared_name');
-      const listed = (await json(host.app.request('/functions'))).body['functions'] as { function_name: string }[];
-      expect(listed.map((f) => f.function_name)).not.toContain('broken');
-    });
+    it.skipIf(!env.ready)(
+      'C++ that does not compile is refused at deploy: 422 BUILD_FAILED with the compiler output',
+      async () => {
+        const res = await json(
+          upload(host.app, {
+            file: { name: 'broken.cpp', content: BROKEN_CPP },
+            function_name: 'broken',
+            runtime: 'cpp',
+          }),
+        );
+        expect(res.status).toBe(422);
+        expect(res.body.error.code).toBe('BUILD_FAILED');
+        expect(res.body.error.message).toContain('undeclared_name');
+        const listed = (await json(host.app.request('/functions'))).body['functions'] as { function_name: string }[];
+        expect(listed.map((f) => f.function_name)).not.toContain('broken');
+      },
+    );
 
     it.skipIf(!env.ready || !goReady)('Go with a syntax error is refused at deploy: 422 BUILD_FAILED', async () => {
-      const res = await json(upload(host.app, { file: { name: 'broken.go', content: BROKEN_GO }, function_name: 'broken-go', runtime: 'go' }));
+      const res = await json(
+        upload(host.app, {
+          file: { name: 'broken.go', content: BROKEN_GO },
+          function_name: 'broken-go',
+          runtime: 'go',
+        }),
+      );
       expect(res.status).toBe(422);
       expect(res.body.error.code).toBe('BUILD_FAILED');
       expect(res.body.error.message).toMatch(/syntax error|unexpected/);
     });
 
-    it.skipIf(!env.ready)('a program that exits non-zero fails its job with its stderr; the next job runs', async () => {
-      const up = await json(upload(host.app, { file: { name: 'exit.cpp', content: EXIT_CPP }, function_name: 'exit5', runtime: 'c++' }));
-      const failed = await json(run(host.app, { function_id: String(up.body['function_id']), payload: {} }));
-      expect(failed.body).toMatchObject({ status: 'failed', error: { code: 'NON_ZERO_EXIT' } });
-      expect(failed.body.error.message).toContain('cannot go on');
-      const calc = await json(upload(host.app, { file: { name: 'calculator.cpp', content: await readFile(join(examples, 'calculator.cpp')) }, function_name: 'calc2', runtime: 'cpp' }));
-      const ok = await json(run(host.app, { function_id: String(calc.body['function_id']), payload: { a: 2, b: 3 } }));
-      expect(ok.body).toMatchObject({ status: 'completed', result: { result: 5 } });
-    });
+    it.skipIf(!env.ready)(
+      'a program that exits non-zero fails its job with its stderr; the next job runs',
+      async () => {
+        const up = await json(
+          upload(host.app, { file: { name: 'exit.cpp', content: EXIT_CPP }, function_name: 'exit5', runtime: 'c++' }),
+        );
+        const failed = await json(run(host.app, { function_id: String(up.body['function_id']), payload: {} }));
+        expect(failed.body).toMatchObject({ status: 'failed', error: { code: 'NON_ZERO_EXIT' } });
+        expect(failed.body.error.message).toContain('cannot go on');
+        const calc = await json(
+          upload(host.app, {
+            file: { name: 'calculator.cpp', content: await readFile(join(examples, 'calculator.cpp')) },
+            function_name: 'calc2',
+            runtime: 'cpp',
+          }),
+        );
+        const ok = await json(
+          run(host.app, { function_id: String(calc.body['function_id']), payload: { a: 2, b: 3 } }),
+        );
+        expect(ok.body).toMatchObject({ status: 'completed', result: { result: 5 } });
+      },
+    );
 
-    it.skipIf(!env.ready)('a compiled program past memory_mb fails with OUT_OF_MEMORY; the next call runs', async () => {
-      const up = await json(upload(host.app, { file: { name: 'hog.cpp', content: HOG_CPP }, function_name: 'hog', runtime: 'cpp', memory_mb: '64' }));
-      const id = String(up.body['function_id']);
-      expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({ status: 'completed', result: { ok: true } });
-      const hog = await json(run(host.app, { function_id: id, payload: { hog: true } }));
-      expect(hog.body).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
-      expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({ status: 'completed', result: { ok: true } });
-    });
+    it.skipIf(!env.ready)(
+      'a compiled program past memory_mb fails with OUT_OF_MEMORY; the next call runs',
+      async () => {
+        const up = await json(
+          upload(host.app, {
+            file: { name: 'hog.cpp', content: HOG_CPP },
+            function_name: 'hog',
+            runtime: 'cpp',
+            memory_mb: '64',
+          }),
+        );
+        const id = String(up.body['function_id']);
+        expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({
+          status: 'completed',
+          result: { ok: true },
+        });
+        const hog = await json(run(host.app, { function_id: id, payload: { hog: true } }));
+        expect(hog.body).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
+        expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({
+          status: 'completed',
+          result: { ok: true },
+        });
+      },
+    );
 
-    it.skipIf(!env.ready)('a compiled program is served warm: the instance stays, the program starts per call and sees nothing of the last one', async () => {
-      const up = await json(upload(host.app, { file: { name: 'left.cpp', content: LEFTOVERS_CPP }, function_name: 'leftovers', runtime: 'cpp' }));
-      const id = String(up.body['function_id']);
-      const first = await json(run(host.app, { function_id: id, payload: {} }));
-      const second = await json(run(host.app, { function_id: id, payload: {} }));
-      expect(first.body).toMatchObject({ status: 'completed', start: 'cold', result: { seen: 0, job: first.body['job_id'] } });
-      expect(second.body).toMatchObject({ status: 'completed', start: 'warm', result: { seen: 0, job: second.body['job_id'] } });
-      expect(second.body['output_files']).toHaveLength(1);
-    });
+    it.skipIf(!env.ready)(
+      'a compiled program is served warm: the instance stays, the program starts per call and sees nothing of the last one',
+      async () => {
+        const up = await json(
+          upload(host.app, {
+            file: { name: 'left.cpp', content: LEFTOVERS_CPP },
+            function_name: 'leftovers',
+            runtime: 'cpp',
+          }),
+        );
+        const id = String(up.body['function_id']);
+        const first = await json(run(host.app, { function_id: id, payload: {} }));
+        const second = await json(run(host.app, { function_id: id, payload: {} }));
+        expect(first.body).toMatchObject({
+          status: 'completed',
+          start: 'cold',
+          result: { seen: 0, job: first.body['job_id'] },
+        });
+        expect(second.body).toMatchObject({
+          status: 'completed',
+          start: 'warm',
+          result: { seen: 0, job: second.body['job_id'] },
+        });
+        expect(second.body['output_files']).toHaveLength(1);
+      },
+    );
   });
 }
 

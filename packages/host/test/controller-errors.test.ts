@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createController } from '../src/index.js';
 import { type ErrorJson, HELLO_PY, type TestHost, deploy, makeHost, run, upload } from './helpers.js';
 
-async function expectError(res: Response | Promise<Response>, status: number, code: string, field?: string): Promise<ErrorJson> {
+async function expectError(
+  res: Response | Promise<Response>,
+  status: number,
+  code: string,
+  field?: string,
+): Promise<ErrorJson> {
   const r = await res;
   const body = (await r.json()) as ErrorJson;
   expect({ status: r.status, code: body.error?.code }).toEqual({ status, code });
@@ -31,26 +36,82 @@ describe('controller bad input', () => {
   });
 
   it('unknown runtime → 400 RUNTIME_NOT_FOUND', async () => {
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'cobol85' }), 400, 'RUNTIME_NOT_FOUND');
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'cobol85' }),
+      400,
+      'RUNTIME_NOT_FOUND',
+    );
   });
 
   it('missing upload fields → 400 VALIDATION_FAILED naming the field', async () => {
     await expectError(upload(host.app, { function_name: 'x', runtime: 'python3.9' }), 400, 'VALIDATION_FAILED', 'file');
-    await expectError(upload(host.app, { file: hello, runtime: 'python3.9' }), 400, 'VALIDATION_FAILED', 'function_name');
+    await expectError(
+      upload(host.app, { file: hello, runtime: 'python3.9' }),
+      400,
+      'VALIDATION_FAILED',
+      'function_name',
+    );
     await expectError(upload(host.app, { file: hello, function_name: 'x' }), 400, 'VALIDATION_FAILED', 'runtime');
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', timeout: 'soon' }), 400, 'VALIDATION_FAILED', 'timeout');
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', timeout: '999999' }), 400, 'VALIDATION_FAILED', 'timeout');
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', memory_mb: '1.5' }), 400, 'VALIDATION_FAILED', 'memory_mb');
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', env: '{not json' }), 400, 'VALIDATION_FAILED', 'env');
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', env: '{"A":1}' }), 400, 'VALIDATION_FAILED', 'env');
-    await expectError(upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', network: 'everywhere' }), 400, 'VALIDATION_FAILED', 'network');
-    await expectError(upload(host.app, { file: hello, function_name: '../etc', runtime: 'python3.9' }), 400, 'VALIDATION_FAILED', 'function_name');
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', timeout: 'soon' }),
+      400,
+      'VALIDATION_FAILED',
+      'timeout',
+    );
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', timeout: '999999' }),
+      400,
+      'VALIDATION_FAILED',
+      'timeout',
+    );
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', memory_mb: '1.5' }),
+      400,
+      'VALIDATION_FAILED',
+      'memory_mb',
+    );
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', env: '{not json' }),
+      400,
+      'VALIDATION_FAILED',
+      'env',
+    );
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', env: '{"A":1}' }),
+      400,
+      'VALIDATION_FAILED',
+      'env',
+    );
+    await expectError(
+      upload(host.app, { file: hello, function_name: 'x', runtime: 'python3.9', network: 'everywhere' }),
+      400,
+      'VALIDATION_FAILED',
+      'network',
+    );
+    await expectError(
+      upload(host.app, { file: hello, function_name: '../etc', runtime: 'python3.9' }),
+      400,
+      'VALIDATION_FAILED',
+      'function_name',
+    );
   });
 
   it('an upload that is not multipart, or of the wrong file type, is refused', async () => {
-    await expectError(host.app.request('/upload', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }), 400, 'BAD_REQUEST');
-    await expectError(upload(host.app, { file: { name: 'notes.txt', content: 'hi' }, function_name: 'x', runtime: 'python3.9' }), 400, 'UNSUPPORTED_FILE_TYPE');
-    await expectError(upload(host.app, { file: { name: 'bad.zip', content: 'not a zip' }, function_name: 'x', runtime: 'python3.9' }), 400, 'BAD_ARCHIVE');
+    await expectError(
+      host.app.request('/upload', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }),
+      400,
+      'BAD_REQUEST',
+    );
+    await expectError(
+      upload(host.app, { file: { name: 'notes.txt', content: 'hi' }, function_name: 'x', runtime: 'python3.9' }),
+      400,
+      'UNSUPPORTED_FILE_TYPE',
+    );
+    await expectError(
+      upload(host.app, { file: { name: 'bad.zip', content: 'not a zip' }, function_name: 'x', runtime: 'python3.9' }),
+      400,
+      'BAD_ARCHIVE',
+    );
   });
 
   it('malformed or incomplete JSON on /run → BAD_JSON / VALIDATION_FAILED', async () => {
@@ -63,13 +124,21 @@ describe('controller bad input', () => {
 
   it('a body over the limit → 413 PAYLOAD_TOO_LARGE, and the next request is served', async () => {
     const big = Buffer.alloc(100 * 1024, 'a');
-    await expectError(upload(host.app, { file: { name: 'big.py', content: big }, function_name: 'big', runtime: 'python3.9' }), 413, 'PAYLOAD_TOO_LARGE');
+    await expectError(
+      upload(host.app, { file: { name: 'big.py', content: big }, function_name: 'big', runtime: 'python3.9' }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     // Under the body cap but over maxPayloadBytes (4 KiB): refused by the job service.
     const payload = { text: 'x'.repeat(8 * 1024) };
     await expectError(run(host.app, { function_id: helloId, payload }), 413, 'PAYLOAD_TOO_LARGE');
     // Over the body cap, announced by Content-Length: refused before reading.
     const huge = JSON.stringify({ function_id: helloId, payload: { text: 'x'.repeat(80 * 1024) } });
-    await expectError(run(host.app, huge, { 'content-length': String(Buffer.byteLength(huge)) }), 413, 'PAYLOAD_TOO_LARGE');
+    await expectError(
+      run(host.app, huge, { 'content-length': String(Buffer.byteLength(huge)) }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
     expect((await run(host.app, { function_id: helloId, payload: { name: 'after' } })).status).toBe(200);
   });
 
@@ -85,7 +154,11 @@ describe('unexpected exceptions', () => {
     const host = await makeHost();
     try {
       const logged: { msg: string; fields?: Record<string, unknown> }[] = [];
-      const logger = { info() {}, warn() {}, error: (msg: string, fields?: Record<string, unknown>) => logged.push({ msg, fields }) };
+      const logger = {
+        info() {},
+        warn() {},
+        error: (msg: string, fields?: Record<string, unknown>) => logged.push({ msg, fields }),
+      };
       const real = host.nanogrid.registry;
       const registry = {
         deploy: real.deploy.bind(real),
@@ -119,8 +192,16 @@ describe('API keys', () => {
     const missing = await host.app.request('/functions');
     await expectError(missing, 401, 'UNAUTHORIZED');
     expect(missing.headers.get('www-authenticate')).toContain('Bearer');
-    await expectError(host.app.request('/functions', { headers: { authorization: 'Bearer nope' } }), 401, 'UNAUTHORIZED');
-    await expectError(host.app.request('/functions', { headers: { authorization: 'Basic k-one' } }), 401, 'UNAUTHORIZED');
+    await expectError(
+      host.app.request('/functions', { headers: { authorization: 'Bearer nope' } }),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(
+      host.app.request('/functions', { headers: { authorization: 'Basic k-one' } }),
+      401,
+      'UNAUTHORIZED',
+    );
     await expectError(run(host.app, { function_id: 'x' }), 401, 'UNAUTHORIZED');
     expect((await host.app.request('/functions', { headers: { authorization: 'Bearer k-two' } })).status).toBe(200);
   });

@@ -1,7 +1,18 @@
 import { silentLogger } from '@nanogrid/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createController } from '../src/index.js';
-import { FAIL_PY, HELLO_PY, LOOP_PY, REPORT_PY, type ErrorJson, type TestHost, deploy, makeHost, run, upload } from './helpers.js';
+import {
+  FAIL_PY,
+  HELLO_PY,
+  LOOP_PY,
+  REPORT_PY,
+  type ErrorJson,
+  type TestHost,
+  deploy,
+  makeHost,
+  run,
+  upload,
+} from './helpers.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,7 +42,13 @@ describe('controller routes', () => {
     });
     expect(res.status).toBe(201);
     const body = (await res.json()) as Json;
-    expect(body).toMatchObject({ function_name: 'hello', runtime: 'python3.9', handler: 'main.handler', timeout: 30, env_keys: ['GREETING'] });
+    expect(body).toMatchObject({
+      function_name: 'hello',
+      runtime: 'python3.9',
+      handler: 'main.handler',
+      timeout: 30,
+      env_keys: ['GREETING'],
+    });
     expect(body['function_id']).toEqual(expect.any(String));
     expect(body['s3_key']).toBe(`functions/${String(body['function_id'])}/code.zip`);
     expect(Date.parse(String(body['created_at']))).not.toBeNaN();
@@ -60,24 +77,46 @@ describe('controller routes', () => {
     await host.nanogrid.jobs.wait(jobId, { timeoutMs: 20_000 }); // an event, not a sleep
     const status = await host.app.request(`/status/${jobId}`);
     expect(status.status).toBe(200);
-    expect(await status.json()).toMatchObject({ job_id: jobId, function_id: id, status: 'completed', result: { message: 'Hello, Alan!' }, output_files: [] });
+    expect(await status.json()).toMatchObject({
+      job_id: jobId,
+      function_id: id,
+      status: 'completed',
+      result: { message: 'Hello, Alan!' },
+      output_files: [],
+    });
   });
 
   it('a client that goes away stops the wait, not the job', async () => {
     const id = await deploy(host.app, 'hello-abort', HELLO_PY);
     const abort = new AbortController();
     // The request is aborted right after its job is queued: the wait ends, the job runs on.
-    const jobs = { ...host.nanogrid.jobs, status: host.nanogrid.jobs.status.bind(host.nanogrid.jobs), wait: host.nanogrid.jobs.wait.bind(host.nanogrid.jobs) };
+    const jobs = {
+      ...host.nanogrid.jobs,
+      status: host.nanogrid.jobs.status.bind(host.nanogrid.jobs),
+      wait: host.nanogrid.jobs.wait.bind(host.nanogrid.jobs),
+    };
     const submit = async (fid: string, payload: unknown) => {
       const submitted = await host.nanogrid.jobs.submit(fid, payload);
       abort.abort();
       return submitted;
     };
-    const app = createController({ registry: host.nanogrid.registry, jobs: { ...jobs, submit }, storage: host.nanogrid.storage, logger: silentLogger });
-    const res = await app.request('/run', { method: 'POST', body: JSON.stringify({ function_id: id, payload: { name: 'gone' } }), signal: abort.signal });
+    const app = createController({
+      registry: host.nanogrid.registry,
+      jobs: { ...jobs, submit },
+      storage: host.nanogrid.storage,
+      logger: silentLogger,
+    });
+    const res = await app.request('/run', {
+      method: 'POST',
+      body: JSON.stringify({ function_id: id, payload: { name: 'gone' } }),
+      signal: abort.signal,
+    });
     expect(res.status).toBe(202);
     const { job_id } = (await res.json()) as { job_id: string };
-    expect(await host.nanogrid.jobs.wait(job_id, { timeoutMs: 20_000 })).toMatchObject({ status: 'completed', result: { message: 'Hello, gone!' } });
+    expect(await host.nanogrid.jobs.wait(job_id, { timeoutMs: 20_000 })).toMatchObject({
+      status: 'completed',
+      result: { message: 'Hello, gone!' },
+    });
   });
 
   it('a failing function answers with its error code, type and trace', async () => {
@@ -112,7 +151,9 @@ describe('controller routes', () => {
     expect(file.status).toBe(200);
     expect(await file.text()).toBe('rows=2\n');
 
-    const tampered = await host.app.request(link.pathname + link.search.replace(/sig=[0-9a-f]/, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')));
+    const tampered = await host.app.request(
+      link.pathname + link.search.replace(/sig=[0-9a-f]/, (m) => (m.endsWith('0') ? 'sig=1' : 'sig=0')),
+    );
     expect(tampered.status).toBe(403);
     expect(((await tampered.json()) as ErrorJson).error.code).toBe('LINK_INVALID');
     const unsigned = await host.app.request(link.pathname);
@@ -141,7 +182,12 @@ describe('controller routes', () => {
 
   it('deploys and runs a Node function', async () => {
     const src = 'export async function handler(event) { return { sum: event.a + event.b }; }\n';
-    const res = await upload(host.app, { file: { name: 'main.mjs', content: src }, function_name: 'adder', runtime: 'nodejs18.x', handler: 'main.handler' });
+    const res = await upload(host.app, {
+      file: { name: 'main.mjs', content: src },
+      function_name: 'adder',
+      runtime: 'nodejs18.x',
+      handler: 'main.handler',
+    });
     expect(res.status).toBe(201);
     const { function_id } = (await res.json()) as { function_id: string };
     const ran = await run(host.app, { function_id, payload: { a: 2, b: 3 } });

@@ -9,7 +9,9 @@ describe.skipIf(!env.ready)('nanogrid demo --sandbox docker', () => {
     vi.restoreAllMocks();
   });
 
-  it('runs the original demos in Docker, the summarizer (stub AI) and the image processor included', { timeout: 120_000 }, async () => {
+  it('runs the original demos in Docker, the summarizer (stub AI) and the image processor included', {
+    timeout: 120_000,
+  }, async () => {
     let printed = '';
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed += String(chunk);

@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalSqs, LOCAL_SQS_CREDENTIALS, type LocalSqs } from '../../queue-sqs/src/local-server.js';
 import { type LocalRedis, redisTestEnv, startRedisServer } from '../../redis/test/redis-server.js';
-import { type LocalS3, S3RVER_CREDENTIALS, localS3Storage, startLocalS3, uniqueBucket } from '../../storage-s3/test/s3-server.js';
+import {
+  type LocalS3,
+  S3RVER_CREDENTIALS,
+  localS3Storage,
+  startLocalS3,
+  uniqueBucket,
+} from '../../storage-s3/test/s3-server.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = join(repo, 'packages/host/dist/cli.js');
@@ -35,7 +41,10 @@ interface Job {
 
 /** Starts `nanogrid start --role <role>` as its own OS process and waits for its "listening" line. */
 function startHost(role: Host['role'], config: string, cwd: string): Promise<Host> {
-  const child = spawn(process.execPath, [cli, 'start', '--role', role, '--config', config, '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'start', '--role', role, '--config', config, '--port', '0'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
   return new Promise((resolveHost, reject) => {
@@ -68,7 +77,10 @@ function kill9(host: Host): Promise<void> {
  * Counts the messages published on Redis channels matching `pattern`, per channel,
  * over a raw RESP connection (PSUBSCRIBE), so the test sees every publication.
  */
-async function countPublications(port: number, pattern: string): Promise<{ counts: Map<string, number>; close(): void }> {
+async function countPublications(
+  port: number,
+  pattern: string,
+): Promise<{ counts: Map<string, number>; close(): void }> {
   const counts = new Map<string, number>();
   const socket = connect(port, '127.0.0.1');
   let buf = Buffer.alloc(0);
@@ -129,12 +141,20 @@ async function deploy(url: string, name: string, source: string): Promise<string
 }
 
 async function runSync(url: string, functionId: string, payload: unknown): Promise<{ status: number; job: Job }> {
-  const res = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function_id: functionId, payload }) });
+  const res = await fetch(`${url}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ function_id: functionId, payload }),
+  });
   return { status: res.status, job: (await res.json()) as Job };
 }
 
 async function submit(url: string, functionId: string, payload: unknown): Promise<string> {
-  const res = await fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-async': 'true' }, body: JSON.stringify({ function_id: functionId, payload }) });
+  const res = await fetch(`${url}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-async': 'true' },
+    body: JSON.stringify({ function_id: functionId, payload }),
+  });
   if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
   return ((await res.json()) as Job).job_id;
 }
@@ -204,7 +224,11 @@ export default {
     );
     // The queue is created by the first process; start one, then the rest at once.
     controllerA = await startHost('controller', config, dir);
-    const rest = await Promise.all([startHost('controller', config, dir), startHost('worker', config, dir), startHost('worker', config, dir)]);
+    const rest = await Promise.all([
+      startHost('controller', config, dir),
+      startHost('worker', config, dir),
+      startHost('worker', config, dir),
+    ]);
     controllerB = rest[0];
     hosts.push(controllerA, ...rest);
   }, 180_000);
@@ -215,12 +239,19 @@ export default {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const workers = (): Host[] => hosts.filter((h) => h.role === 'worker' && h.child.exitCode === null && h.child.signalCode === null);
+  const workers = (): Host[] =>
+    hosts.filter((h) => h.role === 'worker' && h.child.exitCode === null && h.child.signalCode === null);
 
   it('a sync run through either controller; the status of a job from the controller that did not submit it', async () => {
     const fid = await deploy(controllerA.url, 'echo', ECHO_PY);
-    expect(await runSync(controllerA.url, fid, { i: 1 })).toMatchObject({ status: 200, job: { status: 'completed', result: { i: 1 } } });
-    expect(await runSync(controllerB.url, fid, { i: 2 })).toMatchObject({ status: 200, job: { status: 'completed', result: { i: 2 } } });
+    expect(await runSync(controllerA.url, fid, { i: 1 })).toMatchObject({
+      status: 200,
+      job: { status: 'completed', result: { i: 1 } },
+    });
+    expect(await runSync(controllerB.url, fid, { i: 2 })).toMatchObject({
+      status: 200,
+      job: { status: 'completed', result: { i: 2 } },
+    });
     const jobId = await submit(controllerA.url, fid, { i: 3 });
     let job = await status(controllerB.url, jobId);
     expect(job.job_id).toBe(jobId);
@@ -262,7 +293,10 @@ export default {
     await kill9(controllerA);
     expect((await fetch(`${controllerB.url}/health`)).status).toBe(200);
     const fid = await deploy(controllerB.url, 'echo2', ECHO_PY);
-    expect(await runSync(controllerB.url, fid, { i: 7 })).toMatchObject({ status: 200, job: { status: 'completed', result: { i: 7 } } });
+    expect(await runSync(controllerB.url, fid, { i: 7 })).toMatchObject({
+      status: 200,
+      job: { status: 'completed', result: { i: 7 } },
+    });
   }, 60_000);
 
   it('1,000 async jobs: all completed, none lost, none reported twice, each with its own result', async () => {
@@ -282,7 +316,9 @@ export default {
         if (Date.now() - started > 240_000) break;
       }
       const elapsed = (Date.now() - started) / 1000;
-      console.info(`distributed e2e: ${finals.size}/${n} jobs final in ${elapsed.toFixed(1)} s (${(n / elapsed).toFixed(0)} jobs/s)`);
+      console.info(
+        `distributed e2e: ${finals.size}/${n} jobs final in ${elapsed.toFixed(1)} s (${(n / elapsed).toFixed(0)} jobs/s)`,
+      );
       expect(finals.size).toBe(n);
       ids.forEach((id, i) => expect(finals.get(id)).toMatchObject({ status: 'completed', result: { i } }));
       await new Promise((r) => setTimeout(r, 200)); // the last publications reach the counter

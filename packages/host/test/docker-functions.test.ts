@@ -5,7 +5,14 @@ import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRuntimes } from '../src/index.js';
 import { gradientPng } from '../src/demo/docker-cases.js';
-import { PYTHON_IMAGES, type JobJson, containersLabelled, dockerBridgeGateway, example, makeEngineHost } from './engine-host.js';
+import {
+  PYTHON_IMAGES,
+  type JobJson,
+  containersLabelled,
+  dockerBridgeGateway,
+  example,
+  makeEngineHost,
+} from './engine-host.js';
 import { FAIL_PY, HELLO_PY, type TestHost, deploy, run } from './helpers.js';
 
 const env = await dockerTestEnv(PYTHON_IMAGES);
@@ -84,7 +91,11 @@ describe.skipIf(!env.ready)('functions in the Docker sandbox, through the engine
   let helloId: string;
   beforeAll(async () => {
     // A runtime whose image is not on the engine: runs must fail fast with IMAGE_NOT_FOUND.
-    const missing = pythonRuntime({ name: 'python-missing', image: 'nanogrid/does-not-exist:1', runtimes: ['python-missing'] });
+    const missing = pythonRuntime({
+      name: 'python-missing',
+      image: 'nanogrid/does-not-exist:1',
+      runtimes: ['python-missing'],
+    });
     host = await makeEngineHost({ sandbox: 'docker', runtimes: [...defaultRuntimes(), missing] });
     helloId = await deploy(host.app, 'hello', HELLO_PY);
   });
@@ -104,7 +115,11 @@ describe.skipIf(!env.ready)('functions in the Docker sandbox, through the engine
   /** The worker survived: the next job runs and completes. */
   const nextJobWorks = async (): Promise<void> => {
     const { http, job } = await runJob(helloId, { name: 'next' });
-    expect({ http, status: job.status, result: job.result }).toEqual({ http: 200, status: 'completed', result: { message: 'Hello, next!' } });
+    expect({ http, status: job.status, result: job.result }).toEqual({
+      http: 200,
+      status: 'completed',
+      result: { message: 'Hello, next!' },
+    });
   };
   const noContainerLeft = async (job: JobJson): Promise<void> => {
     expect(await containersLabelled('nanogrid.job', job.job_id)).toEqual([]);
@@ -233,13 +248,20 @@ describe.skipIf(!env.ready)('functions in the Docker sandbox, through the engine
 
   it('the image processor resizes with Pillow on python3-fat and leaves /output/resized.png', async () => {
     const source = await example('image_processor.py');
-    const id = await deploy(host.app, 'image_processor', source, { runtime: 'python3-fat', handler: 'image_processor.handler' });
+    const id = await deploy(host.app, 'image_processor', source, {
+      runtime: 'python3-fat',
+      handler: 'image_processor.handler',
+    });
     const fn = (await (await host.app.request(`/functions/${id}`)).json()) as { runtime_plugin: string };
     expect(fn.runtime_plugin).toBe('python-fat');
 
     const { http, job } = await runJob(id, { image: gradientPng(48, 32).toString('base64'), width: 24 });
     expect(http).toBe(200);
-    expect(job.result).toMatchObject({ original: { width: 48, height: 32, format: 'PNG' }, resized: { width: 24, height: 16 }, file: 'resized.png' });
+    expect(job.result).toMatchObject({
+      original: { width: 48, height: 32, format: 'PNG' },
+      resized: { width: 24, height: 16 },
+      file: 'resized.png',
+    });
     expect(job.output_files).toHaveLength(1);
     const link = new URL(job.output_files[0]!);
     expect(link.pathname).toBe(`/files/outputs/${job.job_id}/resized.png`);
@@ -249,7 +271,10 @@ describe.skipIf(!env.ready)('functions in the Docker sandbox, through the engine
     expect(png.length).toBe(job.result?.['bytes']);
 
     // The plain image has no Pillow: the runtime id picks the image.
-    const plain = await deploy(host.app, 'image_plain', source, { runtime: 'python3.11', handler: 'image_processor.handler' });
+    const plain = await deploy(host.app, 'image_plain', source, {
+      runtime: 'python3.11',
+      handler: 'image_processor.handler',
+    });
     const e = await failure(plain, { image: gradientPng(4, 4).toString('base64') });
     expect(e.message).toContain("No module named 'PIL'");
   });

@@ -10,7 +10,9 @@ const execFileP = promisify(execFile);
 export const PYTHON_IMAGES = ['nanogrid/python:3', 'nanogrid/python-fat:3'];
 
 /** The engine on the sandbox asked for, behind the HTTP API (see startTestHost). */
-export function makeEngineHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox }): Promise<TestHost> {
+export function makeEngineHost(
+  config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox },
+): Promise<TestHost> {
   return startTestHost(config, config.limits ? { limits: config.limits } : {});
 }
 
@@ -22,12 +24,24 @@ export async function containersLabelled(key: string, value: string): Promise<st
 
 /** The address of Docker's default bridge on this machine: reachable from containers with a network. */
 export async function dockerBridgeGateway(): Promise<string> {
-  const { stdout } = await execFileP('docker', ['network', 'inspect', 'bridge', '--format', '{{range .IPAM.Config}}{{.Gateway}} {{end}}']);
-  return stdout.trim().split(/\s+/).find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? '172.17.0.1';
+  const { stdout } = await execFileP('docker', [
+    'network',
+    'inspect',
+    'bridge',
+    '--format',
+    '{{range .IPAM.Config}}{{.Gateway}} {{end}}',
+  ]);
+  return (
+    stdout
+      .trim()
+      .split(/\s+/)
+      .find((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a)) ?? '172.17.0.1'
+  );
 }
 
 /** An example under examples/functions. */
-export const example = (file: string): Promise<string> => readFile(new URL(`../../../examples/functions/${file}`, import.meta.url), 'utf8');
+export const example = (file: string): Promise<string> =>
+  readFile(new URL(`../../../examples/functions/${file}`, import.meta.url), 'utf8');
 
 export interface JobJson {
   job_id: string;

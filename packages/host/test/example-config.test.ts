@@ -8,7 +8,12 @@ const examples = resolve(dirname(fileURLToPath(import.meta.url)), '../../../exam
 describe('examples/nanogrid.config.ts', () => {
   it('loads and passes validation as shipped', async () => {
     const loaded = await loadConfig({ cwd: examples, configPath: join(examples, 'nanogrid.config.ts') });
-    expect(loaded.config).toMatchObject({ role: 'all', sandbox: 'auto', worker: { concurrency: 2 }, limits: { defaultTimeoutSec: 300 } });
+    expect(loaded.config).toMatchObject({
+      role: 'all',
+      sandbox: 'auto',
+      worker: { concurrency: 2 },
+      limits: { defaultTimeoutSec: 300 },
+    });
   });
 });
 
@@ -20,8 +25,11 @@ describe('the distributed example configs', () => {
       expect(loaded.config.storage?.name).toMatch(/s3-storage/);
       expect(loaded.config.queue?.name).toMatch(/sqs/);
       expect(loaded.config.results?.name).toMatch(/redis/);
-      await Promise.allSettled([loaded.config.queue?.close(), loaded.config.results?.close(), loaded.config.http?.rateLimitStore?.close?.()]);
+      await Promise.allSettled([
+        loaded.config.queue?.close(),
+        loaded.config.results?.close(),
+        loaded.config.http?.rateLimitStore?.close?.(),
+      ]);
     });
   }
 });
-

@@ -56,8 +56,13 @@ export interface TestHost {
  * `config` overrides any of it (the sandbox above all); `controller` adds
  * controller options (http, limits …).
  */
-export async function startTestHost(config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox }, controller: Partial<ControllerDeps> = {}): Promise<TestHost> {
-  const dir = await mkdtemp(join(tmpdir(), `nanogrid-${typeof config.sandbox === 'string' ? config.sandbox : config.sandbox.name}-host-`));
+export async function startTestHost(
+  config: Partial<NanoGridConfig> & { sandbox: 'docker' | 'process' | Sandbox },
+  controller: Partial<ControllerDeps> = {},
+): Promise<TestHost> {
+  const dir = await mkdtemp(
+    join(tmpdir(), `nanogrid-${typeof config.sandbox === 'string' ? config.sandbox : config.sandbox.name}-host-`),
+  );
   const nanogrid = await composeNanoGrid(
     {
       dataDir: join(dir, 'data'),
@@ -71,7 +76,13 @@ export async function startTestHost(config: Partial<NanoGridConfig> & { sandbox:
     { runtimes: [], cwd: dir, logger: silentLogger },
   );
   nanogrid.worker?.start();
-  const app = createController({ registry: nanogrid.registry, jobs: nanogrid.jobs, storage: nanogrid.storage, logger: silentLogger, ...controller });
+  const app = createController({
+    registry: nanogrid.registry,
+    jobs: nanogrid.jobs,
+    storage: nanogrid.storage,
+    logger: silentLogger,
+    ...controller,
+  });
   return {
     app,
     nanogrid,
@@ -84,7 +95,11 @@ export async function startTestHost(config: Partial<NanoGridConfig> & { sandbox:
 }
 
 /** A controller with a running worker on the process sandbox, so runs complete. */
-export function makeHost(http: HttpConfig = {}, extra: Partial<ControllerDeps> = {}, limits: LimitsConfig = {}): Promise<TestHost> {
+export function makeHost(
+  http: HttpConfig = {},
+  extra: Partial<ControllerDeps> = {},
+  limits: LimitsConfig = {},
+): Promise<TestHost> {
   return startTestHost({ sandbox: 'process', limits }, { http, limits, ...extra });
 }
 
@@ -126,8 +141,18 @@ export function run(app: Hono, body: unknown, headers: Record<string, string> = 
 }
 
 /** Deploys a Python function and returns its id. */
-export async function deploy(app: Hono, name: string, source: string, extra: Partial<UploadFields> = {}): Promise<string> {
-  const res = await upload(app, { file: { name: `${name}.py`, content: source }, function_name: name, runtime: 'python3.9', ...extra });
+export async function deploy(
+  app: Hono,
+  name: string,
+  source: string,
+  extra: Partial<UploadFields> = {},
+): Promise<string> {
+  const res = await upload(app, {
+    file: { name: `${name}.py`, content: source },
+    function_name: name,
+    runtime: 'python3.9',
+    ...extra,
+  });
   const body = (await res.json()) as { function_id: string };
   if (res.status !== 201) throw new Error(`deploy of ${name} failed: ${res.status} ${JSON.stringify(body)}`);
   return body.function_id;

@@ -57,7 +57,9 @@ export default defineConfig({ port, http, sandbox: 'process' satisfies NanoGridC
   });
 
   it('loads an .mjs config whose default export is an async function', async () => {
-    const dir = await project({ 'nanogrid.config.mjs': `export default async () => ({ role: 'all', worker: { concurrency: 4 } });\n` });
+    const dir = await project({
+      'nanogrid.config.mjs': `export default async () => ({ role: 'all', worker: { concurrency: 4 } });\n`,
+    });
     expect((await loadConfig({ cwd: dir })).config).toEqual({ role: 'all', worker: { concurrency: 4 } });
   });
 
@@ -82,7 +84,9 @@ export default defineConfig({ port, http, sandbox: 'process' satisfies NanoGridC
     const wrongType = await project({ 'nanogrid.config.json': '{ "port": "eighty", "http": { "apiKeys": [] } }' });
     expect((await configError(loadConfig({ cwd: wrongType }))).field).toBe('port');
 
-    const nested = await project({ 'nanogrid.config.json': '{ "http": { "rateLimit": { "max": 0, "windowMs": 1000 } } }' });
+    const nested = await project({
+      'nanogrid.config.json': '{ "http": { "rateLimit": { "max": 0, "windowMs": 1000 } } }',
+    });
     expect((await configError(loadConfig({ cwd: nested }))).field).toBe('http.rateLimit.max');
 
     const badPlugin = await project({ 'nanogrid.config.mjs': "export default { queue: { name: 'q', send() {} } };\n" });
@@ -99,7 +103,9 @@ export default defineConfig({ port, http, sandbox: 'process' satisfies NanoGridC
     });
     expect((await configError(loadConfig({ cwd: dir, configPath: 'missing.ts' }))).message).toContain('not found');
     expect((await configError(loadConfig({ cwd: dir, configPath: 'broken.ts' }))).message).toContain('broken.ts');
-    expect((await configError(loadConfig({ cwd: dir, configPath: 'throws.mjs' }))).message).toContain('no secrets in env');
+    expect((await configError(loadConfig({ cwd: dir, configPath: 'throws.mjs' }))).message).toContain(
+      'no secrets in env',
+    );
   });
 });
 
@@ -111,7 +117,11 @@ describe('validateConfig', () => {
       results: memoryResults(),
       runtimes: defaultRuntimes(),
       sandbox: 'process' as const,
-      http: { rateLimitStore: memoryRateLimitStore(), rateLimit: false as const, publicUrl: 'https://faas.example.com' },
+      http: {
+        rateLimitStore: memoryRateLimitStore(),
+        rateLimit: false as const,
+        publicUrl: 'https://faas.example.com',
+      },
       ai: { endpoint: 'http://10.0.0.5:11434' },
     };
     expect(validateConfig(config)).toBe(config);
@@ -119,7 +129,9 @@ describe('validateConfig', () => {
 
   it('names the field of a bad runtime plugin and of a bad URL', () => {
     const [python] = defaultRuntimes();
-    expect(() => validateConfig({ runtimes: [{ ...python, entry: 'python3' }] }, 'x.ts')).toThrow(/runtimes\[0\]\.entry/);
+    expect(() => validateConfig({ runtimes: [{ ...python, entry: 'python3' }] }, 'x.ts')).toThrow(
+      /runtimes\[0\]\.entry/,
+    );
     expect(() => validateConfig({ ai: { endpoint: 'not a url' } }, 'x.ts')).toThrow(/ai\.endpoint/);
   });
 });

@@ -15,7 +15,13 @@ describe('GET /metrics and sync back-pressure', () => {
   });
 
   it('serves Prometheus text with per-function invocations, behind the API keys when they are set', async () => {
-    const open = createController({ registry: host.nanogrid.registry, jobs: host.nanogrid.jobs, storage: host.nanogrid.storage, metrics: host.nanogrid.metrics, logger: silentLogger });
+    const open = createController({
+      registry: host.nanogrid.registry,
+      jobs: host.nanogrid.jobs,
+      storage: host.nanogrid.storage,
+      metrics: host.nanogrid.metrics,
+      logger: silentLogger,
+    });
     const id = await deploy(open, 'hello', HELLO_PY);
     expect((await run(open, { function_id: id, payload: { name: 'm' } })).status).toBe(200);
     await host.nanogrid.autoscaler.tick();
@@ -32,13 +38,26 @@ describe('GET /metrics and sync back-pressure', () => {
     const res = await open.request('/metrics');
     expect(res.headers.get('content-type')).toContain('text/plain');
 
-    const locked = createController({ registry: host.nanogrid.registry, jobs: host.nanogrid.jobs, storage: host.nanogrid.storage, metrics: host.nanogrid.metrics, http: { apiKeys: ['k'] }, logger: silentLogger });
+    const locked = createController({
+      registry: host.nanogrid.registry,
+      jobs: host.nanogrid.jobs,
+      storage: host.nanogrid.storage,
+      metrics: host.nanogrid.metrics,
+      http: { apiKeys: ['k'] },
+      logger: silentLogger,
+    });
     expect((await locked.request('/metrics')).status).toBe(401);
     expect((await locked.request('/metrics', { headers: { authorization: 'Bearer k' } })).status).toBe(200);
   });
 
   it('over http.maxInflight waiting sync runs → 429 TOO_MANY_REQUESTS with Retry-After; async still accepted', async () => {
-    const app = createController({ registry: host.nanogrid.registry, jobs: host.nanogrid.jobs, storage: host.nanogrid.storage, http: { maxInflight: 1 }, logger: silentLogger });
+    const app = createController({
+      registry: host.nanogrid.registry,
+      jobs: host.nanogrid.jobs,
+      storage: host.nanogrid.storage,
+      http: { maxInflight: 1 },
+      logger: silentLogger,
+    });
     const slow = await deploy(app, 'slow', SLOW_PY);
     const first = run(app, { function_id: slow });
     // The first request is waiting once its job exists: wait for that event rather than a fixed time.

@@ -47,36 +47,50 @@ describe.each([
     await host?.close();
   });
 
-  const runJob = async (payload: unknown): Promise<JobJson> => (await (await run(host.app, { function_id: writer, payload })).json()) as JobJson;
+  const runJob = async (payload: unknown): Promise<JobJson> =>
+    (await (await run(host.app, { function_id: writer, payload })).json()) as JobJson;
 
-  it.skipIf(!ready)('stores every file under outputs/{job_id}/{path}, nested folders kept; the links download them', async () => {
-    const job = await runJob({ files: FILES, link: '/etc/passwd' });
-    expect(job.status).toBe('completed');
-    const paths = job.output_files.map((u) => new URL(u).pathname);
-    // Path order; the symlink and the empty folders are not outputs.
-    expect(paths).toEqual(['charts/2024/deep/more/data.json', 'charts/2024/q1.txt', 'report.csv'].map((p) => `/files/outputs/${job.job_id}/${p}`));
-    for (const [i, url] of job.output_files.entries()) {
-      const { pathname, search } = new URL(url);
-      const res = await host.app.request(`${pathname}${search}`);
-      expect(res.status).toBe(200);
-      const rel = pathname.slice(`/files/outputs/${job.job_id}/`.length) as keyof typeof FILES;
-      expect({ i, text: await res.text() }).toEqual({ i, text: FILES[rel] });
-    }
-    expect(await host.nanogrid.storage.head(`outputs/${job.job_id}/report.csv`)).toMatchObject({ size: FILES['report.csv'].length, contentType: expect.stringContaining('text/csv') });
-  });
+  it.skipIf(!ready)(
+    'stores every file under outputs/{job_id}/{path}, nested folders kept; the links download them',
+    async () => {
+      const job = await runJob({ files: FILES, link: '/etc/passwd' });
+      expect(job.status).toBe('completed');
+      const paths = job.output_files.map((u) => new URL(u).pathname);
+      // Path order; the symlink and the empty folders are not outputs.
+      expect(paths).toEqual(
+        ['charts/2024/deep/more/data.json', 'charts/2024/q1.txt', 'report.csv'].map(
+          (p) => `/files/outputs/${job.job_id}/${p}`,
+        ),
+      );
+      for (const [i, url] of job.output_files.entries()) {
+        const { pathname, search } = new URL(url);
+        const res = await host.app.request(`${pathname}${search}`);
+        expect(res.status).toBe(200);
+        const rel = pathname.slice(`/files/outputs/${job.job_id}/`.length) as keyof typeof FILES;
+        expect({ i, text: await res.text() }).toEqual({ i, text: FILES[rel] });
+      }
+      expect(await host.nanogrid.storage.head(`outputs/${job.job_id}/report.csv`)).toMatchObject({
+        size: FILES['report.csv'].length,
+        contentType: expect.stringContaining('text/csv'),
+      });
+    },
+  );
 
-  it.skipIf(!ready)('over limits.maxOutputBytes in all the job fails OUTPUT_TOO_LARGE, naming the limit, and stores nothing', async () => {
-    // Three files of 100 KiB: each under the cap, together over it.
-    const job = await runJob({ files: FILES, blobs: 3, blob: 100 * KiB });
-    expect(job).toMatchObject({ status: 'failed', error: { code: 'OUTPUT_TOO_LARGE' }, output_files: [] });
-    expect(job.error?.message).toContain(String(CAP));
-    expect(job.error?.message).toContain('/output');
-    // Docker stops copying out at the engine's cap (passed through by compose), not at its own 256 MiB.
-    if (sandbox === 'docker') expect(job.error?.message).toContain(`more than ${CAP} bytes`);
-    expect(await host.nanogrid.storage.list(`outputs/${job.job_id}/`)).toEqual([]);
-    // Just under the cap is fine.
-    const fits = await runJob({ blobs: 2, blob: 100 * KiB });
-    expect(fits.status).toBe('completed');
-    expect(fits.output_files).toHaveLength(2);
-  });
+  it.skipIf(!ready)(
+    'over limits.maxOutputBytes in all the job fails OUTPUT_TOO_LARGE, naming the limit, and stores nothing',
+    async () => {
+      // Three files of 100 KiB: each under the cap, together over it.
+      const job = await runJob({ files: FILES, blobs: 3, blob: 100 * KiB });
+      expect(job).toMatchObject({ status: 'failed', error: { code: 'OUTPUT_TOO_LARGE' }, output_files: [] });
+      expect(job.error?.message).toContain(String(CAP));
+      expect(job.error?.message).toContain('/output');
+      // Docker stops copying out at the engine's cap (passed through by compose), not at its own 256 MiB.
+      if (sandbox === 'docker') expect(job.error?.message).toContain(`more than ${CAP} bytes`);
+      expect(await host.nanogrid.storage.list(`outputs/${job.job_id}/`)).toEqual([]);
+      // Just under the cap is fine.
+      const fits = await runJob({ blobs: 2, blob: 100 * KiB });
+      expect(fits.status).toBe('completed');
+      expect(fits.output_files).toHaveLength(2);
+    },
+  );
 });

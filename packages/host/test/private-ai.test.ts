@@ -28,13 +28,25 @@ describe('the AI stub (Ollama-compatible)', () => {
   });
 
   it('answers /api/generate and /api/chat, streamed as NDJSON unless stream is false, and records each request', async () => {
-    const post = (path: string, body: unknown) => fetch(`${stub.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
-    const generated = (await (await post('/api/generate', { model: 'm1', prompt: 'Do it.\n\nFirst one. Second one.', stream: false })).json()) as Record<string, unknown>;
+    const post = (path: string, body: unknown) =>
+      fetch(`${stub.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    const generated = (await (
+      await post('/api/generate', { model: 'm1', prompt: 'Do it.\n\nFirst one. Second one.', stream: false })
+    ).json()) as Record<string, unknown>;
     expect(generated).toMatchObject({ model: 'm1', response: 'Summary: First one.', done: true });
 
-    const chat = await post('/api/chat', { model: 'm2', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'Hi there. More.' }] });
+    const chat = await post('/api/chat', {
+      model: 'm2',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'Hi there. More.' },
+      ],
+    });
     expect(chat.headers.get('content-type')).toBe('application/x-ndjson');
-    const lines = (await chat.text()).trim().split('\n').map((l) => JSON.parse(l) as { message: { content: string }; done: boolean });
+    const lines = (await chat.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { message: { content: string }; done: boolean });
     expect(lines.map((l) => l.message.content).join('')).toBe('Summary: Hi there.');
     expect(lines.at(-1)?.done).toBe(true);
 
@@ -64,52 +76,82 @@ describe.each([
     if (!ready) return;
     stub = await startAiStub({ host: listen });
     host = await makeEngineHost({ sandbox, ai: { endpoint: stub.url } });
-    summarizer = await deploy(host.app, 'summarizer', await example('summarizer.py'), { handler: 'summarizer.handler', network: 'ai' });
+    summarizer = await deploy(host.app, 'summarizer', await example('summarizer.py'), {
+      handler: 'summarizer.handler',
+      network: 'ai',
+    });
   });
   afterAll(async () => {
     await host?.close();
     await stub?.close();
   });
 
-  const runJob = async (functionId: string, payload: unknown): Promise<JobJson> => (await (await run(host.app, { function_id: functionId, payload })).json()) as JobJson;
+  const runJob = async (functionId: string, payload: unknown): Promise<JobJson> =>
+    (await (await run(host.app, { function_id: functionId, payload })).json()) as JobJson;
 
-  it.skipIf(!ready)('every function gets AI_ENDPOINT (and context.ai_endpoint), whatever its network policy', async () => {
-    const none = await runJob(await deploy(host.app, 'env-none', ENV_PY), {});
-    expect(none.result).toEqual({ env: stub.url, context: stub.url });
-    const ai = await runJob(await deploy(host.app, 'env-ai', ENV_PY, { network: 'ai' }), {});
-    // In a container the loopback is the container's own: the sandbox points it at the Docker host.
-    const seen = sandbox === 'docker' ? stub.url.replace('127.0.0.1', 'host.docker.internal') : stub.url;
-    expect(ai.result).toEqual({ env: seen, context: seen });
-  });
+  it.skipIf(!ready)(
+    'every function gets AI_ENDPOINT (and context.ai_endpoint), whatever its network policy',
+    async () => {
+      const none = await runJob(await deploy(host.app, 'env-none', ENV_PY), {});
+      expect(none.result).toEqual({ env: stub.url, context: stub.url });
+      const ai = await runJob(await deploy(host.app, 'env-ai', ENV_PY, { network: 'ai' }), {});
+      // In a container the loopback is the container's own: the sandbox points it at the Docker host.
+      const seen = sandbox === 'docker' ? stub.url.replace('127.0.0.1', 'host.docker.internal') : stub.url;
+      expect(ai.result).toEqual({ env: seen, context: seen });
+    },
+  );
 
-  it.skipIf(!ready)('the summarizer sends the model and the text to /api/generate and returns the summary', async () => {
-    const before = stub.requests.length;
-    const job = await runJob(summarizer, { text: TEXT, model: 'llama3.2:1b', max_words: 20 });
-    expect(job.status).toBe('completed');
-    expect(stub.requests).toHaveLength(before + 1);
-    const req = stub.requests.at(-1)!;
-    expect(req).toMatchObject({ method: 'POST', path: '/api/generate', body: { model: 'llama3.2:1b', stream: false } });
-    expect(req.body.prompt).toContain(TEXT);
-    expect(req.body.prompt).toContain('at most 20 words');
-    expect(job.result).toEqual({ summary: summarizeLikeAModel(String(req.body.prompt)), model: 'llama3.2:1b', words_in: TEXT.split(/\s+/).length });
-    expect(job.result?.['summary']).toBe('Summary: The quarterly report shows revenue grew by twelve percent.');
-  });
+  it.skipIf(!ready)(
+    'the summarizer sends the model and the text to /api/generate and returns the summary',
+    async () => {
+      const before = stub.requests.length;
+      const job = await runJob(summarizer, { text: TEXT, model: 'llama3.2:1b', max_words: 20 });
+      expect(job.status).toBe('completed');
+      expect(stub.requests).toHaveLength(before + 1);
+      const req = stub.requests.at(-1)!;
+      expect(req).toMatchObject({
+        method: 'POST',
+        path: '/api/generate',
+        body: { model: 'llama3.2:1b', stream: false },
+      });
+      expect(req.body.prompt).toContain(TEXT);
+      expect(req.body.prompt).toContain('at most 20 words');
+      expect(job.result).toEqual({
+        summary: summarizeLikeAModel(String(req.body.prompt)),
+        model: 'llama3.2:1b',
+        words_in: TEXT.split(/\s+/).length,
+      });
+      expect(job.result?.['summary']).toBe('Summary: The quarterly report shows revenue grew by twelve percent.');
+    },
+  );
 
-  it.skipIf(!ready)('under policy none the endpoint is out of reach: the function fails and the stub hears nothing', async () => {
-    // Only an isolating sandbox can take the network away (the bare process sandbox shares the host's).
-    if (!host.nanogrid.sandbox.isolated) return;
-    const closed = await deploy(host.app, 'summarizer-none', await example('summarizer.py'), { handler: 'summarizer.handler', network: 'none' });
-    const before = stub.requests.length;
-    const job = await runJob(closed, { text: TEXT });
-    expect(job.error).toMatchObject({ code: 'FUNCTION_ERROR', type: 'RuntimeError' });
-    expect(job.error?.message).toContain('cannot reach the AI endpoint');
-    expect(stub.requests).toHaveLength(before);
-  });
+  it.skipIf(!ready)(
+    'under policy none the endpoint is out of reach: the function fails and the stub hears nothing',
+    async () => {
+      // Only an isolating sandbox can take the network away (the bare process sandbox shares the host's).
+      if (!host.nanogrid.sandbox.isolated) return;
+      const closed = await deploy(host.app, 'summarizer-none', await example('summarizer.py'), {
+        handler: 'summarizer.handler',
+        network: 'none',
+      });
+      const before = stub.requests.length;
+      const job = await runJob(closed, { text: TEXT });
+      expect(job.error).toMatchObject({ code: 'FUNCTION_ERROR', type: 'RuntimeError' });
+      expect(job.error?.message).toContain('cannot reach the AI endpoint');
+      expect(stub.requests).toHaveLength(before);
+    },
+  );
 
   // Docker only: the process sandbox has no such network, so the case is not declared there.
   if (sandbox === 'docker') {
     it.skipIf(!ready)('policy ai runs on an internal Docker network (no route out of the machine)', async () => {
-      const { stdout } = await promisify(execFile)('docker', ['network', 'inspect', 'nanogrid-ai', '--format', '{{.Internal}}']);
+      const { stdout } = await promisify(execFile)('docker', [
+        'network',
+        'inspect',
+        'nanogrid-ai',
+        '--format',
+        '{{.Internal}}',
+      ]);
       expect(stdout.trim()).toBe('true');
     });
   }

@@ -50,7 +50,9 @@ describe.skipIf(!env.ready)('controller with Redis down', () => {
     const started = Date.now();
     const runRes = await run(app, { function_id: fid, payload: { name: 'during' } });
     expect(runRes.status).toBe(503);
-    expect(((await runRes.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    expect(((await runRes.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
     const statusRes = await app.request('/status/some-job');
     expect(statusRes.status).toBe(503);
     expect(Date.now() - started).toBeLessThan(10_000); // fails fast, no hanging request

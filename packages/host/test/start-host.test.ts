@@ -36,13 +36,20 @@ async function start(cwd: string, extra: Parameters<typeof startHost>[0] = {}): 
 }
 
 async function deploy(url: string, name: string, source: string): Promise<string> {
-  const res = await fetch(`${url}/upload`, { method: 'POST', body: uploadForm({ file: { name: `${name}.py`, content: source }, function_name: name, runtime: 'python3' }) });
+  const res = await fetch(`${url}/upload`, {
+    method: 'POST',
+    body: uploadForm({ file: { name: `${name}.py`, content: source }, function_name: name, runtime: 'python3' }),
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { function_id: string }).function_id;
 }
 
 const runSync = (url: string, function_id: string, payload: unknown) =>
-  fetch(`${url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ function_id, payload }) });
+  fetch(`${url}/run`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ function_id, payload }),
+  });
 
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.close()));
@@ -65,16 +72,30 @@ describe('startHost', () => {
 
   it('over real HTTP a /run body past the limit is 413 PAYLOAD_TOO_LARGE (declared or streamed), and the host keeps serving', async () => {
     const host = await start(await tempDir(), {
-      config: { sandbox: 'process', hostname: '127.0.0.1', worker: { concurrency: 1, pollWaitMs: 1000 }, limits: { maxPayloadBytes: 1024 } },
+      config: {
+        sandbox: 'process',
+        hostname: '127.0.0.1',
+        worker: { concurrency: 1, pollWaitMs: 1000 },
+        limits: { maxPayloadBytes: 1024 },
+      },
     });
     const id = await deploy(host.url, 'hello', HELLO_PY);
     const big = JSON.stringify({ function_id: id, payload: { blob: 'x'.repeat(200_000) } });
-    const declared = await fetch(`${host.url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    const declared = await fetch(`${host.url}/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     expect(((await declared.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
     // No content-length: the limit is counted on the bytes as they arrive.
     const stream = new Blob([big]).stream();
-    const streamed = await fetch(`${host.url}/run`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    const streamed = await fetch(`${host.url}/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(streamed.status).toBe(413);
     const ok = await runSync(host.url, id, { name: 'still here' });
     expect(await ok.json()).toMatchObject({ status: 'completed', result: { message: 'Hello, still here!' } });
@@ -112,11 +133,18 @@ describe('startHost', () => {
 
   it('refuses an invalid config, and a split role without a shared queue', async () => {
     const cwd = await tempDir();
-    const bad = await startHost({ config: { port: -1 }, cwd, logger: silentLogger, handleSignals: false }).catch((e: unknown) => e);
-    expect(isNanoGridError(bad, 'CONFIG_INVALID')).toBe(true);
-    const split = await startHost({ config: { sandbox: 'process' }, role: 'controller', port: 0, cwd, logger: silentLogger, handleSignals: false }).catch(
+    const bad = await startHost({ config: { port: -1 }, cwd, logger: silentLogger, handleSignals: false }).catch(
       (e: unknown) => e,
     );
+    expect(isNanoGridError(bad, 'CONFIG_INVALID')).toBe(true);
+    const split = await startHost({
+      config: { sandbox: 'process' },
+      role: 'controller',
+      port: 0,
+      cwd,
+      logger: silentLogger,
+      handleSignals: false,
+    }).catch((e: unknown) => e);
     expect(isNanoGridError(split, 'CONFIG_INVALID')).toBe(true);
   });
 

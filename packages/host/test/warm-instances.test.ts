@@ -32,8 +32,10 @@ def handler(event, context):
     return {"loads": loads, "calls": calls, "leftovers": leftovers, "job_id": context.job_id}
 `;
 
-const HANG_PY = 'import time\n\ndef handler(event, context):\n    if event.get("hang"):\n        time.sleep(3600)\n    return {"ok": True}\n';
-const CRASH_PY = 'import os\n\ndef handler(event, context):\n    if event.get("crash"):\n        os._exit(3)\n    return {"ok": True}\n';
+const HANG_PY =
+  'import time\n\ndef handler(event, context):\n    if event.get("hang"):\n        time.sleep(3600)\n    return {"ok": True}\n';
+const CRASH_PY =
+  'import os\n\ndef handler(event, context):\n    if event.get("crash"):\n        os._exit(3)\n    return {"ok": True}\n';
 const GARBAGE_PY = `import os, stat
 
 def handler(event, context):
@@ -50,8 +52,10 @@ def handler(event, context):
                 os.write(int(fd), b"garbage on the protocol channel\\n")
     return {"ok": True}
 `;
-const ALLOC_PY = 'def handler(event, context):\n    block = bytearray(event.get("mb", 0) * 1024 * 1024)\n    return {"held": len(block)}\n';
-const LEAK_PY = 'kept = []\n\ndef handler(event, context):\n    kept.append(bytearray(24 * 1024 * 1024))\n    return {"held_mb": 24 * len(kept)}\n';
+const ALLOC_PY =
+  'def handler(event, context):\n    block = bytearray(event.get("mb", 0) * 1024 * 1024)\n    return {"held": len(block)}\n';
+const LEAK_PY =
+  'kept = []\n\ndef handler(event, context):\n    kept.append(bytearray(24 * 1024 * 1024))\n    return {"held_mb": 24 * len(kept)}\n';
 
 const env = await dockerTestEnv(['nanogrid/python:3', 'nanogrid/node:18']);
 
@@ -71,7 +75,8 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
     await host?.close();
   });
 
-  const call = async (id: string, payload: unknown = {}): Promise<Job> => (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
+  const call = async (id: string, payload: unknown = {}): Promise<Job> =>
+    (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
 
   it('loads the function once and serves later calls warm; logs stay per invocation', async () => {
     const id = await deploy(host.app, 'counter', COUNTER_PY);
@@ -84,8 +89,14 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
   });
 
   it('Node handlers are served warm too (imported once)', async () => {
-    const src = 'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("node call", calls); return { calls, n: event.n }; }\n';
-    const res = await upload(host.app, { file: { name: 'counter.mjs', content: src }, function_name: 'node-counter', runtime: 'nodejs18.x', handler: 'counter.handler' });
+    const src =
+      'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("node call", calls); return { calls, n: event.n }; }\n';
+    const res = await upload(host.app, {
+      file: { name: 'counter.mjs', content: src },
+      function_name: 'node-counter',
+      runtime: 'nodejs18.x',
+      handler: 'counter.handler',
+    });
     const id = ((await res.json()) as { function_id: string }).function_id;
     expect(await call(id, { n: 1 })).toMatchObject({ status: 'completed', start: 'cold', result: { calls: 1, n: 1 } });
     const second = await call(id, { n: 2 });
@@ -107,10 +118,20 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
   });
 
   it('at its per-function cap a call waits for an instance of its function (handed over in order) instead of starting cold', async () => {
-    const capped = await makeEngineHost({ sandbox, warm: { enabled: true, prewarm: {}, maxPerFunction: 1 }, worker: { concurrency: 4 } });
+    const capped = await makeEngineHost({
+      sandbox,
+      warm: { enabled: true, prewarm: {}, maxPerFunction: 1 },
+      worker: { concurrency: 4 },
+    });
     try {
-      const id = await deploy(capped.app, 'capped', 'import time\n\ndef handler(event, context):\n    time.sleep(0.2)\n    return {"n": event["n"]}\n');
-      const jobs = await Promise.all([1, 2, 3].map(async (n) => (await run(capped.app, { function_id: id, payload: { n } })).json() as Promise<Job>));
+      const id = await deploy(
+        capped.app,
+        'capped',
+        'import time\n\ndef handler(event, context):\n    time.sleep(0.2)\n    return {"n": event["n"]}\n',
+      );
+      const jobs = await Promise.all(
+        [1, 2, 3].map(async (n) => (await run(capped.app, { function_id: id, payload: { n } })).json() as Promise<Job>),
+      );
       expect(jobs.map((j) => [j.status, j.result?.['n']])).toEqual([
         ['completed', 1],
         ['completed', 2],
@@ -175,21 +196,37 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
   afterAll(async () => {
     await host?.close();
   });
-  const call = async (id: string, payload: unknown = {}): Promise<Job> => (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
+  const call = async (id: string, payload: unknown = {}): Promise<Job> =>
+    (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
 
   it('a prewarmed instance serves the first call of a function no worker has seen', async () => {
     const sandbox = host.nanogrid.sandbox;
     await sandbox.prewarm!({ image: 'nanogrid/python:3', command: pythonRuntime().serve!.prewarm!, count: 1 });
     const id = await deploy(host.app, 'fresh', COUNTER_PY, { memory_mb: '256' });
     const first = await call(id);
-    expect(first).toMatchObject({ status: 'completed', start: 'prewarmed', result: { loads: 1, calls: 1, leftovers: [] } });
+    expect(first).toMatchObject({
+      status: 'completed',
+      start: 'prewarmed',
+      result: { loads: 1, calls: 1, leftovers: [] },
+    });
     expect(await call(id)).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2 } });
   });
 
   it('a prewarmed Node instance serves the first call of a Node function, then serves it warm', async () => {
-    await host.nanogrid.sandbox.prewarm!({ image: 'nanogrid/node:18', command: nodeRuntime().serve!.prewarm!, count: 1 });
-    const src = 'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("log", calls); return { calls, n: event.n, job: process.env.JOB_ID }; }\n';
-    const res = await upload(host.app, { file: { name: 'fresh.mjs', content: src }, function_name: 'node-fresh', runtime: 'nodejs18.x', handler: 'fresh.handler', memory_mb: '256' });
+    await host.nanogrid.sandbox.prewarm!({
+      image: 'nanogrid/node:18',
+      command: nodeRuntime().serve!.prewarm!,
+      count: 1,
+    });
+    const src =
+      'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("log", calls); return { calls, n: event.n, job: process.env.JOB_ID }; }\n';
+    const res = await upload(host.app, {
+      file: { name: 'fresh.mjs', content: src },
+      function_name: 'node-fresh',
+      runtime: 'nodejs18.x',
+      handler: 'fresh.handler',
+      memory_mb: '256',
+    });
     const id = ((await res.json()) as { function_id: string }).function_id;
     const first = await call(id, { n: 1 });
     expect(first).toMatchObject({ status: 'completed', start: 'prewarmed', result: { calls: 1, n: 1 } });
@@ -202,12 +239,16 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
 describe.skipIf(!env.ready)('warm instances over the attach stream (warmPipes: false, as with a remote engine)', () => {
   let host: TestHost;
   beforeAll(async () => {
-    host = await makeEngineHost({ sandbox: dockerSandbox({ warmPipes: false, logger: silentLogger }), warm: { enabled: true, prewarm: {} } });
+    host = await makeEngineHost({
+      sandbox: dockerSandbox({ warmPipes: false, logger: silentLogger }),
+      warm: { enabled: true, prewarm: {} },
+    });
   });
   afterAll(async () => {
     await host?.close();
   });
-  const call = async (id: string, payload: unknown = {}): Promise<Job> => (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
+  const call = async (id: string, payload: unknown = {}): Promise<Job> =>
+    (await run(host.app, { function_id: id, payload })).json() as Promise<Job>;
 
   it('loads once, serves warm, keeps logs per call; a failing call fails cleanly', async () => {
     const id = await deploy(host.app, 'attach-counter', COUNTER_PY);
@@ -215,7 +256,11 @@ describe.skipIf(!env.ready)('warm instances over the attach stream (warmPipes: f
     const second = await call(id);
     expect(second).toMatchObject({ status: 'completed', start: 'warm', result: { loads: 1, calls: 2 } });
     expect(second.logs).toContain('call 2');
-    const crash = await deploy(host.app, 'attach-crash', 'import sys\n\ndef handler(event, context):\n    sys.stderr.write("about to fail\\n")\n    raise ValueError("no good")\n');
+    const crash = await deploy(
+      host.app,
+      'attach-crash',
+      'import sys\n\ndef handler(event, context):\n    sys.stderr.write("about to fail\\n")\n    raise ValueError("no good")\n',
+    );
     const failed = await call(crash);
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'FUNCTION_ERROR' } });
   });
@@ -227,4 +272,3 @@ describe.skipIf(!env.ready)('warm instances over the attach stream (warmPipes: f
     expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold' });
   });
 });
-

@@ -26,14 +26,18 @@ const FIXES: [string, string][] = [
     'r.push(f)}if(r.length==e){clearInterval(c),clearTimeout(n),o();break}}},10)',
     'r.push(f)}if(r.length==e)break}r.length>0&&(clearInterval(c),clearTimeout(n),o())},10)',
   ],
-  ['ApproximateNumberOfMessages:String(S(this,E).filter(o=>!o.delayed).length)', 'ApproximateNumberOfMessages:String(S(this,E).filter(o=>!o.delayed&&o.visible).length)'],
+  [
+    'ApproximateNumberOfMessages:String(S(this,E).filter(o=>!o.delayed).length)',
+    'ApproximateNumberOfMessages:String(S(this,E).filter(o=>!o.delayed&&o.visible).length)',
+  ],
 ];
 
 function loadFixedLocalSqs(): typeof LocalAwsSqs {
   const entry = createRequire(import.meta.url).resolve('local-aws-sqs');
   let source = readFileSync(entry, 'utf8');
   for (const [from, to] of FIXES) {
-    if (source.split(from).length !== 2) throw new Error(`local-aws-sqs changed: cannot apply fix near "${from.slice(0, 40)}…"`);
+    if (source.split(from).length !== 2)
+      throw new Error(`local-aws-sqs changed: cannot apply fix near "${from.slice(0, 40)}…"`);
     source = source.replace(from, to);
   }
   const mod = new Module(entry) as Module & { _compile(code: string, filename: string): void };
@@ -56,8 +60,16 @@ function rejectUnknownKey(req: IncomingMessage, res: ServerResponse): boolean {
   const key = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
   if (key === LOCAL_SQS_CREDENTIALS.accessKeyId) return false;
   req.resume();
-  res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'InvalidClientTokenId;Sender' });
-  res.end(JSON.stringify({ __type: 'com.amazon.coral.service#UnrecognizedClientException', message: 'The security token included in the request is invalid.' }));
+  res.writeHead(400, {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amzn-query-error': 'InvalidClientTokenId;Sender',
+  });
+  res.end(
+    JSON.stringify({
+      __type: 'com.amazon.coral.service#UnrecognizedClientException',
+      message: 'The security token included in the request is invalid.',
+    }),
+  );
   return true;
 }
 
@@ -78,7 +90,11 @@ export async function startLocalSqs(opts: LocalSqsOptions = {}): Promise<LocalSq
   const host = opts.host ?? '127.0.0.1';
   const publicHost = opts.publicHost ?? host;
   const { createRequestHandler } = loadFixedLocalSqs();
-  const { service, requestHandler } = createRequestHandler({ port: 0, hostname: publicHost, emulateQueueCreationLifecycle: false });
+  const { service, requestHandler } = createRequestHandler({
+    port: 0,
+    hostname: publicHost,
+    emulateQueueCreationLifecycle: false,
+  });
   const server = createServer((req, res) => {
     if (!rejectUnknownKey(req, res)) void requestHandler(req, res);
   });

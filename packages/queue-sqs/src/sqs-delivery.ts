@@ -20,12 +20,20 @@ function seconds(ms: number): number {
  * A Delivery over one received SQS message. retry/extend are ChangeMessageVisibility calls,
  * so SQS itself counts receives (ApproximateReceiveCount) and applies the redrive policy.
  */
-export function sqsDelivery(ctx: DeliveryContext, msg: Message, job: JobMessage, attempt: number, receivedAt: number): Delivery {
+export function sqsDelivery(
+  ctx: DeliveryContext,
+  msg: Message,
+  job: JobMessage,
+  attempt: number,
+  receivedAt: number,
+): Delivery {
   const { client, sdk, url } = ctx;
   const receipt = msg.ReceiptHandle ?? '';
   const setVisibility = async (VisibilityTimeout: number, action: string) => {
     try {
-      await client.send(new sdk.ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout }));
+      await client.send(
+        new sdk.ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout }),
+      );
     } catch (err) {
       throw sqsError(err, url, action);
     }
@@ -49,7 +57,9 @@ export function sqsDelivery(ctx: DeliveryContext, msg: Message, job: JobMessage,
       // Past that SQS cannot hide the message any longer; saying so beats failing the job.
       const left = SQS_MAX_VISIBILITY_SEC - Math.ceil((Date.now() - receivedAt) / 1000) - 1;
       if (left <= 0) {
-        ctx.logger.warn('sqs-queue: job ran past SQS\'s 12 h visibility ceiling; it may be delivered again', { job_id: job.job_id });
+        ctx.logger.warn("sqs-queue: job ran past SQS's 12 h visibility ceiling; it may be delivered again", {
+          job_id: job.job_id,
+        });
         return;
       }
       await setVisibility(Math.min(Math.max(1, seconds(ms)), left), 'ChangeMessageVisibility (extend)');
@@ -62,7 +72,12 @@ export function sqsDelivery(ctx: DeliveryContext, msg: Message, job: JobMessage,
  * queue, so a message that can never be a job is not received again and again.
  * Without a dead-letter queue it is only deleted (and logged): retrying it forever helps nobody.
  */
-export async function deadLetter(ctx: DeliveryContext, dlqUrl: string | undefined, msg: Message, reason: string): Promise<void> {
+export async function deadLetter(
+  ctx: DeliveryContext,
+  dlqUrl: string | undefined,
+  msg: Message,
+  reason: string,
+): Promise<void> {
   const { client, sdk, url, logger } = ctx;
   try {
     if (dlqUrl) {
@@ -76,7 +91,9 @@ export async function deadLetter(ctx: DeliveryContext, dlqUrl: string | undefine
             source_queue: { DataType: 'String', StringValue: url },
             ...(msg.MessageId ? { source_message_id: { DataType: 'String', StringValue: msg.MessageId } } : {}),
           },
-          ...(dlqUrl.endsWith('.fifo') ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: msg.MessageId ?? String(Date.now()) } : {}),
+          ...(dlqUrl.endsWith('.fifo')
+            ? { MessageGroupId: 'dead-letters', MessageDeduplicationId: msg.MessageId ?? String(Date.now()) }
+            : {}),
         }),
       );
     }
@@ -85,6 +102,10 @@ export async function deadLetter(ctx: DeliveryContext, dlqUrl: string | undefine
     logger.warn(`sqs-queue: message ${where}: ${reason}`, { queue: url, message_id: msg.MessageId });
   } catch (err) {
     // Left in the queue: it comes back after its visibility timeout and we try again.
-    logger.error('sqs-queue: could not dead-letter a bad message', { queue: url, message_id: msg.MessageId, error: String(err) });
+    logger.error('sqs-queue: could not dead-letter a bad message', {
+      queue: url,
+      message_id: msg.MessageId,
+      error: String(err),
+    });
   }
 }

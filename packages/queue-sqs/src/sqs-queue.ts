@@ -53,7 +53,10 @@ export function sqsQueue(opts: SqsQueueOptions): SqsQueue {
   }
 
   function ready(): Promise<Ready> {
-    if (closing.signal.aborted) return Promise.reject(new NanoGridError('SHUTTING_DOWN', `${SQS_PLUGIN}: queue is closed`, { plugin: SQS_PLUGIN }));
+    if (closing.signal.aborted)
+      return Promise.reject(
+        new NanoGridError('SHUTTING_DOWN', `${SQS_PLUGIN}: queue is closed`, { plugin: SQS_PLUGIN }),
+      );
     loading ??= load().catch((err: unknown) => {
       loading = undefined; // the next call tries again
       throw err;
@@ -133,7 +136,10 @@ export function sqsQueue(opts: SqsQueueOptions): SqsQueue {
       const r = await ready();
       try {
         const out = await r.client.send(
-          new r.sdk.GetQueueAttributesCommand({ QueueUrl: r.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'] }),
+          new r.sdk.GetQueueAttributesCommand({
+            QueueUrl: r.url,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesDelayed'],
+          }),
         );
         const attrs = out.Attributes ?? {};
         return Number(attrs.ApproximateNumberOfMessages ?? 0) + Number(attrs.ApproximateNumberOfMessagesDelayed ?? 0);

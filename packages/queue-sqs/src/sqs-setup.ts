@@ -22,12 +22,20 @@ export function queueNameOf(opts: SqsQueueOptions): string {
 async function queueArn(client: SQSClient, sdk: SqsSdk, url: string): Promise<string> {
   const out = await client.send(new sdk.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   const arn = out.Attributes?.QueueArn;
-  if (!arn) throw new NanoGridError('BACKEND_UNAVAILABLE', `${SQS_PLUGIN}: queue ${url} reported no QueueArn`, { plugin: SQS_PLUGIN });
+  if (!arn)
+    throw new NanoGridError('BACKEND_UNAVAILABLE', `${SQS_PLUGIN}: queue ${url} reported no QueueArn`, {
+      plugin: SQS_PLUGIN,
+    });
   return arn;
 }
 
 /** Creates `name` with `attributes`, or updates the attributes of the queue that already has that name. */
-async function createOrUpdate(client: SQSClient, sdk: SqsSdk, name: string, attributes: Record<string, string>): Promise<string> {
+async function createOrUpdate(
+  client: SQSClient,
+  sdk: SqsSdk,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
   try {
     const out = await client.send(new sdk.CreateQueueCommand({ QueueName: name, Attributes: attributes }));
     if (out.QueueUrl) return out.QueueUrl;
@@ -37,7 +45,10 @@ async function createOrUpdate(client: SQSClient, sdk: SqsSdk, name: string, attr
   }
   // Exists with other attributes (e.g. an older visibility timeout): bring it up to date.
   const { QueueUrl } = await client.send(new sdk.GetQueueUrlCommand({ QueueName: name }));
-  if (!QueueUrl) throw new NanoGridError('BACKEND_UNAVAILABLE', `${SQS_PLUGIN}: GetQueueUrl gave no URL for "${name}"`, { plugin: SQS_PLUGIN });
+  if (!QueueUrl)
+    throw new NanoGridError('BACKEND_UNAVAILABLE', `${SQS_PLUGIN}: GetQueueUrl gave no URL for "${name}"`, {
+      plugin: SQS_PLUGIN,
+    });
   await client.send(new sdk.SetQueueAttributesCommand({ QueueUrl, Attributes: attributes }));
   return QueueUrl;
 }
@@ -45,8 +56,13 @@ async function createOrUpdate(client: SQSClient, sdk: SqsSdk, name: string, attr
 async function createQueues(client: SQSClient, sdk: SqsSdk, opts: SqsQueueOptions): Promise<ResolvedQueues> {
   const name = queueNameOf(opts);
   const retention = String(opts.messageRetentionSec ?? SQS_DEFAULTS.messageRetentionSec);
-  const dlqUrl = await createOrUpdate(client, sdk, opts.deadLetterQueueName ?? `${name}-dlq`, { MessageRetentionPeriod: retention });
-  const redrive = { maxReceiveCount: opts.maxAttempts ?? SQS_DEFAULTS.maxAttempts, deadLetterTargetArn: await queueArn(client, sdk, dlqUrl) };
+  const dlqUrl = await createOrUpdate(client, sdk, opts.deadLetterQueueName ?? `${name}-dlq`, {
+    MessageRetentionPeriod: retention,
+  });
+  const redrive = {
+    maxReceiveCount: opts.maxAttempts ?? SQS_DEFAULTS.maxAttempts,
+    deadLetterTargetArn: await queueArn(client, sdk, dlqUrl),
+  };
   const url = await createOrUpdate(client, sdk, name, {
     VisibilityTimeout: String(opts.visibilityTimeoutSec ?? SQS_DEFAULTS.visibilityTimeoutSec),
     MessageRetentionPeriod: retention,
@@ -58,14 +74,18 @@ async function createQueues(client: SQSClient, sdk: SqsSdk, opts: SqsQueueOption
 
 /** The dead-letter queue named by the queue's RedrivePolicy (`arn:aws:sqs:region:account:name`). */
 async function redriveTarget(client: SQSClient, sdk: SqsSdk, url: string): Promise<string | undefined> {
-  const out = await client.send(new sdk.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }));
+  const out = await client.send(
+    new sdk.GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['RedrivePolicy'] }),
+  );
   const policy = out.Attributes?.RedrivePolicy;
   if (!policy) return undefined;
   const arn = (JSON.parse(policy) as { deadLetterTargetArn?: string }).deadLetterTargetArn;
   const parts = arn?.split(':') ?? [];
   const [account, name] = [parts[4], parts[5]];
   if (!name) return undefined;
-  const dlq = await client.send(new sdk.GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }));
+  const dlq = await client.send(
+    new sdk.GetQueueUrlCommand({ QueueName: name, ...(account ? { QueueOwnerAWSAccountId: account } : {}) }),
+  );
   return dlq.QueueUrl;
 }
 
@@ -79,7 +99,8 @@ export async function resolveQueues(client: SQSClient, sdk: SqsSdk, opts: SqsQue
       const out = await client.send(new sdk.GetQueueUrlCommand({ QueueName: queueNameOf(opts) }));
       url = out.QueueUrl;
     }
-    if (!url) throw new NanoGridError('CONFIG_INVALID', `${SQS_PLUGIN}: queue "${label}" has no URL`, { plugin: SQS_PLUGIN });
+    if (!url)
+      throw new NanoGridError('CONFIG_INVALID', `${SQS_PLUGIN}: queue "${label}" has no URL`, { plugin: SQS_PLUGIN });
     return { url, dlqUrl: opts.deadLetterQueueUrl ?? (await redriveTarget(client, sdk, url)) };
   } catch (err) {
     throw sqsError(err, label, opts.createQueue ? 'create queue' : 'resolve queue');

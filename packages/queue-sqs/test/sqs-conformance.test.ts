@@ -29,12 +29,17 @@ describe('sqsQueue conformance (real local-aws-sqs)', () => {
   testQueueSource<SqsQueue>(
     'sqsQueue',
     // SQS counts visibility in whole seconds.
-    async ({ visibilityTimeoutMs, maxAttempts }) => localQueue(local, { visibilityTimeoutSec: Math.ceil(visibilityTimeoutMs / 1000), maxAttempts }),
+    async ({ visibilityTimeoutMs, maxAttempts }) =>
+      localQueue(local, { visibilityTimeoutSec: Math.ceil(visibilityTimeoutMs / 1000), maxAttempts }),
     {
       visibilityTimeoutMs: 1000,
       deadLetters: async (q) => {
         const { dlqUrl } = await q.urls();
-        return (await readDeadLetters(raw, dlqUrl!)).map((d) => ({ job: jobOrUndefined(d.body), body: d.body, reason: d.reason }));
+        return (await readDeadLetters(raw, dlqUrl!)).map((d) => ({
+          job: jobOrUndefined(d.body),
+          body: d.body,
+          reason: d.reason,
+        }));
       },
       sendRaw: async (q, body) => sendRaw(raw, (await q.urls()).url, body),
     },

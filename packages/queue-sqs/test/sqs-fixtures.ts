@@ -33,7 +33,13 @@ export interface DeadLetter {
 /** Everything in a dead-letter queue, left in place (received with visibility 0). */
 export async function readDeadLetters(client: sqs.SQSClient, dlqUrl: string): Promise<DeadLetter[]> {
   const out = await client.send(
-    new sqs.ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+    new sqs.ReceiveMessageCommand({
+      QueueUrl: dlqUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 0,
+      WaitTimeSeconds: 0,
+      MessageAttributeNames: ['All'],
+    }),
   );
   return (out.Messages ?? []).map((m) => ({ body: m.Body ?? '', reason: m.MessageAttributes?.reason?.StringValue }));
 }

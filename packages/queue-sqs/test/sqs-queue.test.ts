@@ -48,11 +48,15 @@ describe('sqsQueue on local-aws-sqs', () => {
     const q = track(localQueue(local, { maxAttempts: 4 }));
     const { url, dlqUrl } = await q.urls();
     expect(dlqUrl).toMatch(/-dlq$/);
-    const { Attributes: a = {} } = await raw.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+    const { Attributes: a = {} } = await raw.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
+    );
     expect(a.VisibilityTimeout).toBe('300');
     expect(a.MessageRetentionPeriod).toBe('1209600');
     expect(a.ReceiveMessageWaitTimeSeconds).toBe('20');
-    const { Attributes: d = {} } = await raw.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn', 'MessageRetentionPeriod'] }));
+    const { Attributes: d = {} } = await raw.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn', 'MessageRetentionPeriod'] }),
+    );
     expect(JSON.parse(a.RedrivePolicy ?? '{}')).toEqual({ maxReceiveCount: 4, deadLetterTargetArn: d.QueueArn });
     expect(d.MessageRetentionPeriod).toBe('1209600');
 
@@ -64,15 +68,55 @@ describe('sqsQueue on local-aws-sqs', () => {
   it('delivers both message shapes of the original system, normalised', async () => {
     const q = track(localQueue(local));
     const { url } = await q.urls();
-    await sendRaw(raw, url, JSON.stringify({ job_id: 'job-orig-1', function_id: 'fn-a', s3_key: 'functions/fn-a/code.zip', runtime: 'python3.11', handler: 'main.handler', payload: { x: 1 }, timeout: 30 }));
+    await sendRaw(
+      raw,
+      url,
+      JSON.stringify({
+        job_id: 'job-orig-1',
+        function_id: 'fn-a',
+        s3_key: 'functions/fn-a/code.zip',
+        runtime: 'python3.11',
+        handler: 'main.handler',
+        payload: { x: 1 },
+        timeout: 30,
+      }),
+    );
     const first = await one(q);
-    expect(first?.job).toEqual({ job_id: 'job-orig-1', function_id: 'fn-a', s3_key: 'functions/fn-a/code.zip', runtime: 'python3.11', handler: 'main.handler', payload: { x: 1 }, timeout: 30 });
+    expect(first?.job).toEqual({
+      job_id: 'job-orig-1',
+      function_id: 'fn-a',
+      s3_key: 'functions/fn-a/code.zip',
+      runtime: 'python3.11',
+      handler: 'main.handler',
+      payload: { x: 1 },
+      timeout: 30,
+    });
     expect(first?.attempt).toBe(1);
     await first?.ack();
 
-    await sendRaw(raw, url, JSON.stringify({ requestId: 'req-plus-7', functionId: 'fn-b', runtime: 'nodejs20.x', s3Bucket: 'code-bucket', s3Key: 'functions/fn-b/code.zip', timeoutMs: 90000, memoryMb: 1024 }));
+    await sendRaw(
+      raw,
+      url,
+      JSON.stringify({
+        requestId: 'req-plus-7',
+        functionId: 'fn-b',
+        runtime: 'nodejs20.x',
+        s3Bucket: 'code-bucket',
+        s3Key: 'functions/fn-b/code.zip',
+        timeoutMs: 90000,
+        memoryMb: 1024,
+      }),
+    );
     const second = await one(q);
-    expect(second?.job).toEqual({ job_id: 'req-plus-7', function_id: 'fn-b', runtime: 'nodejs20.x', s3_key: 'functions/fn-b/code.zip', timeout: 90, memory_mb: 1024, payload: {} });
+    expect(second?.job).toEqual({
+      job_id: 'req-plus-7',
+      function_id: 'fn-b',
+      runtime: 'nodejs20.x',
+      s3_key: 'functions/fn-b/code.zip',
+      timeout: 90,
+      memory_mb: 1024,
+      payload: {},
+    });
     await second?.ack();
     expect(await q.depth()).toBe(0);
   });
@@ -95,7 +139,13 @@ describe('sqsQueue on local-aws-sqs', () => {
     }
     expect(seen).toEqual(['job-good']);
     const dead = await readDeadLetters(raw, dlqUrl!);
-    expect(dead.map((d) => d.body).sort()).toEqual([JSON.stringify({ function_id: 'fn-x', payload: {} }), JSON.stringify({ job_id: '../../etc', function_id: 'fn-x' }), 'this is { not json'].sort());
+    expect(dead.map((d) => d.body).sort()).toEqual(
+      [
+        JSON.stringify({ function_id: 'fn-x', payload: {} }),
+        JSON.stringify({ job_id: '../../etc', function_id: 'fn-x' }),
+        'this is { not json',
+      ].sort(),
+    );
     const reasons = Object.fromEntries(dead.map((d) => [d.body, d.reason]));
     expect(reasons['this is { not json']).toMatch(/not JSON/);
     expect(reasons[JSON.stringify({ function_id: 'fn-x', payload: {} })]).toMatch(/job_id/);
@@ -137,7 +187,7 @@ describe('sqsQueue on local-aws-sqs', () => {
     await again?.ack();
   });
 
-  it('extend() stops asking for more once SQS\'s 12 h ceiling is reached, with a warning', async () => {
+  it("extend() stops asking for more once SQS's 12 h ceiling is reached, with a warning", async () => {
     const warnings: string[] = [];
     const logger: Logger = { info() {}, error() {}, warn: (m) => warnings.push(m) };
     const q = track(localQueue(local, { visibilityTimeoutSec: 30, logger }));
@@ -180,7 +230,13 @@ describe('sqsQueue on local-aws-sqs', () => {
     await q.send({ job_id: 'job-d1', function_id: 'fn', payload: {} });
     await q.send({ job_id: 'job-d2', function_id: 'fn', payload: {} });
     const { url } = await q.urls();
-    await raw.send(new (await import('@aws-sdk/client-sqs')).SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify({ job_id: 'job-d3', function_id: 'fn' }), DelaySeconds: 60 }));
+    await raw.send(
+      new (await import('@aws-sdk/client-sqs')).SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: JSON.stringify({ job_id: 'job-d3', function_id: 'fn' }),
+        DelaySeconds: 60,
+      }),
+    );
     expect(await q.depth()).toBe(3);
     const d = await one(q);
     expect(await q.depth()).toBe(2);
@@ -194,7 +250,14 @@ describe('sqsQueue on local-aws-sqs', () => {
   it('check() fails with CONFIG_INVALID naming the backend, the queue and the SDK error on wrong credentials', async () => {
     const name = uniqueQueueName('creds');
     await track(localQueue(local, { queueName: name })).check();
-    const wrong = track(sqsQueue({ queueName: name, endpoint: local.endpoint, credentials: { accessKeyId: 'AKIAWRONG', secretAccessKey: 'nope' }, requestAttempts: 1 }));
+    const wrong = track(
+      sqsQueue({
+        queueName: name,
+        endpoint: local.endpoint,
+        credentials: { accessKeyId: 'AKIAWRONG', secretAccessKey: 'nope' },
+        requestAttempts: 1,
+      }),
+    );
     const err = await rejection(wrong.check());
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.plugin).toBe('sqs-queue');
@@ -205,7 +268,9 @@ describe('sqsQueue on local-aws-sqs', () => {
 
   it('check() fails with CONFIG_INVALID for a queue that does not exist', async () => {
     const name = uniqueQueueName('missing');
-    const err = await rejection(track(sqsQueue({ queueName: name, endpoint: local.endpoint, credentials: LOCAL_SQS_CREDENTIALS })).check());
+    const err = await rejection(
+      track(sqsQueue({ queueName: name, endpoint: local.endpoint, credentials: LOCAL_SQS_CREDENTIALS })).check(),
+    );
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain(name);
     expect(err.message).toContain('QueueDoesNotExist');
@@ -217,7 +282,14 @@ describe('sqsQueue on local-aws-sqs', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const q = track(sqsQueue({ queueName: 'nobody-home', endpoint: `http://127.0.0.1:${port}`, credentials: LOCAL_SQS_CREDENTIALS, requestAttempts: 1 }));
+    const q = track(
+      sqsQueue({
+        queueName: 'nobody-home',
+        endpoint: `http://127.0.0.1:${port}`,
+        credentials: LOCAL_SQS_CREDENTIALS,
+        requestAttempts: 1,
+      }),
+    );
     const err = await rejection(q.check());
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(err.message).toContain('nobody-home');

@@ -33,7 +33,10 @@ export function toBackendError(ctx: RedisErrorContext, err: unknown): NanoGridEr
   const message = err instanceof Error ? err.message : String(err);
   const isReply = err instanceof Error && err.name === 'ReplyError';
   if (isReply && !TRANSIENT_REPLY.test(message)) {
-    return new NanoGridError('INTERNAL', `${ctx.address} answered with an error: ${message}`, { plugin: ctx.plugin, cause: err });
+    return new NanoGridError('INTERNAL', `${ctx.address} answered with an error: ${message}`, {
+      plugin: ctx.plugin,
+      cause: err,
+    });
   }
   return unavailable(ctx, message, err);
 }

@@ -145,7 +145,16 @@ export class RedisLink implements RedisErrorContext {
     const all = [...this.owned];
     this.owned.clear();
     // quit lets queued replies arrive; disconnect ends a connection that is down or blocked.
-    await Promise.all(all.map((c) => (c.status === 'ready' ? c.quit().then(() => undefined, () => c.disconnect()) : c.disconnect())));
+    await Promise.all(
+      all.map((c) =>
+        c.status === 'ready'
+          ? c.quit().then(
+              () => undefined,
+              () => c.disconnect(),
+            )
+          : c.disconnect(),
+      ),
+    );
   }
 
   /**
@@ -183,7 +192,10 @@ export class RedisLink implements RedisErrorContext {
     const mod = await import('ioredis');
     const RedisCtor = mod.Redis ?? mod.default;
     const src = this.source;
-    const c = typeof src === 'string' ? new RedisCtor(src, this.overrides()) : new RedisCtor({ ...this.overrides(), ...(src as RedisOptions) });
+    const c =
+      typeof src === 'string'
+        ? new RedisCtor(src, this.overrides())
+        : new RedisCtor({ ...this.overrides(), ...(src as RedisOptions) });
     return this.watch(c);
   }
 

@@ -74,7 +74,12 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
   const name = opts.name ?? 'redis-queue';
   const link = new RedisLink(opts, name);
   const base = `${link.prefix}queue:${opts.queue ?? 'jobs'}`;
-  const keys: RedisQueueKeys = { stream: base, leases: `${base}:leases`, delayed: `${base}:delayed`, dead: `${base}:dead` };
+  const keys: RedisQueueKeys = {
+    stream: base,
+    leases: `${base}:leases`,
+    delayed: `${base}:delayed`,
+    dead: `${base}:dead`,
+  };
   const ctx: StreamContext = {
     link,
     keys,
@@ -110,7 +115,11 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
 
   const reclaim = async (want: number): Promise<StreamEntry[]> => {
     const reply = await link.run((c) =>
-      RECLAIM.run(c, [keys.stream, keys.leases], [ctx.group, ctx.consumer, ctx.visibilityMs, want, Math.max(100, want * 10), reclaimStart]),
+      RECLAIM.run(
+        c,
+        [keys.stream, keys.leases],
+        [ctx.group, ctx.consumer, ctx.visibilityMs, want, Math.max(100, want * 10), reclaimStart],
+      ),
     );
     const [next, rows] = reply as [string, [string, unknown, number][]];
     reclaimStart = next;
@@ -178,7 +187,10 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
       return link.run(async (c) => Number(await DEPTH.run(c, [keys.stream, keys.delayed], [ctx.group])));
     },
     async deadLetters(count = 1000) {
-      const rows = (await link.run((c) => c.call('XRANGE', [keys.dead, '-', '+', 'COUNT', count]))) as [string, unknown][];
+      const rows = (await link.run((c) => c.call('XRANGE', [keys.dead, '-', '+', 'COUNT', count]))) as [
+        string,
+        unknown,
+      ][];
       return rows.map(([id, flat]) => {
         const f = fieldMap(flat);
         let job: JobMessage | undefined;
@@ -187,7 +199,14 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
         } catch {
           job = undefined;
         }
-        return { id, job, body: f.body ?? '', reason: f.reason ?? '', attempts: Number(f.attempts ?? 0), at: f.at ?? '' };
+        return {
+          id,
+          job,
+          body: f.body ?? '',
+          reason: f.reason ?? '',
+          attempts: Number(f.attempts ?? 0),
+          at: f.at ?? '',
+        };
       });
     },
     async close() {
@@ -195,7 +214,8 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
       closed = true;
       reader.close();
       // Leave the group tidy when we hold nothing; best effort (Redis may be down).
-      if (groupReady) await link.run((c) => LEAVE_GROUP.run(c, [keys.stream], [ctx.group, ctx.consumer])).catch(() => undefined);
+      if (groupReady)
+        await link.run((c) => LEAVE_GROUP.run(c, [keys.stream], [ctx.group, ctx.consumer])).catch(() => undefined);
       await link.close();
     },
   };

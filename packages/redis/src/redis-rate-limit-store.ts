@@ -32,7 +32,10 @@ export function redisRateLimitStore(opts: RedisRateLimitStoreOptions = {}): Rate
     name,
     async hit(key: string, windowMs: number) {
       const window = Math.max(1, Math.floor(windowMs));
-      const [count, left] = (await link.run((c) => HIT.run(c, [`${link.prefix}ratelimit:${key}`], [window]))) as [number, number];
+      const [count, left] = (await link.run((c) => HIT.run(c, [`${link.prefix}ratelimit:${key}`], [window]))) as [
+        number,
+        number,
+      ];
       return { count: Number(count), resetAt: Date.now() + Number(left) };
     },
     async close() {

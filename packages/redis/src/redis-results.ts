@@ -61,17 +61,25 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
   const write = (record: JobRecord, expected: string) => {
     const json = JSON.stringify(record);
     const notify = isFinalStatus(record.status) ? channel(record.job_id) : '';
-    return link.run(async (c) => Number(await WRITE_RECORD.run(c, [key(record.job_id)], [expected, record.status, json, ttlSec, notify])));
+    return link.run(async (c) =>
+      Number(await WRITE_RECORD.run(c, [key(record.job_id)], [expected, record.status, json, ttlSec, notify])),
+    );
   };
 
   const contention = (jobId: string) =>
-    new NanoGridError('INTERNAL', `job ${jobId} changed ${MAX_WRITE_TRIES} times while being written`, { plugin: name });
+    new NanoGridError('INTERNAL', `job ${jobId} changed ${MAX_WRITE_TRIES} times while being written`, {
+      plugin: name,
+    });
 
   const waitFor = async (jobId: string, { signal, timeoutMs }: WaitOptions): Promise<JobRecord | undefined> => {
     if (signal?.aborted || closed) return (await read(jobId))?.record;
     let settle!: (r: JobRecord | 'stop') => void;
     const outcome = new Promise<JobRecord | 'stop'>((resolve) => (settle = resolve));
-    const recheck = () => void read(jobId).then((cur) => cur && isFinalStatus(cur.record.status) && settle(cur.record), () => undefined);
+    const recheck = () =>
+      void read(jobId).then(
+        (cur) => cur && isFinalStatus(cur.record.status) && settle(cur.record),
+        () => undefined,
+      );
     // Subscribe first, then read: a publish between the two is heard on the channel.
     const leave = await subscriber.listen(channel(jobId), {
       message(payload) {
@@ -96,7 +104,10 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       const got = await outcome;
       if (got !== 'stop') return got;
       // Timed out or aborted: the latest record, or what we saw when Redis cannot say.
-      return await read(jobId).then((cur) => cur?.record, () => latest);
+      return await read(jobId).then(
+        (cur) => cur?.record,
+        () => latest,
+      );
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', stop);

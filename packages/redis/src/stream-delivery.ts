@@ -45,10 +45,20 @@ export function fieldMap(flat: unknown): Record<string, string> {
 const ownerArgs = (ctx: StreamContext, e: StreamEntry) => [ctx.group, e.id, ctx.consumer, e.deliveries];
 
 /** Moves an entry we hold to the dead-letter stream with a reason. */
-export async function deadLetter(ctx: StreamContext, e: StreamEntry, body: string, reason: string, attempts: number): Promise<void> {
+export async function deadLetter(
+  ctx: StreamContext,
+  e: StreamEntry,
+  body: string,
+  reason: string,
+  attempts: number,
+): Promise<void> {
   const { keys } = ctx;
   await ctx.link.run((c) =>
-    DEAD_LETTER.run(c, [keys.stream, keys.leases, keys.dead], [...ownerArgs(ctx, e), body, reason, attempts, new Date().toISOString(), ctx.deadLetterMaxLen]),
+    DEAD_LETTER.run(
+      c,
+      [keys.stream, keys.leases, keys.dead],
+      [...ownerArgs(ctx, e), body, reason, attempts, new Date().toISOString(), ctx.deadLetterMaxLen],
+    ),
   );
 }
 
@@ -68,7 +78,13 @@ function makeDelivery(ctx: StreamContext, e: StreamEntry, job: JobMessage, body:
         return deadLetter(ctx, e, body, reason, attempt);
       }
       const delay = Math.max(0, Math.floor(delayMs));
-      await link.run((c) => RETRY.run(c, [keys.stream, keys.leases, keys.delayed], [...ownerArgs(ctx, e), body, attempt, delay, randomUUID()]));
+      await link.run((c) =>
+        RETRY.run(
+          c,
+          [keys.stream, keys.leases, keys.delayed],
+          [...ownerArgs(ctx, e), body, attempt, delay, randomUUID()],
+        ),
+      );
     },
     async extend(ms: number) {
       const hide = Math.max(0, Math.floor(ms));
@@ -102,7 +118,13 @@ export async function toDeliveries(ctx: StreamContext, entries: StreamEntry[]): 
     }
     if (attempt > ctx.maxAttempts) {
       const tries = attempt - 1;
-      await deadLetter(ctx, e, body, `not acknowledged after ${tries} deliveries (maxAttempts ${ctx.maxAttempts})`, tries);
+      await deadLetter(
+        ctx,
+        e,
+        body,
+        `not acknowledged after ${tries} deliveries (maxAttempts ${ctx.maxAttempts})`,
+        tries,
+      );
       continue;
     }
     out.push(makeDelivery(ctx, e, job, body, attempt));

@@ -28,7 +28,12 @@ describe.skipIf(!env.ready)('redis conformance (real redis-server)', () => {
 
   testResultSink(
     'redisResults',
-    async ({ ttlSec }) => redisResults({ connection: server.url, keyPrefix: uniquePrefix('results'), ...(ttlSec === undefined ? {} : { ttlSec }) }),
+    async ({ ttlSec }) =>
+      redisResults({
+        connection: server.url,
+        keyPrefix: uniquePrefix('results'),
+        ...(ttlSec === undefined ? {} : { ttlSec }),
+      }),
     { waiters: 100 },
   );
 });

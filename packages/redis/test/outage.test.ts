@@ -57,7 +57,14 @@ describe.skipIf(!env.ready)('Redis down → BACKEND_UNAVAILABLE, then recovery',
         expect(err.status).toBe(503);
         expect(err.details).toMatchObject({ backend: 'redis', address: `redis at 127.0.0.1:${dead.port}` });
       }
-      expect(errors.map((e) => e.plugin)).toEqual(['redis-queue', 'redis-queue', 'redis-queue', 'redis-results', 'redis-results', 'redis-rate-limit']);
+      expect(errors.map((e) => e.plugin)).toEqual([
+        'redis-queue',
+        'redis-queue',
+        'redis-queue',
+        'redis-results',
+        'redis-results',
+        'redis-rate-limit',
+      ]);
     } finally {
       await Promise.all([q.close(), r.close(), rl.close?.()]);
     }

@@ -47,7 +47,12 @@ describe.skipIf(!env.ready)('redisQueue on a real redis-server', () => {
     expect(again?.job).toEqual(job);
     expect(again?.attempt).toBe(2);
     // The group itself keeps the count: XPENDING shows b's consumer with 2 deliveries.
-    const pending = (await raw.call('XPENDING', a!.keys.stream, 'nanogrid-workers', '-', '+', 10)) as [string, string, number, number][];
+    const pending = (await raw.call('XPENDING', a!.keys.stream, 'nanogrid-workers', '-', '+', 10)) as [
+      string,
+      string,
+      number,
+      number,
+    ][];
     expect(pending).toHaveLength(1);
     expect(pending[0]![3]).toBe(2);
     await first!.ack(); // stale: a lost it to b
@@ -57,7 +62,7 @@ describe.skipIf(!env.ready)('redisQueue on a real redis-server', () => {
     expect(Number(await raw.call('XLEN', a!.keys.stream))).toBe(0);
   });
 
-  it('extend(ms) beyond the visibility timeout holds the message for ms, then a dead worker\'s message comes back', async () => {
+  it("extend(ms) beyond the visibility timeout holds the message for ms, then a dead worker's message comes back", async () => {
     const [a, b] = workers(2);
     await a!.send(sampleJob());
     const [d] = await a!.receive({ max: 1, waitMs: 1000 });
@@ -130,7 +135,9 @@ describe.skipIf(!env.ready)('redisQueue on a real redis-server', () => {
   });
 
   it('close() ends a pending long-poll and leaves no connection or consumer behind', async () => {
-    const before = String(await raw.call('CLIENT', 'LIST')).trim().split('\n').length;
+    const before = String(await raw.call('CLIENT', 'LIST'))
+      .trim()
+      .split('\n').length;
     const q = redisQueue({ connection: server.url, keyPrefix: uniquePrefix('q'), visibilityTimeoutMs: V });
     await q.send(sampleJob());
     const [d] = await q.receive({ max: 1, waitMs: 1000 });
@@ -144,7 +151,11 @@ describe.skipIf(!env.ready)('redisQueue on a real redis-server', () => {
     const consumers = (await raw.call('XINFO', 'CONSUMERS', q.keys.stream, 'nanogrid-workers')) as unknown[];
     expect(consumers).toHaveLength(0);
     await new Promise((r) => setTimeout(r, 100));
-    expect(String(await raw.call('CLIENT', 'LIST')).trim().split('\n').length).toBe(before);
+    expect(
+      String(await raw.call('CLIENT', 'LIST'))
+        .trim()
+        .split('\n').length,
+    ).toBe(before);
   });
 
   it('send rejects an invalid job with BAD_MESSAGE before it reaches Redis', async () => {

@@ -110,7 +110,9 @@ describe.skipIf(!env.ready)('redisResults on a real redis-server', () => {
 
   it('100 concurrent waiters on 100 jobs (and 100 on one job) share one subscriber connection and all resolve', async () => {
     const [controller, worker] = sinks(2);
-    const before = String(await raw.call('CLIENT', 'LIST')).trim().split('\n').length;
+    const before = String(await raw.call('CLIENT', 'LIST'))
+      .trim()
+      .split('\n').length;
     const recs = Array.from({ length: 100 }, () => sampleRecord());
     await Promise.all(recs.map((r) => controller!.create(r)));
     const shared = recs[0]!;
@@ -122,13 +124,22 @@ describe.skipIf(!env.ready)('redisResults on a real redis-server', () => {
     const published = await Promise.all(recs.map((r, i) => worker!.publish(done(r, { i }))));
     expect(published.every(Boolean)).toBe(true);
     const got = await Promise.all(waits);
-    got.slice(0, 100).forEach((r, i) => expect(r).toMatchObject({ job_id: recs[i]!.job_id, status: 'completed', result: { i } }));
+    got
+      .slice(0, 100)
+      .forEach((r, i) => expect(r).toMatchObject({ job_id: recs[i]!.job_id, status: 'completed', result: { i } }));
     expect(got.slice(100).every((r) => r?.job_id === shared.job_id && r.status === 'completed')).toBe(true);
     expect(controller!.waiting()).toBe(0);
     // controller: 1 command + 1 subscriber connection; worker: 1 command connection.
-    expect(String(await raw.call('CLIENT', 'LIST')).trim().split('\n').length - before).toBeLessThanOrEqual(3);
+    expect(
+      String(await raw.call('CLIENT', 'LIST'))
+        .trim()
+        .split('\n').length - before,
+    ).toBeLessThanOrEqual(3);
     // Every channel was unsubscribed once its last waiter left.
-    const numsub = (await raw.call('PUBSUB', 'NUMSUB', ...recs.map((r) => `result:${r.job_id}`))) as (string | number)[];
+    const numsub = (await raw.call('PUBSUB', 'NUMSUB', ...recs.map((r) => `result:${r.job_id}`))) as (
+      | string
+      | number
+    )[];
     expect(numsub.filter((_, i) => i % 2 === 1).every((n) => Number(n) === 0)).toBe(true);
   });
 

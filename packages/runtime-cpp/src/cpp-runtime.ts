@@ -28,8 +28,14 @@ export interface CppRuntimeOptions {
   runtimes?: readonly (string | RegExp)[];
 }
 
-export const CPP_RUNTIME_IDS: readonly (string | RegExp)[] = ['cpp', 'c++', 'cxx', 'gcc', /^cpp(1[1-9]|2[0-9])$/, /^g\+\+\d*$/];
-
+export const CPP_RUNTIME_IDS: readonly (string | RegExp)[] = [
+  'cpp',
+  'c++',
+  'cxx',
+  'gcc',
+  /^cpp(1[1-9]|2[0-9])$/,
+  /^g\+\+\d*$/,
+];
 
 /**
  * C++ functions: a program that reads the event as JSON on stdin and prints

@@ -15,7 +15,12 @@ describe('cppRuntime', () => {
     expect(cmd.slice(0, 2)).toEqual(['sh', '-c']);
     expect(cmd[2]).toContain(`'-O3' ${shellQuote("-DNAME='x'")}`);
     expect(cmd[2]).toContain('-o "$OUTPUT_DIR/main"');
-    expect(rt).toMatchObject({ image: 'my/cpp:1', protocol: 'stdout', stdinPayload: true, extensions: ['.cpp', '.cc', '.cxx'] });
+    expect(rt).toMatchObject({
+      image: 'my/cpp:1',
+      protocol: 'stdout',
+      stdinPayload: true,
+      extensions: ['.cpp', '.cc', '.cxx'],
+    });
     expect(rt.entry({ runtime: 'cpp', handler: 'main.main', entryFile: 'main.cpp' })).toEqual(['./main']);
   });
 });

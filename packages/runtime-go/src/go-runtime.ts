@@ -30,7 +30,6 @@ export interface GoRuntimeOptions {
 
 export const GO_RUNTIME_IDS: readonly (string | RegExp)[] = ['go', 'golang', /^go1(\.\d+)*(\.x)?$/];
 
-
 /**
  * Go functions: `package main` reading the event as JSON on stdin and printing
  * its result on stdout. Built once per code version at deploy with no network

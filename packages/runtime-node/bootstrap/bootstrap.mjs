@@ -34,7 +34,10 @@ function callbackOf(encoding, cb) {
 
 /** Keeps what the code writes to stdout (the script's result), bounded by the result limit. */
 function captureWrite(chunk, encoding, cb) {
-  const buf = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : Buffer.from(chunk);
+  const buf =
+    typeof chunk === 'string'
+      ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8')
+      : Buffer.from(chunk);
   capturedBytes += buf.length;
   if (capturedBytes <= maxResultBytes) captured.push(buf);
   const done = callbackOf(encoding, cb);
@@ -67,14 +70,15 @@ function errorOf(err) {
   if (err !== null && typeof err === 'object' && 'message' in err) {
     const ctor = err.constructor?.name;
     // `class MyError extends Error {}` keeps name 'Error': the constructor says more.
-    const type = typeof err.name === 'string' && err.name !== 'Error' ? err.name : ctor && ctor !== 'Object' ? ctor : 'Error';
+    const type =
+      typeof err.name === 'string' && err.name !== 'Error' ? err.name : ctor && ctor !== 'Object' ? ctor : 'Error';
     const error = { type, message: String(err.message) };
     if (typeof err.stack === 'string') error.trace = cleanStack(err.stack);
     return error;
   }
   let message;
   try {
-    message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
+    message = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
   } catch {
     message = String(err);
   }
@@ -100,7 +104,12 @@ function encode(envelope) {
   try {
     return { ok: envelope.ok, text: JSON.stringify(envelope) };
   } catch (err) {
-    return { ok: false, text: JSON.stringify(failure('ResultNotSerializable', `the return value is not JSON-serialisable: ${err.message}`)) };
+    return {
+      ok: false,
+      text: JSON.stringify(
+        failure('ResultNotSerializable', `the return value is not JSON-serialisable: ${err.message}`),
+      ),
+    };
   }
 }
 
@@ -112,7 +121,7 @@ function writeEnvelope(envelope, then) {
   const { ok, text } = encode(envelope);
   // A failed script's stdout is still worth reading: it goes to the logs.
   if (!ok && captured.length > 0) process.stderr.write(Buffer.concat(captured));
-  realWrite(RESULT_MARKER + text + '\n', then && (() => then(ok)));
+  realWrite(`${RESULT_MARKER + text}\n`, then && (() => then(ok)));
   return ok;
 }
 
@@ -124,7 +133,10 @@ function finish(envelope) {
 
 function scriptEnvelope() {
   if (capturedBytes > maxResultBytes) {
-    return failure('ResultTooLarge', `the script printed ${capturedBytes} bytes; the result limit is ${maxResultBytes}`);
+    return failure(
+      'ResultTooLarge',
+      `the script printed ${capturedBytes} bytes; the result limit is ${maxResultBytes}`,
+    );
   }
   return { ok: true, result: parseStdout(Buffer.concat(captured).toString('utf8')) };
 }
@@ -174,9 +186,10 @@ async function importEntry(entryFile) {
   try {
     return await import(url);
   } catch (err) {
-    const esmInCjs = err instanceof SyntaxError && /import statement outside a module|Unexpected token 'export'/.test(err.message);
+    const esmInCjs =
+      err instanceof SyntaxError && /import statement outside a module|Unexpected token 'export'/.test(err.message);
     if (!esmInCjs || !entryFile.endsWith('.js') || typeof module.register !== 'function') throw err;
-    module.register(`data:text/javascript,${encodeURIComponent(esmHooks(pathToFileURL(process.cwd()).href + '/'))}`);
+    module.register(`data:text/javascript,${encodeURIComponent(esmHooks(`${pathToFileURL(process.cwd()).href}/`))}`);
     return await import(`${url}?esm`);
   }
 }

@@ -60,39 +60,77 @@ function context() {
   const env = process.env;
   const deadlineMs = Number(env.NANOGRID_DEADLINE_MS) || null;
   const remaining = () => (deadlineMs === null ? null : Math.max(0, deadlineMs - Date.now()));
-  const f = { job_id: env.JOB_ID ?? '', function_id: env.FUNCTION_ID ?? '', function_name: env.FUNCTION_NAME ?? '', handler: env.HANDLER ?? '', ai_endpoint: env.AI_ENDPOINT || null, output_dir: env.OUTPUT_DIR || null, timeout_ms: Number(env.NANOGRID_TIMEOUT_MS) || null, deadline_ms: deadlineMs };
-  return { ...f, get_remaining_time_in_millis: remaining, jobId: f.job_id, awsRequestId: f.job_id, functionId: f.function_id, functionName: f.function_name, aiEndpoint: f.ai_endpoint, outputDir: f.output_dir, timeoutMs: f.timeout_ms, deadlineMs, getRemainingTimeInMillis: remaining };
+  const f = {
+    job_id: env.JOB_ID ?? '',
+    function_id: env.FUNCTION_ID ?? '',
+    function_name: env.FUNCTION_NAME ?? '',
+    handler: env.HANDLER ?? '',
+    ai_endpoint: env.AI_ENDPOINT || null,
+    output_dir: env.OUTPUT_DIR || null,
+    timeout_ms: Number(env.NANOGRID_TIMEOUT_MS) || null,
+    deadline_ms: deadlineMs,
+  };
+  return {
+    ...f,
+    get_remaining_time_in_millis: remaining,
+    jobId: f.job_id,
+    awsRequestId: f.job_id,
+    functionId: f.function_id,
+    functionName: f.function_name,
+    aiEndpoint: f.ai_endpoint,
+    outputDir: f.output_dir,
+    timeoutMs: f.timeout_ms,
+    deadlineMs,
+    getRemainingTimeInMillis: remaining,
+  };
 }
 
 function errorOf(err) {
-  if (err instanceof Error) return { type: err.name || 'Error', message: err.message, ...(err.stack ? { trace: err.stack } : {}) };
+  if (err instanceof Error)
+    return { type: err.name || 'Error', message: err.message, ...(err.stack ? { trace: err.stack } : {}) };
   return { type: typeof err, message: String(err) };
 }
 
 function encode(envelope) {
   try {
-    return RESULT + JSON.stringify(envelope) + '\n';
+    return `${RESULT + JSON.stringify(envelope)}\n`;
   } catch (err) {
-    return RESULT + JSON.stringify({ ok: false, error: { type: 'ResultNotSerializable', message: `the return value is not JSON-serialisable: ${err.message}` } }) + '\n';
+    return (
+      RESULT +
+      JSON.stringify({
+        ok: false,
+        error: { type: 'ResultNotSerializable', message: `the return value is not JSON-serialisable: ${err.message}` },
+      }) +
+      '\n'
+    );
   }
 }
 
 /** Script mode: the bootstrap runs the file in a child, as a cold run would, and its envelope is passed on. */
 function runScript(env) {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['__nanogrid_bootstrap.mjs'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['__nanogrid_bootstrap.mjs'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('close', () => {
       const at = out.lastIndexOf(RESULT);
       logs.push(at < 0 ? out : out.slice(0, at));
-      done(at < 0 ? encode({ ok: false, error: { type: 'ExitError', message: 'the script ended without a result' } }) : out.slice(at).trimEnd() + '\n');
+      done(
+        at < 0
+          ? encode({ ok: false, error: { type: 'ExitError', message: 'the script ended without a result' } })
+          : `${out.slice(at).trimEnd()}\n`,
+      );
     });
   });
 }
 
 const source = readFileSync(entryFile, 'utf8');
-const looksLikeHandler = new RegExp(`\\b(export|exports|module\\.exports)\\b[\\s\\S]*\\b${handlerName}\\b`).test(source);
+const looksLikeHandler = new RegExp(`\\b(export|exports|module\\.exports)\\b[\\s\\S]*\\b${handlerName}\\b`).test(
+  source,
+);
 let handler;
 if (looksLikeHandler) {
   const mod = await import(pathToFileURL(resolve(entryFile)).href);
@@ -119,5 +157,10 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
   }
   const text = logs.join('');
   process.stderr.write(STDERR_END);
-  realWrite(META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: countFiles(outDir) }) + '\n' + envelope);
+  realWrite(
+    META +
+      JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: countFiles(outDir) }) +
+      '\n' +
+      envelope,
+  );
 }

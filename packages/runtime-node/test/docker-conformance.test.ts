@@ -8,5 +8,9 @@ const runtime = nodeRuntime();
 const env = await dockerTestEnv([runtime.image]);
 
 describe.skipIf(!env.ready)('node in Docker', () => {
-  testRuntime(`node on the Docker sandbox (${runtime.image})`, { runtime, sandbox: () => dockerSandbox(), fixtures: nodeFixtures });
+  testRuntime(`node on the Docker sandbox (${runtime.image})`, {
+    runtime,
+    sandbox: () => dockerSandbox(),
+    fixtures: nodeFixtures,
+  });
 });

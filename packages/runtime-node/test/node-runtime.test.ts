@@ -30,7 +30,10 @@ describe('nodeRuntime', () => {
     expect(rt.defaultHandler).toBe('main.handler');
     expect(rt.image).toBe('nanogrid/node:18');
     expect(rt.protocol).toBe('envelope');
-    expect(rt.entry({ runtime: 'nodejs20.x', handler: 'main.handler', entryFile: 'main.js' })).toEqual(['node', NODE_BOOTSTRAP_FILE]);
+    expect(rt.entry({ runtime: 'nodejs20.x', handler: 'main.handler', entryFile: 'main.js' })).toEqual([
+      'node',
+      NODE_BOOTSTRAP_FILE,
+    ]);
   });
 
   it('takes an image, a node binary and runtime ids', () => {

@@ -3,4 +3,8 @@ import { testRuntime } from '@nanogrid/core/testing';
 import { pythonRuntime } from '../src/index.js';
 import { pythonFixtures } from './fixtures.js';
 
-testRuntime('python on the process sandbox', { runtime: pythonRuntime(), sandbox: () => processSandbox(), fixtures: pythonFixtures });
+testRuntime('python on the process sandbox', {
+  runtime: pythonRuntime(),
+  sandbox: () => processSandbox(),
+  fixtures: pythonFixtures,
+});

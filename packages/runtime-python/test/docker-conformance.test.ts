@@ -8,5 +8,9 @@ const runtime = pythonRuntime();
 const env = await dockerTestEnv([runtime.image]);
 
 describe.skipIf(!env.ready)('python in Docker', () => {
-  testRuntime(`python on the Docker sandbox (${runtime.image})`, { runtime, sandbox: () => dockerSandbox(), fixtures: pythonFixtures });
+  testRuntime(`python on the Docker sandbox (${runtime.image})`, {
+    runtime,
+    sandbox: () => dockerSandbox(),
+    fixtures: pythonFixtures,
+  });
 });

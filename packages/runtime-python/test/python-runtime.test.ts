@@ -19,7 +19,11 @@ describe('pythonRuntime', () => {
     expect(rt.defaultHandler).toBe('main.handler');
     expect(rt.image).toBe('nanogrid/python:3');
     expect(rt.protocol).toBe('envelope');
-    expect(rt.entry({ runtime: 'python3.11', handler: 'main.handler', entryFile: 'main.py' })).toEqual(['python3', '-u', PYTHON_BOOTSTRAP_FILE]);
+    expect(rt.entry({ runtime: 'python3.11', handler: 'main.handler', entryFile: 'main.py' })).toEqual([
+      'python3',
+      '-u',
+      PYTHON_BOOTSTRAP_FILE,
+    ]);
   });
 
   it('takes an image, an interpreter and runtime ids', () => {

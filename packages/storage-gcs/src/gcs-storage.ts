@@ -39,7 +39,8 @@ function knownSize(body: StorageBody): number | undefined {
 /** Object storage in a Google Cloud Storage bucket (or an emulator). The SDK loads on first use. */
 export function gcsStorage(opts: GcsStorageOptions): GcsStorage {
   const bucketName = opts.bucket;
-  if (!bucketName) throw new NanoGridError('CONFIG_INVALID', `${GCS_PLUGIN}: option "bucket" is required`, { plugin: GCS_PLUGIN });
+  if (!bucketName)
+    throw new NanoGridError('CONFIG_INVALID', `${GCS_PLUGIN}: option "bucket" is required`, { plugin: GCS_PLUGIN });
   const trimmed = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
   const root = trimmed ? `${trimmed}/` : '';
   const hasCredentials = Boolean(opts.credentials || opts.keyFilename || opts.authClient);
@@ -54,7 +55,9 @@ export function gcsStorage(opts: GcsStorageOptions): GcsStorage {
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
       ...(opts.authClient ? { authClient: opts.authClient } : {}),
       ...(opts.apiEndpoint ? { apiEndpoint: opts.apiEndpoint } : {}),
-      ...(opts.useAuthWithCustomEndpoint !== undefined ? { useAuthWithCustomEndpoint: opts.useAuthWithCustomEndpoint } : {}),
+      ...(opts.useAuthWithCustomEndpoint !== undefined
+        ? { useAuthWithCustomEndpoint: opts.useAuthWithCustomEndpoint }
+        : {}),
       retryOptions: { autoRetry: maxRetries > 0, maxRetries },
     });
     return { storage, bucket: storage.bucket(bucketName) };
@@ -89,11 +92,19 @@ export function gcsStorage(opts: GcsStorageOptions): GcsStorage {
       // Small bodies of known size: one multipart request. Streams and large bodies: a resumable
       // session, so a dropped connection resumes instead of starting over.
       const resumable = size === undefined || size >= (opts.resumableThreshold ?? GCS_DEFAULT_RESUMABLE_THRESHOLD);
-      const source = body instanceof Readable ? body : Readable.from([typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)]);
+      const source =
+        body instanceof Readable
+          ? body
+          : Readable.from([typeof body === 'string' ? Buffer.from(body) : Buffer.from(body)]);
       try {
         await pipeline(
           source,
-          f.createWriteStream({ resumable, contentType, metadata: { contentType }, ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}) }),
+          f.createWriteStream({
+            resumable,
+            contentType,
+            metadata: { contentType },
+            ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+          }),
         );
       } catch (err) {
         throw gcsError(err, bucketName, resumable ? 'resumable upload' : 'upload', root + key);
@@ -107,7 +118,10 @@ export function gcsStorage(opts: GcsStorageOptions): GcsStorage {
         [meta] = (await f.getMetadata()) as unknown as [FileMetadata];
       } catch (err) {
         if (gcsStatus(err) === 404) {
-          throw new NanoGridError('NOT_FOUND', `${GCS_PLUGIN}: no object "${key}" in bucket "${bucketName}"`, { plugin: GCS_PLUGIN, details: { key } });
+          throw new NanoGridError('NOT_FOUND', `${GCS_PLUGIN}: no object "${key}" in bucket "${bucketName}"`, {
+            plugin: GCS_PLUGIN,
+            details: { key },
+          });
         }
         throw gcsError(err, bucketName, 'get metadata', root + key);
       }
@@ -139,8 +153,14 @@ export function gcsStorage(opts: GcsStorageOptions): GcsStorage {
       let pageToken: string | undefined;
       try {
         do {
-          const [files, next] = await b.getFiles({ prefix: root + prefix, autoPaginate: false, maxResults: opts.listPageSize ?? 1000, ...(pageToken ? { pageToken } : {}) });
-          for (const f of files) if (f.name.startsWith(root)) found.push(info(f.name.slice(root.length), f.metadata as FileMetadata));
+          const [files, next] = await b.getFiles({
+            prefix: root + prefix,
+            autoPaginate: false,
+            maxResults: opts.listPageSize ?? 1000,
+            ...(pageToken ? { pageToken } : {}),
+          });
+          for (const f of files)
+            if (f.name.startsWith(root)) found.push(info(f.name.slice(root.length), f.metadata as FileMetadata));
           pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
         } while (pageToken);
       } catch (err) {
@@ -171,10 +191,19 @@ export function gcsStorage(opts: GcsStorageOptions): GcsStorage {
         );
       }
       try {
-        const [signed] = await f.getSignedUrl({ version: 'v4', action: 'read', expires: Date.now() + (urlOpts?.expiresIn ?? 3600) * 1000 });
+        const [signed] = await f.getSignedUrl({
+          version: 'v4',
+          action: 'read',
+          expires: Date.now() + (urlOpts?.expiresIn ?? 3600) * 1000,
+        });
         return signed;
       } catch (err) {
-        throw gcsError(err, bucketName, 'sign URL (needs a service-account key or iam.serviceAccounts.signBlob)', root + key);
+        throw gcsError(
+          err,
+          bucketName,
+          'sign URL (needs a service-account key or iam.serviceAccounts.signBlob)',
+          root + key,
+        );
       }
     },
 

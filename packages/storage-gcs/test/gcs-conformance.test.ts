@@ -14,7 +14,9 @@ describe('gcsStorage conformance (GCS JSON-API fake, real SDK)', () => {
     await fake?.stop();
   });
 
-  testStorageBackend('gcsStorage (fake)', async () => fakeGcsStorage(fake, { prefix: 'conformance', credentials: account.credentials }));
+  testStorageBackend('gcsStorage (fake)', async () =>
+    fakeGcsStorage(fake, { prefix: 'conformance', credentials: account.credentials }),
+  );
 });
 
 /**

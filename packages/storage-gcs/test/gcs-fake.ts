@@ -38,7 +38,8 @@ export interface GcsFake {
 }
 
 /** RFC 3986 encoding, as the V4 signer uses for canonical query strings. */
-const strict = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const strict = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 function crc32c(data: Buffer): string {
   const c = new CRC32C();
@@ -141,9 +142,23 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
       .map(([k, v]) => `${k}=${v}`)
       .join('&');
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    const canonical = ['GET', path, canonicalQuery, `host:${host}\n`, query.get('X-Goog-SignedHeaders'), 'UNSIGNED-PAYLOAD'].join('\n');
-    const toSign = ['GOOG4-RSA-SHA256', date, scope.join('/'), createHash('sha256').update(canonical).digest('hex')].join('\n');
-    const ok = createVerify('RSA-SHA256').update(toSign).verify(key, Buffer.from(query.get('X-Goog-Signature') ?? '', 'hex'));
+    const canonical = [
+      'GET',
+      path,
+      canonicalQuery,
+      `host:${host}\n`,
+      query.get('X-Goog-SignedHeaders'),
+      'UNSIGNED-PAYLOAD',
+    ].join('\n');
+    const toSign = [
+      'GOOG4-RSA-SHA256',
+      date,
+      scope.join('/'),
+      createHash('sha256').update(canonical).digest('hex'),
+    ].join('\n');
+    const ok = createVerify('RSA-SHA256')
+      .update(toSign)
+      .verify(key, Buffer.from(query.get('X-Goog-Signature') ?? '', 'hex'));
     return ok ? undefined : 'signature does not match';
   };
 
@@ -185,7 +200,8 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
         s.received += body.length;
       }
       const total = range?.[4];
-      const done = range?.[3] === '*' ? range[1] !== '*' : total !== undefined && total !== '*' && Number(total) === s.received;
+      const done =
+        range?.[3] === '*' ? range[1] !== '*' : total !== undefined && total !== '*' && Number(total) === s.received;
       if (!done) {
         return void res.writeHead(308, s.received > 0 ? { range: `bytes=0-${s.received - 1}` } : {}).end();
       }
@@ -197,7 +213,12 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
     const objects = m ? buckets.get(m[1]!) : undefined;
     if (!m || !objects) {
       await readBody(req);
-      return apiError(res, 404, 'notFound', m ? 'The specified bucket does not exist.' : `No route ${req.method} ${path}`);
+      return apiError(
+        res,
+        404,
+        'notFound',
+        m ? 'The specified bucket does not exist.' : `No route ${req.method} ${path}`,
+      );
     }
     const bucket = m[1]!;
     const name = m[2] === undefined ? undefined : decodeURIComponent(m[2]);
@@ -208,14 +229,29 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
       if (type === 'multipart') {
         const { meta, media } = parseRelated(body, req.headers['content-type'] ?? '');
         const objName = String(meta.name ?? q.get('name'));
-        return json(res, 200, resource(bucket, objName, store(bucket, objName, media, String(meta.contentType ?? 'application/octet-stream'))));
+        return json(
+          res,
+          200,
+          resource(
+            bucket,
+            objName,
+            store(bucket, objName, media, String(meta.contentType ?? 'application/octet-stream')),
+          ),
+        );
       }
       if (type === 'resumable') {
         const meta = body.length ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
         const id = randomBytes(8).toString('hex');
-        const contentType = String(meta.contentType ?? req.headers['x-upload-content-type'] ?? 'application/octet-stream');
+        const contentType = String(
+          meta.contentType ?? req.headers['x-upload-content-type'] ?? 'application/octet-stream',
+        );
         sessions.set(id, { bucket, name: String(meta.name ?? q.get('name')), contentType, parts: [], received: 0 });
-        return json(res, 200, {}, { location: `${endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=resumable&upload_id=${id}` });
+        return json(
+          res,
+          200,
+          {},
+          { location: `${endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=resumable&upload_id=${id}` },
+        );
       }
       return apiError(res, 400, 'invalid', `uploadType ${type} not supported by the fake`);
     }
@@ -224,7 +260,9 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
       const prefix = q.get('prefix') ?? '';
       const max = Number(q.get('maxResults') ?? 1000);
       const names = [...objects.keys()].filter((n) => n.startsWith(prefix)).sort();
-      const start = q.get('pageToken') ? names.findIndex((n) => n > Buffer.from(q.get('pageToken')!, 'base64url').toString()) : 0;
+      const start = q.get('pageToken')
+        ? names.findIndex((n) => n > Buffer.from(q.get('pageToken')!, 'base64url').toString())
+        : 0;
       const page = start === -1 ? [] : names.slice(start, start + max);
       const more = start !== -1 && start + max < names.length;
       return json(res, 200, {
@@ -233,7 +271,8 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
         ...(more ? { nextPageToken: Buffer.from(page[page.length - 1]!).toString('base64url') } : {}),
       });
     }
-    if (req.method === 'GET' && name === undefined) return json(res, 200, { kind: 'storage#bucket', name: bucket, id: bucket });
+    if (req.method === 'GET' && name === undefined)
+      return json(res, 200, { kind: 'storage#bucket', name: bucket, id: bucket });
 
     const o = name === undefined ? undefined : objects.get(name);
     const wantGen = q.get('generation');
@@ -241,7 +280,8 @@ export async function startGcsFake(opts: GcsFakeOptions = {}): Promise<GcsFake> 
       await readBody(req);
       return apiError(res, 404, 'notFound', `No such object: ${bucket}/${name}`);
     }
-    if (req.method === 'GET') return q.get('alt') === 'media' ? sendMedia(res, o) : json(res, 200, resource(bucket, name!, o));
+    if (req.method === 'GET')
+      return q.get('alt') === 'media' ? sendMedia(res, o) : json(res, 200, resource(bucket, name!, o));
     if (req.method === 'DELETE') {
       objects.delete(name!);
       return void res.writeHead(204).end();

@@ -47,7 +47,10 @@ describe('gcsStorage on the GCS JSON-API fake', () => {
     expect(info).toMatchObject({ key: 'functions/f1/meta.json', size: 7, contentType: 'application/json' });
     expect(info?.modified).toBeInstanceOf(Date);
     expect((await readAll(await store.get('outputs/j1/out.txt'))).toString()).toBe('hello world');
-    expect((await store.list('functions/')).map((o) => o.key)).toEqual(['functions/f1/code.zip', 'functions/f1/meta.json']);
+    expect((await store.list('functions/')).map((o) => o.key)).toEqual([
+      'functions/f1/code.zip',
+      'functions/f1/meta.json',
+    ]);
     await store.delete('functions/f1/code.zip');
     await store.delete('functions/f1/code.zip');
     expect(await store.head('functions/f1/code.zip')).toBeUndefined();
@@ -155,7 +158,9 @@ describe('gcsStorage on the GCS JSON-API fake', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const err = await rejection(gcsStorage({ bucket: 'nobody-home', apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 0 }).check());
+    const err = await rejection(
+      gcsStorage({ bucket: 'nobody-home', apiEndpoint: `http://127.0.0.1:${port}`, maxRetries: 0 }).check(),
+    );
     expect(err.code).toBe('BACKEND_UNAVAILABLE');
     expect(err.message).toContain('nobody-home');
   });
@@ -171,7 +176,10 @@ describe('gcsStorage credentials against a fake that demands a token', () => {
   });
 
   it('works with the right token', async () => {
-    const store = fakeGcsStorage(fake, { authClient: tokenAuthClient('the-right-token'), useAuthWithCustomEndpoint: true });
+    const store = fakeGcsStorage(fake, {
+      authClient: tokenAuthClient('the-right-token'),
+      useAuthWithCustomEndpoint: true,
+    });
     await store.check();
     await store.put('x.txt', 'authorised');
     expect((await store.head('x.txt'))?.size).toBe(10);
@@ -179,7 +187,11 @@ describe('gcsStorage credentials against a fake that demands a token', () => {
 
   it('check() fails with CONFIG_INVALID naming the backend, the bucket and the 401 on wrong credentials', async () => {
     const bucket = uniqueBucket('creds');
-    const store = fakeGcsStorage(fake, { bucket, authClient: tokenAuthClient('a-wrong-token'), useAuthWithCustomEndpoint: true });
+    const store = fakeGcsStorage(fake, {
+      bucket,
+      authClient: tokenAuthClient('a-wrong-token'),
+      useAuthWithCustomEndpoint: true,
+    });
     const err = await rejection(store.check());
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.plugin).toBe('gcs-storage');

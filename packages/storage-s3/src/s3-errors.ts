@@ -56,10 +56,20 @@ export function s3Error(err: unknown, bucket: string, action: string, key?: stri
   const status = sdkStatus(err);
   const detail = err instanceof Error ? err.message : String(err);
   const where = key === undefined ? `bucket "${bucket}"` : `bucket "${bucket}", key "${key}"`;
-  return new NanoGridError(codeFor(err), `${S3_PLUGIN}: ${action} failed on ${where}: ${name}: ${detail || `HTTP ${status ?? '?'}`}`, {
-    plugin: S3_PLUGIN,
-    // A compact cause: the SDK error drags the whole HTTP response along.
-    cause: Object.assign(new Error(detail), { name }),
-    details: { bucket, action, sdkError: name, ...(status === undefined ? {} : { httpStatus: status }), ...(key === undefined ? {} : { key }) },
-  });
+  return new NanoGridError(
+    codeFor(err),
+    `${S3_PLUGIN}: ${action} failed on ${where}: ${name}: ${detail || `HTTP ${status ?? '?'}`}`,
+    {
+      plugin: S3_PLUGIN,
+      // A compact cause: the SDK error drags the whole HTTP response along.
+      cause: Object.assign(new Error(detail), { name }),
+      details: {
+        bucket,
+        action,
+        sdkError: name,
+        ...(status === undefined ? {} : { httpStatus: status }),
+        ...(key === undefined ? {} : { key }),
+      },
+    },
+  );
 }

@@ -25,12 +25,17 @@ export interface S3Storage extends StorageBackend {
 /** Object storage in an S3 bucket (AWS or any S3-compatible server). The SDK loads on first use. */
 export function s3Storage(opts: S3StorageOptions): S3Storage {
   const bucket = opts.bucket;
-  if (!bucket) throw new NanoGridError('CONFIG_INVALID', `${S3_PLUGIN}: option "bucket" is required`, { plugin: S3_PLUGIN });
+  if (!bucket)
+    throw new NanoGridError('CONFIG_INVALID', `${S3_PLUGIN}: option "bucket" is required`, { plugin: S3_PLUGIN });
   const partSize = opts.partSize ?? S3_DEFAULT_PART_SIZE;
   if (partSize < S3_MIN_PART_SIZE) {
-    throw new NanoGridError('CONFIG_INVALID', `${S3_PLUGIN}: partSize must be at least 5 MiB (S3's smallest part), got ${partSize}`, {
-      plugin: S3_PLUGIN,
-    });
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `${S3_PLUGIN}: partSize must be at least 5 MiB (S3's smallest part), got ${partSize}`,
+      {
+        plugin: S3_PLUGIN,
+      },
+    );
   }
   const root = normalizePrefix(opts.prefix);
   let loading: Promise<S3Sdk> | undefined;
@@ -66,7 +71,8 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
       } catch (createErr) {
         // Another process may have created it between our HEAD and our PUT.
         const name = sdkName(createErr);
-        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw s3Error(createErr, bucket, 'CreateBucket');
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists')
+          throw s3Error(createErr, bucket, 'CreateBucket');
       }
     }
   }
@@ -111,7 +117,10 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
         return out.Body as Readable;
       } catch (err) {
         if (isS3NotFound(err)) {
-          throw new NanoGridError('NOT_FOUND', `${S3_PLUGIN}: no object "${key}" in bucket "${bucket}"`, { plugin: S3_PLUGIN, details: { key } });
+          throw new NanoGridError('NOT_FOUND', `${S3_PLUGIN}: no object "${key}" in bucket "${bucket}"`, {
+            plugin: S3_PLUGIN,
+            details: { key },
+          });
         }
         throw s3Error(err, bucket, 'GetObject', Key);
       }
@@ -141,10 +150,21 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
       let ContinuationToken: string | undefined;
       try {
         do {
-          const page = await client.send(new s3.ListObjectsV2Command({ Bucket: bucket, Prefix, MaxKeys: opts.listPageSize ?? 1000, ...(ContinuationToken ? { ContinuationToken } : {}) }));
+          const page = await client.send(
+            new s3.ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix,
+              MaxKeys: opts.listPageSize ?? 1000,
+              ...(ContinuationToken ? { ContinuationToken } : {}),
+            }),
+          );
           for (const obj of page.Contents ?? []) {
             if (obj.Key === undefined || !obj.Key.startsWith(root)) continue;
-            found.push({ key: obj.Key.slice(root.length), size: obj.Size ?? 0, ...(obj.LastModified ? { modified: obj.LastModified } : {}) });
+            found.push({
+              key: obj.Key.slice(root.length),
+              size: obj.Size ?? 0,
+              ...(obj.LastModified ? { modified: obj.LastModified } : {}),
+            });
           }
           ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (ContinuationToken);
@@ -169,7 +189,9 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
       const { client, s3, getSignedUrl } = await sdk();
       const Key = joinKey(root, key);
       try {
-        return await getSignedUrl(client, new s3.GetObjectCommand({ Bucket: bucket, Key }), { expiresIn: urlOpts?.expiresIn ?? 3600 });
+        return await getSignedUrl(client, new s3.GetObjectCommand({ Bucket: bucket, Key }), {
+          expiresIn: urlOpts?.expiresIn ?? 3600,
+        });
       } catch (err) {
         throw s3Error(err, bucket, 'presign GetObject', Key);
       }
@@ -179,7 +201,9 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
       const { client, s3 } = await sdk();
       try {
         // A real request (not HeadBucket): its XML error body names the exact problem.
-        await client.send(new s3.ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1, ...(root ? { Prefix: root } : {}) }));
+        await client.send(
+          new s3.ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1, ...(root ? { Prefix: root } : {}) }),
+        );
       } catch (err) {
         throw s3Error(err, bucket, 'check (ListObjectsV2)');
       }

@@ -13,5 +13,9 @@ describe('s3Storage conformance (real s3rver)', () => {
 
   // A small part size so the suite's 20 MiB object goes through a real multipart upload.
   // s3rver writes an object in place, so concurrent puts of one key may interleave there (S3 does not).
-  testStorageBackend('s3Storage', async () => localS3Storage(s3, { prefix: 'conformance', partSize: 5 * 1024 * 1024 }), { atomicPuts: false });
+  testStorageBackend(
+    's3Storage',
+    async () => localS3Storage(s3, { prefix: 'conformance', partSize: 5 * 1024 * 1024 }),
+    { atomicPuts: false },
+  );
 });

@@ -52,7 +52,10 @@ describe('s3Storage on s3rver', () => {
     expect(info).toMatchObject({ key: 'functions/f1/meta.json', size: 7, contentType: 'application/json' });
     expect(info?.modified).toBeInstanceOf(Date);
     expect((await readAll(await store.get('outputs/j1/out.txt'))).toString()).toBe('hello world');
-    expect((await store.list('functions/')).map((o) => o.key)).toEqual(['functions/f1/code.zip', 'functions/f1/meta.json']);
+    expect((await store.list('functions/')).map((o) => o.key)).toEqual([
+      'functions/f1/code.zip',
+      'functions/f1/meta.json',
+    ]);
 
     await store.delete('functions/f1/code.zip');
     await store.delete('functions/f1/code.zip'); // missing key: not an error
@@ -120,7 +123,9 @@ describe('s3Storage on s3rver', () => {
     for (const key of [...keys].reverse()) await store.put(key, key);
     const before = (await s3.requests()).length;
     expect((await store.list('k/')).map((o) => o.key)).toEqual(keys);
-    expect((await s3.requests()).slice(before).filter((r) => r.startsWith('GET') && r.includes('list-type=2'))).toHaveLength(3);
+    expect(
+      (await s3.requests()).slice(before).filter((r) => r.startsWith('GET') && r.includes('list-type=2')),
+    ).toHaveLength(3);
   });
 
   it('check() passes with good settings', async () => {
@@ -151,7 +156,12 @@ describe('s3Storage on s3rver', () => {
   });
 
   it('check() fails with CONFIG_INVALID for a missing bucket when createBucket is off', async () => {
-    const store = s3Storage({ bucket: uniqueBucket('missing'), endpoint: s3.endpoint, forcePathStyle: true, credentials: S3RVER_CREDENTIALS });
+    const store = s3Storage({
+      bucket: uniqueBucket('missing'),
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+    });
     const err = await rejection(store.check());
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toContain('NoSuchBucket');
@@ -163,7 +173,13 @@ describe('s3Storage on s3rver', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const store = s3Storage({ bucket: 'nobody-home', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: S3RVER_CREDENTIALS, maxAttempts: 1 });
+    const store = s3Storage({
+      bucket: 'nobody-home',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS,
+      maxAttempts: 1,
+    });
     const err = await rejection(store.check());
     expect(isNanoGridError(err, 'BACKEND_UNAVAILABLE')).toBe(true);
     expect(err.message).toContain('nobody-home');

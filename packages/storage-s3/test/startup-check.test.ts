@@ -1,12 +1,28 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RuntimePlugin, composeNanoGrid, isNanoGridError, memoryQueue, memoryResults, silentLogger } from '@nanogrid/core';
+import {
+  type RuntimePlugin,
+  composeNanoGrid,
+  isNanoGridError,
+  memoryQueue,
+  memoryResults,
+  silentLogger,
+} from '@nanogrid/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Storage } from '../src/index.js';
 import { type LocalS3, localS3Storage, startLocalS3, uniqueBucket } from './s3-server.js';
 
-const NO_RUNTIME: RuntimePlugin = { name: 'none', runtimes: ['none'], extensions: ['.none'], image: 'x', defaultHandler: 'a.b', bootstrap: {}, protocol: 'stdout', entry: () => ['true'] };
+const NO_RUNTIME: RuntimePlugin = {
+  name: 'none',
+  runtimes: ['none'],
+  extensions: ['.none'],
+  image: 'x',
+  defaultHandler: 'a.b',
+  bootstrap: {},
+  protocol: 'stdout',
+  entry: () => ['true'],
+};
 
 /** A host whose storage has wrong credentials does not start, and says which backend and why. */
 describe('start-up check of the S3 storage (s3rver)', () => {
@@ -23,14 +39,27 @@ describe('start-up check of the S3 storage (s3rver)', () => {
 
   const compose = (storage: ReturnType<typeof s3Storage>, replicas: ReturnType<typeof s3Storage>[] = []) =>
     composeNanoGrid(
-      { dataDir: dir, storage, replicas, queue: memoryQueue(), results: memoryResults(), sandbox: 'process', role: 'controller' },
+      {
+        dataDir: dir,
+        storage,
+        replicas,
+        queue: memoryQueue(),
+        results: memoryResults(),
+        sandbox: 'process',
+        role: 'controller',
+      },
       { runtimes: [NO_RUNTIME], cwd: dir, logger: silentLogger },
     );
 
   it('wrong credentials stop the start-up with CONFIG_INVALID naming the storage backend', async () => {
     const bucket = uniqueBucket('chk');
     await localS3Storage(s3, { bucket }).check(); // the bucket exists
-    const wrong = s3Storage({ bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'WRONGKEY', secretAccessKey: 'wrong' } });
+    const wrong = s3Storage({
+      bucket,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'WRONGKEY', secretAccessKey: 'wrong' },
+    });
     const err = await compose(wrong).then(
       () => undefined,
       (e: unknown) => e,
@@ -44,7 +73,12 @@ describe('start-up check of the S3 storage (s3rver)', () => {
     const bucket = uniqueBucket('chk2');
     const good = localS3Storage(s3, { bucket });
     await good.check();
-    const badReplica = s3Storage({ bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'WRONGKEY', secretAccessKey: 'wrong' } });
+    const badReplica = s3Storage({
+      bucket,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'WRONGKEY', secretAccessKey: 'wrong' },
+    });
     const ng = await compose(good, [badReplica]);
     expect(ng.replicas).toHaveLength(1);
     await ng.close();

@@ -56,7 +56,8 @@ async function readLinkTarget(file: ZipFileEntry, path: string, budget: ByteBudg
   const collect = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       length += chunk.length;
-      if (length > MAX_LINK_TARGET) return cb(badArchive(`the symlink "${path}" has a target longer than ${MAX_LINK_TARGET} bytes`));
+      if (length > MAX_LINK_TARGET)
+        return cb(badArchive(`the symlink "${path}" has a target longer than ${MAX_LINK_TARGET} bytes`));
       chunks.push(chunk);
       cb();
     },
@@ -97,9 +98,13 @@ export async function extractZip(source: ZipSource, destDir: string, limits: Zip
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/');
       if (links.has(parent)) {
-        throw new NanoGridError('ARCHIVE_LINK_ESCAPE', `the archive entry "${e.path}" lies under the symlink "${parent}"`, {
-          details: { entry: e.path, link: parent },
-        });
+        throw new NanoGridError(
+          'ARCHIVE_LINK_ESCAPE',
+          `the archive entry "${e.path}" lies under the symlink "${parent}"`,
+          {
+            details: { entry: e.path, link: parent },
+          },
+        );
       }
     }
   }

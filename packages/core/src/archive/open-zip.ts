@@ -44,7 +44,8 @@ async function declaredEntryCount(size: number, readAt: ReadAt): Promise<number>
   const loc = await readAt(locAt, 20);
   if (loc.length < 20 || loc.readUInt32LE(0) !== ZIP64_LOCATOR_SIG) return count;
   const recAt = Number(loc.readBigUInt64LE(8));
-  if (!Number.isSafeInteger(recAt) || recAt < 0 || recAt + 56 > size) throw badArchive('corrupt zip64 archive (bad record offset)');
+  if (!Number.isSafeInteger(recAt) || recAt < 0 || recAt + 56 > size)
+    throw badArchive('corrupt zip64 archive (bad record offset)');
   const rec = await readAt(recAt, 56);
   if (rec.readUInt32LE(0) !== ZIP64_EOCD_SIG) throw badArchive('corrupt zip64 archive (bad record signature)');
   const total = rec.readBigUInt64LE(32);

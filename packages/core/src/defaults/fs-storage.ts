@@ -57,10 +57,15 @@ export function fsStorage(opts: FsStorageOptions = {}): FsStorage {
     assertStorageKey(key, name);
     return join(objects, ...key.split('/'));
   };
-  const metaPath = (key: string) => join(metaDir, ...key.split('/')) + '.json';
-  const notFound = (key: string) => new NanoGridError('NOT_FOUND', `no object at "${key}"`, { plugin: name, details: { key } });
+  const metaPath = (key: string) => `${join(metaDir, ...key.split('/'))}.json`;
+  const notFound = (key: string) =>
+    new NanoGridError('NOT_FOUND', `no object at "${key}"`, { plugin: name, details: { key } });
   const conflict = (key: string, err: unknown) =>
-    new NanoGridError('BAD_REQUEST', `key "${key}" collides with an existing object or folder of that name`, { plugin: name, cause: err, details: { key } });
+    new NanoGridError('BAD_REQUEST', `key "${key}" collides with an existing object or folder of that name`, {
+      plugin: name,
+      cause: err,
+      details: { key },
+    });
 
   async function writeTemp(tmp: string, body: StorageBody): Promise<void> {
     if (typeof body === 'string' || body instanceof Uint8Array) {
@@ -68,7 +73,9 @@ export function fsStorage(opts: FsStorageOptions = {}): FsStorage {
     } else if (body && typeof (body as Readable).pipe === 'function') {
       await pipeline(body as Readable, createWriteStream(tmp, { flags: 'wx' }));
     } else {
-      throw new NanoGridError('BAD_REQUEST', 'storage body must be a Buffer, Uint8Array, string or Readable', { plugin: name });
+      throw new NanoGridError('BAD_REQUEST', 'storage body must be a Buffer, Uint8Array, string or Readable', {
+        plugin: name,
+      });
     }
   }
 
@@ -90,7 +97,7 @@ export function fsStorage(opts: FsStorageOptions = {}): FsStorage {
 
   /** Removes empty folders left by a delete, up to the objects root. */
   async function prune(from: string, stop: string): Promise<void> {
-    for (let d = from; d.startsWith(stop + '/') && d !== stop; d = dirname(d)) {
+    for (let d = from; d.startsWith(`${stop}/`) && d !== stop; d = dirname(d)) {
       try {
         await rmdir(d);
       } catch {
@@ -110,10 +117,13 @@ export function fsStorage(opts: FsStorageOptions = {}): FsStorage {
     await Promise.all(
       entries.map(async (e) => {
         const full = join(dir, e.name);
-        const key = full.slice(objects.length + 1).split(sep).join('/');
+        const key = full
+          .slice(objects.length + 1)
+          .split(sep)
+          .join('/');
         if (e.isDirectory()) {
           // Descend when keys below could match: the folder is inside the prefix or on its way.
-          if ((key + '/').startsWith(prefix) || prefix.startsWith(key + '/')) await walk(full, prefix, out);
+          if (`${key}/`.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(full, prefix, out);
         } else if (e.isFile() && key.startsWith(prefix)) {
           try {
             const s = await stat(full);

@@ -80,7 +80,12 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
     entry.receipt = -1;
     hidden.delete(entry.id);
     if (entry.attempts >= maxAttempts) {
-      dead.push({ job: parseJobMessage(entry.body), body: entry.body, reason: `not acknowledged after ${entry.attempts} deliveries (maxAttempts ${maxAttempts})`, attempts: entry.attempts });
+      dead.push({
+        job: parseJobMessage(entry.body),
+        body: entry.body,
+        reason: `not acknowledged after ${entry.attempts} deliveries (maxAttempts ${maxAttempts})`,
+        attempts: entry.attempts,
+      });
       return;
     }
     ready.push(entry);

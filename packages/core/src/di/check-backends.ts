@@ -42,7 +42,11 @@ export async function checkBackends(
   if (first) {
     // The first failure's code (CONFIG_INVALID for wrong credentials, BACKEND_UNAVAILABLE for a server that is down).
     const texts = problems.map((p) => p.text);
-    throw new NanoGridError(first.code, `start-up check failed — fix the config or the credentials:\n  ${texts.join('\n  ')}`, { details: { problems: texts } });
+    throw new NanoGridError(
+      first.code,
+      `start-up check failed — fix the config or the credentials:\n  ${texts.join('\n  ')}`,
+      { details: { problems: texts } },
+    );
   }
   await Promise.all(
     roles.replicas.map(async (replica, i) => {

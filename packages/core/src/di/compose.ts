@@ -23,7 +23,18 @@ import { isDockerSandbox, pickSandbox } from '../sandbox/pick-sandbox.js';
 import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { checkBackends } from './check-backends.js';
-import { CONFIG, ENGINE_OPTIONS, LOGGER, QUEUE, REPLICAS, RESULTS, RUNTIMES, SANDBOX, STORAGE, provide } from './tokens.js';
+import {
+  CONFIG,
+  ENGINE_OPTIONS,
+  LOGGER,
+  QUEUE,
+  REPLICAS,
+  RESULTS,
+  RUNTIMES,
+  SANDBOX,
+  STORAGE,
+  provide,
+} from './tokens.js';
 import { type DependencyContainer, container as rootContainer } from './tsyringe.js';
 
 export interface ComposeOptions {
@@ -91,11 +102,20 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   const options = resolveEngineOptions(config, cwd);
   const dataDir = resolve(cwd, config.dataDir ?? '.nanogrid');
   const runtimes = config.runtimes ?? opts.runtimes;
-  if (runtimes.length === 0) throw new NanoGridError('CONFIG_INVALID', 'no runtimes: give at least one RuntimePlugin', { details: { field: 'runtimes' } });
+  if (runtimes.length === 0)
+    throw new NanoGridError('CONFIG_INVALID', 'no runtimes: give at least one RuntimePlugin', {
+      details: { field: 'runtimes' },
+    });
 
-  const storage = config.storage ?? fsStorage({ dir: join(dataDir, 'storage'), ...(config.http?.publicUrl ? { publicUrl: config.http.publicUrl } : {}) });
+  const storage =
+    config.storage ??
+    fsStorage({
+      dir: join(dataDir, 'storage'),
+      ...(config.http?.publicUrl ? { publicUrl: config.http.publicUrl } : {}),
+    });
   const queue = config.queue ?? (role === 'all' ? memoryQueue() : needsShared(role, 'queue'));
-  const results = config.results ?? (role === 'all' ? memoryResults({ ttlSec: options.jobTtlSec }) : needsShared(role, 'results'));
+  const results =
+    config.results ?? (role === 'all' ? memoryResults({ ttlSec: options.jobTtlSec }) : needsShared(role, 'results'));
   // Wrong credentials or a missing bucket/queue stop the host here, naming the backend.
   if (config.checkBackends !== false) {
     try {
@@ -108,10 +128,19 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
   // The Docker sandbox stops copying /output at the engine's per-job cap instead of its own.
   const sandbox =
-    typeof config.sandbox === 'object' ? config.sandbox : runsCode ? await pickSandbox(config.sandbox ?? 'auto', logger, { docker: { logger, maxOutputBytes: options.maxOutputBytes, warm: warmPoolOptions(config) }, process: { warm: warmPoolOptions(config) } }) : noSandbox;
+    typeof config.sandbox === 'object'
+      ? config.sandbox
+      : runsCode
+        ? await pickSandbox(config.sandbox ?? 'auto', logger, {
+            docker: { logger, maxOutputBytes: options.maxOutputBytes, warm: warmPoolOptions(config) },
+            process: { warm: warmPoolOptions(config) },
+          })
+        : noSandbox;
   if (role !== 'controller' && isDockerSandbox(sandbox)) {
     // Containers of a worker that crashed would otherwise hold memory forever.
-    await sandbox.cleanupOrphans().catch((err: Error) => logger.warn('could not clean up orphaned containers', { error: err.message }));
+    await sandbox
+      .cleanupOrphans()
+      .catch((err: Error) => logger.warn('could not clean up orphaned containers', { error: err.message }));
   }
 
   const container = rootContainer.createChildContainer();
@@ -131,7 +160,9 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
       ...(config.worker?.concurrency !== undefined ? { concurrency: config.worker.concurrency } : {}),
       ...(config.worker?.pollWaitMs !== undefined ? { pollWaitMs: config.worker.pollWaitMs } : {}),
       ...(config.worker?.id !== undefined ? { id: config.worker.id } : {}),
-      ...(config.worker?.functionConcurrency !== undefined ? { functionConcurrency: config.worker.functionConcurrency } : {}),
+      ...(config.worker?.functionConcurrency !== undefined
+        ? { functionConcurrency: config.worker.functionConcurrency }
+        : {}),
       ...(config.worker?.maxWaiting !== undefined ? { maxWaiting: config.worker.maxWaiting } : {}),
     }),
   });
@@ -149,7 +180,9 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     for (const rt of runtimes) {
       const count = counts[rt.name] ?? 0;
       if (count > 0 && rt.serve?.prewarm) {
-        void sandbox.prewarm({ image: rt.image, command: rt.serve.prewarm, count, memoryMb: options.defaultMemoryMb }).catch((err: Error) => logger.warn('prewarm failed', { runtime: rt.name, error: err.message }));
+        void sandbox
+          .prewarm({ image: rt.image, command: rt.serve.prewarm, count, memoryMb: options.defaultMemoryMb })
+          .catch((err: Error) => logger.warn('prewarm failed', { runtime: rt.name, error: err.message }));
       }
     }
   }
@@ -192,8 +225,16 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
         autoscaler.stop();
         await worker?.stop();
         await replicator.stop();
-        const all = [queue.close(), results.close(), storage.close?.(), sandbox.close?.(), ...(config.replicas ?? []).map((r) => r.close?.())];
-        const failed = (await Promise.allSettled(all)).filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        const all = [
+          queue.close(),
+          results.close(),
+          storage.close?.(),
+          sandbox.close?.(),
+          ...(config.replicas ?? []).map((r) => r.close?.()),
+        ];
+        const failed = (await Promise.allSettled(all)).filter(
+          (r): r is PromiseRejectedResult => r.status === 'rejected',
+        );
         for (const f of failed) logger.warn('a plugin failed to close', { error: String(f.reason) });
         await container.dispose();
       })()),

@@ -74,12 +74,18 @@ export class CodeCache {
     const zip = given ?? (await buffer(await this.storage.get(codeKey(meta.function_id))));
     const sha = createHash('sha256').update(zip).digest('hex');
     if (sha !== meta.code_sha256) {
-      throw new NanoGridError('INTERNAL', `code of function ${meta.function_id} does not match its recorded sha256 (storage corrupted or overwritten)`);
+      throw new NanoGridError(
+        'INTERNAL',
+        `code of function ${meta.function_id} does not match its recorded sha256 (storage corrupted or overwritten)`,
+      );
     }
     const tmp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
     try {
       const src = join(tmp, 'src');
-      await extractZip(zip, src, { maxEntries: this.options.maxArchiveEntries, maxBytes: this.options.maxArchiveBytes });
+      await extractZip(zip, src, {
+        maxEntries: this.options.maxArchiveEntries,
+        maxBytes: this.options.maxArchiveBytes,
+      });
       let runDir = src;
       if (plugin.build) {
         for (const [file, content] of Object.entries(plugin.build.files ?? {})) {
@@ -125,7 +131,11 @@ export class CodeCache {
     });
     if (run.exitCode === 0 && !run.timedOut && !run.oomKilled) return;
     const output = [run.stdout.trim(), run.stderr.trim()].filter(Boolean).join('\n').slice(-BUILD_LOG_MAX);
-    const why = run.timedOut ? `ran past ${timeoutMs / 1000} s` : run.oomKilled ? 'ran out of memory' : `exited with code ${run.exitCode ?? run.signal}`;
+    const why = run.timedOut
+      ? `ran past ${timeoutMs / 1000} s`
+      : run.oomKilled
+        ? 'ran out of memory'
+        : `exited with code ${run.exitCode ?? run.signal}`;
     throw new NanoGridError('BUILD_FAILED', `the ${plugin.name} build ${why}:\n${output}`, {
       plugin: plugin.name,
       details: { field: 'file', output },

@@ -35,7 +35,8 @@ async function walk(dir: string, root: string, into: Found[]): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const abs = join(dir, entry.name);
     if (entry.isDirectory()) await walk(abs, root, into);
-    else if (entry.isFile()) into.push({ path: relative(root, abs).split(sep).join('/'), abs, size: (await lstat(abs)).size });
+    else if (entry.isFile())
+      into.push({ path: relative(root, abs).split(sep).join('/'), abs, size: (await lstat(abs)).size });
   }
 }
 
@@ -56,9 +57,13 @@ export async function collectOutputs(
   });
   const total = found.reduce((n, f) => n + f.size, 0);
   if (total > opts.maxBytes) {
-    throw new NanoGridError('OUTPUT_TOO_LARGE', `the function left ${total} bytes in /output; the limit per job is ${opts.maxBytes}`, {
-      details: { bytes: total, limit: opts.maxBytes, files: found.length },
-    });
+    throw new NanoGridError(
+      'OUTPUT_TOO_LARGE',
+      `the function left ${total} bytes in /output; the limit per job is ${opts.maxBytes}`,
+      {
+        details: { bytes: total, limit: opts.maxBytes, files: found.length },
+      },
+    );
   }
   found.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const stored: { key: string; url: string }[] = [];

@@ -72,10 +72,14 @@ export async function packageCode(
     );
   }
   if (!FILE_NAME_RE.test(name)) {
-    throw new NanoGridError('VALIDATION_FAILED', `file name "${name}" must be letters, digits, "_", "-" or "."`, { details: { field: 'file' } });
+    throw new NanoGridError('VALIDATION_FAILED', `file name "${name}" must be letters, digits, "_", "-" or "."`, {
+      details: { field: 'file' },
+    });
   }
   if (data.length > limits.maxBytes) {
-    throw new NanoGridError('ARCHIVE_TOO_LARGE', `the file is ${data.length} bytes; the limit is ${limits.maxBytes}`, { details: { limit: limits.maxBytes } });
+    throw new NanoGridError('ARCHIVE_TOO_LARGE', `the file is ${data.length} bytes; the limit is ${limits.maxBytes}`, {
+      details: { limit: limits.maxBytes },
+    });
   }
   return { zip: await createZip([{ path: name, data }]), entryFile: name, files: [name] };
 }

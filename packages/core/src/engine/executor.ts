@@ -61,9 +61,19 @@ export class Executor {
       meta = await this.registry.get(job.function_id);
     } catch (err) {
       if (isRetryable(err)) throw err;
-      return this.finish(base, { code: 'FUNCTION_NOT_FOUND', message: toNanoGridError(err).message }, { output_files: [] });
+      return this.finish(
+        base,
+        { code: 'FUNCTION_NOT_FOUND', message: toNanoGridError(err).message },
+        { output_files: [] },
+      );
     }
-    const running = (await this.results.update(job.job_id, { status: 'running', started_at: now, attempts: ctx.attempt, worker: ctx.workerId })) ?? base;
+    const running =
+      (await this.results.update(job.job_id, {
+        status: 'running',
+        started_at: now,
+        attempts: ctx.attempt,
+        worker: ctx.workerId,
+      })) ?? base;
 
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
@@ -101,7 +111,9 @@ export class Executor {
           maxResultBytes: this.options.maxResultBytes,
           labels: { 'nanogrid.job': job.job_id, 'nanogrid.function': meta.function_id },
           // A warm instance serves one function version with one set of limits.
-          ...(this.options.warm ? { warmKey: `${meta.function_id}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${meta.network}` } : {}),
+          ...(this.options.warm
+            ? { warmKey: `${meta.function_id}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${meta.network}` }
+            : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
       } catch (err) {
@@ -118,16 +130,31 @@ export class Executor {
       if (!outcome.ok) return this.finish(running, outcome.error, facts);
       let outputs: { key: string; url: string }[] = [];
       try {
-        if (outcome.outputsWritten !== false) outputs = await collectOutputs(this.storage, job.job_id, outputDir, { maxBytes: this.options.maxOutputBytes, urlTtlSec: this.options.outputUrlTtlSec });
+        if (outcome.outputsWritten !== false)
+          outputs = await collectOutputs(this.storage, job.job_id, outputDir, {
+            maxBytes: this.options.maxOutputBytes,
+            urlTtlSec: this.options.outputUrlTtlSec,
+          });
       } catch (err) {
         if (isRetryable(err)) throw err;
         const e = toNanoGridError(err);
         return this.finish(running, { code: e.code, message: e.message }, facts);
       }
-      const final = await this.finish(running, undefined, { ...facts, result: outcome.result, output_files: outputs.map((o) => o.url) });
+      const final = await this.finish(running, undefined, {
+        ...facts,
+        result: outcome.result,
+        output_files: outputs.map((o) => o.url),
+      });
       // Successful results (record + outputs) go to the replicas; a replica that is down never fails the job.
-      const record = { key: `results/${final.job_id}.json`, body: JSON.stringify(final), contentType: 'application/json' };
-      await this.replicator.enqueue(outputs.map((o) => o.key), [record]);
+      const record = {
+        key: `results/${final.job_id}.json`,
+        body: JSON.stringify(final),
+        contentType: 'application/json',
+      };
+      await this.replicator.enqueue(
+        outputs.map((o) => o.key),
+        [record],
+      );
       return final;
     } finally {
       if (outcomeWroteFiles) await rm(outputDir, { recursive: true, force: true });
@@ -139,7 +166,14 @@ export class Executor {
     const existing = await this.results.get(job.job_id);
     if (existing) return existing;
     const now = new Date().toISOString();
-    const base: JobRecord = { job_id: job.job_id, function_id: job.function_id, status: 'pending', created_at: job.submitted_at ?? now, updated_at: now, output_files: [] };
+    const base: JobRecord = {
+      job_id: job.job_id,
+      function_id: job.function_id,
+      status: 'pending',
+      created_at: job.submitted_at ?? now,
+      updated_at: now,
+      output_files: [],
+    };
     await this.results.create(base);
     return base;
   }
@@ -157,7 +191,7 @@ export class Executor {
       ...(error ? { error } : {}),
     };
     if (!(await this.results.publish(final))) {
-      this.logger.warn('job already had a final state; this run\'s result is dropped', { job_id: record.job_id });
+      this.logger.warn("job already had a final state; this run's result is dropped", { job_id: record.job_id });
       return (await this.results.get(record.job_id)) ?? final;
     }
     return final;

@@ -18,7 +18,11 @@ import { type DeployRequest, findRuntime, validateDeploy } from './validate-depl
 const FUNCTION_ID_RE = /^[\w-]{1,128}$/;
 
 function notFound(id: string): NanoGridError {
-  return new NanoGridError('FUNCTION_NOT_FOUND', `no function with id "${id}"; GET /functions lists the deployed ones`, { details: { function_id: id } });
+  return new NanoGridError(
+    'FUNCTION_NOT_FOUND',
+    `no function with id "${id}"; GET /functions lists the deployed ones`,
+    { details: { function_id: id } },
+  );
 }
 
 /**
@@ -114,8 +118,16 @@ export class FunctionRegistry {
   async list(): Promise<FunctionMeta[]> {
     const objects = await this.storage.list('functions/');
     const ids = objects.filter((o) => o.key.endsWith('/meta.json')).map((o) => o.key.split('/')[1] ?? '');
-    const metas = await Promise.all(ids.map((id) => this.read(id).catch((err: unknown) => (isNanoGridError(err, 'FUNCTION_NOT_FOUND') ? undefined : Promise.reject(err)))));
-    return metas.filter((m): m is FunctionMeta => m !== undefined).sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const metas = await Promise.all(
+      ids.map((id) =>
+        this.read(id).catch((err: unknown) =>
+          isNanoGridError(err, 'FUNCTION_NOT_FOUND') ? undefined : Promise.reject(err),
+        ),
+      ),
+    );
+    return metas
+      .filter((m): m is FunctionMeta => m !== undefined)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
   /** Removes a function (metadata first, so it stops being runnable at once). Its outputs stay. */

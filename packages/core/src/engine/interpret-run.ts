@@ -15,7 +15,7 @@ export interface InterpretLimits {
 const LOG_TAIL = 64 * 1024;
 
 function tail(text: string, max = LOG_TAIL): string {
-  return text.length > max ? '…' + text.slice(text.length - max) : text;
+  return text.length > max ? `…${text.slice(text.length - max)}` : text;
 }
 
 /** Parses stdout as JSON when it is JSON, else returns it trimmed as a string. */
@@ -38,7 +38,8 @@ function findEnvelope(stdout: string): { envelope?: ResultEnvelope; rest: string
   const rest = stdout.slice(0, at) + (end < 0 ? '' : stdout.slice(end + 1));
   try {
     const parsed = JSON.parse(line) as ResultEnvelope;
-    if (typeof parsed === 'object' && parsed !== null && typeof parsed.ok === 'boolean') return { envelope: parsed, rest };
+    if (typeof parsed === 'object' && parsed !== null && typeof parsed.ok === 'boolean')
+      return { envelope: parsed, rest };
     return { rest, bad: 'the result envelope is not an object with "ok"' };
   } catch (err) {
     return { rest, bad: `the result envelope is not JSON (${(err as Error).message})` };
@@ -49,13 +50,26 @@ function findEnvelope(stdout: string): { envelope?: ResultEnvelope; rest: string
  * Turns a finished sandbox run into a result or a JobError. Limits come first
  * (a killed run's output is not trusted), then the envelope or raw stdout.
  */
-export function interpretRun(run: SandboxRunResult, protocol: 'envelope' | 'stdout', limits: InterpretLimits): RunInterpretation {
+export function interpretRun(
+  run: SandboxRunResult,
+  protocol: 'envelope' | 'stdout',
+  limits: InterpretLimits,
+): RunInterpretation {
   const fail = (error: JobError, logs: string): RunInterpretation => ({ ok: false, error, logs: tail(logs), run });
   if (run.timedOut) {
-    return fail({ code: 'TIMEOUT', message: `the function ran past its timeout of ${limits.timeoutMs / 1000} s and was killed` }, run.stderr);
+    return fail(
+      { code: 'TIMEOUT', message: `the function ran past its timeout of ${limits.timeoutMs / 1000} s and was killed` },
+      run.stderr,
+    );
   }
   if (run.oomKilled) {
-    return fail({ code: 'OUT_OF_MEMORY', message: `the function used more than its memory limit of ${limits.memoryMb} MB and was killed` }, run.stderr);
+    return fail(
+      {
+        code: 'OUT_OF_MEMORY',
+        message: `the function used more than its memory limit of ${limits.memoryMb} MB and was killed`,
+      },
+      run.stderr,
+    );
   }
   if (protocol === 'envelope') {
     const { envelope, rest, bad } = findEnvelope(run.stdout);
@@ -63,7 +77,10 @@ export function interpretRun(run: SandboxRunResult, protocol: 'envelope' | 'stdo
     if (envelope?.ok === true) {
       const size = Buffer.byteLength(JSON.stringify(envelope.result ?? null));
       if (size > limits.maxResultBytes) {
-        return fail({ code: 'RESULT_TOO_LARGE', message: `the result is ${size} bytes; the limit is ${limits.maxResultBytes}` }, logs);
+        return fail(
+          { code: 'RESULT_TOO_LARGE', message: `the result is ${size} bytes; the limit is ${limits.maxResultBytes}` },
+          logs,
+        );
       }
       return { ok: true, result: envelope.result ?? null, logs: tail(logs), run };
     }
@@ -71,10 +88,21 @@ export function interpretRun(run: SandboxRunResult, protocol: 'envelope' | 'stdo
       const e = envelope.error;
       // Bootstraps report their own limits as error types; those keep the engine's code.
       if (e.type === 'ResultTooLarge') return fail({ code: 'RESULT_TOO_LARGE', message: e.message }, logs);
-      return fail({ code: 'FUNCTION_ERROR', message: `${e.type}: ${e.message}`, type: e.type, ...(e.trace ? { trace: e.trace } : {}) }, logs);
+      return fail(
+        {
+          code: 'FUNCTION_ERROR',
+          message: `${e.type}: ${e.message}`,
+          type: e.type,
+          ...(e.trace ? { trace: e.trace } : {}),
+        },
+        logs,
+      );
     }
     if (run.stdoutTruncated) {
-      return fail({ code: 'RESULT_TOO_LARGE', message: 'the function printed more than the output cap; its result was lost' }, logs);
+      return fail(
+        { code: 'RESULT_TOO_LARGE', message: 'the function printed more than the output cap; its result was lost' },
+        logs,
+      );
     }
     if (bad) return fail({ code: 'BAD_RESULT', message: bad }, logs);
     return fail(exitError(run), logs);
@@ -82,7 +110,10 @@ export function interpretRun(run: SandboxRunResult, protocol: 'envelope' | 'stdo
   // protocol 'stdout': the program's whole stdout is the result.
   if (run.exitCode !== 0) return fail(exitError(run), run.stderr);
   if (run.stdoutTruncated || Buffer.byteLength(run.stdout) > limits.maxResultBytes) {
-    return fail({ code: 'RESULT_TOO_LARGE', message: `the program printed more than ${limits.maxResultBytes} bytes` }, run.stderr);
+    return fail(
+      { code: 'RESULT_TOO_LARGE', message: `the program printed more than ${limits.maxResultBytes} bytes` },
+      run.stderr,
+    );
   }
   return { ok: true, result: parseStdoutResult(run.stdout), logs: tail(run.stderr), run };
 }
@@ -90,5 +121,8 @@ export function interpretRun(run: SandboxRunResult, protocol: 'envelope' | 'stdo
 function exitError(run: SandboxRunResult): JobError {
   const how = run.exitCode !== null ? `exited with code ${run.exitCode}` : `was killed by ${run.signal ?? 'a signal'}`;
   const stderrTail = tail(run.stderr.trim(), 4000);
-  return { code: 'NON_ZERO_EXIT', message: `the function ${how}${stderrTail ? `: ${stderrTail}` : ' without a result'}` };
+  return {
+    code: 'NON_ZERO_EXIT',
+    message: `the function ${how}${stderrTail ? `: ${stderrTail}` : ' without a result'}`,
+  };
 }

@@ -60,7 +60,12 @@ export function invocationEnv(req: InvokeRequest, startedAt: number): Record<str
 }
 
 /** The names that change per invocation; the rest of the contract is fixed per warm instance. */
-const PER_INVOCATION: ReadonlySet<string> = new Set(['PAYLOAD', 'JOB_ID', 'NANOGRID_TIMEOUT_MS', 'NANOGRID_DEADLINE_MS']);
+const PER_INVOCATION: ReadonlySet<string> = new Set([
+  'PAYLOAD',
+  'JOB_ID',
+  'NANOGRID_TIMEOUT_MS',
+  'NANOGRID_DEADLINE_MS',
+]);
 
 /** What every run of a request shares, cold or warm: code, output, limits, network, labels. */
 function runBase(req: InvokeRequest) {
@@ -86,18 +91,37 @@ function limitsOf(req: InvokeRequest) {
 async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[]): Promise<InvokeOutcome | undefined> {
   const fixed: Record<string, string> = {};
   const invocationOnly: Record<string, string> = {};
-  for (const [k, v] of Object.entries(invocationEnv(req, Date.now()))) (PER_INVOCATION.has(k) ? invocationOnly : fixed)[k] = v;
+  for (const [k, v] of Object.entries(invocationEnv(req, Date.now())))
+    (PER_INVOCATION.has(k) ? invocationOnly : fixed)[k] = v;
   // An instance outlives the job that started it: it carries the function's labels, not the job's.
   const { 'nanogrid.job': _job, ...labels } = req.labels ?? {};
   let run;
   try {
-    run = await sandbox.runWarm!({ ...runBase(req), labels, key: req.warmKey!, serveCommand: serve, env: fixed, invocationEnv: invocationOnly });
+    run = await sandbox.runWarm!({
+      ...runBase(req),
+      labels,
+      key: req.warmKey!,
+      serveCommand: serve,
+      env: fixed,
+      invocationEnv: invocationOnly,
+    });
   } catch (err) {
     if (isNanoGridError(err, 'TOO_MANY_REQUESTS')) return undefined;
     throw err;
   }
-  if (run.protocolError) return { ok: false, error: { code: 'BAD_RESULT', message: run.protocolError }, logs: run.stderr, run, start: run.start };
-  return { ...interpretRun(run, req.runtime.protocol, limitsOf(req)), start: run.start, outputsWritten: (run.outputCount ?? 1) > 0 };
+  if (run.protocolError)
+    return {
+      ok: false,
+      error: { code: 'BAD_RESULT', message: run.protocolError },
+      logs: run.stderr,
+      run,
+      start: run.start,
+    };
+  return {
+    ...interpretRun(run, req.runtime.protocol, limitsOf(req)),
+    start: run.start,
+    outputsWritten: (run.outputCount ?? 1) > 0,
+  };
 }
 
 /** Runs the runtime's entry command in the sandbox and turns what came out into a result or a JobError. */

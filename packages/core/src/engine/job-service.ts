@@ -16,7 +16,9 @@ export interface Submitted {
 }
 
 function jobNotFound(jobId: string): NanoGridError {
-  return new NanoGridError('JOB_NOT_FOUND', `no job with id "${jobId}" (job records are kept for 24 hours)`, { details: { job_id: jobId } });
+  return new NanoGridError('JOB_NOT_FOUND', `no job with id "${jobId}" (job records are kept for 24 hours)`, {
+    details: { job_id: jobId },
+  });
 }
 
 /**
@@ -37,12 +39,23 @@ export class JobService {
     const fn = await this.registry.get(functionId);
     const size = Buffer.byteLength(JSON.stringify(payload ?? {}));
     if (size > this.options.maxPayloadBytes) {
-      throw new NanoGridError('PAYLOAD_TOO_LARGE', `the payload is ${size} bytes of JSON; the limit is ${this.options.maxPayloadBytes}`, {
-        details: { field: 'payload', limit: this.options.maxPayloadBytes },
-      });
+      throw new NanoGridError(
+        'PAYLOAD_TOO_LARGE',
+        `the payload is ${size} bytes of JSON; the limit is ${this.options.maxPayloadBytes}`,
+        {
+          details: { field: 'payload', limit: this.options.maxPayloadBytes },
+        },
+      );
     }
     const now = new Date().toISOString();
-    const record: JobRecord = { job_id: randomUUID(), function_id: fn.function_id, status: 'pending', created_at: now, updated_at: now, output_files: [] };
+    const record: JobRecord = {
+      job_id: randomUUID(),
+      function_id: fn.function_id,
+      status: 'pending',
+      created_at: now,
+      updated_at: now,
+      output_files: [],
+    };
     const message: JobMessage = {
       job_id: record.job_id,
       function_id: fn.function_id,
@@ -60,8 +73,18 @@ export class JobService {
     } catch (err) {
       // The record exists: mark it failed so nobody polls a job that was never queued.
       const e = toNanoGridError(err, 'BACKEND_UNAVAILABLE', this.queue.name);
-      const failed: JobRecord = { ...record, status: 'failed', updated_at: new Date().toISOString(), error: { code: e.code, message: `the job could not be queued: ${e.message}` } };
-      await this.results.publish(failed).catch((pubErr: Error) => this.logger.error('could not record a job that failed to queue', { job_id: record.job_id, error: pubErr.message }));
+      const failed: JobRecord = {
+        ...record,
+        status: 'failed',
+        updated_at: new Date().toISOString(),
+        error: { code: e.code, message: `the job could not be queued: ${e.message}` },
+      };
+      await this.results.publish(failed).catch((pubErr: Error) =>
+        this.logger.error('could not record a job that failed to queue', {
+          job_id: record.job_id,
+          error: pubErr.message,
+        }),
+      );
       throw e;
     }
     return { record, fn };

@@ -73,7 +73,10 @@ export class Replicator {
     try {
       await this.save(entry);
     } catch (err) {
-      this.logger.error('replication: could not record pending copies; they are not replicated', { keys, error: (err as Error).message });
+      this.logger.error('replication: could not record pending copies; they are not replicated', {
+        keys,
+        error: (err as Error).message,
+      });
       return;
     }
     this.track(this.attempt(entry));
@@ -128,7 +131,10 @@ export class Replicator {
     for (const target of entry.targets) {
       const replica = this.replicaFor(target);
       if (!replica) {
-        this.logger.warn('replication: a replica named in the outbox is no longer configured; its copy is dropped', { entry: entry.id, replica: target });
+        this.logger.warn('replication: a replica named in the outbox is no longer configured; its copy is dropped', {
+          entry: entry.id,
+          replica: target,
+        });
         continue;
       }
       try {
@@ -138,7 +144,7 @@ export class Replicator {
         lastError = `${target}: ${(err as Error).message}`;
       }
     }
-    const key = OUTBOX_PREFIX + entry.id + '.json';
+    const key = `${OUTBOX_PREFIX + entry.id}.json`;
     try {
       if (left.length === 0) {
         await this.primary.delete(key);
@@ -146,8 +152,19 @@ export class Replicator {
       }
       const attempts = entry.attempts + 1;
       const delay = Math.min(this.retryMs * 2 ** (attempts - 1), this.maxDelayMs);
-      await this.save({ ...entry, targets: left, attempts, next_at: Date.now() + delay, ...(lastError ? { last_error: lastError } : {}) });
-      if (attempts === 1 || attempts % 10 === 0) this.logger.warn('replication: a replica is behind; will retry', { entry: entry.id, attempts, error: lastError });
+      await this.save({
+        ...entry,
+        targets: left,
+        attempts,
+        next_at: Date.now() + delay,
+        ...(lastError ? { last_error: lastError } : {}),
+      });
+      if (attempts === 1 || attempts % 10 === 0)
+        this.logger.warn('replication: a replica is behind; will retry', {
+          entry: entry.id,
+          attempts,
+          error: lastError,
+        });
     } catch (err) {
       this.logger.warn('replication: could not update the outbox', { entry: entry.id, error: (err as Error).message });
     }
@@ -177,7 +194,9 @@ export class Replicator {
   }
 
   private async save(entry: ReplicationEntry): Promise<void> {
-    await this.primary.put(OUTBOX_PREFIX + entry.id + '.json', JSON.stringify(entry), { contentType: 'application/json' });
+    await this.primary.put(`${OUTBOX_PREFIX + entry.id}.json`, JSON.stringify(entry), {
+      contentType: 'application/json',
+    });
   }
 
   private async load(key: string): Promise<ReplicationEntry | undefined> {

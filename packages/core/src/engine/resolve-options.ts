@@ -29,10 +29,16 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     warm: config.warm?.enabled ?? true,
   };
   if (options.defaultTimeoutSec > options.maxTimeoutSec) {
-    throw new NanoGridError('CONFIG_INVALID', `limits.defaultTimeoutSec (${options.defaultTimeoutSec}) is over limits.maxTimeoutSec (${options.maxTimeoutSec})`);
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `limits.defaultTimeoutSec (${options.defaultTimeoutSec}) is over limits.maxTimeoutSec (${options.maxTimeoutSec})`,
+    );
   }
   if (options.defaultMemoryMb > options.maxMemoryMb) {
-    throw new NanoGridError('CONFIG_INVALID', `limits.defaultMemoryMb (${options.defaultMemoryMb}) is over limits.maxMemoryMb (${options.maxMemoryMb})`);
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `limits.defaultMemoryMb (${options.defaultMemoryMb}) is over limits.maxMemoryMb (${options.maxMemoryMb})`,
+    );
   }
   if (!NETWORK_POLICIES.includes(options.defaultNetwork)) {
     throw new NanoGridError('CONFIG_INVALID', `defaultNetwork must be one of ${NETWORK_POLICIES.join(', ')}`);

@@ -50,15 +50,22 @@ export function findRuntime(runtimes: readonly RuntimePlugin[], runtime: string)
   const plugin = runtimes.find((p) => runtimeMatches(p, runtime));
   if (plugin) return plugin;
   const known = runtimes.flatMap((p) => p.runtimes.map((r) => (typeof r === 'string' ? r : r.source)));
-  throw new NanoGridError('RUNTIME_NOT_FOUND', `no runtime serves "${runtime}"; this host has: ${known.join(', ') || 'none'}`, {
-    details: { field: 'runtime', runtime },
-  });
+  throw new NanoGridError(
+    'RUNTIME_NOT_FOUND',
+    `no runtime serves "${runtime}"; this host has: ${known.join(', ') || 'none'}`,
+    {
+      details: { field: 'runtime', runtime },
+    },
+  );
 }
 
 /** Checks names, limits, network and env of a deploy; the code itself is checked by the registry. */
 export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlugin[], o: EngineOptions): ValidDeploy {
   if (!NAME_RE.test(req.functionName)) {
-    throw invalid('function_name', 'function_name must be 1-128 letters, digits, "_", "-" or "." and start with a letter or digit');
+    throw invalid(
+      'function_name',
+      'function_name must be 1-128 letters, digits, "_", "-" or "." and start with a letter or digit',
+    );
   }
   const plugin = findRuntime(runtimes, req.runtime);
   const handler = req.handler ?? plugin.defaultHandler;
@@ -80,12 +87,23 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
   }
   const env = req.env ?? {};
   for (const [k, v] of Object.entries(env)) {
-    if (!ENV_KEY_RE.test(k)) throw invalid('env', `env name "${k}" must be letters, digits and "_", not starting with a digit`);
+    if (!ENV_KEY_RE.test(k))
+      throw invalid('env', `env name "${k}" must be letters, digits and "_", not starting with a digit`);
     if (typeof v !== 'string') throw invalid('env', `env value of "${k}" must be a string`);
   }
   const mc = req.maxConcurrency;
   if (mc !== undefined && (!Number.isInteger(mc) || mc < 1 || mc > 10_000)) {
     throw invalid('max_concurrency', `max_concurrency must be a whole number from 1 to 10000, got ${mc}`);
   }
-  return { functionName: req.functionName, runtime: req.runtime, plugin, handler, timeoutSec, memoryMb, network, env, ...(mc !== undefined ? { maxConcurrency: mc } : {}) };
+  return {
+    functionName: req.functionName,
+    runtime: req.runtime,
+    plugin,
+    handler,
+    timeoutSec,
+    memoryMb,
+    network,
+    env,
+    ...(mc !== undefined ? { maxConcurrency: mc } : {}),
+  };
 }

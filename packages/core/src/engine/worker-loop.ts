@@ -105,7 +105,11 @@ export class WorkerLoop {
     if (this.loop) return;
     this.abort = new AbortController();
     this.loop = this.run(this.abort.signal);
-    this.logger.info('worker started', { worker: this.options.id, queue: this.queue.name, concurrency: this.options.concurrency });
+    this.logger.info('worker started', {
+      worker: this.options.id,
+      queue: this.queue.name,
+      concurrency: this.options.concurrency,
+    });
   }
 
   /** No new jobs; resolves when the running ones are done. */
@@ -134,7 +138,11 @@ export class WorkerLoop {
         backoffMs = 250;
       } catch (err) {
         if (signal.aborted) break;
-        this.logger.warn('queue receive failed; retrying', { queue: this.queue.name, error: (err as Error).message, retry_in_ms: backoffMs });
+        this.logger.warn('queue receive failed; retrying', {
+          queue: this.queue.name,
+          error: (err as Error).message,
+          retry_in_ms: backoffMs,
+        });
         await delay(backoffMs, undefined, { signal }).catch(() => undefined); // an abort ends the wait early
         backoffMs = Math.min(backoffMs * 2, 10_000);
         continue;
@@ -153,7 +161,9 @@ export class WorkerLoop {
 
   private async handle(d: Delivery): Promise<void> {
     const beat = setInterval(() => {
-      d.extend(this.options.extendMs).catch((err: Error) => this.logger.warn('heartbeat failed', { job_id: d.job.job_id, error: err.message }));
+      d.extend(this.options.extendMs).catch((err: Error) =>
+        this.logger.warn('heartbeat failed', { job_id: d.job.job_id, error: err.message }),
+      );
     }, this.options.heartbeatMs);
     beat.unref();
     const release = await this.gate.acquire(d.job.function_id, await this.limitOf(d.job.function_id));
@@ -164,7 +174,11 @@ export class WorkerLoop {
     } catch (err) {
       const e = toNanoGridError(err);
       if (isRetryable(err) && d.attempt < this.options.maxAttempts) {
-        this.logger.warn('job hit an infrastructure error; it will be delivered again', { job_id: d.job.job_id, attempt: d.attempt, error: e.message });
+        this.logger.warn('job hit an infrastructure error; it will be delivered again', {
+          job_id: d.job.job_id,
+          attempt: d.attempt,
+          error: e.message,
+        });
         await d.retry(Math.min(1000 * 2 ** d.attempt, 30_000)).catch(() => undefined);
         return;
       }
@@ -172,12 +186,19 @@ export class WorkerLoop {
       this.logger.error('job failed in the engine', { job_id: d.job.job_id, code: e.code, error: e.message });
       try {
         const record = await this.executor.currentRecord(d.job);
-        const final = await this.executor.finish(record, { code: e.code, message: `the engine could not run the job: ${e.message}` }, {});
+        const final = await this.executor.finish(
+          record,
+          { code: e.code, message: `the engine could not run the job: ${e.message}` },
+          {},
+        );
         await d.ack();
         this.options.onFinished?.(final, d);
       } catch (err2) {
         // The sink is down too: leave the delivery to the queue's redelivery / dead letters.
-        this.logger.error('could not record the failure; the queue will redeliver', { job_id: d.job.job_id, error: (err2 as Error).message });
+        this.logger.error('could not record the failure; the queue will redeliver', {
+          job_id: d.job.job_id,
+          error: (err2 as Error).message,
+        });
       }
     } finally {
       release();

@@ -11,10 +11,33 @@ export const SYSTEM_DIRS = ['/usr', '/opt', '/bin', '/sbin', '/lib', '/lib32', '
  * Debian's alternatives symlinks). Not all of /etc: it holds host secrets.
  */
 const ETC_ENTRIES = new Set([
-  'alternatives', 'ca-certificates', 'ca-certificates.conf', 'crypto-policies', 'debian_version', 'fonts',
-  'gai.conf', 'group', 'host.conf', 'hostname', 'hosts', 'ld.so.cache', 'ld.so.conf', 'ld.so.conf.d',
-  'locale.alias', 'locale.conf', 'localtime', 'mime.types', 'nsswitch.conf', 'os-release', 'passwd', 'pki',
-  'protocols', 'resolv.conf', 'services', 'ssl', 'timezone',
+  'alternatives',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'crypto-policies',
+  'debian_version',
+  'fonts',
+  'gai.conf',
+  'group',
+  'host.conf',
+  'hostname',
+  'hosts',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'locale.alias',
+  'locale.conf',
+  'localtime',
+  'mime.types',
+  'nsswitch.conf',
+  'os-release',
+  'passwd',
+  'pki',
+  'protocols',
+  'resolv.conf',
+  'services',
+  'ssl',
+  'timezone',
 ]);
 
 function etcEntries(): string[] {
@@ -88,10 +111,14 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
 export function probeBwrap(bwrapPath: string): { ok: true } | { ok: false; reason: string } {
   const truePath = findExecutable('true', ['/usr/bin', '/bin']);
   if (!truePath) return { ok: false, reason: 'no `true` binary to probe with' };
-  const res = spawnSync(bwrapPath, ['--unshare-all', '--die-with-parent', ...systemDirArgs(), '--proc', '/proc', '--dev', '/dev', '--', truePath], {
-    encoding: 'utf8',
-    timeout: 10_000,
-  });
+  const res = spawnSync(
+    bwrapPath,
+    ['--unshare-all', '--die-with-parent', ...systemDirArgs(), '--proc', '/proc', '--dev', '/dev', '--', truePath],
+    {
+      encoding: 'utf8',
+      timeout: 10_000,
+    },
+  );
   if (res.status === 0) return { ok: true };
   return { ok: false, reason: (res.error?.message ?? res.stderr?.trim()) || `exit ${res.status ?? res.signal}` };
 }

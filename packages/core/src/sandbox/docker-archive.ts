@@ -46,7 +46,11 @@ export interface ExtractReport {
  * function cannot point the worker at host files. Over a limit the copy stops
  * with OUTPUT_TOO_LARGE.
  */
-export async function extractOutputArchive(archive: Readable | NodeJS.ReadableStream, outputDir: string, limits: ExtractLimits): Promise<ExtractReport> {
+export async function extractOutputArchive(
+  archive: Readable | NodeJS.ReadableStream,
+  outputDir: string,
+  limits: ExtractLimits,
+): Promise<ExtractReport> {
   const tar = await import('tar-fs');
   const root = path.resolve(outputDir);
   await mkdir(root, { recursive: true });
@@ -109,10 +113,14 @@ export async function extractOutputArchive(archive: Readable | NodeJS.ReadableSt
     });
   } catch (err) {
     if (!over) {
-      throw new NanoGridError('SANDBOX_ERROR', `copying /output out of the container failed: ${(err as Error).message}`, {
-        plugin: 'docker-sandbox',
-        cause: err,
-      });
+      throw new NanoGridError(
+        'SANDBOX_ERROR',
+        `copying /output out of the container failed: ${(err as Error).message}`,
+        {
+          plugin: 'docker-sandbox',
+          cause: err,
+        },
+      );
     }
   }
   if (over) throw over;

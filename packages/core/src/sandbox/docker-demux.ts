@@ -6,7 +6,11 @@ import type { CappedBuffer } from './capped-buffer.js';
  * zero bytes, big-endian length; then the payload) into stdout and stderr.
  * Resolves when the stream ends or closes.
  */
-export function demuxDockerStream(stream: Readable | NodeJS.ReadableStream, stdout: CappedBuffer, stderr: CappedBuffer): Promise<void> {
+export function demuxDockerStream(
+  stream: Readable | NodeJS.ReadableStream,
+  stdout: CappedBuffer,
+  stderr: CappedBuffer,
+): Promise<void> {
   let pending = Buffer.alloc(0);
   let frameType = -1;
   let frameLeft = 0;

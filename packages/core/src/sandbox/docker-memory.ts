@@ -75,7 +75,9 @@ export interface PeakMeter {
 
 export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMeter | undefined {
   const file =
-    support.version === 1 ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes') : path.join(support.root, GROUP, runId, 'memory.peak');
+    support.version === 1
+      ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes')
+      : path.join(support.root, GROUP, runId, 'memory.peak');
   let fd: number;
   try {
     fd = openSync(file, 'r+');
@@ -158,7 +160,10 @@ export async function removeStaleRunCgroups(root: string, keep: ReadonlySet<stri
 }
 
 /** Polls the stats API while a container runs; `stop()` gives the highest usage seen. */
-export function pollStatsPeak(container: Dockerode.Container, intervalMs = 250): { stop(): Promise<number | undefined> } {
+export function pollStatsPeak(
+  container: Dockerode.Container,
+  intervalMs = 250,
+): { stop(): Promise<number | undefined> } {
   let peak: number | undefined;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();

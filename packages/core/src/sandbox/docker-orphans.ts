@@ -51,7 +51,12 @@ export function pidAlive(pid: number): boolean {
  * restarted under a stable id); when it was started on this host by a process
  * that no longer exists; or when it is older than `olderThanMs`.
  */
-export function isOrphan(container: OrphanCandidate, ctx: OrphanContext, opts: CleanupOrphansOptions, now = Date.now()): boolean {
+export function isOrphan(
+  container: OrphanCandidate,
+  ctx: OrphanContext,
+  opts: CleanupOrphansOptions,
+  now = Date.now(),
+): boolean {
   const { labels, createdMs } = container;
   if (labels[LABEL.marker] !== '1') return false;
   if (opts.all) return true;
@@ -71,7 +76,10 @@ export async function removeOrphanContainers(
   ctx: OrphanContext,
   opts: CleanupOrphansOptions = {},
 ): Promise<{ removed: number; liveRuns: Set<string> }> {
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABEL.marker}=1`] }) } as object);
+  const list = await docker.listContainers({
+    all: true,
+    filters: JSON.stringify({ label: [`${LABEL.marker}=1`] }),
+  } as object);
   let removed = 0;
   const liveRuns = new Set<string>();
   for (const info of list) {

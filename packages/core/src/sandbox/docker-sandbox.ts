@@ -5,10 +5,25 @@ import { NanoGridError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { Sandbox, SandboxRunResult, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
-import { dockerMessage, dockerStatus, isLocalEngine, openDocker, type DockerConnectionOptions } from './docker-client.js';
+import {
+  dockerMessage,
+  dockerStatus,
+  isLocalEngine,
+  openDocker,
+  type DockerConnectionOptions,
+} from './docker-client.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { demuxDockerStream } from './docker-demux.js';
-import { detectCgroupPeak, openPeakMeter, pollStatsPeak, readCgroupPeak, removeRunCgroups, removeStaleRunCgroups, runCgroupParent, type CgroupPeakSupport } from './docker-memory.js';
+import {
+  detectCgroupPeak,
+  openPeakMeter,
+  pollStatsPeak,
+  readCgroupPeak,
+  removeRunCgroups,
+  removeStaleRunCgroups,
+  runCgroupParent,
+  type CgroupPeakSupport,
+} from './docker-memory.js';
 import { ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
@@ -79,14 +94,20 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   const docker = () => (client ??= openDocker(conn));
   let cgroups: Promise<CgroupPeakSupport | undefined> | undefined;
   const cgroupSupport = () =>
-    (cgroups ??= cgroupRoot !== false && isLocalEngine(conn) ? docker().then((d) => detectCgroupPeak(d, cgroupRoot)) : Promise.resolve(undefined));
+    (cgroups ??=
+      cgroupRoot !== false && isLocalEngine(conn)
+        ? docker().then((d) => detectCgroupPeak(d, cgroupRoot))
+        : Promise.resolve(undefined));
   let aiReady: Promise<void> | undefined;
   const ensureAi = async () => {
     aiReady ??= docker().then((d) => ensureInternalNetwork(d, aiNetwork));
     // A failed creation is retried by the next run.
     await aiReady.catch((err: unknown) => {
       aiReady = undefined;
-      throw new NanoGridError('SANDBOX_ERROR', `cannot create the Docker network ${aiNetwork}: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+      throw new NanoGridError('SANDBOX_ERROR', `cannot create the Docker network ${aiNetwork}: ${dockerMessage(err)}`, {
+        plugin: 'docker-sandbox',
+        cause: err,
+      });
     });
   };
 
@@ -105,11 +126,20 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       pidsLimit: opts.pidsLimit ?? 128,
       tmpfsSizeMb: opts.tmpfsSizeMb ?? 64,
       user: opts.user ?? '65534:65534',
-      labels: { [LABEL.worker]: workerId, [LABEL.host]: hostname(), [LABEL.pid]: String(process.pid), [LABEL.run]: runId },
+      labels: {
+        [LABEL.worker]: workerId,
+        [LABEL.host]: hostname(),
+        [LABEL.pid]: String(process.pid),
+        [LABEL.run]: runId,
+      },
       ...(support ? { cgroupParent: runCgroupParent(runId) } : {}),
     });
     try {
-      return await d.createContainer({ ...config, ...patch, HostConfig: { ...config.HostConfig, ...patch.HostConfig } });
+      return await d.createContainer({
+        ...config,
+        ...patch,
+        HostConfig: { ...config.HostConfig, ...patch.HostConfig },
+      });
     } catch (err) {
       if (dockerStatus(err) === 404 && /image/i.test(dockerMessage(err))) {
         throw new NanoGridError(
@@ -118,13 +148,21 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
           { plugin: 'docker-sandbox', details: { image: spec.image } },
         );
       }
-      throw new NanoGridError('SANDBOX_ERROR', `creating the container failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+      throw new NanoGridError('SANDBOX_ERROR', `creating the container failed: ${dockerMessage(err)}`, {
+        plugin: 'docker-sandbox',
+        cause: err,
+      });
     }
   }
 
-  async function removeRun(container: Dockerode.Container, runId: string, support: CgroupPeakSupport | undefined): Promise<void> {
+  async function removeRun(
+    container: Dockerode.Container,
+    runId: string,
+    support: CgroupPeakSupport | undefined,
+  ): Promise<void> {
     await container.remove({ force: true, v: true }).catch((err: unknown) => {
-      if (dockerStatus(err) !== 404) logger.warn('docker-sandbox: could not remove a container', { id: container.id, error: dockerMessage(err) });
+      if (dockerStatus(err) !== 404)
+        logger.warn('docker-sandbox: could not remove a container', { id: container.id, error: dockerMessage(err) });
     });
     if (support) await removeRunCgroups(support.root, runId);
   }
@@ -148,17 +186,22 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     ));
 
   async function runWarm(spec: WarmRunSpec): Promise<WarmRunResult> {
-    if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
+    if (spec.signal?.aborted)
+      throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
     try {
       return await warmPool().run(spec);
     } catch (err) {
       if (err instanceof NanoGridError) throw err;
-      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, {
+        plugin: 'docker-sandbox',
+        cause: err,
+      });
     }
   }
 
   async function run(spec: SandboxRunSpec): Promise<SandboxRunResult> {
-    if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
+    if (spec.signal?.aborted)
+      throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
     const d = await docker();
     const support = await cgroupSupport();
     const runId = randomBytes(8).toString('hex');
@@ -167,18 +210,32 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       return await execute(container, spec, runId, support);
     } catch (err) {
       if (err instanceof NanoGridError) throw err;
-      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, { plugin: 'docker-sandbox', cause: err });
+      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, {
+        plugin: 'docker-sandbox',
+        cause: err,
+      });
     } finally {
       await removeRun(container, runId, support);
     }
   }
 
-  async function execute(container: Dockerode.Container, spec: SandboxRunSpec, runId: string, support: CgroupPeakSupport | undefined): Promise<SandboxRunResult> {
+  async function execute(
+    container: Dockerode.Container,
+    spec: SandboxRunSpec,
+    runId: string,
+    support: CgroupPeakSupport | undefined,
+  ): Promise<SandboxRunResult> {
     await container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
 
     const withStdin = spec.stdin !== undefined;
     // Attached before start so no output is lost; hijacked only when stdin must be written.
-    const stream = (await container.attach({ stream: true, stdout: true, stderr: true, stdin: withStdin, hijack: withStdin })) as NodeJS.ReadWriteStream;
+    const stream = (await container.attach({
+      stream: true,
+      stdout: true,
+      stderr: true,
+      stdin: withStdin,
+      hijack: withStdin,
+    })) as NodeJS.ReadWriteStream;
     const stdout = new CappedBuffer(spec.maxStdoutBytes ?? 8 * MiB, 'head');
     const stderr = new CappedBuffer(spec.maxStderrBytes ?? 1 * MiB, 'tail');
     const drained = demuxDockerStream(stream, stdout, stderr);
@@ -252,7 +309,11 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     setWarmCapacity: (n) => warmPool().setMaxTotal(n),
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
       const d = await docker();
-      const { removed, liveRuns } = await removeOrphanContainers(d, { workerId, hostname: hostname(), pid: process.pid, startedAt }, cleanup);
+      const { removed, liveRuns } = await removeOrphanContainers(
+        d,
+        { workerId, hostname: hostname(), pid: process.pid, startedAt },
+        cleanup,
+      );
       const support = await cgroupSupport();
       if (support) await removeStaleRunCgroups(support.root, liveRuns);
       if (fifoRoot) removeStaleFifoDirs(fifoRoot);

@@ -16,7 +16,11 @@ export type { WarmPoolOptions } from './warm-pool-base.js';
 /** What the pool needs from the Docker sandbox around it. */
 export interface WarmPoolDeps {
   /** Creates a hardened container for `spec` (labels, limits, network), not started. */
-  create(spec: SandboxRunSpec, runId: string, patch: Partial<Dockerode.ContainerCreateOptions>): Promise<Dockerode.Container>;
+  create(
+    spec: SandboxRunSpec,
+    runId: string,
+    patch: Partial<Dockerode.ContainerCreateOptions>,
+  ): Promise<Dockerode.Container>;
   /** Removes a container and what belongs to its run. */
   remove(container: Dockerode.Container, runId: string): Promise<void>;
   /**
@@ -90,7 +94,16 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     const p = (async () => {
       const target = this.targets.get(image);
       while (target && !this.closed && (this.spares.get(image)?.length ?? 0) < target.count) {
-        const spec: SandboxRunSpec = { image, command: target.command, codeDir: '', outputDir: '', env: {}, timeoutMs: 0, memoryMb: target.memoryMb ?? 512, network: 'none' };
+        const spec: SandboxRunSpec = {
+          image,
+          command: target.command,
+          codeDir: '',
+          outputDir: '',
+          env: {},
+          timeoutMs: 0,
+          memoryMb: target.memoryMb ?? 512,
+          network: 'none',
+        };
         const spare = await this.launch(spec, '', undefined).catch((err: Error) => {
           this.deps.logger.warn('docker-sandbox: could not prewarm an instance', { image, error: err.message });
           return undefined;
@@ -121,7 +134,9 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spare.memoryMb = spec.memoryMb;
       return spare;
     } catch (err) {
-      this.deps.logger.warn('docker-sandbox: a prewarmed instance could not be used', { error: (err as Error).message });
+      this.deps.logger.warn('docker-sandbox: a prewarmed instance could not be used', {
+        error: (err as Error).message,
+      });
       await this.destroy(spare);
       return undefined;
     }
@@ -130,7 +145,10 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   protected async start(spec: WarmRunSpec): Promise<{ instance: Instance; start: StartKind }> {
     const claimed = await this.claimSpare(spec);
     if (claimed) return { instance: claimed, start: 'prewarmed' };
-    return { instance: await this.launch({ ...spec, command: spec.serveCommand }, spec.key, spec.codeDir), start: 'cold' };
+    return {
+      instance: await this.launch({ ...spec, command: spec.serveCommand }, spec.key, spec.codeDir),
+      start: 'cold',
+    };
   }
 
   /** Creates, fills (when `codeDir` is given), attaches and starts one instance. */
@@ -142,14 +160,24 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       : { StdinOnce: false, OpenStdin: true, AttachStdin: true };
     let container: Dockerode.Container;
     try {
-      container = await this.deps.create({ ...spec, command: fifo ? fifo.wrap(spec.command) : spec.command, stdin: '' }, runId, patch);
+      container = await this.deps.create(
+        { ...spec, command: fifo ? fifo.wrap(spec.command) : spec.command, stdin: '' },
+        runId,
+        patch,
+      );
     } catch (err) {
       fifo?.close();
       throw err;
     }
     try {
       if (codeDir) await container.putArchive(await packCodeDir(codeDir), { path: '/code' });
-      const stream = (await container.attach({ stream: true, stdin: !fifo, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream & Writable;
+      const stream = (await container.attach({
+        stream: true,
+        stdin: !fifo,
+        stdout: true,
+        stderr: true,
+        hijack: true,
+      })) as NodeJS.ReadWriteStream & Writable;
       const out = new PassThrough();
       const err = new PassThrough();
       const instance: Instance = {
@@ -182,7 +210,12 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     } catch (err) {
       fifo?.close();
       await this.deps.remove(container, runId);
-      throw err instanceof NanoGridError ? err : new NanoGridError('SANDBOX_ERROR', `starting a warm instance failed: ${(err as Error).message}`, { plugin: this.plugin, cause: err });
+      throw err instanceof NanoGridError
+        ? err
+        : new NanoGridError('SANDBOX_ERROR', `starting a warm instance failed: ${(err as Error).message}`, {
+            plugin: this.plugin,
+            cause: err,
+          });
     }
   }
 
@@ -229,11 +262,20 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         .catch(() => undefined);
       const oomKilled = !timedOut && (state?.OOMKilled === true || state?.ExitCode === 137);
       const signalled = timedOut || oomKilled;
-      return { ...base, exitCode: signalled ? null : (state?.ExitCode ?? null), signal: signalled ? 'SIGKILL' : null, stdout: '', oomKilled };
+      return {
+        ...base,
+        exitCode: signalled ? null : (state?.ExitCode ?? null),
+        signal: signalled ? 'SIGKILL' : null,
+        stdout: '',
+        oomKilled,
+      };
     }
     const { meta, resultLine } = answer;
     if ((meta.outputs ?? 0) > 0) {
-      await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, { maxBytes: this.opts.maxOutputBytes ?? 256 * MiB, maxEntries: 10_000 });
+      await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, {
+        maxBytes: this.opts.maxOutputBytes ?? 256 * MiB,
+        maxEntries: 10_000,
+      });
     }
     return { ...base, ...answeredRun(meta, resultLine) };
   }

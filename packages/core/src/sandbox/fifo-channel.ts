@@ -37,7 +37,9 @@ export function openFifoChannel(root: string): FifoChannel | undefined {
   try {
     dir = mkdtempSync(join(root, `${DIR_PREFIX}${process.pid}-`));
     chmodSync(dir, 0o755); // the container's unprivileged user opens the pipes
-    const made = spawnSync('mkfifo', ['-m', '0666', join(dir, 'in'), join(dir, 'out'), join(dir, 'err')], { encoding: 'utf8' });
+    const made = spawnSync('mkfifo', ['-m', '0666', join(dir, 'in'), join(dir, 'out'), join(dir, 'err')], {
+      encoding: 'utf8',
+    });
     if (made.status !== 0) throw new Error(made.stderr || 'mkfifo failed');
     // Read-write opens never block and never see end-of-file before the container opens its ends.
     const inFd = openSync(join(dir, 'in'), constants.O_RDWR | constants.O_NONBLOCK);
@@ -55,7 +57,13 @@ export function openFifoChannel(root: string): FifoChannel | undefined {
       input,
       output,
       errors,
-      wrap: (command) => ['/bin/sh', '-c', `exec "$@" <${FIFO_MOUNT}/in >${FIFO_MOUNT}/out 2>${FIFO_MOUNT}/err`, 'nanogrid-serve', ...command],
+      wrap: (command) => [
+        '/bin/sh',
+        '-c',
+        `exec "$@" <${FIFO_MOUNT}/in >${FIFO_MOUNT}/out 2>${FIFO_MOUNT}/err`,
+        'nanogrid-serve',
+        ...command,
+      ],
       close() {
         input.destroy();
         output.destroy();
@@ -87,4 +95,3 @@ export function removeStaleFifoDirs(root: string): number {
   }
   return removed;
 }
-

@@ -25,7 +25,11 @@ export function isDockerSandbox(sandbox: Sandbox): sandbox is DockerSandbox {
  * - `process`: host processes (bubblewrap when available);
  * - `auto`: Docker when the engine answers a ping, the process sandbox otherwise.
  */
-export async function pickSandbox(choice: SandboxChoice, logger: Logger, opts: PickSandboxOptions = {}): Promise<Sandbox> {
+export async function pickSandbox(
+  choice: SandboxChoice,
+  logger: Logger,
+  opts: PickSandboxOptions = {},
+): Promise<Sandbox> {
   const { socketPath, host, port, protocol } = opts.docker ?? {};
   const where = socketPath ?? (host ? `${host}:${port ?? ''}` : (process.env.DOCKER_HOST ?? '/var/run/docker.sock'));
   const useProcess = (why: string) => {
@@ -47,6 +51,8 @@ export async function pickSandbox(choice: SandboxChoice, logger: Logger, opts: P
     return useProcess(`no Docker engine answers at ${where}`);
   }
   const sandbox = dockerSandbox({ logger, ...opts.docker });
-  logger.info(`sandbox: docker (engine at ${where}${choice === 'auto' ? ', picked by "auto"' : ''})`, { worker: sandbox.workerId });
+  logger.info(`sandbox: docker (engine at ${where}${choice === 'auto' ? ', picked by "auto"' : ''})`, {
+    worker: sandbox.workerId,
+  });
   return sandbox;
 }

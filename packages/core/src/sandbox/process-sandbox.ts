@@ -82,7 +82,9 @@ function chooseBwrap(mode: 'auto' | boolean, pathDirs: string[], logger: Logger)
   const found = findExecutable('bwrap', pathDirs);
   const probe = found ? probeBwrap(found) : undefined;
   if (found && probe?.ok) return found;
-  const why = found ? `bubblewrap (${found}) does not work here: ${probe && !probe.ok ? probe.reason : ''}` : 'bubblewrap (bwrap) is not on the PATH';
+  const why = found
+    ? `bubblewrap (${found}) does not work here: ${probe && !probe.ok ? probe.reason : ''}`
+    : 'bubblewrap (bwrap) is not on the PATH';
   if (mode === true) throw new NanoGridError('SANDBOX_ERROR', `process sandbox: ${why}`, { plugin: PLUGIN });
   warn(why);
   return undefined;
@@ -116,11 +118,16 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
   const tmpRoot = opts.tmpRoot ?? tmpdir();
   const bindPaths = (opts.bindPaths ?? []).map((p) => resolve(p));
   const pageBytes = pageSize();
-  if (!existsSync('/proc/self/stat')) logger.warn('process sandbox: no /proc on this host: memory limits are not enforced');
+  if (!existsSync('/proc/self/stat'))
+    logger.warn('process sandbox: no /proc on this host: memory limits are not enforced');
   let nicePrefix: string[] = [];
   if (opts.nice !== undefined && opts.nice !== 0) {
     if (!Number.isInteger(opts.nice) || opts.nice < 1 || opts.nice > 19) {
-      throw new NanoGridError('CONFIG_INVALID', `process sandbox: nice must be an integer from 1 to 19, got ${opts.nice}`, { plugin: PLUGIN });
+      throw new NanoGridError(
+        'CONFIG_INVALID',
+        `process sandbox: nice must be an integer from 1 to 19, got ${opts.nice}`,
+        { plugin: PLUGIN },
+      );
     }
     const nicePath = findExecutable('nice', hostPath);
     if (nicePath) nicePrefix = [nicePath, '-n', String(opts.nice)];
@@ -132,7 +139,14 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
     const [name, ...rest] = spec.command as [string, ...string[]];
     const file = findExecutable(name, hostPath, codeDir);
     if (!file) throw notFound(name, hostPath, false);
-    const env = { PATH: hostPath.join(':'), LANG: lang, ...spec.env, OUTPUT_DIR: outputDir, TMPDIR: tmpDir, HOME: tmpDir };
+    const env = {
+      PATH: hostPath.join(':'),
+      LANG: lang,
+      ...spec.env,
+      OUTPUT_DIR: outputDir,
+      TMPDIR: tmpDir,
+      HOME: tmpDir,
+    };
     return { file, args: rest, env };
   };
 
@@ -154,7 +168,10 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
       // never expose a whole home directory or /: a shallow prefix binds only the binary's own dir
       extra.push(prefix.split('/').filter(Boolean).length >= 2 ? prefix : binDir);
       innerPath.unshift(binDir);
-      logger.debug?.('process sandbox: binding a toolchain outside the system directories', { command: name, path: extra.at(-1) });
+      logger.debug?.('process sandbox: binding a toolchain outside the system directories', {
+        command: name,
+        path: extra.at(-1),
+      });
     }
     // A program of the code directory (./main) is seen at /code inside.
     if (isUnder(file, codeDir)) file = BWRAP_CODE_DIR + file.slice(codeDir.length);
@@ -167,7 +184,14 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
       file,
       ...rest,
     ];
-    const env = { PATH: innerPath.join(':'), LANG: lang, ...spec.env, OUTPUT_DIR: BWRAP_OUTPUT_DIR, TMPDIR: BWRAP_TMP_DIR, HOME: BWRAP_TMP_DIR };
+    const env = {
+      PATH: innerPath.join(':'),
+      LANG: lang,
+      ...spec.env,
+      OUTPUT_DIR: BWRAP_OUTPUT_DIR,
+      TMPDIR: BWRAP_TMP_DIR,
+      HOME: BWRAP_TMP_DIR,
+    };
     return { file: bwrap, args, env };
   };
 
@@ -177,8 +201,12 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
       {
         plan: (spec, command, outputDir, tmpDir) => {
           const runSpec: SandboxRunSpec = { ...spec, command };
-          const plan = bwrapPath ? planBwrap(bwrapPath, runSpec, resolve(spec.codeDir), outputDir, tmpDir) : planPlain(runSpec, resolve(spec.codeDir), outputDir, tmpDir);
-          return nicePrefix.length > 0 ? { ...plan, file: nicePrefix[0]!, args: [...nicePrefix.slice(1), plan.file, ...plan.args] } : plan;
+          const plan = bwrapPath
+            ? planBwrap(bwrapPath, runSpec, resolve(spec.codeDir), outputDir, tmpDir)
+            : planPlain(runSpec, resolve(spec.codeDir), outputDir, tmpDir);
+          return nicePrefix.length > 0
+            ? { ...plan, file: nicePrefix[0]!, args: [...nicePrefix.slice(1), plan.file, ...plan.args] }
+            : plan;
         },
         tmpRoot,
         pageBytes,
@@ -191,7 +219,8 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
     name: PLUGIN,
     isolated: bwrapPath !== undefined,
     async runWarm(spec: WarmRunSpec): Promise<WarmRunResult> {
-      if (spec.signal?.aborted) throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: PLUGIN });
+      if (spec.signal?.aborted)
+        throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: PLUGIN });
       return warmPool().run(spec);
     },
     setWarmCapacity: (n) => warmPool().setMaxTotal(n),
@@ -203,7 +232,17 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
         throw new NanoGridError('SANDBOX_ERROR', 'the sandbox was given an empty command', { plugin: PLUGIN });
       }
       if (spec.signal?.aborted) {
-        return { exitCode: null, signal: 'SIGKILL', stdout: '', stderr: '', stdoutTruncated: false, stderrTruncated: false, timedOut: false, oomKilled: false, durationMs: 0 };
+        return {
+          exitCode: null,
+          signal: 'SIGKILL',
+          stdout: '',
+          stderr: '',
+          stdoutTruncated: false,
+          stderrTruncated: false,
+          timedOut: false,
+          oomKilled: false,
+          durationMs: 0,
+        };
       }
       const codeDir = resolve(spec.codeDir);
       const outputDir = resolve(spec.outputDir);
@@ -217,10 +256,15 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
         await mkdir(tmpRoot, { recursive: true });
         tmpDir = await mkdtemp(join(tmpRoot, 'nanogrid-run-'));
       } catch (err) {
-        throw new NanoGridError('SANDBOX_ERROR', `cannot prepare the run's directories: ${(err as Error).message}`, { plugin: PLUGIN, cause: err });
+        throw new NanoGridError('SANDBOX_ERROR', `cannot prepare the run's directories: ${(err as Error).message}`, {
+          plugin: PLUGIN,
+          cause: err,
+        });
       }
       try {
-        const plan = bwrapPath ? planBwrap(bwrapPath, spec, codeDir, outputDir, tmpDir) : planPlain(spec, codeDir, outputDir, tmpDir);
+        const plan = bwrapPath
+          ? planBwrap(bwrapPath, spec, codeDir, outputDir, tmpDir)
+          : planPlain(spec, codeDir, outputDir, tmpDir);
         const status = bwrapPath ? new CappedBuffer(64 * 1024, 'head') : undefined;
         const result = await runSupervised({
           file: nicePrefix[0] ?? plan.file,
@@ -240,10 +284,14 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
         });
         const killedByUs = result.timedOut || result.oomKilled || spec.signal?.aborted === true;
         if (status && !killedByUs && !status.toString().includes('"exit-code"')) {
-          throw new NanoGridError('SANDBOX_ERROR', `bubblewrap could not set up the run: ${result.stderr.trim().slice(-2000)}`, {
-            plugin: PLUGIN,
-            details: { exitCode: result.exitCode, signal: result.signal },
-          });
+          throw new NanoGridError(
+            'SANDBOX_ERROR',
+            `bubblewrap could not set up the run: ${result.stderr.trim().slice(-2000)}`,
+            {
+              plugin: PLUGIN,
+              details: { exitCode: result.exitCode, signal: result.signal },
+            },
+          );
         }
         return result;
       } finally {

@@ -24,7 +24,15 @@ function parseStat(text: string): ProcStat | undefined {
   const startTime = f[19];
   const rssPages = Number(f[21]);
   if (!Number.isFinite(pid) || startTime === undefined || !Number.isFinite(rssPages)) return undefined;
-  return { pid, state: f[0] ?? '?', ppid: Number(f[1]), pgrp: Number(f[2]), session: Number(f[3]), startTime, rssPages };
+  return {
+    pid,
+    state: f[0] ?? '?',
+    ppid: Number(f[1]),
+    pgrp: Number(f[2]),
+    session: Number(f[3]),
+    startTime,
+    rssPages,
+  };
 }
 
 /** The kernel page size (RSS in /proc is counted in pages). Spawns `getconf`: call it once and keep it. */

@@ -72,18 +72,28 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
-    const child = spawn(plan.file, plan.args, { cwd: spec.codeDir, env: plan.env, detached: true, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(plan.file, plan.args, {
+      cwd: spec.codeDir,
+      env: plan.env,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+    });
     const [stdin, stdout, stderr, status] = child.stdio as unknown as [Writable, Readable, Readable, Readable];
     status.resume(); // bubblewrap's --json-status-fd: not needed to tell a crash here
     // 'exit', not 'close': a grandchild holding the pipes must not keep the instance alive.
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     const failedToStart = await new Promise<Error | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined));
       child.once('error', resolve);
     });
     if (failedToStart || child.pid === undefined) {
       await rm(dir, { recursive: true, force: true });
-      throw new NanoGridError('SANDBOX_ERROR', `could not start ${plan.file}: ${failedToStart?.message ?? 'no pid'}`, { plugin: this.plugin, cause: failedToStart });
+      throw new NanoGridError('SANDBOX_ERROR', `could not start ${plan.file}: ${failedToStart?.message ?? 'no pid'}`, {
+        plugin: this.plugin,
+        cause: failedToStart,
+      });
     }
     const instance: Instance = {
       key: spec.key,
@@ -175,7 +185,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     // A program the exec server started and reaped is gone from the tree: its own peak comes with the answer.
     if (meta.maxrss !== undefined) {
       over(meta.maxrss);
-      if (oomKilled) return { ...base, peakMemoryBytes: peak, oomKilled, exitCode: null, signal: 'SIGKILL', stdout: '' };
+      if (oomKilled)
+        return { ...base, peakMemoryBytes: peak, oomKilled, exitCode: null, signal: 'SIGKILL', stdout: '' };
     }
     if ((meta.outputs ?? 0) > 0) await this.moveOutputs(i, spec.outputDir);
     return { ...base, ...(peak > 0 ? { peakMemoryBytes: peak } : {}), ...answeredRun(meta, resultLine) };
@@ -184,7 +195,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
   /** Copies what the call left in the instance's output directory to the job's. */
   private async moveOutputs(i: Instance, to: string): Promise<void> {
     await mkdir(to, { recursive: true });
-    for (const name of await readdir(i.outputDir)) await cp(join(i.outputDir, name), join(to, name), { recursive: true, verbatimSymlinks: true });
+    for (const name of await readdir(i.outputDir))
+      await cp(join(i.outputDir, name), join(to, name), { recursive: true, verbatimSymlinks: true });
   }
 
   protected async destroy(i: Instance): Promise<void> {

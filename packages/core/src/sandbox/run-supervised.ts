@@ -72,11 +72,14 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
     };
     const sampler = setInterval(sample, run.sampleMs);
     sample();
-    const timer = setTimeout(() => {
-      if (oomKilled) return;
-      timedOut = true;
-      killAll();
-    }, Math.min(run.timeoutMs, MAX_TIMER_MS));
+    const timer = setTimeout(
+      () => {
+        if (oomKilled) return;
+        timedOut = true;
+        killAll();
+      },
+      Math.min(run.timeoutMs, MAX_TIMER_MS),
+    );
     const onAbort = () => killAll();
     run.signal?.addEventListener('abort', onAbort, { once: true });
     let closeGuard: NodeJS.Timeout | undefined;

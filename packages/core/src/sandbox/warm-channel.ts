@@ -74,14 +74,23 @@ export class WarmChannel {
   /** Sends one invocation and reads its two answer lines. */
   async call(env: Record<string, string>): Promise<WarmExchange> {
     const stale = this.lines.shift();
-    if (stale !== undefined) return { kind: 'garbage', message: `the warm instance wrote between calls: ${stale.slice(0, 200)}` };
+    if (stale !== undefined)
+      return { kind: 'garbage', message: `the warm instance wrote between calls: ${stale.slice(0, 200)}` };
     this.send({ env });
     const first = await this.next();
     if (first === undefined) return { kind: 'ended' };
-    if (!first.startsWith(META_MARKER)) return { kind: 'garbage', message: `the warm instance wrote a line that is not the protocol's: ${first.slice(0, 200)}` };
+    if (!first.startsWith(META_MARKER))
+      return {
+        kind: 'garbage',
+        message: `the warm instance wrote a line that is not the protocol's: ${first.slice(0, 200)}`,
+      };
     const second = await this.next();
     if (second === undefined) return { kind: 'ended' };
-    if (!second.startsWith(RESULT_MARKER)) return { kind: 'garbage', message: `the warm instance wrote a line that is not a result: ${second.slice(0, 200)}` };
+    if (!second.startsWith(RESULT_MARKER))
+      return {
+        kind: 'garbage',
+        message: `the warm instance wrote a line that is not a result: ${second.slice(0, 200)}`,
+      };
     try {
       return { kind: 'answered', meta: JSON.parse(first.slice(META_MARKER.length)) as WarmMeta, resultLine: second };
     } catch (err) {
@@ -102,7 +111,10 @@ export class WarmChannel {
  * read by the same `interpretRun`: the stdout is logs then the envelope line,
  * or (exec server) the program's own stdout, exit code and signal.
  */
-export function answeredRun(meta: WarmMeta, resultLine: string): Pick<WarmRunResult, 'exitCode' | 'signal' | 'oomKilled' | 'stdout' | 'stdoutTruncated' | 'outputCount'> {
+export function answeredRun(
+  meta: WarmMeta,
+  resultLine: string,
+): Pick<WarmRunResult, 'exitCode' | 'signal' | 'oomKilled' | 'stdout' | 'stdoutTruncated' | 'outputCount'> {
   const logs = meta.logs ?? '';
   return {
     exitCode: meta.exit ?? 0,

@@ -155,7 +155,11 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
         const at = q.indexOf(waiter);
         if (at >= 0) q.splice(at, 1);
         if (q.length === 0 && this.waiters.get(spec.key) === q) this.waiters.delete(spec.key);
-        reject(new NanoGridError('SHUTTING_DOWN', 'the run was cancelled while it waited for a warm instance', { plugin: this.plugin }));
+        reject(
+          new NanoGridError('SHUTTING_DOWN', 'the run was cancelled while it waited for a warm instance', {
+            plugin: this.plugin,
+          }),
+        );
       };
       const waiter = (i: I | undefined): void => {
         spec.signal?.removeEventListener('abort', onAbort);
@@ -194,12 +198,16 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
     const live = [...this.instances].filter((i) => !i.dead);
     if (live.length + this.startingTotal - 1 < this.maxTotal) return; // - 1: the start asking is counted
     const idle = live.filter((i) => !i.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-    if (!idle) throw new NanoGridError('TOO_MANY_REQUESTS', 'every warm instance of this worker is busy', { plugin: this.plugin });
+    if (!idle)
+      throw new NanoGridError('TOO_MANY_REQUESTS', 'every warm instance of this worker is busy', {
+        plugin: this.plugin,
+      });
     await this.discard(idle);
   }
 
   private async reap(): Promise<void> {
     const now = Date.now();
-    for (const i of [...this.instances]) if (!i.busy && (i.dead || now - i.lastUsed > this.keepAliveMs)) await this.discard(i);
+    for (const i of [...this.instances])
+      if (!i.busy && (i.dead || now - i.lastUsed > this.keepAliveMs)) await this.discard(i);
   }
 }

@@ -49,7 +49,8 @@ export class AutoscalePolicy {
   constructor(opts: AutoscalePolicyOptions = {}) {
     this.min = opts.min ?? 2;
     this.max = opts.max ?? 5;
-    if (this.min < 0 || this.max < this.min) throw new RangeError(`autoscale: need 0 <= min <= max, got min ${this.min}, max ${this.max}`);
+    if (this.min < 0 || this.max < this.min)
+      throw new RangeError(`autoscale: need 0 <= min <= max, got min ${this.min}, max ${this.max}`);
     this.outAt = opts.scaleOutAtDepth ?? 10;
     this.inAfterMs = opts.scaleInAfterEmptyMs ?? 180_000;
     this.cooldownMs = opts.cooldownMs ?? 300_000;

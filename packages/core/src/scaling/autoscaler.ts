@@ -45,7 +45,11 @@ export class Autoscaler {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => void this.tick().catch((err: Error) => this.logger.warn('autoscale: sample failed', { error: err.message })), this.opts.intervalMs ?? 15_000);
+    this.timer = setInterval(
+      () =>
+        void this.tick().catch((err: Error) => this.logger.warn('autoscale: sample failed', { error: err.message })),
+      this.opts.intervalMs ?? 15_000,
+    );
     this.timer.unref();
   }
 
@@ -69,12 +73,16 @@ export class Autoscaler {
       this.metrics.concurrency.set(this.worker.concurrency);
       this.metrics.waiting.set(this.worker.waiting);
       if (this.sandbox?.setWarmCapacity) {
-        const warm = Math.max(1, Math.round(((this.opts.baseWarmCapacity ?? 16) * this.worker.concurrency) / this.base));
+        const warm = Math.max(
+          1,
+          Math.round(((this.opts.baseWarmCapacity ?? 16) * this.worker.concurrency) / this.base),
+        );
         this.sandbox.setWarmCapacity(warm);
         this.metrics.warmCapacity.set(warm);
       }
     }
-    if (decision.change !== 0) this.logger.info('autoscale: desired workers changed', { desired: decision.desired, reason: decision.reason });
+    if (decision.change !== 0)
+      this.logger.info('autoscale: desired workers changed', { desired: decision.desired, reason: decision.reason });
     return decision;
   }
 }

@@ -38,7 +38,12 @@ export function sampleRecord(overrides: Partial<JobRecord> = {}): JobRecord {
 }
 
 /** Receives (long-polling in slices) until `count` deliveries arrived or `timeoutMs` passed. */
-export async function receiveUntil(queue: QueueSource, count: number, timeoutMs: number, sliceMs = 1000): Promise<Delivery[]> {
+export async function receiveUntil(
+  queue: QueueSource,
+  count: number,
+  timeoutMs: number,
+  sliceMs = 1000,
+): Promise<Delivery[]> {
   const out: Delivery[] = [];
   const deadline = Date.now() + timeoutMs;
   while (out.length < count) {

@@ -13,7 +13,9 @@ export interface ResultSinkFixture<S extends ResultSink = ResultSink> {
   cleanup?(): Promise<void>;
 }
 
-export type ResultSinkFactory<S extends ResultSink = ResultSink> = (opts: ResultSinkFactoryOptions) => Promise<S | ResultSinkFixture<S>>;
+export type ResultSinkFactory<S extends ResultSink = ResultSink> = (
+  opts: ResultSinkFactoryOptions,
+) => Promise<S | ResultSinkFixture<S>>;
 
 export interface ResultSinkSuiteOptions {
   /** TTL (seconds) asked of the factory for the expiry test, which waits that long in real time; false leaves it out. @default 1 */
@@ -42,7 +44,11 @@ const final = (base: JobRecord, over: Partial<JobRecord> = {}): JobRecord => ({
  * The behaviour every ResultSink must show, through the interface only:
  * records, final-once, `wait` that cannot miss a publish, timeouts, TTL.
  */
-export function testResultSink<S extends ResultSink>(name: string, factory: ResultSinkFactory<S>, opts: ResultSinkSuiteOptions = {}): void {
+export function testResultSink<S extends ResultSink>(
+  name: string,
+  factory: ResultSinkFactory<S>,
+  opts: ResultSinkSuiteOptions = {},
+): void {
   const slack = opts.slackMs ?? 2000;
   const n = opts.waiters ?? 50;
   const ttlSec = opts.ttlSec ?? 1;
@@ -78,7 +84,15 @@ export function testResultSink<S extends ResultSink>(name: string, factory: Resu
       await sink.create(rec);
       const started = new Date().toISOString();
       const next = await sink.update(rec.job_id, { status: 'running', started_at: started, attempts: 1, worker: 'w1' });
-      expect(next).toMatchObject({ job_id: rec.job_id, function_id: rec.function_id, created_at: rec.created_at, status: 'running', started_at: started, attempts: 1, worker: 'w1' });
+      expect(next).toMatchObject({
+        job_id: rec.job_id,
+        function_id: rec.function_id,
+        created_at: rec.created_at,
+        status: 'running',
+        started_at: started,
+        attempts: 1,
+        worker: 'w1',
+      });
       expect(await sink.get(rec.job_id)).toEqual(next);
       expect(await sink.update(`${rec.job_id}-unknown`, { status: 'running' })).toBeUndefined();
     });
@@ -89,7 +103,11 @@ export function testResultSink<S extends ResultSink>(name: string, factory: Resu
       const done = final(rec);
       expect(await sink.publish(done)).toBe(true);
       expect(await sink.get(rec.job_id)).toMatchObject(done);
-      const failed = final(rec, { status: 'failed', result: undefined, error: { code: 'FUNCTION_ERROR', message: 'late' } });
+      const failed = final(rec, {
+        status: 'failed',
+        result: undefined,
+        error: { code: 'FUNCTION_ERROR', message: 'late' },
+      });
       expect(await sink.publish(failed)).toBe(false);
       expect(await sink.update(rec.job_id, { status: 'running', logs: 'late' })).toBeUndefined();
       expect(await sink.get(rec.job_id)).toMatchObject(done);
@@ -98,7 +116,12 @@ export function testResultSink<S extends ResultSink>(name: string, factory: Resu
     it('keeps a failed record with its error', async () => {
       const rec = sampleRecord();
       await sink.create(rec);
-      const failed = final(rec, { status: 'failed', result: undefined, output_files: [], error: { code: 'FUNCTION_ERROR', message: 'boom', type: 'ValueError', trace: 'Traceback …\nValueError: boom' } });
+      const failed = final(rec, {
+        status: 'failed',
+        result: undefined,
+        output_files: [],
+        error: { code: 'FUNCTION_ERROR', message: 'boom', type: 'ValueError', trace: 'Traceback …\nValueError: boom' },
+      });
       delete failed.result;
       expect(await sink.publish(failed)).toBe(true);
       expect(await sink.get(rec.job_id)).toEqual(failed);
@@ -186,14 +209,18 @@ export function testResultSink<S extends ResultSink>(name: string, factory: Resu
     });
 
     if (ttlSec !== false) {
-      it(`forgets a job ${ttlSec}s after its last write`, async () => {
-        const short = await make({ ttlSec });
-        const rec = sampleRecord();
-        await short.create(rec);
-        expect(await short.get(rec.job_id)).toBeDefined();
-        await sleep(ttlSec * 1000);
-        await eventually(async () => expect(await short.get(rec.job_id)).toBeUndefined(), slack, 100);
-      }, 30_000 + ttlSec * 1000);
+      it(
+        `forgets a job ${ttlSec}s after its last write`,
+        async () => {
+          const short = await make({ ttlSec });
+          const rec = sampleRecord();
+          await short.create(rec);
+          expect(await short.get(rec.job_id)).toBeDefined();
+          await sleep(ttlSec * 1000);
+          await eventually(async () => expect(await short.get(rec.job_id)).toBeUndefined(), slack, 100);
+        },
+        30_000 + ttlSec * 1000,
+      );
     }
   });
 }

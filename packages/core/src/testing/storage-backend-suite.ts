@@ -51,7 +51,11 @@ async function defaultFetch(url: string): Promise<FetchedUrl> {
  * The behaviour every StorageBackend must show, through the interface only.
  * Keys live under a random prefix per test, so a shared bucket is fine.
  */
-export function testStorageBackend<B extends StorageBackend>(name: string, factory: StorageFactory<B>, opts: StorageSuiteOptions<B> = {}): void {
+export function testStorageBackend<B extends StorageBackend>(
+  name: string,
+  factory: StorageFactory<B>,
+  opts: StorageSuiteOptions<B> = {},
+): void {
   const large = opts.largeObjectBytes ?? 20 * 1024 * 1024;
   const fetchUrl = opts.fetchUrl ?? defaultFetch;
 
@@ -105,13 +109,35 @@ export function testStorageBackend<B extends StorageBackend>(name: string, facto
     });
 
     it('list(prefix) returns the matching objects sorted by key', async () => {
-      const keys = [`${p}/b/2.txt`, `${p}/a/1.txt`, `${p}/a/0.txt`, `${p}/ab.txt`, `${p}/a/deep/x/y.txt`, `${p}-other/a.txt`];
+      const keys = [
+        `${p}/b/2.txt`,
+        `${p}/a/1.txt`,
+        `${p}/a/0.txt`,
+        `${p}/ab.txt`,
+        `${p}/a/deep/x/y.txt`,
+        `${p}-other/a.txt`,
+      ];
       for (const [i, k] of keys.entries()) await s.put(k, 'x'.repeat(i + 1));
       const all = await s.list(`${p}/`);
-      expect(all.map((o) => o.key)).toEqual([`${p}/a/0.txt`, `${p}/a/1.txt`, `${p}/a/deep/x/y.txt`, `${p}/ab.txt`, `${p}/b/2.txt`]);
+      expect(all.map((o) => o.key)).toEqual([
+        `${p}/a/0.txt`,
+        `${p}/a/1.txt`,
+        `${p}/a/deep/x/y.txt`,
+        `${p}/ab.txt`,
+        `${p}/b/2.txt`,
+      ]);
       expect(all.find((o) => o.key === `${p}/b/2.txt`)?.size).toBe(1);
-      expect((await s.list(`${p}/a/`)).map((o) => o.key)).toEqual([`${p}/a/0.txt`, `${p}/a/1.txt`, `${p}/a/deep/x/y.txt`]);
-      expect((await s.list(`${p}/a`)).map((o) => o.key)).toEqual([`${p}/a/0.txt`, `${p}/a/1.txt`, `${p}/a/deep/x/y.txt`, `${p}/ab.txt`]);
+      expect((await s.list(`${p}/a/`)).map((o) => o.key)).toEqual([
+        `${p}/a/0.txt`,
+        `${p}/a/1.txt`,
+        `${p}/a/deep/x/y.txt`,
+      ]);
+      expect((await s.list(`${p}/a`)).map((o) => o.key)).toEqual([
+        `${p}/a/0.txt`,
+        `${p}/a/1.txt`,
+        `${p}/a/deep/x/y.txt`,
+        `${p}/ab.txt`,
+      ]);
       expect(await s.list(`${p}/zzz/`)).toEqual([]);
       await s.delete(`${p}-other/a.txt`);
     });

@@ -83,7 +83,10 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
     });
 
     /** Runs one fixture in its own code and output directories. */
-    async function run(fixture: RuntimeFixture, payload: unknown): Promise<InvokeOutcome & { outputDir: string; jobId: string }> {
+    async function run(
+      fixture: RuntimeFixture,
+      payload: unknown,
+    ): Promise<InvokeOutcome & { outputDir: string; jobId: string }> {
       const dir = join(root, randomUUID());
       const codeDir = join(dir, 'code');
       const outputDir = join(dir, 'output');
@@ -95,7 +98,11 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       const jobId = `job-${randomUUID()}`;
       const outcome = await invoke(sandbox, {
         runtime,
-        fn: { runtime: runtimeId(runtime), handler: fixture.handler ?? runtime.defaultHandler, entryFile: fixture.entryFile },
+        fn: {
+          runtime: runtimeId(runtime),
+          handler: fixture.handler ?? runtime.defaultHandler,
+          entryFile: fixture.entryFile,
+        },
         codeDir,
         outputDir,
         payload,
@@ -122,13 +129,22 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       for (const ext of runtime.extensions) expect(ext).toMatch(/^\.\w+$/);
       expect(runtime.defaultHandler).toMatch(/\S/);
       expect(['envelope', 'stdout']).toContain(runtime.protocol);
-      const command = runtime.entry({ runtime: runtimeId(runtime), handler: runtime.defaultHandler, entryFile: fixtures.echo.entryFile });
+      const command = runtime.entry({
+        runtime: runtimeId(runtime),
+        handler: runtime.defaultHandler,
+        entryFile: fixtures.echo.entryFile,
+      });
       expect(command.length).toBeGreaterThan(0);
       for (const file of Object.keys(runtime.bootstrap)) expect(file).not.toMatch(/^\/|\.\./);
     });
 
     it('passes the event and the context to the handler and returns its JSON', async () => {
-      const payload = { name: 'Ada', nested: { list: [1, 2.5, 'x', null, true] }, unicode: 'héllo ✓ 世界', quote: 'a "b"\n' };
+      const payload = {
+        name: 'Ada',
+        nested: { list: [1, 2.5, 'x', null, true] },
+        unicode: 'héllo ✓ 世界',
+        quote: 'a "b"\n',
+      };
       const outcome = await run(fixtures.echo, payload);
       const result = expectOk(outcome) as Record<string, unknown>;
       expect(result.event).toEqual(payload);
@@ -170,7 +186,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       expect(expectOk(await run(fixtures.scriptText, { name: 'Ada' }))).toBe('Hello, Ada!');
     });
 
-    it('parses a script\'s stdout as JSON when it is JSON', async () => {
+    it("parses a script's stdout as JSON when it is JSON", async () => {
       expect(expectOk(await run(fixtures.scriptJson, { a: 2, b: 3 }))).toEqual({ sum: 5 });
     });
 
@@ -182,14 +198,14 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       expect(outcome.logs).toContain('partial output');
     });
 
-    it('turns a handler\'s prints into logs, not into its result, even when there are many', async () => {
+    it("turns a handler's prints into logs, not into its result, even when there are many", async () => {
       const lines = 20_000; // several pipe buffers: the run must not block on its own logs
       const outcome = await run(fixtures.logs, { lines });
       expect(expectOk(outcome)).toEqual({ done: true });
       expect(outcome.logs).toContain(`log line ${lines - 1}`);
     });
 
-    it('leaves files written to the output directory in the run\'s outputDir', async () => {
+    it("leaves files written to the output directory in the run's outputDir", async () => {
       const outcome = await run(fixtures.output, { text: 'conformance output ✓' });
       expect(expectOk(outcome)).toEqual({ written: true });
       expect(await readFile(join(outcome.outputDir, 'out.txt'), 'utf8')).toBe('conformance output ✓');

@@ -47,6 +47,9 @@ export async function caseDirs(prefix: string): Promise<{
 /** Containers carrying a label (any state). */
 export async function containersLabelled(key: string, value: string): Promise<string[]> {
   const docker = await openDocker();
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${key}=${value}`] }) } as object);
+  const list = await docker.listContainers({
+    all: true,
+    filters: JSON.stringify({ label: [`${key}=${value}`] }),
+  } as object);
   return list.map((c) => c.Id);
 }

@@ -36,7 +36,13 @@ export function builtShRuntime(): RuntimePlugin {
   return shRuntime({
     name: 'sh-built',
     runtimes: ['sh-built'],
-    build: { command: () => ['sh', '-c', 'sh -n "$NANOGRID_ENTRY_FILE" && cp ./*.sh "$OUTPUT_DIR"/ && echo built > "$OUTPUT_DIR/stamp"'] },
+    build: {
+      command: () => [
+        'sh',
+        '-c',
+        'sh -n "$NANOGRID_ENTRY_FILE" && cp ./*.sh "$OUTPUT_DIR"/ && echo built > "$OUTPUT_DIR/stamp"',
+      ],
+    },
     entry: (fn) => ['sh', fn.entryFile],
   });
 }

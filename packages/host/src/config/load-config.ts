@@ -56,18 +56,26 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
 
   let exported = found.config as ConfigExport | undefined;
   if (exported === undefined) {
-    throw new NanoGridError('CONFIG_INVALID', `${found.filepath}: no default export (use \`export default defineConfig({...})\`)`, {
-      details: { file: found.filepath },
-    });
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `${found.filepath}: no default export (use \`export default defineConfig({...})\`)`,
+      {
+        details: { file: found.filepath },
+      },
+    );
   }
   if (typeof exported === 'function') {
     try {
       exported = await exported();
     } catch (err) {
-      throw new NanoGridError('CONFIG_INVALID', `${found.filepath}: the config function threw: ${(err as Error).message}`, {
-        cause: err,
-        details: { file: found.filepath },
-      });
+      throw new NanoGridError(
+        'CONFIG_INVALID',
+        `${found.filepath}: the config function threw: ${(err as Error).message}`,
+        {
+          cause: err,
+          details: { file: found.filepath },
+        },
+      );
     }
   }
   return { config: validateConfig(exported, found.filepath), filepath: found.filepath };

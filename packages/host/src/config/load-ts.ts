@@ -27,7 +27,8 @@ export async function loadTsConfigFile(filepath: string, content: string): Promi
   const syntax = out.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
   if (syntax) {
     const text = ts.flattenDiagnosticMessageText(syntax.messageText, '\n');
-    const pos = syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
+    const pos =
+      syntax.file && syntax.start !== undefined ? syntax.file.getLineAndCharacterOfPosition(syntax.start) : undefined;
     throw new Error(`TypeScript syntax error${pos ? ` at line ${pos.line + 1}:${pos.character + 1}` : ''}: ${text}`);
   }
   const tmp = join(dirname(filepath), `.${basename(filepath)}.${randomUUID()}.mjs`);

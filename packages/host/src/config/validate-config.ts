@@ -12,7 +12,14 @@ class Problem extends Error {
   }
 }
 
-const show = (v: unknown): string => (typeof v === 'function' ? 'a function' : v === null ? 'null' : Array.isArray(v) ? 'an array' : JSON.stringify(v) ?? typeof v);
+const show = (v: unknown): string =>
+  typeof v === 'function'
+    ? 'a function'
+    : v === null
+      ? 'null'
+      : Array.isArray(v)
+        ? 'an array'
+        : (JSON.stringify(v) ?? typeof v);
 
 const str: Check = (v, p) => {
   if (typeof v !== 'string' || v === '') throw new Problem(p, `must be a non-empty string, got ${show(v)}`);
@@ -23,7 +30,12 @@ const bool: Check = (v, p) => {
 const num =
   (opts: { min?: number; max?: number; integer?: boolean } = {}): Check =>
   (v, p) => {
-    const ok = typeof v === 'number' && Number.isFinite(v) && (!opts.integer || Number.isInteger(v)) && v >= (opts.min ?? -Infinity) && v <= (opts.max ?? Infinity);
+    const ok =
+      typeof v === 'number' &&
+      Number.isFinite(v) &&
+      (!opts.integer || Number.isInteger(v)) &&
+      v >= (opts.min ?? -Infinity) &&
+      v <= (opts.max ?? Infinity);
     if (!ok) {
       const range = `${opts.min ?? '-∞'}..${opts.max ?? '∞'}`;
       throw new Problem(p, `must be ${opts.integer ? 'an integer' : 'a number'} in ${range}, got ${show(v)}`);
@@ -47,7 +59,8 @@ const arrayOf =
 const recordOf =
   (item: Check): Check =>
   (v, p) => {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Problem(p, `must be an object, got ${show(v)}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new Problem(p, `must be an object, got ${show(v)}`);
     for (const [k, x] of Object.entries(v)) item(x, `${p}.${k}`);
   };
 const either =
@@ -70,7 +83,8 @@ const object =
   (v, p) => {
     if (!isRecord(v)) throw new Problem(p, `must be an object, got ${show(v)}`);
     for (const key of Object.keys(v)) {
-      if (!Object.hasOwn(shape, key)) throw new Problem(join(p, key), `is not a known option (known: ${Object.keys(shape).join(', ')})`);
+      if (!Object.hasOwn(shape, key))
+        throw new Problem(join(p, key), `is not a known option (known: ${Object.keys(shape).join(', ')})`);
     }
     for (const key of required) if (v[key] === undefined) throw new Problem(join(p, key), 'is required');
     for (const [key, check] of Object.entries(shape)) if (v[key] !== undefined) check(v[key], join(p, key));
@@ -80,10 +94,12 @@ const object =
 const plugin =
   (kind: string, methods: readonly string[], fields: Record<string, Check> = {}): Check =>
   (v, p) => {
-    if (!isRecord(v)) throw new Problem(p, `must be a ${kind} plugin object (from its factory, e.g. \`${kind}(...)\`), got ${show(v)}`);
+    if (!isRecord(v))
+      throw new Problem(p, `must be a ${kind} plugin object (from its factory, e.g. \`${kind}(...)\`), got ${show(v)}`);
     str(v['name'], join(p, 'name'));
     for (const m of methods) {
-      if (typeof v[m] !== 'function') throw new Problem(join(p, m), `must be a method: this object is not a ${kind} (missing ${m}())`);
+      if (typeof v[m] !== 'function')
+        throw new Problem(join(p, m), `must be a method: this object is not a ${kind} (missing ${m}())`);
     }
     for (const [key, check] of Object.entries(fields)) check(v[key], join(p, key));
   };
@@ -91,9 +107,11 @@ const plugin =
 const join = (p: string, key: string): string => (p ? `${p}.${key}` : key);
 
 const storage = plugin('StorageBackend', ['put', 'get', 'head', 'list', 'delete', 'url']);
-const runtimeIds = arrayOf(either(str, (v, p) => {
-  if (!(v instanceof RegExp)) throw new Problem(p, `must be a string or a RegExp, got ${show(v)}`);
-}));
+const runtimeIds = arrayOf(
+  either(str, (v, p) => {
+    if (!(v instanceof RegExp)) throw new Problem(p, `must be a string or a RegExp, got ${show(v)}`);
+  }),
+);
 
 /** Every key of NanoGridConfig, checked. A new config option needs a line here. */
 const CONFIG_SHAPE: Record<string, Check> = {
@@ -125,7 +143,13 @@ const CONFIG_SHAPE: Record<string, Check> = {
     functionConcurrency: num({ min: 0, max: 10_000, integer: true }),
     maxWaiting: num({ min: 0, max: 100_000, integer: true }),
   }),
-  warm: object({ enabled: bool, keepAliveMs: num({ min: 0, integer: true }), maxPerFunction: num({ min: 1, integer: true }), maxTotal: num({ min: 1, integer: true }), prewarm: recordOf(num({ min: 0, max: 64, integer: true })) }),
+  warm: object({
+    enabled: bool,
+    keepAliveMs: num({ min: 0, integer: true }),
+    maxPerFunction: num({ min: 1, integer: true }),
+    maxTotal: num({ min: 1, integer: true }),
+    prewarm: recordOf(num({ min: 0, max: 64, integer: true })),
+  }),
   autoscale: object({
     min: num({ min: 0, integer: true }),
     max: num({ min: 1, integer: true }),
@@ -137,7 +161,10 @@ const CONFIG_SHAPE: Record<string, Check> = {
   http: object({
     apiKeys: arrayOf(str),
     maxInflight: num({ min: 1, integer: true }),
-    rateLimit: either(oneOf(false), object({ max: num({ min: 1, integer: true }), windowMs: num({ min: 1, integer: true }) }, ['max', 'windowMs'])),
+    rateLimit: either(
+      oneOf(false),
+      object({ max: num({ min: 1, integer: true }), windowMs: num({ min: 1, integer: true }) }, ['max', 'windowMs']),
+    ),
     rateLimitStore: plugin('RateLimitStore', ['hit']),
     bodyLimitBytes: num({ min: 1, integer: true }),
     publicUrl: url,
@@ -170,7 +197,9 @@ export function validateConfig(value: unknown, source = 'config'): NanoGridConfi
   } catch (err) {
     if (!(err instanceof Problem)) throw err;
     const field = err.path || '(default export)';
-    throw new NanoGridError('CONFIG_INVALID', `${source}: "${field}" ${err.message}`, { details: { file: source, field } });
+    throw new NanoGridError('CONFIG_INVALID', `${source}: "${field}" ${err.message}`, {
+      details: { file: source, field },
+    });
   }
   return value as NanoGridConfig;
 }

@@ -39,7 +39,11 @@ export interface AiStub {
  * of the text after the prompt's last blank line (where a summarizer puts it).
  */
 export function summarizeLikeAModel(prompt: string): string {
-  const text = prompt.split(/\n\s*\n/).pop()?.trim() ?? '';
+  const text =
+    prompt
+      .split(/\n\s*\n/)
+      .pop()
+      ?.trim() ?? '';
   const first = /^[\s\S]*?[.!?](?=\s|$)/.exec(text)?.[0] ?? text;
   return `Summary: ${first.replace(/\s+/g, ' ').trim()}`;
 }
@@ -70,9 +74,12 @@ export async function startAiStub(opts: AiStubOptions = {}): Promise<AiStub> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://stub').pathname;
-    if (req.method === 'GET' && path === '/') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running');
-    if (req.method === 'GET' && path === '/api/tags') return answer(res, 200, { models: [{ name: 'stub:latest', model: 'stub:latest' }] });
-    if (req.method !== 'POST' || (path !== '/api/generate' && path !== '/api/chat')) return answer(res, 404, { error: `no route ${req.method} ${path}` });
+    if (req.method === 'GET' && path === '/')
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('Ollama is running');
+    if (req.method === 'GET' && path === '/api/tags')
+      return answer(res, 200, { models: [{ name: 'stub:latest', model: 'stub:latest' }] });
+    if (req.method !== 'POST' || (path !== '/api/generate' && path !== '/api/chat'))
+      return answer(res, 404, { error: `no route ${req.method} ${path}` });
 
     let body: Record<string, unknown>;
     try {

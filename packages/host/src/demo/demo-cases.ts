@@ -22,10 +22,17 @@ export interface DemoJob {
 }
 
 /** Why a job is not the completed result `test` accepts, or undefined when it is. */
-export const expectResult = (job: DemoJob, test: (r: Record<string, unknown>) => boolean, what: string): string | undefined => {
-  if (job.status !== 'completed') return `expected completed, got ${job.status} ${job.error ? `${job.error.code}: ${job.error.message}` : ''}`;
+export const expectResult = (
+  job: DemoJob,
+  test: (r: Record<string, unknown>) => boolean,
+  what: string,
+): string | undefined => {
+  if (job.status !== 'completed')
+    return `expected completed, got ${job.status} ${job.error ? `${job.error.code}: ${job.error.message}` : ''}`;
   const r = job.result;
-  return typeof r === 'object' && r !== null && test(r as Record<string, unknown>) ? undefined : `expected ${what}, got ${JSON.stringify(r)}`;
+  return typeof r === 'object' && r !== null && test(r as Record<string, unknown>)
+    ? undefined
+    : `expected ${what}, got ${JSON.stringify(r)}`;
 };
 
 /** The examples of MISSION.md that need nothing but the runtimes' own toolchains. */
@@ -58,7 +65,9 @@ export const CORE_CASES: DemoCase[] = [
     mode: 'sync',
     check: (j) =>
       expectResult(j, (r) => r['rows'] === 2, '{"rows":2}') ??
-      ((j.output_files ?? []).length === 2 ? undefined : `expected 2 output files, got ${JSON.stringify(j.output_files)}`),
+      ((j.output_files ?? []).length === 2
+        ? undefined
+        : `expected 2 output files, got ${JSON.stringify(j.output_files)}`),
   },
   {
     title: 'fails on purpose',
@@ -67,7 +76,10 @@ export const CORE_CASES: DemoCase[] = [
     handler: 'fail.handler',
     payload: { divisor: 0 },
     mode: 'sync',
-    check: (j) => (j.status === 'failed' && j.error?.code === 'FUNCTION_ERROR' && j.error.type === 'ValueError' ? undefined : `expected FUNCTION_ERROR ValueError, got ${JSON.stringify(j.error ?? j.status)}`),
+    check: (j) =>
+      j.status === 'failed' && j.error?.code === 'FUNCTION_ERROR' && j.error.type === 'ValueError'
+        ? undefined
+        : `expected FUNCTION_ERROR ValueError, got ${JSON.stringify(j.error ?? j.status)}`,
   },
   {
     title: 'long job (async + poll)',

@@ -20,7 +20,8 @@ export class DemoClient {
     if (c.network) form.append('network', c.network);
     const res = await fetch(`${this.base}/upload`, { method: 'POST', body: form });
     const body = (await res.json()) as { function_id?: string; error?: { code: string; message: string } };
-    if (res.status !== 201 || !body.function_id) throw new Error(`upload of ${c.file} answered ${res.status}: ${body.error?.code}: ${body.error?.message}`);
+    if (res.status !== 201 || !body.function_id)
+      throw new Error(`upload of ${c.file} answered ${res.status}: ${body.error?.code}: ${body.error?.message}`);
     return body.function_id;
   }
 

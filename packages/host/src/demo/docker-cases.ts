@@ -21,11 +21,19 @@ export function gradientPng(width: number, height: number): Buffer {
   for (let y = 0; y < height; y++) {
     const row = y * (1 + width * 3); // each row starts with filter type 0
     for (let x = 0; x < width; x++) {
-      rows.set([Math.round((255 * x) / Math.max(1, width - 1)), Math.round((255 * y) / Math.max(1, height - 1)), 128], row + 1 + x * 3);
+      rows.set(
+        [Math.round((255 * x) / Math.max(1, width - 1)), Math.round((255 * y) / Math.max(1, height - 1)), 128],
+        row + 1 + x * 3,
+      );
     }
   }
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(rows)), pngChunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', deflateSync(rows)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** The text the summarizer case sends; the demo's stub answers with its first sentence. */
@@ -75,7 +83,9 @@ export const DOCKER_CASES: DemoCase[] = [
       const resized = r['resized'] as { width?: number; height?: number } | undefined;
       if (resized?.width !== 24 || resized.height !== 16) return `expected a 24x16 picture, got ${JSON.stringify(r)}`;
       const files = job.output_files ?? [];
-      return files.length === 1 && new URL(files[0] ?? '').pathname.endsWith('/resized.png') ? undefined : `expected one link to resized.png, got ${JSON.stringify(files)}`;
+      return files.length === 1 && new URL(files[0] ?? '').pathname.endsWith('/resized.png')
+        ? undefined
+        : `expected one link to resized.png, got ${JSON.stringify(files)}`;
     },
   },
 ];

@@ -37,7 +37,15 @@ export function errorResponse(c: Context, err: NanoGridError): Response {
 /** Hono's own exceptions (thrown by its helpers) mapped onto NanoGrid codes. */
 function fromHttpException(err: HTTPException): NanoGridError {
   const code: ErrorCode =
-    err.status === 413 ? 'PAYLOAD_TOO_LARGE' : err.status === 401 ? 'UNAUTHORIZED' : err.status === 404 ? 'NOT_FOUND' : err.status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
+    err.status === 413
+      ? 'PAYLOAD_TOO_LARGE'
+      : err.status === 401
+        ? 'UNAUTHORIZED'
+        : err.status === 404
+          ? 'NOT_FOUND'
+          : err.status < 500
+            ? 'BAD_REQUEST'
+            : 'INTERNAL';
   return new NanoGridError(code, err.message || `HTTP ${err.status}`);
 }
 
@@ -49,7 +57,8 @@ function fromHttpException(err: HTTPException): NanoGridError {
 export function onErrorHandler(logger: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof NanoGridError) {
-      if (err.status >= 500) logger.error('request failed', { method: c.req.method, path: c.req.path, code: err.code, error: err.message });
+      if (err.status >= 500)
+        logger.error('request failed', { method: c.req.method, path: c.req.path, code: err.code, error: err.message });
       return errorResponse(c, err);
     }
     if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));

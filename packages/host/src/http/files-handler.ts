@@ -37,7 +37,10 @@ export function filesHandler(storage: SignedUrlStorage) {
     const expires = c.req.query('expires') ?? '';
     const sig = c.req.query('sig') ?? '';
     if (!key || !storage.verifySignedUrl(key, expires, sig)) {
-      throw new NanoGridError('LINK_INVALID', 'this file link is invalid or has expired; ask for a new one through GET /status');
+      throw new NanoGridError(
+        'LINK_INVALID',
+        'this file link is invalid or has expired; ask for a new one through GET /status',
+      );
     }
     let info;
     let stream;

@@ -27,7 +27,10 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
     try {
       hit = await opts.store.hit(`ip:${opts.keyOf(c)}`, opts.windowMs);
     } catch (err) {
-      opts.logger.warn('rate-limit store failed; request let through', { store: opts.store.name, error: (err as Error).message });
+      opts.logger.warn('rate-limit store failed; request let through', {
+        store: opts.store.name,
+        error: (err as Error).message,
+      });
       return next();
     }
     const resetSec = Math.max(0, Math.ceil((hit.resetAt - now()) / 1000));
@@ -37,9 +40,13 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler {
     c.header('RateLimit-Reset', String(resetSec));
     if (hit.count > opts.max) {
       c.header('Retry-After', String(resetSec));
-      throw new NanoGridError('RATE_LIMITED', `more than ${opts.max} requests in ${windowSec} s from this address; retry in ${resetSec} s`, {
-        details: { limit: opts.max, window_sec: windowSec, retry_after_sec: resetSec },
-      });
+      throw new NanoGridError(
+        'RATE_LIMITED',
+        `more than ${opts.max} requests in ${windowSec} s from this address; retry in ${resetSec} s`,
+        {
+          details: { limit: opts.max, window_sec: windowSec, retry_after_sec: resetSec },
+        },
+      );
     }
     return next();
   };

@@ -3,7 +3,9 @@ import { NanoGridError } from '@nanogrid/core';
 import type { Context } from 'hono';
 
 function tooLarge(limit: number): NanoGridError {
-  return new NanoGridError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, { details: { limit } });
+  return new NanoGridError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, {
+    details: { limit },
+  });
 }
 
 /**
@@ -31,10 +33,15 @@ export async function readBodyText(c: Context, limit: number): Promise<string> {
     let over = false;
     incoming.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) over = true; // keep draining so the connection stays usable for the answer
+      if (size > limit)
+        over = true; // keep draining so the connection stays usable for the answer
       else chunks.push(chunk);
     });
-    incoming.once('end', () => (over ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks, size).toString('utf8'))));
-    incoming.once('error', (err) => reject(new NanoGridError('BAD_REQUEST', `the request body could not be read: ${err.message}`, { cause: err })));
+    incoming.once('end', () =>
+      over ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks, size).toString('utf8')),
+    );
+    incoming.once('error', (err) =>
+      reject(new NanoGridError('BAD_REQUEST', `the request body could not be read: ${err.message}`, { cause: err })),
+    );
   });
 }

@@ -11,7 +11,8 @@ export interface RunRequest {
 /** Reads `POST /run`: JSON `{"function_id", "payload"}` of at most `limit` bytes; a missing payload is `{}`. */
 export async function readRun(c: Context, limit: number): Promise<RunRequest> {
   const raw = await readBodyText(c, limit);
-  if (raw.trim() === '') throw new NanoGridError('BAD_JSON', 'POST /run needs a JSON body: {"function_id": "...", "payload": {...}}');
+  if (raw.trim() === '')
+    throw new NanoGridError('BAD_JSON', 'POST /run needs a JSON body: {"function_id": "...", "payload": {...}}');
   let body: unknown;
   try {
     body = JSON.parse(raw);
@@ -22,7 +23,8 @@ export async function readRun(c: Context, limit: number): Promise<RunRequest> {
     throw new NanoGridError('BAD_JSON', 'the body must be a JSON object: {"function_id": "...", "payload": {...}}');
   }
   const { function_id: functionId, payload } = body as Record<string, unknown>;
-  if (functionId === undefined || functionId === null || functionId === '') throw invalidField('function_id', '"function_id" is required');
+  if (functionId === undefined || functionId === null || functionId === '')
+    throw invalidField('function_id', '"function_id" is required');
   if (typeof functionId !== 'string') throw invalidField('function_id', '"function_id" must be a string');
   return { functionId, payload: payload ?? {} };
 }

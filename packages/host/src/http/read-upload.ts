@@ -55,14 +55,18 @@ function env(fields: Fields): Record<string, string> | undefined {
 export async function readUpload(c: Context): Promise<DeployRequest> {
   const type = c.req.header('content-type') ?? '';
   if (!/^multipart\/form-data/i.test(type)) {
-    throw new NanoGridError('BAD_REQUEST', 'POST /upload takes multipart/form-data with a "file" field', { details: { field: 'content-type' } });
+    throw new NanoGridError('BAD_REQUEST', 'POST /upload takes multipart/form-data with a "file" field', {
+      details: { field: 'content-type' },
+    });
   }
   let fields: Fields;
   try {
     fields = (await c.req.parseBody({ all: true })) as Fields;
   } catch (err) {
     if (err instanceof NanoGridError) throw err;
-    throw new NanoGridError('BAD_REQUEST', `the multipart body could not be read: ${(err as Error).message}`, { cause: err });
+    throw new NanoGridError('BAD_REQUEST', `the multipart body could not be read: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const file = fields['file'];
   if (file === undefined) throw invalidField('file', '"file" is required: a source file of the runtime or a .zip');

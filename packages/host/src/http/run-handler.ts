@@ -31,20 +31,35 @@ export function runHandler(opts: RunHandlerOptions) {
     const { functionId, payload } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
     if (!wantsAsync(c) && waiting >= maxInflight) {
       // Back-pressure: refuse before queueing, so nothing runs that nobody waits for.
-      const err = new NanoGridError('TOO_MANY_REQUESTS', `${waiting} sync runs are already waiting on this controller (limit ${maxInflight}); retry shortly or use X-Async: true`, {
-        details: { limit: maxInflight },
-      });
+      const err = new NanoGridError(
+        'TOO_MANY_REQUESTS',
+        `${waiting} sync runs are already waiting on this controller (limit ${maxInflight}); retry shortly or use X-Async: true`,
+        {
+          details: { limit: maxInflight },
+        },
+      );
       return c.json(errorBody(err), 429, { 'Retry-After': '1' });
     }
     const { record, fn } = await opts.jobs.submit(functionId, payload);
     if (wantsAsync(c)) {
-      return c.json({ job_id: record.job_id, function_id: record.function_id, status: 'pending', message: pollMessage(record.job_id) }, 202);
+      return c.json(
+        {
+          job_id: record.job_id,
+          function_id: record.function_id,
+          status: 'pending',
+          message: pollMessage(record.job_id),
+        },
+        202,
+      );
     }
     const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
     waiting++;
     let final: JobRecord;
     try {
-      final = await opts.jobs.wait(record.job_id, { timeoutMs: fn.timeout * 1000 + opts.syncMarginMs, signal: AbortSignal.any(signals) });
+      final = await opts.jobs.wait(record.job_id, {
+        timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
+        signal: AbortSignal.any(signals),
+      });
     } finally {
       waiting--;
     }
@@ -55,6 +70,12 @@ export function runHandler(opts: RunHandlerOptions) {
       return c.json({ ...jobView(final), error }, statusOf(code));
     }
     // The wait ended first (long queue, shutdown): hand over to polling rather than fail a live job.
-    return c.json({ ...jobView(final), message: `The job is still ${final.status}. Poll GET /status/${final.job_id} for the result.` }, 202);
+    return c.json(
+      {
+        ...jobView(final),
+        message: `The job is still ${final.status}. Poll GET /status/${final.job_id} for the result.`,
+      },
+      202,
+    );
   };
 }
