@@ -48,6 +48,23 @@ export interface HttpConfig {
   publicUrl?: string;
   /** Take the client IP for the rate limit from `X-Forwarded-For` (right-most entry); only behind a proxy that sets it. @default false */
   trustProxy?: boolean;
+  /**
+   * Time a client has to send a request's whole header block, ms; a slow
+   * header drip (slowloris) is dropped with 408 past it. @default 10_000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Longest silence while a request body arrives, ms: a client that stalls
+   * mid-body is dropped (408). Waiting for the answer is not limited: a sync
+   * `POST /run` may wait for the function's whole timeout. @default 10_000
+   */
+  bodyIdleTimeoutMs?: number;
+  /**
+   * Time a client has to send a whole request (headers and body), ms: bounds
+   * a body that trickles in just fast enough to dodge `bodyIdleTimeoutMs`.
+   * Raise it for large uploads over slow links. @default 300_000
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface WorkerConfig {

@@ -10,7 +10,8 @@ export {
   type MemoryRateLimitStore,
   type MemoryRateLimitStoreOptions,
 } from './memory-rate-limit-store.js';
-export { serverTimeouts, type ServerTimeoutOptions } from './server-timeouts.js';
+export { serverTimeouts, type ServerTimeoutOptions, type ServerTimeouts } from './server-timeouts.js';
+export { guardRequestBodies, type BodyGuardOptions } from './guard-request-bodies.js';
 export { runCli, USAGE, UsageError, type CliIo } from './cli-main.js';
 export { errorBody, type ErrorBody } from './http/error-response.js';
 export { functionView, jobView, type FunctionView } from './http/views.js';

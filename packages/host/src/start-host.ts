@@ -18,6 +18,7 @@ import { type MetricsSource, createController, metricsHandler } from './create-c
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { defaultRuntimes } from './default-runtimes.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
+import { guardRequestBodies } from './guard-request-bodies.js';
 import { serverTimeouts } from './server-timeouts.js';
 
 export interface StartHostOptions {
@@ -92,15 +93,24 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           shutdownSignal: shutdown.signal,
         });
 
-  const timeouts = serverTimeouts({ maxFunctionTimeoutSec: nanogrid.options.maxTimeoutSec });
   let server: Server;
   try {
+    const timeouts = serverTimeouts(config.http ?? {});
     server = await listen(
       app,
       opts.port ?? config.port ?? 8080,
       opts.hostname ?? config.hostname ?? '0.0.0.0',
       timeouts,
     );
+    guardRequestBodies(server, {
+      idleMs: timeouts.bodyIdleTimeout,
+      onDrop: (req) =>
+        logger.warn('request body stalled; connection dropped', {
+          method: req.method,
+          path: req.url,
+          idle_ms: timeouts.bodyIdleTimeout,
+        }),
+    });
   } catch (err) {
     await nanogrid.close();
     throw err;
@@ -189,6 +199,7 @@ function listen(app: Hono, port: number, hostname: string, t: ReturnType<typeof 
         requestTimeout: t.requestTimeout,
         headersTimeout: t.headersTimeout,
         keepAliveTimeout: t.keepAliveTimeout,
+        connectionsCheckingInterval: t.connectionsCheckingInterval,
       },
     }) as Server;
     server.setTimeout(t.timeout);

@@ -169,6 +169,9 @@ const CONFIG_SHAPE: Record<string, Check> = {
     bodyLimitBytes: num({ min: 1, integer: true }),
     publicUrl: url,
     trustProxy: bool,
+    headersTimeoutMs: num({ min: 100, max: 3_600_000, integer: true }),
+    bodyIdleTimeoutMs: num({ min: 100, max: 3_600_000, integer: true }),
+    requestTimeoutMs: num({ min: 100, max: 86_400_000, integer: true }),
   }),
   limits: object({
     defaultTimeoutSec: num({ min: 1 }),
