@@ -26,12 +26,11 @@ export * from './archive/list-zip.js';
 export * from './archive/entry-path.js';
 export type { ZipSource, ZipEntryKind } from './archive/open-zip.js';
 // --- sandboxes
-export * from './sandbox/docker-sandbox.js';
-export { detectDocker, type DockerConnectionOptions } from './sandbox/docker-client.js';
-export type { CleanupOrphansOptions } from './sandbox/docker-orphans.js';
-export * from './sandbox/pick-sandbox.js';
 export * from './sandbox/process-sandbox.js';
 export * from './sandbox/capped-buffer.js';
+// the warm protocol and pool, shared with @nanogrid/sandbox-docker
+export * from './sandbox/warm-channel.js';
+export * from './sandbox/warm-pool-base.js';
 // --- engine
 export * from './engine/invoke.js';
 export * from './engine/interpret-run.js';

@@ -5,6 +5,7 @@ export { loadConfig, CONFIG_FILES, type LoadConfigOptions, type LoadedConfig } f
 export { validateConfig } from './config/validate-config.js';
 export { loadTsConfigFile } from './config/load-ts.js';
 export { defaultRuntimes } from './default-runtimes.js';
+export { pickSandbox, sandboxPicker, type PickSandboxOptions } from './pick-sandbox.js';
 export {
   memoryRateLimitStore,
   type MemoryRateLimitStore,

@@ -17,6 +17,7 @@ import { validateConfig } from './config/validate-config.js';
 import { type MetricsSource, createController, metricsHandler } from './create-controller.js';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { defaultRuntimes } from './default-runtimes.js';
+import { sandboxPicker } from './pick-sandbox.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { guardRequestBodies } from './guard-request-bodies.js';
 import { serverTimeouts } from './server-timeouts.js';
@@ -70,7 +71,12 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
     role,
   });
 
-  const nanogrid = await composeNanoGrid(config, { runtimes: opts.runtimes ?? defaultRuntimes(), cwd, logger });
+  const nanogrid = await composeNanoGrid(config, {
+    runtimes: opts.runtimes ?? defaultRuntimes(),
+    cwd,
+    logger,
+    pickSandbox: sandboxPicker(),
+  });
   if (role !== 'controller' && !nanogrid.worker) {
     await nanogrid.close();
     throw new NanoGridError(

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dockerTestEnv } from '@nanogrid/core/testing';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { makeEngineHost } from './engine-host.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestHost, run, upload } from './helpers.js';

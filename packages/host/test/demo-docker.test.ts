@@ -1,4 +1,4 @@
-import { dockerTestEnv } from '@nanogrid/core/testing';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runDemo } from '../src/demo.js';
 

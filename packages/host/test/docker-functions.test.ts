@@ -1,6 +1,6 @@
 import { type Server, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { dockerTestEnv } from '@nanogrid/core/testing';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRuntimes } from '../src/index.js';

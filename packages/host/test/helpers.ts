@@ -14,7 +14,7 @@ import {
   silentLogger,
 } from '@nanogrid/core';
 import type { Hono } from 'hono';
-import { type ControllerDeps, createController, defaultRuntimes } from '../src/index.js';
+import { type ControllerDeps, createController, defaultRuntimes, sandboxPicker } from '../src/index.js';
 
 /** The original's hello.py (MISSION.md), unchanged: script mode, PAYLOAD in, stdout out. */
 export const HELLO_PY = `import json
@@ -73,7 +73,7 @@ export async function startTestHost(
       runtimes: defaultRuntimes(),
       ...config,
     },
-    { runtimes: [], cwd: dir, logger: silentLogger },
+    { runtimes: [], cwd: dir, logger: silentLogger, pickSandbox: sandboxPicker() },
   );
   nanogrid.worker?.start();
   const app = createController({

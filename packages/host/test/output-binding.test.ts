@@ -1,4 +1,4 @@
-import { dockerTestEnv } from '@nanogrid/core/testing';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type JobJson, PYTHON_IMAGES, makeEngineHost } from './engine-host.js';
 import { type TestHost, deploy, run } from './helpers.js';

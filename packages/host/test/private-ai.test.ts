@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { dockerTestEnv } from '@nanogrid/core/testing';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AiStub, startAiStub, summarizeLikeAModel } from '../src/demo/ai-stub.js';
 import { type JobJson, PYTHON_IMAGES, example, makeEngineHost } from './engine-host.js';

@@ -1,5 +1,6 @@
-import { dockerSandbox, silentLogger } from '@nanogrid/core';
-import { dockerTestEnv } from '@nanogrid/core/testing';
+import { silentLogger } from '@nanogrid/core';
+import { dockerSandbox } from '@nanogrid/sandbox-docker';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

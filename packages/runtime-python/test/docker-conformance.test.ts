@@ -1,5 +1,6 @@
-import { dockerSandbox } from '@nanogrid/core';
-import { dockerTestEnv, testRuntime } from '@nanogrid/core/testing';
+import { dockerSandbox } from '@nanogrid/sandbox-docker';
+import { testRuntime } from '@nanogrid/core/testing';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { describe } from 'vitest';
 import { pythonRuntime } from '../src/index.js';
 import { pythonFixtures } from './fixtures.js';

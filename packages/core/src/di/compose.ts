@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { NanoGridConfig, Role } from '../config.js';
+import type { NanoGridConfig, Role, SandboxChoice } from '../config.js';
 import { fsStorage } from '../defaults/fs-storage.js';
 import { memoryQueue } from '../defaults/memory-queue.js';
 import { memoryResults } from '../defaults/memory-results.js';
@@ -18,8 +18,8 @@ import type { ResultSink } from '../plugins/result-sink.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
-import type { WarmPoolOptions } from '../sandbox/docker-warm-pool.js';
-import { isDockerSandbox, pickSandbox } from '../sandbox/pick-sandbox.js';
+import type { WarmPoolOptions } from '../sandbox/warm-pool-base.js';
+import { processSandbox } from '../sandbox/process-sandbox.js';
 import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { checkBackends } from './check-backends.js';
@@ -44,7 +44,38 @@ export interface ComposeOptions {
   cwd?: string;
   /** @default consoleLogger() */
   logger?: Logger;
+  /**
+   * Turns the config's sandbox choice (`auto`, `docker`, `process`) into a
+   * sandbox; @nanogrid/host gives one that knows Docker. @default `process` only
+   */
+  pickSandbox?: SandboxPicker;
 }
+
+/** What a sandbox picker builds the chosen sandbox with. */
+export interface SandboxPickContext {
+  logger: Logger;
+  /** Bytes a run may leave in its output directory (the engine's per-job cap). */
+  maxOutputBytes: number;
+  /** Warm pool options from `config.warm`. */
+  warm: WarmPoolOptions;
+}
+
+/** Builds the sandbox named by the config; throws a NanoGridError when it cannot. */
+export type SandboxPicker = (choice: SandboxChoice, ctx: SandboxPickContext) => Promise<Sandbox>;
+
+/** The picker of a bare engine: only the process sandbox lives in core. */
+const processOnly: SandboxPicker = async (choice, ctx) => {
+  if (choice !== 'process') {
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `sandbox "${choice}" is chosen by @nanogrid/host (pass its sandboxPicker() as pickSandbox, or a Sandbox object such as dockerSandbox() from @nanogrid/sandbox-docker)`,
+      { details: { field: 'sandbox' } },
+    );
+  }
+  const sandbox = processSandbox({ logger: ctx.logger, warm: ctx.warm });
+  ctx.logger.info('sandbox: process (chosen in the config)', { isolated: sandbox.isolated });
+  return sandbox;
+};
 
 /** One composed host: the engine's services, resolved from its own child container. */
 export interface NanoGrid {
@@ -126,21 +157,24 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     }
   }
   const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
-  // The Docker sandbox stops copying /output at the engine's per-job cap instead of its own.
+  const pick = opts.pickSandbox ?? processOnly;
   const sandbox =
     typeof config.sandbox === 'object'
       ? config.sandbox
       : runsCode
-        ? await pickSandbox(config.sandbox ?? 'auto', logger, {
-            docker: { logger, maxOutputBytes: options.maxOutputBytes, warm: warmPoolOptions(config) },
-            process: { warm: warmPoolOptions(config) },
+        ? await pick(config.sandbox ?? 'auto', {
+            logger,
+            maxOutputBytes: options.maxOutputBytes,
+            warm: warmPoolOptions(config),
           })
         : noSandbox;
-  if (role !== 'controller' && isDockerSandbox(sandbox)) {
+  if (role !== 'controller' && sandbox.cleanupOrphans) {
     // Containers of a worker that crashed would otherwise hold memory forever.
     await sandbox
       .cleanupOrphans()
-      .catch((err: Error) => logger.warn('could not clean up orphaned containers', { error: err.message }));
+      .catch((err: Error) =>
+        logger.warn('could not clean up what a stopped worker left', { sandbox: sandbox.name, error: err.message }),
+      );
   }
 
   const container = rootContainer.createChildContainer();
@@ -241,7 +275,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   };
 }
 
-/** The Docker sandbox's pool options from `config.warm`. */
+/** The warm pool options from `config.warm`. */
 function warmPoolOptions(config: NanoGridConfig): WarmPoolOptions {
   const w = config.warm ?? {};
   return {

@@ -94,5 +94,10 @@ export interface Sandbox {
   prewarm?(spec: PrewarmSpec): Promise<void>;
   /** Most warm instances this worker keeps (the autoscaler raises it with local concurrency). */
   setWarmCapacity?(instances: number): void;
+  /**
+   * Removes what workers that crashed left behind (containers, cgroups, pipe
+   * directories); a worker calls it once at start-up. Returns how many runs were removed.
+   */
+  cleanupOrphans?(): Promise<number>;
   close?(): Promise<void>;
 }

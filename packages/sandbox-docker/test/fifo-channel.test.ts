@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openFifoChannel, removeStaleFifoDirs } from '../src/sandbox/fifo-channel.js';
-import { WarmChannel } from '../src/sandbox/warm-channel.js';
+import { openFifoChannel, removeStaleFifoDirs } from '../src/fifo-channel.js';
+import { WarmChannel } from '@nanogrid/core';
 
 const roots: string[] = [];
 const root = (): string => {

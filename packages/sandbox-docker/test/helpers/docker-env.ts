@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { SandboxRunSpec } from '../../src/index.js';
-import { openDocker } from '../../src/sandbox/docker-client.js';
+import type { SandboxRunSpec } from '@nanogrid/core';
+import { openDocker } from '../../src/docker-client.js';
 import { dockerTestEnv as envFor } from '../../src/testing/docker-test-env.js';
 
 export const PYTHON_IMAGE = 'nanogrid/python:3';

@@ -1,4 +1,4 @@
-import { detectDocker, openDocker } from '../sandbox/docker-client.js';
+import { detectDocker, openDocker } from '../docker-client.js';
 
 /**
  * Whether Docker tests can run here: the engine answers and every image

@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import type { NetworkPolicy } from '../function-meta.js';
+import type { NetworkPolicy } from '@nanogrid/core';
 
 /**
  * What a network policy means for a container:

@@ -1,10 +1,13 @@
-import type { SandboxChoice } from '../config.js';
-import { NanoGridError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Sandbox } from '../plugins/sandbox.js';
-import { detectDocker } from './docker-client.js';
-import { dockerSandbox, type DockerSandbox, type DockerSandboxOptions } from './docker-sandbox.js';
-import { processSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
+import {
+  type Logger,
+  type ProcessSandboxOptions,
+  type Sandbox,
+  type SandboxChoice,
+  type SandboxPicker,
+  NanoGridError,
+  processSandbox,
+} from '@nanogrid/core';
+import { type DockerSandboxOptions, detectDocker, dockerSandbox } from '@nanogrid/sandbox-docker';
 
 export interface PickSandboxOptions {
   /** Options of the Docker sandbox (also where its engine is). @default {} */
@@ -13,10 +16,6 @@ export interface PickSandboxOptions {
   process?: ProcessSandboxOptions;
   /** How long the engine may take to answer the ping. @default 2000 */
   detectTimeoutMs?: number;
-}
-
-export function isDockerSandbox(sandbox: Sandbox): sandbox is DockerSandbox {
-  return sandbox.name === 'docker' && typeof (sandbox as Partial<DockerSandbox>).cleanupOrphans === 'function';
 }
 
 /**
@@ -55,4 +54,18 @@ export async function pickSandbox(
     worker: sandbox.workerId,
   });
   return sandbox;
+}
+
+/**
+ * The picker `composeNanoGrid` takes: the engine's output cap and warm options
+ * go to whichever sandbox is picked (the Docker sandbox stops copying /output
+ * at the engine's per-job cap instead of its own).
+ */
+export function sandboxPicker(extra: PickSandboxOptions = {}): SandboxPicker {
+  return (choice, ctx) =>
+    pickSandbox(choice, ctx.logger, {
+      ...extra,
+      docker: { logger: ctx.logger, maxOutputBytes: ctx.maxOutputBytes, warm: ctx.warm, ...extra.docker },
+      process: { warm: ctx.warm, ...extra.process },
+    });
 }

@@ -1,9 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import type Dockerode from 'dockerode';
-import { NanoGridError } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
-import type { Sandbox, SandboxRunResult, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
+import {
+  CappedBuffer,
+  NanoGridError,
+  silentLogger,
+  type Logger,
+  type Sandbox,
+  type SandboxRunResult,
+  type SandboxRunSpec,
+  type WarmRunResult,
+  type WarmRunSpec,
+} from '@nanogrid/core';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import {
   dockerMessage,
@@ -12,7 +20,6 @@ import {
   openDocker,
   type DockerConnectionOptions,
 } from './docker-client.js';
-import { CappedBuffer } from './capped-buffer.js';
 import { demuxDockerStream } from './docker-demux.js';
 import {
   detectCgroupPeak,

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { CappedBuffer } from './capped-buffer.js';
+import type { CappedBuffer } from '@nanogrid/core';
 
 /**
  * Splits Docker's multiplexed attach stream (8-byte header: stream type, 3

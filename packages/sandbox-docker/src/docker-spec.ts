@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import type { SandboxRunSpec } from '../plugins/sandbox.js';
+import type { SandboxRunSpec } from '@nanogrid/core';
 import type { NetworkPlan } from './docker-network.js';
 import { LABEL } from './docker-orphans.js';
 

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openDocker } from '../src/sandbox/docker-client.js';
-import { isOrphan, LABEL } from '../src/sandbox/docker-orphans.js';
-import { dockerSandbox } from '../src/sandbox/docker-sandbox.js';
+import { openDocker } from '../src/docker-client.js';
+import { isOrphan, LABEL } from '../src/docker-orphans.js';
+import { dockerSandbox } from '../src/docker-sandbox.js';
 import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
 
 /** The pid of a process that has exited. */

@@ -6,16 +6,30 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type NanoGrid,
   type Role,
+  type RuntimePlugin,
   composeNanoGrid,
   fsStorage,
   memoryQueue,
   memoryResults,
   silentLogger,
-} from '../src/index.js';
-import { openDocker } from '../src/sandbox/docker-client.js';
-import { LABEL } from '../src/sandbox/docker-orphans.js';
+} from '@nanogrid/core';
+import { openDocker } from '../src/docker-client.js';
+import { LABEL } from '../src/docker-orphans.js';
+import { dockerSandbox } from '../src/docker-sandbox.js';
 import { PYTHON_IMAGE, containersLabelled, dockerTestEnv } from './helpers/docker-env.js';
-import { shRuntime, src } from './helpers/engine-env.js';
+
+/** A shell runtime (stdout protocol): the engine is language-agnostic. */
+const shRuntime: RuntimePlugin = {
+  name: 'sh',
+  runtimes: ['sh'],
+  extensions: ['.sh'],
+  image: PYTHON_IMAGE,
+  defaultHandler: 'main.handler',
+  bootstrap: {},
+  protocol: 'stdout',
+  stdinPayload: true,
+  entry: (fn) => ['sh', fn.entryFile],
+};
 
 const env = await dockerTestEnv();
 
@@ -74,9 +88,9 @@ describe.skipIf(!env.ready)('worker start-up through composeNanoGrid (Docker san
         // A worker needs shared pieces; in-memory ones passed in explicitly stand for them.
         queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
         results: memoryResults(),
-        sandbox: 'docker',
+        sandbox: dockerSandbox({ logger: silentLogger }),
         worker: { concurrency: 1, pollWaitMs: 500 },
-        runtimes: [shRuntime()],
+        runtimes: [shRuntime],
       },
       { runtimes: [], cwd: dir, logger: silentLogger },
     );
@@ -105,7 +119,7 @@ describe.skipIf(!env.ready)('worker start-up through composeNanoGrid (Docker san
         functionName: 'after-cleanup',
         runtime: 'sh',
         fileName: 'after.sh',
-        data: src('echo \'{"ok":true}\'\n'),
+        data: Buffer.from('echo \'{"ok":true}\'\n'),
       });
       const { record } = await worker.jobs.submit(fn.function_id, {});
       expect(await worker.jobs.wait(record.job_id, { timeoutMs: 30_000 })).toMatchObject({

@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxRunResult } from '../src/index.js';
-import { openDocker } from '../src/sandbox/docker-client.js';
-import { dockerSandbox } from '../src/sandbox/docker-sandbox.js';
+import type { SandboxRunResult } from '@nanogrid/core';
+import { openDocker } from '../src/docker-client.js';
+import { dockerSandbox } from '../src/docker-sandbox.js';
 import { caseDirs, containersLabelled, dockerTestEnv } from './helpers/docker-env.js';
 
 const env = await dockerTestEnv();

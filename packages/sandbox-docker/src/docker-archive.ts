@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { NanoGridError } from '../errors.js';
+import { NanoGridError } from '@nanogrid/core';
 
 /**
  * Tar stream of `codeDir` for `putArchive` into `/code`. Every entry is owned

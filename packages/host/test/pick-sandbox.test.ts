@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNanoGridError, type Logger } from '../src/index.js';
-import { detectDocker } from '../src/sandbox/docker-client.js';
-import { isDockerSandbox, pickSandbox } from '../src/sandbox/pick-sandbox.js';
-import { dockerTestEnv } from './helpers/docker-env.js';
+import { isNanoGridError, type Logger } from '@nanogrid/core';
+import { detectDocker } from '@nanogrid/sandbox-docker';
+import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
+import { pickSandbox } from '../src/pick-sandbox.js';
 
 function recordingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
@@ -42,7 +42,7 @@ describe('pickSandbox', () => {
     const log = recordingLogger();
     const sandbox = await pickSandbox('process', log);
     expect(sandbox.name).toBe('process');
-    expect(isDockerSandbox(sandbox)).toBe(false);
+    expect(sandbox.cleanupOrphans).toBeUndefined();
     expect(log.lines.some((l) => l.startsWith('sandbox: process'))).toBe(true);
   });
 
@@ -68,7 +68,7 @@ describe.skipIf(!env.ready)('pickSandbox with a Docker engine', () => {
     const log = recordingLogger();
     const sandbox = await pickSandbox('auto', log);
     expect(sandbox.name).toBe('docker');
-    expect(isDockerSandbox(sandbox)).toBe(true);
+    expect(typeof sandbox.cleanupOrphans).toBe('function');
     expect(log.lines.some((l) => l.startsWith('sandbox: docker'))).toBe(true);
     await sandbox.close?.();
   });

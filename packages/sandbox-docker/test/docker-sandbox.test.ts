@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNanoGridError } from '../src/index.js';
-import { dockerSandbox } from '../src/sandbox/docker-sandbox.js';
+import { isNanoGridError } from '@nanogrid/core';
+import { dockerSandbox } from '../src/docker-sandbox.js';
 import { caseDirs, containersLabelled, dockerTestEnv } from './helpers/docker-env.js';
 
 const env = await dockerTestEnv();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SandboxRunSpec } from '../src/index.js';
-import { containerAiEndpoint, planNetwork } from '../src/sandbox/docker-network.js';
-import { containerSpec } from '../src/sandbox/docker-spec.js';
+import type { SandboxRunSpec } from '@nanogrid/core';
+import { containerAiEndpoint, planNetwork } from '../src/docker-network.js';
+import { containerSpec } from '../src/docker-spec.js';
 
 /** Pure parts of the Docker sandbox: no engine needed. */
 const spec: SandboxRunSpec = {

@@ -1,17 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { NanoGridError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { StartKind } from '../job.js';
-import type { PrewarmSpec, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
+import {
+  answeredRun,
+  NanoGridError,
+  WarmChannel,
+  WarmPoolBase,
+  WarmStderr,
+  type Logger,
+  type PrewarmSpec,
+  type SandboxRunSpec,
+  type StartKind,
+  type WarmInstance,
+  type WarmPoolOptions,
+  type WarmRunResult,
+  type WarmRunSpec,
+} from '@nanogrid/core';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import type { PeakMeter } from './docker-memory.js';
 import { FIFO_MOUNT, type FifoChannel, openFifoChannel } from './fifo-channel.js';
-import { WarmChannel, WarmStderr, answeredRun } from './warm-channel.js';
-import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
-export type { WarmPoolOptions } from './warm-pool-base.js';
+export type { WarmPoolOptions } from '@nanogrid/core';
 
 /** What the pool needs from the Docker sandbox around it. */
 export interface WarmPoolDeps {
