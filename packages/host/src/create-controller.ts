@@ -13,7 +13,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
 import { errorResponse, notFoundHandler, onErrorHandler } from './http/error-response.js';
-import { filesHandler, signsOwnUrls } from './http/files-handler.js';
+import { filesHandler } from './http/files-handler.js';
 import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
 import { runHandler } from './http/run-handler.js';
@@ -102,7 +102,8 @@ export function createController(deps: ControllerDeps): Hono {
   }
 
   const storage = deps.storage;
-  if (signsOwnUrls(storage)) app.get('/files/*', filesHandler(storage));
+  // Only a storage whose links point at this host (the filesystem storage) is served here.
+  if (storage.verifySignedUrl) app.get('/files/*', filesHandler(storage, storage.verifySignedUrl.bind(storage)));
 
   // Everything below needs a key when keys are configured.
   app.use('*', apiKeyAuth(http.apiKeys ?? []));

@@ -19,7 +19,6 @@ export { functionView, jobView, type FunctionView } from './http/views.js';
 export { rateLimit, type RateLimitOptions } from './http/rate-limit.js';
 export { apiKeyAuth } from './http/api-key-auth.js';
 export { clientIp } from './http/client-ip.js';
-export type { SignedUrlStorage } from './http/files-handler.js';
 
 // What a nanogrid.config.ts needs, so it can import everything from @nanogrid/host.
 export { defineConfig, NanoGridError } from '@nanogrid/core';

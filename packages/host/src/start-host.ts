@@ -124,8 +124,8 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const { port, address } = server.address() as AddressInfo;
   const url = `http://${displayHost(address)}:${port}`;
 
-  const storage = nanogrid.storage as { setPublicUrl?: (url: string) => void };
-  if (typeof storage.setPublicUrl === 'function' && !config.http?.publicUrl) {
+  const storage = nanogrid.storage;
+  if (storage.setPublicUrl && !config.http?.publicUrl) {
     storage.setPublicUrl(url);
     if (role !== 'all')
       logger.warn("file links use this host's loopback URL; set http.publicUrl so other machines can open them", {

@@ -1,15 +1,8 @@
 import { NanoGridError, toNanoGridError } from '../errors.js';
 import type { Logger } from '../logger.js';
-
-/** A plugin that can prove at start-up that it reaches its service (credentials, bucket, queue). */
-interface Checkable {
-  readonly name: string;
-  check?(): Promise<void>;
-}
-
-function hasCheck(p: unknown): p is Checkable & { check(): Promise<void> } {
-  return typeof p === 'object' && p !== null && typeof (p as Checkable).check === 'function';
-}
+import type { QueueSource } from '../plugins/queue-source.js';
+import type { ResultSink } from '../plugins/result-sink.js';
+import type { StorageBackend } from '../plugins/storage-backend.js';
 
 /**
  * Calls `check()` on every backend that has one, at once. A primary backend
@@ -17,7 +10,7 @@ function hasCheck(p: unknown): p is Checkable & { check(): Promise<void> } {
  * is only a warning (its copies wait in the replication outbox).
  */
 export async function checkBackends(
-  roles: { storage: unknown; queue: unknown; results: unknown; replicas: readonly unknown[] },
+  roles: { storage: StorageBackend; queue: QueueSource; results: ResultSink; replicas: readonly StorageBackend[] },
   logger: Logger,
 ): Promise<void> {
   const primary = [
@@ -27,9 +20,8 @@ export async function checkBackends(
   ] as const;
   const failures = await Promise.all(
     primary.map(async ([role, plugin]) => {
-      if (!hasCheck(plugin)) return undefined;
       try {
-        await plugin.check();
+        await plugin.check?.();
         return undefined;
       } catch (err) {
         const e = toNanoGridError(err, 'BACKEND_UNAVAILABLE', plugin.name);
@@ -45,13 +37,14 @@ export async function checkBackends(
     throw new NanoGridError(
       first.code,
       `start-up check failed — fix the config or the credentials:\n  ${texts.join('\n  ')}`,
-      { details: { problems: texts } },
+      {
+        details: { problems: texts },
+      },
     );
   }
   await Promise.all(
     roles.replicas.map(async (replica, i) => {
-      if (!hasCheck(replica)) return;
-      await replica.check().catch((err: unknown) =>
+      await replica.check?.().catch((err: unknown) =>
         logger.warn('replica failed its start-up check; copies to it wait in the replication outbox', {
           replica: `${i}:${replica.name}`,
           error: toNanoGridError(err).message,

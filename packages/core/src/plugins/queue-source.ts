@@ -35,5 +35,7 @@ export interface QueueSource {
   receive(opts: ReceiveOptions): Promise<Delivery[]>;
   /** Messages waiting (not in flight): input of autoscaling. */
   depth(): Promise<number>;
+  /** Proves at start-up that the queue is reachable (credentials, queue exists); throws a NanoGridError naming the fix. */
+  check?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -31,5 +31,7 @@ export interface ResultSink {
    * latest record (or undefined for an unknown job).
    */
   wait(jobId: string, opts?: WaitOptions): Promise<JobRecord | undefined>;
+  /** Proves at start-up that the store is reachable; throws a NanoGridError naming the fix. */
+  check?(): Promise<void>;
   close(): Promise<void>;
 }

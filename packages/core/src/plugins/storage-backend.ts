@@ -31,5 +31,15 @@ export interface StorageBackend {
   delete(key: string): Promise<void>;
   /** A link that downloads the object without other credentials (presigned / signed). */
   url(key: string, opts?: UrlOptions): Promise<string>;
+  /** Proves at start-up that the backend reaches its service (credentials, bucket); throws a NanoGridError naming the fix. */
+  check?(): Promise<void>;
+  /**
+   * Present on a storage whose links point at this host (the embedded
+   * filesystem storage): the host then serves them under `/files/*`, checking
+   * each with this. True when `sig` signs `key` until `expires` (unix seconds).
+   */
+  verifySignedUrl?(key: string, expires: string, sig: string): boolean;
+  /** Links made from now on start with `url`: the host calls it once it knows where it listens (unless `http.publicUrl` is set). */
+  setPublicUrl?(url: string): void;
   close?(): Promise<void>;
 }

@@ -3,15 +3,6 @@ import { Readable } from 'node:stream';
 import { NanoGridError, type StorageBackend, decodeStorageKey, isNanoGridError } from '@nanogrid/core';
 import type { Context } from 'hono';
 
-/** A storage that signs its own links and serves them through this host (the embedded filesystem storage). */
-export interface SignedUrlStorage extends StorageBackend {
-  verifySignedUrl(key: string, expires: string, sig: string): boolean;
-}
-
-export function signsOwnUrls(storage: StorageBackend): storage is SignedUrlStorage {
-  return typeof (storage as Partial<SignedUrlStorage>).verifySignedUrl === 'function';
-}
-
 const TYPES: Record<string, string> = {
   '.json': 'application/json',
   '.txt': 'text/plain; charset=utf-8',
@@ -29,14 +20,14 @@ const TYPES: Record<string, string> = {
  * `GET /files/<key>?expires=…&sig=…`: streams an object after checking its
  * signed link. The link is the credential, so this route needs no API key.
  */
-export function filesHandler(storage: SignedUrlStorage) {
+export function filesHandler(storage: StorageBackend, verify: NonNullable<StorageBackend['verifySignedUrl']>) {
   return async (c: Context): Promise<Response> => {
     // The raw path: c.req.path is already partly decoded, and keys are encoded per segment.
     const rawKey = new URL(c.req.url).pathname.slice('/files/'.length);
     const key = decodeStorageKey(rawKey);
     const expires = c.req.query('expires') ?? '';
     const sig = c.req.query('sig') ?? '';
-    if (!key || !storage.verifySignedUrl(key, expires, sig)) {
+    if (!key || !verify(key, expires, sig)) {
       throw new NanoGridError(
         'LINK_INVALID',
         'this file link is invalid or has expired; ask for a new one through GET /status',
