@@ -198,9 +198,8 @@ describe('queue and storage edge cases', () => {
       delete: s.delete.bind(s),
       url: s.url.bind(s),
       get: async (key) => {
-        // The submit reads the metadata first; the worker's reads of its first attempt (its function's
-        // concurrency limit, then the executor's) meet the outage.
-        if (key.endsWith('meta.json') && [2, 3].includes(++metaReads))
+        // The submit reads the metadata first; the worker's one read of its first attempt meets the outage.
+        if (key.endsWith('meta.json') && ++metaReads === 2)
           throw new NanoGridError('BACKEND_UNAVAILABLE', 'storage blinked');
         return s.get(key);
       },
@@ -216,6 +215,15 @@ describe('queue and storage edge cases', () => {
       const { record } = await env.ng.jobs.submit(id, { again: true });
       const final = await env.ng.jobs.wait(record.job_id, { timeoutMs: 30_000 });
       expect(final).toMatchObject({ status: 'completed', result: { again: true }, attempts: 2 });
+      // One read by the submit, then one per delivery attempt (limit, executor and runtime share it).
+      expect(metaReads).toBe(3);
+      // A job that meets no outage: the worker reads its function once.
+      const before = metaReads;
+      const second = await env.ng.jobs.submit(id, { once: true });
+      expect(await env.ng.jobs.wait(second.record.job_id, { timeoutMs: 30_000 })).toMatchObject({
+        status: 'completed',
+      });
+      expect(metaReads - before).toBe(2); // the submit's read + the worker's one
     } finally {
       await env.close();
       await rm(dir, { recursive: true, force: true });

@@ -16,7 +16,12 @@ import { FunctionRegistry } from './function-registry.js';
 import { invoke } from './invoke.js';
 import { Replicator } from './replicator.js';
 
+/** The job's function as the worker loop read it, once per delivery: its metadata, or why the read failed. */
+export type FunctionLookup = { meta: FunctionMeta } | { error: unknown };
+
 export interface ExecuteContext {
+  /** The job's function, read once by the caller (which also needs it for its concurrency limit). */
+  fn: FunctionLookup;
   /** Delivery attempt, 1 on the first. */
   attempt: number;
   workerId: string;
@@ -56,17 +61,15 @@ export class Executor {
     if (isFinalStatus(base.status)) return base;
     const now = new Date().toISOString();
 
-    let meta: FunctionMeta;
-    try {
-      meta = await this.registry.get(job.function_id);
-    } catch (err) {
-      if (isRetryable(err)) throw err;
+    if ('error' in ctx.fn) {
+      if (isRetryable(ctx.fn.error)) throw ctx.fn.error;
       return this.finish(
         base,
-        { code: 'FUNCTION_NOT_FOUND', message: toNanoGridError(err).message },
+        { code: 'FUNCTION_NOT_FOUND', message: toNanoGridError(ctx.fn.error).message },
         { output_files: [] },
       );
     }
+    const meta = ctx.fn.meta;
     const running =
       (await this.results.update(job.job_id, {
         status: 'running',

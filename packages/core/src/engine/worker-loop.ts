@@ -6,7 +6,7 @@ import { toNanoGridError } from '../errors.js';
 import type { JobRecord } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, QueueSource } from '../plugins/queue-source.js';
-import { Executor, isRetryable } from './executor.js';
+import { Executor, type FunctionLookup, isRetryable } from './executor.js';
 import { FunctionGate } from './function-gate.js';
 import { FunctionRegistry } from './function-registry.js';
 
@@ -166,9 +166,14 @@ export class WorkerLoop {
       );
     }, this.options.heartbeatMs);
     beat.unref();
-    const release = await this.gate.acquire(d.job.function_id, await this.limitOf(d.job.function_id));
+    // Read once per delivery: the gate needs the function's limit, the executor the rest.
+    const fn: FunctionLookup = await this.registry.get(d.job.function_id).then(
+      (meta) => ({ meta }),
+      (error: unknown) => ({ error }),
+    );
+    const release = await this.gate.acquire(d.job.function_id, this.limitOf(fn));
     try {
-      const final = await this.executor.execute(d.job, { attempt: d.attempt, workerId: this.options.id });
+      const final = await this.executor.execute(d.job, { fn, attempt: d.attempt, workerId: this.options.id });
       await d.ack();
       this.options.onFinished?.(final, d);
     } catch (err) {
@@ -207,9 +212,8 @@ export class WorkerLoop {
   }
 
   /** The function's own cap, else the worker's; unknown functions are not held (the executor fails them). */
-  private async limitOf(functionId: string): Promise<number> {
-    const meta = await this.registry.get(functionId).catch(() => undefined);
-    const limit = meta?.max_concurrency ?? this.options.functionConcurrency;
+  private limitOf(fn: FunctionLookup): number {
+    const limit = ('meta' in fn ? fn.meta.max_concurrency : undefined) ?? this.options.functionConcurrency;
     return limit > 0 ? limit : Number.POSITIVE_INFINITY;
   }
 }
