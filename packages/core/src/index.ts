@@ -40,6 +40,8 @@ export * from './engine/entry-file.js';
 export * from './engine/code-cache.js';
 export * from './engine/collect-outputs.js';
 export * from './engine/function-registry.js';
+export * from './engine/function-ref.js';
+export * from './engine/function-store.js';
 export * from './engine/job-service.js';
 export * from './engine/executor.js';
 export * from './engine/worker-loop.js';

@@ -56,6 +56,13 @@ function optPositive(obj: Record<string, unknown>, field: string): number | unde
   return n;
 }
 
+function optVersion(obj: Record<string, unknown>, field: string): number | undefined {
+  const n = optPositive(obj, field);
+  if (n !== undefined && !Number.isInteger(n))
+    throw bad(`job message field "${field}" must be a whole number, got ${n}`, { field });
+  return n;
+}
+
 /** Copies the defined entries only, so a parsed message equals what was sent. */
 function compact(job: JobMessage): JobMessage {
   const out: Record<string, unknown> = {};
@@ -70,6 +77,7 @@ function fromPlus(obj: Record<string, unknown>): JobMessage {
   return compact({
     job_id: id(obj, 'requestId'),
     function_id: id(obj, 'functionId'),
+    function_version: optVersion(obj, 'functionVersion'),
     payload: obj.payload === undefined ? {} : obj.payload,
     s3_key: optString(obj, 's3Key'),
     runtime: optString(obj, 'runtime'),
@@ -84,6 +92,7 @@ function fromOriginal(obj: Record<string, unknown>): JobMessage {
   return compact({
     job_id: id(obj, 'job_id'),
     function_id: id(obj, 'function_id'),
+    function_version: optVersion(obj, 'function_version'),
     payload: obj.payload === undefined ? {} : obj.payload,
     s3_key: optString(obj, 's3_key'),
     runtime: optString(obj, 'runtime'),

@@ -27,6 +27,8 @@ export interface JobError {
 export interface JobMessage {
   job_id: string;
   function_id: string;
+  /** The version to run (set by controllers); absent: the latest when the worker picks it up. */
+  function_version?: number;
   payload: unknown;
   /** Code location in storage; informative — the worker reads the function's metadata. */
   s3_key?: string;
@@ -43,6 +45,9 @@ export interface JobMessage {
 export interface JobRecord {
   job_id: string;
   function_id: string;
+  function_name?: string;
+  /** The version that runs (or ran) it. */
+  function_version?: number;
   status: JobStatus;
   created_at: string;
   updated_at: string;

@@ -58,11 +58,12 @@ describe('FunctionRegistry', () => {
       network: 'none',
       env: { MODE: 'x' },
     });
-    expect(meta.s3_key).toBe(`functions/${meta.function_id}/code.zip`);
+    expect(meta.s3_key).toBe(`functions/${meta.function_id}/versions/1/code.zip`);
+    expect(meta.version).toBe(1);
     expect(meta.code_sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(await env.ng.storage.head(codeKey(meta.function_id))).toMatchObject({ size: meta.code_size });
+    expect(await env.ng.storage.head(codeKey(meta.function_id, meta.version))).toMatchObject({ size: meta.code_size });
     const stored = JSON.parse(
-      (await buffer(await env.ng.storage.get(metaKey(meta.function_id)))).toString(),
+      (await buffer(await env.ng.storage.get(metaKey(meta.function_id, meta.version)))).toString(),
     ) as unknown;
     expect(stored).toEqual(meta);
     expect(await env.ng.registry.get(meta.function_id)).toEqual(meta);
@@ -167,8 +168,8 @@ describe('FunctionRegistry', () => {
     expect((await env.ng.registry.list()).map((m) => m.function_id)).not.toContain(meta.function_id);
     expect((await rejects(env.ng.registry.get(meta.function_id))).code).toBe('FUNCTION_NOT_FOUND');
     expect((await rejects(env.ng.registry.delete(meta.function_id))).code).toBe('FUNCTION_NOT_FOUND');
-    expect((await rejects(env.ng.registry.get('../../etc/passwd'))).code).toBe('FUNCTION_NOT_FOUND');
-    expect(await env.ng.storage.head(codeKey(meta.function_id))).toBeUndefined();
+    expect((await rejects(env.ng.registry.get('../../etc/passwd'))).code).toBe('VALIDATION_FAILED');
+    expect(await env.ng.storage.head(codeKey(meta.function_id, meta.version))).toBeUndefined();
   });
 
   it('compiled runtimes build at deploy: a build failure is BUILD_FAILED with the output, and nothing is stored', async () => {

@@ -64,8 +64,8 @@ describe('replication to replicas', () => {
     // The result's copy is recorded right after the final state is published: wait for it to land.
     await eventually(async () => expect(await replica.head(`results/${final.job_id}.json`)).toBeDefined(), 10_000);
     await eventually(async () => expect(await env.ng.replicator.pending()).toEqual([]), 10_000);
-    expect(await replica.head(codeKey(meta.function_id))).toMatchObject({ size: meta.code_size });
-    expect(JSON.parse(await text(replica, metaKey(meta.function_id)))).toEqual(meta);
+    expect(await replica.head(codeKey(meta.function_id, meta.version))).toMatchObject({ size: meta.code_size });
+    expect(JSON.parse(await text(replica, metaKey(meta.function_id, meta.version)))).toEqual(meta);
     expect(await text(replica, `outputs/${final.job_id}/d/out.txt`)).toBe('hi\n');
     expect(JSON.parse(await text(replica, `results/${final.job_id}.json`))).toMatchObject({
       job_id: final.job_id,
@@ -108,11 +108,11 @@ describe('replication to replicas', () => {
       expect(p.every((e) => e.attempts >= 1 && e.last_error?.includes('replica unreachable'))).toBe(true);
       return p;
     }, 10_000);
-    expect(pending.flatMap((e) => e.keys)).toContain(codeKey(meta.function_id));
-    expect(await storage.head(codeKey(meta.function_id))).toBeUndefined();
+    expect(pending.flatMap((e) => e.keys)).toContain(codeKey(meta.function_id, meta.version));
+    expect(await storage.head(codeKey(meta.function_id, meta.version))).toBeUndefined();
     replica.down = false;
     await eventually(async () => expect(await env.ng.replicator.pending()).toEqual([]), 20_000);
-    expect(await storage.head(codeKey(meta.function_id))).toBeDefined();
+    expect(await storage.head(codeKey(meta.function_id, meta.version))).toBeDefined();
     expect(await storage.head(`results/${record.job_id}.json`)).toBeDefined();
   });
 
@@ -131,11 +131,14 @@ describe('replication to replicas', () => {
     });
     await first.ng.close();
     expect(await fsStorage({ dir: primaryDir }).list('replication/pending/')).toHaveLength(1);
-    expect(await storage.head(metaKey(meta.function_id))).toBeUndefined();
+    expect(await storage.head(metaKey(meta.function_id, meta.version))).toBeUndefined();
 
     const second = await setup(storage, primaryDir); // restarted, the replica reachable again
-    await eventually(async () => expect(await storage.head(metaKey(meta.function_id))).toBeDefined(), 20_000);
+    await eventually(
+      async () => expect(await storage.head(metaKey(meta.function_id, meta.version))).toBeDefined(),
+      20_000,
+    );
     await eventually(async () => expect(await second.ng.replicator.pending()).toEqual([]), 20_000);
-    expect(JSON.parse(await text(storage, metaKey(meta.function_id)))).toEqual(meta);
+    expect(JSON.parse(await text(storage, metaKey(meta.function_id, meta.version)))).toEqual(meta);
   });
 });

@@ -14,6 +14,7 @@ import { apiKeyAuth } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
 import { errorResponse, notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { filesHandler } from './http/files-handler.js';
+import { functionRoutes } from './http/function-routes.js';
 import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
 import { runHandler } from './http/run-handler.js';
@@ -29,7 +30,7 @@ export interface MetricsSource {
 }
 
 export interface ControllerDeps {
-  registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete'>;
+  registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete' | 'versions' | 'setAlias' | 'deleteAlias'>;
   jobs: Pick<JobService, 'submit' | 'status' | 'wait'>;
   /** Serves `GET /files/*` when it signs its own links (the embedded filesystem storage). */
   storage: StorageBackend;
@@ -116,6 +117,7 @@ export function createController(deps: ControllerDeps): Hono {
     logger.info('function deployed', {
       function_id: meta.function_id,
       function_name: meta.function_name,
+      version: meta.version,
       runtime: meta.runtime,
     });
     return c.json(functionView(meta), 201);
@@ -134,14 +136,7 @@ export function createController(deps: ControllerDeps): Hono {
 
   app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
 
-  app.get('/functions', async (c) => c.json({ functions: (await deps.registry.list()).map(functionView) }));
-  app.get('/functions/:id', async (c) => c.json(functionView(await deps.registry.get(c.req.param('id')))));
-  app.delete('/functions/:id', async (c) => {
-    const id = c.req.param('id');
-    await deps.registry.delete(id);
-    logger.info('function deleted', { function_id: id });
-    return c.json({ function_id: id, deleted: true });
-  });
+  functionRoutes(app, { registry: deps.registry, logger });
 
   return app;
 }

@@ -118,7 +118,7 @@ describe('controller bad input', () => {
     await expectError(run(host.app, '{"function_id": '), 400, 'BAD_JSON');
     await expectError(run(host.app, ''), 400, 'BAD_JSON');
     await expectError(run(host.app, '[1,2]'), 400, 'BAD_JSON');
-    await expectError(run(host.app, { payload: {} }), 400, 'VALIDATION_FAILED', 'function_id');
+    await expectError(run(host.app, { payload: {} }), 400, 'VALIDATION_FAILED', 'function');
     await expectError(run(host.app, { function_id: 42 }), 400, 'VALIDATION_FAILED', 'function_id');
   });
 
@@ -165,6 +165,9 @@ describe('unexpected exceptions', () => {
         get: real.get.bind(real),
         delete: real.delete.bind(real),
         list: () => Promise.reject(new Error('disk on fire at /secret/path')),
+        versions: real.versions.bind(real),
+        setAlias: real.setAlias.bind(real),
+        deleteAlias: real.deleteAlias.bind(real),
       };
       const app = createController({ registry, jobs: host.nanogrid.jobs, storage: host.nanogrid.storage, logger });
       const body = await expectError(app.request('/functions'), 500, 'INTERNAL');

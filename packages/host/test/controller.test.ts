@@ -50,7 +50,8 @@ describe('controller routes', () => {
       env_keys: ['GREETING'],
     });
     expect(body['function_id']).toEqual(expect.any(String));
-    expect(body['s3_key']).toBe(`functions/${String(body['function_id'])}/code.zip`);
+    expect(body['s3_key']).toBe(`functions/${String(body['function_id'])}/versions/1/code.zip`);
+    expect(body['version']).toBe(1);
     expect(Date.parse(String(body['created_at']))).not.toBeNaN();
     expect(body).not.toHaveProperty('env'); // values may be secrets
   });
@@ -171,7 +172,7 @@ describe('controller routes', () => {
 
     const del = await host.app.request(`/functions/${id}`, { method: 'DELETE' });
     expect(del.status).toBe(200);
-    expect(await del.json()).toEqual({ function_id: id, deleted: true });
+    expect(await del.json()).toMatchObject({ function_id: id, deleted: true });
 
     const gone = await host.app.request(`/functions/${id}`);
     expect(gone.status).toBe(404);

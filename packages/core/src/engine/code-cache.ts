@@ -71,7 +71,7 @@ export class CodeCache {
   }
 
   private async materialize(meta: FunctionMeta, plugin: RuntimePlugin, dir: string, given?: Buffer): Promise<void> {
-    const zip = given ?? (await buffer(await this.storage.get(codeKey(meta.function_id))));
+    const zip = given ?? (await buffer(await this.storage.get(meta.s3_key || codeKey(meta.function_id, meta.version))));
     const sha = createHash('sha256').update(zip).digest('hex');
     if (sha !== meta.code_sha256) {
       throw new NanoGridError(

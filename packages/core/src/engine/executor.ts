@@ -76,6 +76,8 @@ export class Executor {
         started_at: now,
         attempts: ctx.attempt,
         worker: ctx.workerId,
+        function_name: meta.function_name,
+        function_version: meta.version,
       })) ?? base;
 
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
@@ -113,9 +115,11 @@ export class Executor {
           env: meta.env,
           maxResultBytes: this.options.maxResultBytes,
           labels: { 'nanogrid.job': job.job_id, 'nanogrid.function': meta.function_id },
-          // A warm instance serves one function version with one set of limits.
+          // A warm instance serves one function version (its env and code) with one set of limits.
           ...(this.options.warm
-            ? { warmKey: `${meta.function_id}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${meta.network}` }
+            ? {
+                warmKey: `${meta.function_id}:${meta.version}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${meta.network}`,
+              }
             : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });

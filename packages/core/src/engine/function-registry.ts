@@ -1,59 +1,74 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buffer } from 'node:stream/consumers';
 import { ENGINE_OPTIONS, LOGGER, RUNTIMES, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
-import { NanoGridError, isNanoGridError } from '../errors.js';
-import { type FunctionMeta, codeKey, metaKey } from '../function-meta.js';
+import { NanoGridError } from '../errors.js';
+import { type FunctionMeta, codeKey } from '../function-meta.js';
+import type { JobMessage } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { CodeCache } from './code-cache.js';
 import type { EngineOptions } from './engine-options.js';
 import { packageCode } from './entry-file.js';
+import {
+  FUNCTION_NAME_RE,
+  type FunctionRef,
+  checkAliasName,
+  checkVersion,
+  formatRef,
+  functionIdOf,
+  parseFunctionRef,
+} from './function-ref.js';
+import { type FunctionAlias, FunctionStore } from './function-store.js';
 import { Replicator } from './replicator.js';
 import { type DeployRequest, findRuntime, validateDeploy } from './validate-deploy.js';
 
-const FUNCTION_ID_RE = /^[\w-]{1,128}$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function notFound(id: string): NanoGridError {
-  return new NanoGridError(
-    'FUNCTION_NOT_FOUND',
-    `no function with id "${id}"; GET /functions lists the deployed ones`,
-    { details: { function_id: id } },
-  );
+function notFound(ref: string, extra: Record<string, unknown> = {}, why = ''): NanoGridError {
+  return new NanoGridError('FUNCTION_NOT_FOUND', `no function "${ref}"${why}; GET /functions lists the deployed ones`, {
+    details: { function: ref, ...extra },
+  });
 }
 
 /**
- * Deployed functions: `functions/{id}/code.zip` and `functions/{id}/meta.json`
- * in the StorageBackend, so every controller and worker sees the same set.
- * A deploy is checked whole (fields, archive, entry file, build) before anything is stored.
+ * Deployed functions and their versions (layout: FunctionStore). A function is
+ * found by name or id, optionally with `:version` or `:alias`. A deploy is
+ * checked whole (fields, archive, entry file, build) before anything is
+ * stored, and its version appears only once complete, so a failed deploy
+ * leaves the previous version serving.
  */
 @injectable()
 export class FunctionRegistry {
+  private readonly store: FunctionStore;
+
   constructor(
-    @inject(STORAGE) private readonly storage: StorageBackend,
+    @inject(STORAGE) storage: StorageBackend,
     @inject(RUNTIMES) private readonly runtimes: RuntimePlugin[],
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
     @inject(LOGGER) private readonly logger: Logger,
     @inject(CodeCache) private readonly code: CodeCache,
     @inject(Replicator) private readonly replicator: Replicator,
-  ) {}
+  ) {
+    this.store = new FunctionStore(storage);
+  }
 
   async deploy(req: DeployRequest): Promise<FunctionMeta> {
     const v = validateDeploy(req, this.runtimes, this.options);
-    const functionId = randomUUID();
-    const scratch = join(this.options.workDir, 'uploads', functionId);
+    const functionId = functionIdOf(v.functionName);
+    const scratch = join(this.options.workDir, 'uploads', randomUUID());
     await mkdir(scratch, { recursive: true });
     try {
       const pkg = await packageCode(req.fileName, req.data, v.handler, v.plugin, scratch, {
         maxEntries: this.options.maxArchiveEntries,
         maxBytes: this.options.maxArchiveBytes,
       });
-      const meta: FunctionMeta = {
+      const draft: FunctionMeta = {
         function_id: functionId,
         function_name: v.functionName,
+        version: 0,
         runtime: v.runtime,
         runtime_plugin: v.plugin.name,
         handler: v.handler,
@@ -63,17 +78,24 @@ export class FunctionRegistry {
         network: v.network,
         env: v.env,
         ...(v.maxConcurrency !== undefined ? { max_concurrency: v.maxConcurrency } : {}),
-        s3_key: codeKey(functionId),
+        s3_key: '',
         code_sha256: createHash('sha256').update(pkg.zip).digest('hex'),
         code_size: pkg.zip.length,
+        created_at: '',
+      };
+      // Compiled runtimes build now (keyed by the code's hash), so code that does not compile is refused before a version is claimed.
+      if (v.plugin.build) await this.code.prepare(draft, v.plugin, pkg.zip);
+      const version = await this.store.claimVersion(functionId);
+      const meta: FunctionMeta = {
+        ...draft,
+        version,
+        s3_key: codeKey(functionId, version),
         created_at: new Date().toISOString(),
       };
-      // Compiled runtimes build now, so code that does not compile is refused at deploy.
-      if (v.plugin.build) await this.code.prepare(meta, v.plugin, pkg.zip);
-      await this.storage.put(meta.s3_key, pkg.zip, { contentType: 'application/zip' });
-      // meta.json last: a function exists only once its code is stored.
-      await this.storage.put(metaKey(functionId), JSON.stringify(meta, null, 2), { contentType: 'application/json' });
-      await this.replicator.enqueue([meta.s3_key, metaKey(functionId)]);
+      const keys = await this.store.writeVersion(meta, pkg.zip);
+      this.remember(`v:${functionId}:${version}`, meta);
+      this.cache.delete(`l:${functionId}`);
+      await this.replicator.enqueue(keys);
       // A worker in this process gets the code ready now rather than on the first call.
       if (!v.plugin.build) void this.code.prepare(meta, v.plugin, pkg.zip).catch(() => undefined);
       return meta;
@@ -83,46 +105,76 @@ export class FunctionRegistry {
   }
 
   /**
-   * Metadata is immutable per id, so reads are cached briefly: a delete made by
-   * this process is seen at once, one made by another process within `metaCacheMs`.
+   * Reads are cached briefly: a change made by this process is seen at once,
+   * one made by another process (a deploy, an alias moved, a delete) within `metaCacheMs`.
    */
   metaCacheMs = 2000;
-  private readonly metaCache = new Map<string, { meta: FunctionMeta; until: number }>();
+  private readonly cache = new Map<string, { value: unknown; until: number }>();
 
-  async get(functionId: string): Promise<FunctionMeta> {
-    const hit = this.metaCache.get(functionId);
-    if (hit && hit.until > Date.now()) return hit.meta;
-    const meta = await this.read(functionId);
-    if (this.metaCache.size > 10_000) this.metaCache.clear();
-    this.metaCache.set(functionId, { meta, until: Date.now() + this.metaCacheMs });
+  private remember<T>(key: string, value: T): T {
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { value, until: Date.now() + this.metaCacheMs });
+    return value;
+  }
+
+  private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    const hit = this.cache.get(key);
+    if (hit && hit.until > Date.now()) return hit.value as T;
+    return this.remember(key, await load());
+  }
+
+  /** The versions of the function a reference's base names: tried as an id, then as a name. */
+  private async idOf(ref: FunctionRef, raw: string): Promise<{ id: string; versions: number[] }> {
+    const tries = UUID_RE.test(ref.base) ? [ref.base] : [];
+    if (FUNCTION_NAME_RE.test(ref.base)) tries.push(functionIdOf(ref.base));
+    for (const id of tries) {
+      const versions = await this.cached(`l:${id}`, async () => (await this.store.scan(id)).committed);
+      if (versions.length > 0) return { id, versions };
+    }
+    throw notFound(raw);
+  }
+
+  private async version(id: string, version: number, raw: string): Promise<FunctionMeta> {
+    const meta = await this.cached(`v:${id}:${version}`, () => this.store.readMeta(id, version));
+    if (!meta) throw notFound(raw, { version }, ` (no version ${version})`);
     return meta;
   }
 
-  private async read(functionId: string): Promise<FunctionMeta> {
-    if (!FUNCTION_ID_RE.test(functionId)) throw notFound(functionId);
-    let raw: Buffer;
-    try {
-      raw = await buffer(await this.storage.get(metaKey(functionId)));
-    } catch (err) {
-      if (isNanoGridError(err, 'NOT_FOUND')) throw notFound(functionId);
-      throw err;
+  /** The function version a reference names: `name`, `id`, `name:3`, `name:prod`, `name:latest`. */
+  async get(ref: string, field = 'function'): Promise<FunctionMeta> {
+    const r = parseFunctionRef(ref, field);
+    const { id, versions } = await this.idOf(r, ref);
+    const q = r.qualifier;
+    if (q.kind === 'latest') return this.version(id, versions[versions.length - 1] ?? 0, ref);
+    if (q.kind === 'version') {
+      if (!versions.includes(q.version))
+        throw notFound(ref, { version: q.version }, ` (versions: ${versions.join(', ')})`);
+      return this.version(id, q.version, ref);
     }
-    try {
-      return JSON.parse(raw.toString('utf8')) as FunctionMeta;
-    } catch (err) {
-      throw new NanoGridError('INTERNAL', `metadata of function ${functionId} is not JSON`, { cause: err });
-    }
+    const alias = await this.cached(`a:${id}:${q.alias}`, () => this.store.readAlias(id, q.alias));
+    if (!alias)
+      throw notFound(
+        ref,
+        { alias: q.alias },
+        ` (no alias "${q.alias}"; PUT /functions/${r.base}/aliases/${q.alias} creates it)`,
+      );
+    return this.version(id, alias.version, ref);
   }
 
-  /** Every deployed function, oldest first. */
+  /** The version a queue message asks for: its `function_version` when set, else the latest. */
+  forJob(job: Pick<JobMessage, 'function_id' | 'function_version'>): Promise<FunctionMeta> {
+    return this.get(
+      job.function_version ? `${job.function_id}:${job.function_version}` : job.function_id,
+      'function_id',
+    );
+  }
+
+  /** The latest version of every function, oldest first. */
   async list(): Promise<FunctionMeta[]> {
-    const objects = await this.storage.list('functions/');
-    const ids = objects.filter((o) => o.key.endsWith('/meta.json')).map((o) => o.key.split('/')[1] ?? '');
+    const all = await this.store.all();
     const metas = await Promise.all(
-      ids.map((id) =>
-        this.read(id).catch((err: unknown) =>
-          isNanoGridError(err, 'FUNCTION_NOT_FOUND') ? undefined : Promise.reject(err),
-        ),
+      [...all].map(([id, vs]) =>
+        this.cached(`v:${id}:${vs[vs.length - 1]}`, () => this.store.readMeta(id, vs[vs.length - 1] ?? 0)),
       ),
     );
     return metas
@@ -130,14 +182,93 @@ export class FunctionRegistry {
       .sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 
-  /** Removes a function (metadata first, so it stops being runnable at once). Its outputs stay. */
-  async delete(functionId: string): Promise<void> {
-    await this.read(functionId);
-    this.metaCache.delete(functionId);
-    await this.storage.delete(metaKey(functionId));
-    await this.storage.delete(codeKey(functionId));
+  /** Every version of a function, oldest first, and its aliases. */
+  async versions(ref: string): Promise<{ versions: FunctionMeta[]; aliases: FunctionAlias[] }> {
+    const r = this.unqualified(ref);
+    const { id } = await this.idOf(r, ref);
+    const { committed } = await this.store.scan(id);
+    const metas = await Promise.all(committed.map((n) => this.store.readMeta(id, n)));
+    return {
+      versions: metas.filter((m): m is FunctionMeta => m !== undefined),
+      aliases: await this.store.listAliases(id),
+    };
+  }
+
+  /** Points `alias` at an existing version (creating or moving it). */
+  async setAlias(
+    ref: string,
+    alias: string,
+    version: unknown,
+  ): Promise<FunctionAlias & { function_id: string; function_name: string }> {
+    checkAliasName(alias);
+    const n = checkVersion(version);
+    const target = await this.get(formatRef(this.unqualified(ref).base, { kind: 'version', version: n }));
+    const record: FunctionAlias = { alias, version: n, updated_at: new Date().toISOString() };
+    const key = await this.store.putAlias(target.function_id, record);
+    this.cache.delete(`a:${target.function_id}:${alias}`);
+    await this.replicator.enqueue([key]);
+    return { function_id: target.function_id, function_name: target.function_name, ...record };
+  }
+
+  async deleteAlias(ref: string, alias: string): Promise<void> {
+    checkAliasName(alias);
+    const { id } = await this.idOf(this.unqualified(ref), ref);
+    if (!(await this.store.readAlias(id, alias)))
+      throw notFound(`${ref}:${alias}`, { alias }, ` (no alias "${alias}")`);
+    await this.store.deleteAlias(id, alias);
+    this.cache.delete(`a:${id}:${alias}`);
+  }
+
+  /**
+   * `name` (or id) removes the whole function; `name:3` removes version 3,
+   * refused with CONFLICT while an alias points at it. Outputs of past jobs stay.
+   */
+  async delete(ref: string): Promise<FunctionMeta> {
+    const r = parseFunctionRef(ref);
+    if (r.qualifier.kind === 'alias') {
+      throw new NanoGridError(
+        'VALIDATION_FAILED',
+        `"${ref}" names an alias: DELETE /functions/${r.base}/aliases/${r.qualifier.alias} removes it`,
+        { details: { field: 'function' } },
+      );
+    }
+    const meta = await this.get(ref);
+    const id = meta.function_id;
+    if (r.qualifier.kind === 'version') {
+      const pointing = (await this.store.listAliases(id)).filter((a) => a.version === meta.version).map((a) => a.alias);
+      if (pointing.length > 0) {
+        throw new NanoGridError(
+          'CONFLICT',
+          `version ${meta.version} of "${meta.function_name}" is the target of alias ${pointing.join(', ')}; move or delete the alias first`,
+          {
+            details: { version: meta.version, aliases: pointing },
+          },
+        );
+      }
+      await this.store.deleteVersion(id, meta.version);
+    } else {
+      await this.store.deleteFunction(id);
+    }
+    for (const k of [...this.cache.keys()]) if (k.includes(id)) this.cache.delete(k);
     // The code cache is keyed by content, which another function may share: it is not evicted here.
-    this.logger.info('function code removed from storage', { function_id: functionId });
+    this.logger.info('function removed from storage', {
+      function_id: id,
+      function_name: meta.function_name,
+      ...(r.qualifier.kind === 'version' ? { version: meta.version } : {}),
+    });
+    return meta;
+  }
+
+  private unqualified(ref: string): FunctionRef {
+    const r = parseFunctionRef(ref);
+    if (r.qualifier.kind !== 'latest') {
+      throw new NanoGridError(
+        'VALIDATION_FAILED',
+        `"${ref}": give the function's name or id without ":${ref.split(':')[1]}" here`,
+        { details: { field: 'function' } },
+      );
+    }
+    return r;
   }
 
   /** The plugin that runs a deployed function. */

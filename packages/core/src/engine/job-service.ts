@@ -35,8 +35,9 @@ export class JobService {
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async submit(functionId: string, payload: unknown): Promise<Submitted> {
-    const fn = await this.registry.get(functionId);
+  /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
+  async submit(ref: string, payload: unknown, field = 'function'): Promise<Submitted> {
+    const fn = await this.registry.get(ref, field);
     const size = Buffer.byteLength(JSON.stringify(payload ?? {}));
     if (size > this.options.maxPayloadBytes) {
       throw new NanoGridError(
@@ -51,6 +52,8 @@ export class JobService {
     const record: JobRecord = {
       job_id: randomUUID(),
       function_id: fn.function_id,
+      function_name: fn.function_name,
+      function_version: fn.version,
       status: 'pending',
       created_at: now,
       updated_at: now,
@@ -59,6 +62,7 @@ export class JobService {
     const message: JobMessage = {
       job_id: record.job_id,
       function_id: fn.function_id,
+      function_version: fn.version,
       payload: payload ?? {},
       s3_key: fn.s3_key,
       runtime: fn.runtime,

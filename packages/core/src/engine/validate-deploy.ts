@@ -2,6 +2,7 @@ import { NanoGridError } from '../errors.js';
 import { NETWORK_POLICIES, type NetworkPolicy } from '../function-meta.js';
 import { runtimeMatches, type RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { EngineOptions } from './engine-options.js';
+import { FUNCTION_NAME_RE } from './function-ref.js';
 
 /** What `POST /upload` (or any other caller) asks the registry to deploy. */
 export interface DeployRequest {
@@ -37,7 +38,6 @@ export interface ValidDeploy {
   maxConcurrency?: number;
 }
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const HANDLER_RE = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -61,7 +61,7 @@ export function findRuntime(runtimes: readonly RuntimePlugin[], runtime: string)
 
 /** Checks names, limits, network and env of a deploy; the code itself is checked by the registry. */
 export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlugin[], o: EngineOptions): ValidDeploy {
-  if (!NAME_RE.test(req.functionName)) {
+  if (!FUNCTION_NAME_RE.test(req.functionName)) {
     throw invalid(
       'function_name',
       'function_name must be 1-128 letters, digits, "_", "-" or "." and start with a letter or digit',

@@ -167,7 +167,7 @@ export class WorkerLoop {
     }, this.options.heartbeatMs);
     beat.unref();
     // Read once per delivery: the gate needs the function's limit, the executor the rest.
-    const fn: FunctionLookup = await this.registry.get(d.job.function_id).then(
+    const fn: FunctionLookup = await this.registry.forJob(d.job).then(
       (meta) => ({ meta }),
       (error: unknown) => ({ error }),
     );

@@ -28,7 +28,7 @@ export function runHandler(opts: RunHandlerOptions) {
   let waiting = 0;
   const maxInflight = opts.maxInflight ?? 1000;
   return async (c: Context): Promise<Response> => {
-    const { functionId, payload } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
+    const { ref, field, payload } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
     if (!wantsAsync(c) && waiting >= maxInflight) {
       // Back-pressure: refuse before queueing, so nothing runs that nobody waits for.
       const err = new NanoGridError(
@@ -40,12 +40,14 @@ export function runHandler(opts: RunHandlerOptions) {
       );
       return c.json(errorBody(err), 429, { 'Retry-After': '1' });
     }
-    const { record, fn } = await opts.jobs.submit(functionId, payload);
+    const { record, fn } = await opts.jobs.submit(ref, payload, field);
     if (wantsAsync(c)) {
       return c.json(
         {
           job_id: record.job_id,
           function_id: record.function_id,
+          function_name: fn.function_name,
+          function_version: fn.version,
           status: 'pending',
           message: pollMessage(record.job_id),
         },

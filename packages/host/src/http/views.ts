@@ -13,6 +13,8 @@ export function jobView(r: JobRecord): Record<string, unknown> {
   return {
     job_id: r.job_id,
     function_id: r.function_id,
+    ...(r.function_name !== undefined ? { function_name: r.function_name } : {}),
+    ...(r.function_version !== undefined ? { function_version: r.function_version } : {}),
     status: r.status,
     ...(r.status === 'completed' ? { result: r.result ?? null } : r.result !== undefined ? { result: r.result } : {}),
     ...(r.error ? { error: r.error } : {}),
