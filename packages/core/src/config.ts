@@ -40,7 +40,7 @@ export interface HttpConfig {
   rateLimit?: { max: number; windowMs: number } | false;
   /** Where rate-limit counters live; share one (Redis) across controllers. @default in-memory */
   rateLimitStore?: RateLimitStore;
-  /** Largest request body in bytes. @default 50 MiB */
+  /** Largest request body in bytes, counted as the bytes arrive (uploads stream to a temp file). @default 50 MiB */
   bodyLimitBytes?: number;
   /** Sync `POST /run` requests waiting at once on one controller; more answer 429 with Retry-After. @default 1000 */
   maxInflight?: number;

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type FunctionRegistry,
   type HttpConfig,
@@ -5,14 +7,12 @@ import {
   type LimitsConfig,
   type Logger,
   type StorageBackend,
-  NanoGridError,
   consoleLogger,
 } from '@nanogrid/core';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
-import { errorResponse, notFoundHandler, onErrorHandler } from './http/error-response.js';
+import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { filesHandler } from './http/files-handler.js';
 import { functionRoutes } from './http/function-routes.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -51,6 +51,8 @@ export interface ControllerDeps {
   shutdownSignal?: AbortSignal;
   /** Served at `GET /metrics` (behind the API keys when they are set). */
   metrics?: MetricsSource;
+  /** Directory uploads are streamed to before they are deployed. @default {os tmpdir}/nanogrid-uploads */
+  uploadDir?: string;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -67,17 +69,7 @@ export function createController(deps: ControllerDeps): Hono {
   const bodyLimitBytes = http.bodyLimitBytes ?? 50 * MiB;
   // A run's body is its payload plus a little JSON around it.
   const runBodyLimit = Math.min(bodyLimitBytes, (deps.limits?.maxPayloadBytes ?? 6 * MiB) + 64 * 1024);
-  const tooLarge = (limit: number) =>
-    bodyLimit({
-      maxSize: limit,
-      onError: (c) =>
-        errorResponse(
-          c,
-          new NanoGridError('PAYLOAD_TOO_LARGE', `the request body is over the limit of ${limit} bytes`, {
-            details: { limit },
-          }),
-        ),
-    });
+  const uploadDir = deps.uploadDir ?? join(tmpdir(), 'nanogrid-uploads');
 
   const app = new Hono();
   app.onError(onErrorHandler(logger));
@@ -111,9 +103,10 @@ export function createController(deps: ControllerDeps): Hono {
 
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
 
-  app.post('/upload', tooLarge(bodyLimitBytes), async (c) => {
-    const req = await readUpload(c);
-    const meta = await deps.registry.deploy(req);
+  app.post('/upload', async (c) => {
+    // The file is streamed to a temp file (the limit counted as bytes arrive) and removed on every path.
+    const upload = await readUpload(c, { maxBytes: bodyLimitBytes, dir: uploadDir });
+    const meta = await deps.registry.deploy(upload.request).finally(upload.cleanup);
     logger.info('function deployed', {
       function_id: meta.function_id,
       function_name: meta.function_name,

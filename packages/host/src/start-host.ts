@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import {
   type Logger,
@@ -97,6 +98,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           logger,
           limits: config.limits ?? {},
           shutdownSignal: shutdown.signal,
+          uploadDir: join(nanogrid.options.workDir, 'incoming'),
         });
 
   let server: Server;

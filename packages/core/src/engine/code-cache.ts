@@ -1,8 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buffer } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
+import { digestOf } from '../archive/digest.js';
 import { extractZip } from '../archive/extract-zip.js';
+import type { ZipSource } from '../archive/open-zip.js';
 import { NanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
 import { codeKey } from '../function-meta.js';
@@ -48,7 +51,7 @@ export class CodeCache {
   }
 
   /** The directory runs of this function start in. */
-  prepare(meta: FunctionMeta, plugin: RuntimePlugin, zip?: Buffer): Promise<string> {
+  prepare(meta: FunctionMeta, plugin: RuntimePlugin, zip?: ZipSource): Promise<string> {
     const dir = this.dirOf(meta, plugin);
     const runDir = join(dir, plugin.build ? 'out' : 'src');
     if (this.ready.has(runDir)) return Promise.resolve(runDir);
@@ -70,22 +73,30 @@ export class CodeCache {
     await rm(this.dirOf(meta, plugin), { recursive: true, force: true });
   }
 
-  private async materialize(meta: FunctionMeta, plugin: RuntimePlugin, dir: string, given?: Buffer): Promise<void> {
-    const zip = given ?? (await buffer(await this.storage.get(meta.s3_key || codeKey(meta.function_id, meta.version))));
-    const sha = createHash('sha256').update(zip).digest('hex');
-    if (sha !== meta.code_sha256) {
-      throw new NanoGridError(
-        'INTERNAL',
-        `code of function ${meta.function_id} does not match its recorded sha256 (storage corrupted or overwritten)`,
-      );
-    }
+  private async materialize(meta: FunctionMeta, plugin: RuntimePlugin, dir: string, given?: ZipSource): Promise<void> {
     const tmp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
     try {
+      await mkdir(tmp, { recursive: true });
+      // Code from storage goes to a file first: a large zip is never held whole in memory.
+      const download = join(tmp, 'code.zip');
+      const zip = given ?? download;
+      if (given === undefined)
+        await pipeline(
+          await this.storage.get(meta.s3_key || codeKey(meta.function_id, meta.version)),
+          createWriteStream(download),
+        );
+      if ((await digestOf(zip)).sha256 !== meta.code_sha256) {
+        throw new NanoGridError(
+          'INTERNAL',
+          `code of function ${meta.function_id} does not match its recorded sha256 (storage corrupted or overwritten)`,
+        );
+      }
       const src = join(tmp, 'src');
       await extractZip(zip, src, {
         maxEntries: this.options.maxArchiveEntries,
         maxBytes: this.options.maxArchiveBytes,
       });
+      await rm(download, { force: true });
       let runDir = src;
       if (plugin.build) {
         for (const [file, content] of Object.entries(plugin.build.files ?? {})) {

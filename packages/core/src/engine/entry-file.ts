@@ -1,12 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { createZip } from '../archive/create-zip.js';
 import { extractZip } from '../archive/extract-zip.js';
+import type { ZipSource } from '../archive/open-zip.js';
 import { NanoGridError } from '../errors.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
+import type { CodeFile } from './validate-deploy.js';
 
 /** The code of a deploy as stored: one zip, and the file that holds the handler. */
 export interface PackagedCode {
-  zip: Buffer;
+  /** The zip's bytes, or the path of the uploaded zip file. */
+  zip: ZipSource;
   entryFile: string;
   /** Every file of the code, relative paths. */
   files: string[];
@@ -53,7 +57,7 @@ export function pickEntryFile(files: readonly string[], handler: string, plugin:
  */
 export async function packageCode(
   fileName: string,
-  data: Buffer,
+  data: Buffer | CodeFile,
   handler: string,
   plugin: RuntimePlugin,
   scratchDir: string,
@@ -61,8 +65,9 @@ export async function packageCode(
 ): Promise<PackagedCode> {
   const name = basename(fileName);
   if (extname(name).toLowerCase() === '.zip') {
-    const files = await extractZip(data, scratchDir, limits);
-    return { zip: data, entryFile: pickEntryFile(files, handler, plugin), files };
+    const zip = Buffer.isBuffer(data) ? data : data.path;
+    const files = await extractZip(zip, scratchDir, limits);
+    return { zip, entryFile: pickEntryFile(files, handler, plugin), files };
   }
   if (!plugin.extensions.includes(extname(name))) {
     throw new NanoGridError(
@@ -76,10 +81,12 @@ export async function packageCode(
       details: { field: 'file' },
     });
   }
-  if (data.length > limits.maxBytes) {
-    throw new NanoGridError('ARCHIVE_TOO_LARGE', `the file is ${data.length} bytes; the limit is ${limits.maxBytes}`, {
+  const size = Buffer.isBuffer(data) ? data.length : data.size;
+  if (size > limits.maxBytes) {
+    throw new NanoGridError('ARCHIVE_TOO_LARGE', `the file is ${size} bytes; the limit is ${limits.maxBytes}`, {
       details: { limit: limits.maxBytes },
     });
   }
-  return { zip: await createZip([{ path: name, data }]), entryFile: name, files: [name] };
+  const source = Buffer.isBuffer(data) ? data : await readFile(data.path);
+  return { zip: await createZip([{ path: name, data: source }]), entryFile: name, files: [name] };
 }

@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { digestOf } from '../archive/digest.js';
 import { ENGINE_OPTIONS, LOGGER, RUNTIMES, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { NanoGridError } from '../errors.js';
@@ -65,6 +66,7 @@ export class FunctionRegistry {
         maxEntries: this.options.maxArchiveEntries,
         maxBytes: this.options.maxArchiveBytes,
       });
+      const digest = await digestOf(pkg.zip);
       const draft: FunctionMeta = {
         function_id: functionId,
         function_name: v.functionName,
@@ -79,8 +81,8 @@ export class FunctionRegistry {
         env: v.env,
         ...(v.maxConcurrency !== undefined ? { max_concurrency: v.maxConcurrency } : {}),
         s3_key: '',
-        code_sha256: createHash('sha256').update(pkg.zip).digest('hex'),
-        code_size: pkg.zip.length,
+        code_sha256: digest.sha256,
+        code_size: digest.size,
         created_at: '',
       };
       // Compiled runtimes build now (keyed by the code's hash), so code that does not compile is refused before a version is claimed.
@@ -96,8 +98,11 @@ export class FunctionRegistry {
       this.remember(`v:${functionId}:${version}`, meta);
       this.cache.delete(`l:${functionId}`);
       await this.replicator.enqueue(keys);
-      // A worker in this process gets the code ready now rather than on the first call.
-      if (!v.plugin.build) void this.code.prepare(meta, v.plugin, pkg.zip).catch(() => undefined);
+      // A worker in this process gets the code ready now rather than on the first call
+      // (from storage when the upload is a temp file its caller removes once we return).
+      if (!v.plugin.build) {
+        void this.code.prepare(meta, v.plugin, Buffer.isBuffer(pkg.zip) ? pkg.zip : undefined).catch(() => undefined);
+      }
       return meta;
     } finally {
       await rm(scratch, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { buffer } from 'node:stream/consumers';
 import { NanoGridError, isNanoGridError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   versionsPrefix,
 } from '../function-meta.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
+import type { ZipSource } from '../archive/open-zip.js';
 
 /** An alias: a name that points at one version of a function (`prod` → 3). */
 export interface FunctionAlias {
@@ -101,8 +103,10 @@ export class FunctionStore {
   }
 
   /** Stores a claimed version: code first, meta.json last (so it is never half there). */
-  async writeVersion(meta: FunctionMeta, zip: Buffer): Promise<string[]> {
-    await this.storage.put(meta.s3_key, zip, { contentType: 'application/zip' });
+  async writeVersion(meta: FunctionMeta, zip: ZipSource): Promise<string[]> {
+    // An uploaded file is stored as a stream, never read whole.
+    const body = Buffer.isBuffer(zip) ? zip : createReadStream(zip);
+    await this.storage.put(meta.s3_key, body, { contentType: 'application/zip' });
     const mk = metaKey(meta.function_id, meta.version);
     await this.storage.put(mk, JSON.stringify(meta, null, 2), { contentType: 'application/json' });
     return [meta.s3_key, mk];

@@ -4,6 +4,12 @@ import { runtimeMatches, type RuntimePlugin } from '../plugins/runtime-plugin.js
 import type { EngineOptions } from './engine-options.js';
 import { FUNCTION_NAME_RE } from './function-ref.js';
 
+/** Code already on the local disk (a streamed upload): read from there, never loaded whole. */
+export interface CodeFile {
+  path: string;
+  size: number;
+}
+
 /** What `POST /upload` (or any other caller) asks the registry to deploy. */
 export interface DeployRequest {
   functionName: string;
@@ -11,7 +17,8 @@ export interface DeployRequest {
   runtime: string;
   /** Name of the uploaded file: a source file of the runtime or a `.zip`. */
   fileName: string;
-  data: Buffer;
+  /** The uploaded bytes, or the file they were streamed to. */
+  data: Buffer | CodeFile;
   /** `module.function`. @default the runtime's default handler */
   handler?: string;
   /** @default limits.defaultTimeoutSec */

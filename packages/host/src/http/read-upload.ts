@@ -2,14 +2,16 @@ import type { DeployRequest, NetworkPolicy } from '@nanogrid/core';
 import { NanoGridError } from '@nanogrid/core';
 import type { Context } from 'hono';
 import { invalidField } from './error-response.js';
+import { type ReceivedMultipart, receiveMultipart } from './receive-multipart.js';
 
-type Fields = Record<string, string | File | (string | File)[]>;
+/** Text fields as received: a field sent more than once has several values. */
+type Fields = Map<string, string[]>;
 
 function text(fields: Fields, name: string): string | undefined {
-  const v = fields[name];
+  const v = fields.get(name);
   if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw invalidField(name, `"${name}" must be a single text field`);
-  const t = v.trim();
+  if (v.length !== 1) throw invalidField(name, `"${name}" must be a single text field`);
+  const t = (v[0] ?? '').trim();
   return t === '' ? undefined : t;
 }
 
@@ -47,30 +49,62 @@ function env(fields: Fields): Record<string, string> | undefined {
   return parsed as Record<string, string>;
 }
 
+const TEXT_FIELDS = [
+  'function_name',
+  'runtime',
+  'handler',
+  'timeout',
+  'memory_mb',
+  'max_concurrency',
+  'network',
+  'env',
+];
+
+export interface ReadUploadOptions {
+  /** Most bytes of the whole body, counted as they arrive. */
+  maxBytes: number;
+  /** Where the uploaded file is streamed to. */
+  dir: string;
+}
+
+/** A deploy request whose code is a temp file; `cleanup()` removes it (call it once the deploy is done). */
+export interface ReceivedUpload {
+  request: DeployRequest;
+  cleanup(): Promise<void>;
+}
+
 /**
  * Reads `POST /upload`: the original's multipart fields (`file`, `function_name`,
  * `runtime`, `handler`, `timeout`) plus `memory_mb`, `max_concurrency`, `network` and `env` (JSON).
- * Shapes are checked here; limits and runtime ids are the registry's to check.
+ * The file is streamed to disk, never held in memory. Shapes are checked here;
+ * limits and runtime ids are the registry's to check.
  */
-export async function readUpload(c: Context): Promise<DeployRequest> {
+export async function readUpload(c: Context, opts: ReadUploadOptions): Promise<ReceivedUpload> {
   const type = c.req.header('content-type') ?? '';
   if (!/^multipart\/form-data/i.test(type)) {
     throw new NanoGridError('BAD_REQUEST', 'POST /upload takes multipart/form-data with a "file" field', {
       details: { field: 'content-type' },
     });
   }
-  let fields: Fields;
+  const body = await receiveMultipart(c, { maxBytes: opts.maxBytes, dir: opts.dir, fileField: 'file' });
   try {
-    fields = (await c.req.parseBody({ all: true })) as Fields;
+    return { request: toDeployRequest(body), cleanup: body.cleanup };
   } catch (err) {
-    if (err instanceof NanoGridError) throw err;
-    throw new NanoGridError('BAD_REQUEST', `the multipart body could not be read: ${(err as Error).message}`, {
-      cause: err,
-    });
+    await body.cleanup();
+    throw err;
   }
-  const file = fields['file'];
-  if (file === undefined) throw invalidField('file', '"file" is required: a source file of the runtime or a .zip');
-  if (!(file instanceof File)) throw invalidField('file', '"file" must be one uploaded file');
+}
+
+function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): DeployRequest {
+  if (fileFields.filter((f) => f === 'file').length > 1 || (file && fields.has('file'))) {
+    throw invalidField('file', '"file" must be one uploaded file');
+  }
+  if (!file) {
+    if (fields.has('file')) throw invalidField('file', '"file" must be one uploaded file');
+    throw invalidField('file', '"file" is required: a source file of the runtime or a .zip');
+  }
+  const misplaced = fileFields.find((f) => TEXT_FIELDS.includes(f));
+  if (misplaced) throw invalidField(misplaced, `"${misplaced}" must be a single text field`);
   const functionName = required(fields, 'function_name');
   const runtime = required(fields, 'runtime');
   const handler = text(fields, 'handler');
@@ -83,7 +117,7 @@ export async function readUpload(c: Context): Promise<DeployRequest> {
     functionName,
     runtime,
     fileName: file.name || 'upload',
-    data: Buffer.from(await file.arrayBuffer()),
+    data: { path: file.path, size: file.size },
     ...(handler !== undefined ? { handler } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
     ...(memoryMb !== undefined ? { memoryMb } : {}),
