@@ -52,3 +52,6 @@ export * from './engine/replicator.js';
 export * from './scaling/autoscale-policy.js';
 export * from './scaling/autoscaler.js';
 export * from './metrics/nanogrid-metrics.js';
+// --- triggers and completion callbacks
+export * from './triggers/schedule-expression.js';
+export * from './webhooks/index.js';

@@ -1,0 +1,153 @@
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JobRecord } from '../src/job.js';
+import { checkCallbackUrl, guardedLookup } from '../src/webhooks/callback-url-guard.js';
+import { postCallback } from '../src/webhooks/post-callback.js';
+import {
+  SIGNATURE_HEADER,
+  callbackBody,
+  signBody,
+  slackMessage,
+  verifySignature,
+} from '../src/webhooks/webhook-message.js';
+
+const record: JobRecord = {
+  job_id: 'job-1',
+  function_id: 'fn-1',
+  status: 'failed',
+  created_at: '2026-01-01T00:00:00.000Z',
+  updated_at: '2026-01-01T00:00:01.000Z',
+  output_files: [],
+  execution_time_ms: 42,
+  error: { code: 'FUNCTION_ERROR', type: 'ValueError', message: 'divisor must not be zero' },
+};
+
+describe('callback URL guard (SSRF)', () => {
+  it.each([
+    'http://127.0.0.1/hook',
+    'http://127.1/hook',
+    'http://0x7f000001/hook',
+    'http://[::1]/hook',
+    'http://[::ffff:127.0.0.1]/hook',
+    'http://localhost:8080/hook',
+    'http://api.localhost/hook',
+    'http://10.1.2.3/hook',
+    'http://172.16.0.1/hook',
+    'http://192.168.1.1/hook',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://100.64.0.1/hook',
+    'http://0.0.0.0/hook',
+    'http://[fd00::1]/hook',
+    'http://[fe80::1]/hook',
+  ])('refuses %s', (url) => {
+    expect(() => checkCallbackUrl(url)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+  });
+
+  it.each([
+    'file:///etc/passwd',
+    'gopher://example.com/',
+    'ftp://example.com/',
+    'http://user:pw@example.com/',
+    'not a url',
+    `https://example.com/${'a'.repeat(3000)}`,
+  ])('refuses the shape of %s', (url) => {
+    expect(() => checkCallbackUrl(url)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+  });
+
+  it('accepts public addresses and names, and private ones only when allowed', () => {
+    expect(checkCallbackUrl('https://hooks.slack.com/services/T/B/X').hostname).toBe('hooks.slack.com');
+    expect(checkCallbackUrl('http://93.184.216.34/hook').hostname).toBe('93.184.216.34');
+    expect(checkCallbackUrl('http://127.0.0.1:9/x', { allowNetworks: ['127.0.0.0/8'] }).port).toBe('9');
+    expect(() => checkCallbackUrl('http://10.0.0.1/', { allowNetworks: ['127.0.0.0/8'] })).toThrow();
+    expect(() => checkCallbackUrl('http://example.com/', { allowHttp: false })).toThrow();
+  });
+
+  it('checks the addresses a name resolves to at connection time', async () => {
+    const lookup = guardedLookup({});
+    const err = await new Promise<Error | null>((resolve) => lookup('localhost', {}, (e) => resolve(e)));
+    expect(err).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const ok = await new Promise<unknown>((resolve) =>
+      guardedLookup({ allowNetworks: ['127.0.0.0/8', '::1/128'] })('localhost', {}, (e, address) =>
+        resolve(e ?? address),
+      ),
+    );
+    expect(ok).toMatch(/^(127\.|::1)/);
+  });
+});
+
+describe('callback bodies', () => {
+  it('signs with HMAC-SHA256 and verifies in constant time', () => {
+    const body = callbackBody(record, 'json');
+    const sig = signBody(body, 's3cret');
+    expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(verifySignature(body, 's3cret', sig)).toBe(true);
+    expect(verifySignature(`${body} `, 's3cret', sig)).toBe(false);
+    expect(verifySignature(body, 'other', sig)).toBe(false);
+    expect(verifySignature(body, 's3cret', undefined)).toBe(false);
+  });
+
+  it('writes a Slack message with function, status, duration and error', () => {
+    const msg = slackMessage(record, 'divide') as { text: string; blocks: { text?: { text: string } }[] };
+    expect(msg.text).toContain('divide');
+    expect(msg.text).toContain('failed');
+    expect(msg.text).toContain('42 ms');
+    expect(JSON.stringify(msg.blocks)).toContain('divisor must not be zero');
+    const long = slackMessage({ ...record, error: { code: 'FUNCTION_ERROR', message: 'x'.repeat(10_000) } });
+    for (const b of (long as { blocks: { text?: { text: string } }[] }).blocks) {
+      expect((b.text?.text ?? '').length).toBeLessThanOrEqual(3000);
+    }
+  });
+});
+
+describe('postCallback', () => {
+  let server: Server | undefined;
+  afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
+
+  async function listen(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<string> {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => handler(req, res, body));
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  }
+  const allowLoopback = { allowNetworks: ['127.0.0.0/8'] };
+
+  it('delivers a signed body to an allowed receiver', async () => {
+    let got: { sig?: string; body?: string } = {};
+    const url = await listen((req, res, body) => {
+      got = { sig: req.headers[SIGNATURE_HEADER.toLowerCase()] as string, body };
+      res.end('ok');
+    });
+    const body = callbackBody(record, 'json');
+    const r = await postCallback(url, body, {
+      policy: allowLoopback,
+      headers: { [SIGNATURE_HEADER]: signBody(body, 'k') },
+    });
+    expect(r).toEqual({ ok: true, status: 200, retry: false });
+    expect(verifySignature(got.body!, 'k', got.sig)).toBe(true);
+  });
+
+  it('retries 5xx/429, not 4xx, never follows a redirect, and refuses loopback by default', async () => {
+    const statuses = [503, 429, 404, 302];
+    const url = await listen((_req, res) => {
+      const s = statuses.shift()!;
+      res.writeHead(s, s === 302 ? { location: 'http://169.254.169.254/' } : {}).end();
+    });
+    const opts = { policy: allowLoopback };
+    expect(await postCallback(url, '{}', opts)).toMatchObject({ ok: false, status: 503, retry: true });
+    expect(await postCallback(url, '{}', opts)).toMatchObject({ ok: false, status: 429, retry: true });
+    expect(await postCallback(url, '{}', opts)).toMatchObject({ ok: false, status: 404, retry: false });
+    expect(await postCallback(url, '{}', opts)).toMatchObject({ ok: false, status: 302, retry: false });
+    expect(await postCallback(url, '{}')).toMatchObject({ ok: false, retry: false });
+  });
+
+  it('gives up on a receiver that never answers, as a retryable failure', async () => {
+    const url = await listen(() => {}); // reads the body, never answers
+    const r = await postCallback(url, '{}', { policy: allowLoopback, timeoutMs: 200 });
+    expect(r).toMatchObject({ ok: false, retry: true });
+    server?.closeAllConnections();
+  });
+});
