@@ -7,7 +7,7 @@ export default defineConfig({
   role: 'all', // 'controller' | 'worker' | 'all'
   port: 8080,
   dataDir: '.nanogrid', // filesystem storage and work files of the embedded defaults
-  sandbox: 'auto', // Docker when an engine answers, else host processes (bubblewrap when installed)
+  sandbox: 'auto', // Docker when an engine with the images answers, else host processes in bubblewrap; neither: no start
   // ai: { endpoint: 'http://10.0.0.5:11434' }, // private Ollama: AI_ENDPOINT in every function
   defaultNetwork: 'none',
   worker: { concurrency: 2 },

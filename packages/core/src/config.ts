@@ -9,6 +9,21 @@ import type { StorageBackend } from './plugins/storage-backend.js';
 export type Role = 'all' | 'controller' | 'worker';
 export type SandboxChoice = 'auto' | 'process' | 'docker';
 
+/** A sandbox chosen by kind, with the isolation it must give. */
+export interface SandboxSettings {
+  /** `auto`: Docker when an engine with the runtime images answers, else the process sandbox. */
+  kind: SandboxChoice;
+  /**
+   * `required`: a worker refuses to start when nothing isolates runs (no Docker
+   * engine with images for `auto`, no working bubblewrap for the process sandbox).
+   * `none`: functions may run as plain host processes, with the host's rights
+   * (trusted code only; the host warns). `NANOGRID_ALLOW_UNISOLATED=1` in the
+   * environment has the same effect.
+   * @default 'required'
+   */
+  isolation?: 'required' | 'none';
+}
+
 /** Limits applied to uploads and runs. */
 export interface LimitsConfig {
   /** Seconds a function may run when the upload names no timeout. @default 300 */
@@ -116,8 +131,8 @@ export interface NanoGridConfig {
   queue?: QueueSource;
   /** @default in-memory results (role 'all' only) */
   results?: ResultSink;
-  /** @default 'auto' */
-  sandbox?: Sandbox | SandboxChoice;
+  /** A choice, a choice with its isolation, or a sandbox object. @default 'auto' (isolation required) */
+  sandbox?: Sandbox | SandboxChoice | SandboxSettings;
   /** @default Python and Node (plus C++ and Go where installed) */
   runtimes?: RuntimePlugin[];
   /** Private LLM server given to functions as `AI_ENDPOINT`. */

@@ -27,6 +27,7 @@ export * from './archive/entry-path.js';
 export type { ZipSource, ZipEntryKind } from './archive/open-zip.js';
 // --- sandboxes
 export * from './sandbox/process-sandbox.js';
+export * from './sandbox/isolation.js';
 export * from './sandbox/capped-buffer.js';
 // the warm protocol and pool, shared with @nanogrid/sandbox-docker
 export * from './sandbox/warm-channel.js';

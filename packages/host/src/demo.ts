@@ -42,7 +42,13 @@ export async function runDemo(argv: string[]): Promise<number> {
   const logger = consoleLogger('nanogrid', values.verbose ? 'info' : 'warn');
   // A stub Ollama for the summarizer; its cases join only when the sandbox turns out to be Docker.
   const ai = sandbox === 'process' ? undefined : await startDemoAi();
-  const config = { dataDir, sandbox, ...(ai ? { ai: { endpoint: ai.url } } : {}) };
+  // The demo runs only its own examples, so it may fall back to plain host processes
+  // where nothing isolates them (a `nanogrid start` host refuses to); it says so below.
+  const config = {
+    dataDir,
+    sandbox: { kind: sandbox, isolation: 'none' as const },
+    ...(ai ? { ai: { endpoint: ai.url } } : {}),
+  };
   const host = await startHost({
     config,
     port: 0,
@@ -61,6 +67,11 @@ export async function runDemo(argv: string[]): Promise<number> {
     out(
       `NanoGrid demo: all-in-one host at ${host.url} (sandbox: ${host.nanogrid.sandbox.name}${host.nanogrid.sandbox.isolated ? '' : ', not isolated'})`,
     );
+    if (!host.nanogrid.sandbox.isolated) {
+      out(
+        "NOTE: nothing on this machine isolates functions (no Docker engine with images, no working bubblewrap); the demo allows plain host processes for its own examples (sandbox: { isolation: 'none' }). `nanogrid start` refuses to run functions like this unless the config says so.",
+      );
+    }
     out(`GET /health -> ${JSON.stringify(await client.health())}`);
     out('');
     out(

@@ -5,7 +5,7 @@ export { loadConfig, CONFIG_FILES, type LoadConfigOptions, type LoadedConfig } f
 export { validateConfig } from './config/validate-config.js';
 export { loadTsConfigFile } from './config/load-ts.js';
 export { defaultRuntimes } from './default-runtimes.js';
-export { pickSandbox, sandboxPicker, type PickSandboxOptions } from './pick-sandbox.js';
+export { pickSandbox, sandboxPicker, type PickSandboxOptions, type SandboxProbe } from './pick-sandbox.js';
 export {
   memoryRateLimitStore,
   type MemoryRateLimitStore,
@@ -27,6 +27,7 @@ export type {
   NanoGridConfig,
   Role,
   SandboxChoice,
+  SandboxSettings,
   HttpConfig,
   LimitsConfig,
   WorkerConfig,

@@ -1,6 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isNanoGridError, type Logger } from '@nanogrid/core';
+import { bubblewrapStatus, isNanoGridError, type Logger } from '@nanogrid/core';
 import { detectDocker } from '@nanogrid/sandbox-docker';
 import { dockerTestEnv } from '@nanogrid/sandbox-docker/testing';
 import { pickSandbox } from '../src/pick-sandbox.js';
@@ -37,20 +37,33 @@ describe('detectDocker', () => {
   });
 });
 
-describe('pickSandbox', () => {
-  it('gives the process sandbox when asked, and says so', async () => {
+// The real bubblewrap probe of this machine (CI installs bubblewrap, so there it works).
+const bwrap = bubblewrapStatus();
+if (process.env.CI === 'true' && !bwrap.ok) throw new Error(`bubblewrap must work with CI=true: ${bwrap.reason}`);
+
+describe('pickSandbox (the real probes)', () => {
+  it.runIf(bwrap.ok)('gives the isolated process sandbox when asked, and says so', async () => {
     const log = recordingLogger();
     const sandbox = await pickSandbox('process', log);
     expect(sandbox.name).toBe('process');
+    expect(sandbox.isolated).toBe(true);
     expect(sandbox.cleanupOrphans).toBeUndefined();
     expect(log.lines.some((l) => l.startsWith('sandbox: process'))).toBe(true);
   });
 
-  it('falls back to the process sandbox under auto when no engine answers', async () => {
+  it.runIf(bwrap.ok)('falls back to the process sandbox in bubblewrap under auto when no engine answers', async () => {
     const log = recordingLogger();
     const sandbox = await pickSandbox('auto', log, { docker: nowhere, detectTimeoutMs: 500 });
     expect(sandbox.name).toBe('process');
+    expect(sandbox.isolated).toBe(true);
     expect(log.lines.some((l) => l.includes('no Docker engine answers'))).toBe(true);
+  });
+
+  it.runIf(!bwrap.ok)('refuses auto on this machine without Docker or a working bubblewrap', async () => {
+    const err = await pickSandbox('auto', recordingLogger(), { docker: nowhere, detectTimeoutMs: 500 }).catch(
+      (e: unknown) => e,
+    );
+    expect(isNanoGridError(err, 'SANDBOX_UNAVAILABLE')).toBe(true);
   });
 
   it('refuses docker when no engine answers', async () => {

@@ -66,3 +66,25 @@ export function dockerMessage(err: unknown): string {
   if (json && typeof json.message === 'string') return json.message;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The images (of `images`) the engine does not have; every one when the engine does not answer. */
+export async function missingImages(images: readonly string[], conn: DockerConnectionOptions = {}): Promise<string[]> {
+  let docker: Dockerode;
+  try {
+    docker = await openDocker(conn);
+  } catch {
+    return [...images];
+  }
+  const present = await Promise.all(
+    images.map((image) =>
+      docker
+        .getImage(image)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        ),
+    ),
+  );
+  return images.filter((_, i) => !present[i]);
+}

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { NanoGridConfig, Role, SandboxChoice } from '../config.js';
+import type { NanoGridConfig, Role, SandboxSettings } from '../config.js';
 import { fsStorage } from '../defaults/fs-storage.js';
 import { memoryQueue } from '../defaults/memory-queue.js';
 import { memoryResults } from '../defaults/memory-results.js';
@@ -19,7 +19,7 @@ import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import type { WarmPoolOptions } from '../sandbox/warm-pool-base.js';
-import { processSandbox } from '../sandbox/process-sandbox.js';
+import { bubblewrapStatus, isolatedProcessSandbox, sandboxSettings } from '../sandbox/isolation.js';
 import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
 import { checkBackends } from './check-backends.js';
@@ -58,21 +58,27 @@ export interface SandboxPickContext {
   maxOutputBytes: number;
   /** Warm pool options from `config.warm`. */
   warm: WarmPoolOptions;
+  /** Images of the configured runtimes (and their builds): what a Docker engine must have. */
+  images: string[];
 }
 
-/** Builds the sandbox named by the config; throws a NanoGridError when it cannot. */
-export type SandboxPicker = (choice: SandboxChoice, ctx: SandboxPickContext) => Promise<Sandbox>;
+/**
+ * Builds the sandbox the config chose; throws a NanoGridError when it cannot,
+ * `SANDBOX_UNAVAILABLE` when nothing isolates runs and `settings` (or the
+ * environment) did not allow unisolated ones.
+ */
+export type SandboxPicker = (settings: SandboxSettings, ctx: SandboxPickContext) => Promise<Sandbox>;
 
 /** The picker of a bare engine: only the process sandbox lives in core. */
-const processOnly: SandboxPicker = async (choice, ctx) => {
-  if (choice !== 'process') {
+const processOnly: SandboxPicker = async (settings, ctx) => {
+  if (settings.kind !== 'process') {
     throw new NanoGridError(
       'CONFIG_INVALID',
-      `sandbox "${choice}" is chosen by @nanogrid/host (pass its sandboxPicker() as pickSandbox, or a Sandbox object such as dockerSandbox() from @nanogrid/sandbox-docker)`,
+      `sandbox "${settings.kind}" is chosen by @nanogrid/host (pass its sandboxPicker() as pickSandbox, or a Sandbox object such as dockerSandbox() from @nanogrid/sandbox-docker)`,
       { details: { field: 'sandbox' } },
     );
   }
-  const sandbox = processSandbox({ logger: ctx.logger, warm: ctx.warm });
+  const sandbox = isolatedProcessSandbox(settings, bubblewrapStatus(), { logger: ctx.logger, warm: ctx.warm });
   ctx.logger.info('sandbox: process (chosen in the config)', { isolated: sandbox.isolated });
   return sandbox;
 };
@@ -158,16 +164,23 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   }
   const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
   const pick = opts.pickSandbox ?? processOnly;
-  const sandbox =
-    typeof config.sandbox === 'object'
-      ? config.sandbox
-      : runsCode
-        ? await pick(config.sandbox ?? 'auto', {
-            logger,
-            maxOutputBytes: options.maxOutputBytes,
-            warm: warmPoolOptions(config),
-          })
-        : noSandbox;
+  const settings = sandboxSettings(config.sandbox);
+  const images = [...new Set(runtimes.flatMap((r) => [r.image, r.build?.image ?? r.image]))];
+  let sandbox: Sandbox = noSandbox;
+  try {
+    if (!settings) sandbox = config.sandbox as Sandbox;
+    else if (runsCode)
+      sandbox = await pick(settings, {
+        logger,
+        maxOutputBytes: options.maxOutputBytes,
+        warm: warmPoolOptions(config),
+        images,
+      });
+  } catch (err) {
+    // No sandbox (none isolates, no engine): nothing starts, nothing stays open.
+    await Promise.allSettled([queue.close(), results.close(), storage.close?.()]);
+    throw err;
+  }
   if (role !== 'controller' && sandbox.cleanupOrphans) {
     // Containers of a worker that crashed would otherwise hold memory forever.
     await sandbox

@@ -123,7 +123,12 @@ const CONFIG_SHAPE: Record<string, Check> = {
   replicas: arrayOf(storage),
   queue: plugin('QueueSource', ['send', 'receive', 'depth', 'close']),
   results: plugin('ResultSink', ['create', 'update', 'get', 'publish', 'wait', 'close']),
-  sandbox: either(oneOf('auto', 'process', 'docker'), plugin('Sandbox', ['run'])),
+  sandbox: (v, p) => {
+    if (typeof v === 'string') return oneOf('auto', 'process', 'docker')(v, p);
+    if (isRecord(v) && 'kind' in v)
+      return object({ kind: oneOf('auto', 'process', 'docker'), isolation: oneOf('required', 'none') }, ['kind'])(v, p);
+    plugin('Sandbox', ['run'])(v, p);
+  },
   runtimes: arrayOf(
     plugin('RuntimePlugin', ['entry'], {
       runtimes: runtimeIds,
