@@ -39,6 +39,7 @@ export * from './engine/resolve-options.js';
 export * from './engine/validate-deploy.js';
 export * from './engine/entry-file.js';
 export * from './engine/code-cache.js';
+export * from './engine/dependency-cache.js';
 export * from './engine/collect-outputs.js';
 export * from './engine/function-registry.js';
 export * from './engine/function-ref.js';

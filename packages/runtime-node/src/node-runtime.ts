@@ -1,4 +1,5 @@
 import type { RuntimePlugin } from '@nanogrid/core';
+import { type NodeDependencyOptions, nodeDependencies } from './node-dependencies.js';
 import { NODE_BOOTSTRAP_FILE, NODE_SERVE_FILE, readNodeBootstrap, readNodeServe } from './bootstrap-source.js';
 
 export interface NodeRuntimeOptions {
@@ -21,6 +22,13 @@ export interface NodeRuntimeOptions {
    * @default ['node', 'nodejs', /^nodejs\d+(\.x)?$/, /^node\d+$/]
    */
   runtimes?: readonly (string | RegExp)[];
+  /**
+   * Packages of a `package.json` at the code root (`dependencies`), installed
+   * at deploy with npm into the function's `node_modules` (`npm ci` when a
+   * lock file comes with it); `false` installs nothing.
+   * @default {} (the host's npm registry, no install scripts)
+   */
+  dependencies?: NodeDependencyOptions | false;
 }
 
 export const NODE_RUNTIME_IDS: readonly (string | RegExp)[] = ['node', 'nodejs', /^nodejs\d+(\.x)?$/, /^node\d+$/];
@@ -67,6 +75,7 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
     defaultHandler: 'main.handler',
     bootstrap: { [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE, [NODE_SERVE_FILE]: SERVE_SOURCE },
     protocol: 'envelope',
+    ...(opts.dependencies === false ? {} : { dependencies: nodeDependencies(opts.dependencies) }),
     entry: () => [node, NODE_BOOTSTRAP_FILE],
     // Warm instances: the handler is imported once and called once per request line.
     serve: { command: () => [node, NODE_SERVE_FILE], prewarm: [node, '--input-type=module', '-e', PREWARM_STARTER] },

@@ -1,4 +1,5 @@
 import type { RuntimePlugin } from '@nanogrid/core';
+import { PYTHON_DEPS_DIR, type PythonDependencyOptions, pythonDependencies } from './python-dependencies.js';
 import { PYTHON_BOOTSTRAP_FILE, PYTHON_SERVE_FILE, readPythonBootstrap, readPythonServe } from './bootstrap-source.js';
 
 export interface PythonRuntimeOptions {
@@ -28,6 +29,13 @@ export interface PythonRuntimeOptions {
    * @default ['python', 'python3', /^python3\.\d+$/]
    */
   runtimes?: readonly (string | RegExp)[];
+  /**
+   * Packages of a `requirements.txt` at the code root, installed at deploy
+   * with pip into the function's `__nanogrid_deps` folder (on `sys.path`,
+   * after the code root); `false` installs nothing (the file is left as is).
+   * @default {} (the host's PIP_INDEX_URL / PIP_EXTRA_INDEX_URL, wheels only)
+   */
+  dependencies?: PythonDependencyOptions | false;
 }
 
 export const PYTHON_RUNTIME_IDS: readonly (string | RegExp)[] = ['python', 'python3', /^python3\.\d+$/];
@@ -43,6 +51,8 @@ const PREWARM_STARTER = [
   'init = json.loads(sys.stdin.buffer.readline())',
   'os.environ.update(init.get("env") or {})',
   'sys.path.insert(0, os.getcwd())',
+  // PYTHONPATH came with the init line, after the interpreter read it: its folders (the dependencies) go on sys.path now.
+  'sys.path[1:1] = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]',
   `sys.argv = ["${PYTHON_SERVE_FILE}"]`,
   `runpy.run_path("${PYTHON_SERVE_FILE}", run_name="__main__")`,
 ].join('\n');
@@ -62,6 +72,9 @@ export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
     defaultHandler: 'main.handler',
     bootstrap: { [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE, [PYTHON_SERVE_FILE]: SERVE_SOURCE },
     protocol: 'envelope',
+    ...(opts.dependencies === false ? {} : { dependencies: pythonDependencies(python, opts.dependencies) }),
+    // Relative: the interpreter makes it absolute from the code directory it starts in, whatever the sandbox calls it.
+    env: { PYTHONPATH: PYTHON_DEPS_DIR },
     // -u: unbuffered, so logs written before a crash or a kill are not lost.
     entry: () => [python, '-u', PYTHON_BOOTSTRAP_FILE],
     // Warm instances: the function is loaded once and served one request line at a time.

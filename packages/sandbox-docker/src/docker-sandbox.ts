@@ -31,7 +31,7 @@ import {
   runCgroupParent,
   type CgroupPeakSupport,
 } from './docker-memory.js';
-import { ensureInternalNetwork, planNetwork } from './docker-network.js';
+import { containerAiEndpoint, ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
 import { removeStaleFifoDirs } from './fifo-channel.js';
@@ -312,6 +312,8 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     workerId,
     run,
     runWarm,
+    // A host service on loopback is reached through the host's alias (the `internet` and `ai` networks map it).
+    hostUrl: containerAiEndpoint,
     prewarm: (spec) => warmPool().prewarm(spec),
     setWarmCapacity: (n) => warmPool().setMaxTotal(n),
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {

@@ -4,6 +4,7 @@ import { fsStorage } from '../defaults/fs-storage.js';
 import { memoryQueue } from '../defaults/memory-queue.js';
 import { memoryResults } from '../defaults/memory-results.js';
 import { CodeCache } from '../engine/code-cache.js';
+import { DependencyCache } from '../engine/dependency-cache.js';
 import type { EngineOptions } from '../engine/engine-options.js';
 import { Executor } from '../engine/executor.js';
 import { FunctionRegistry } from '../engine/function-registry.js';
@@ -214,6 +215,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     }),
   });
   container.registerSingleton(Replicator);
+  container.registerSingleton(DependencyCache);
   container.registerSingleton(CodeCache);
   container.registerSingleton(FunctionRegistry);
   container.registerSingleton(JobService);

@@ -14,6 +14,7 @@ import type { Sandbox } from '../plugins/sandbox.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { ENGINE_OPTIONS, SANDBOX, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
+import { DependencyCache } from './dependency-cache.js';
 import type { EngineOptions } from './engine-options.js';
 
 export function functionInfo(meta: FunctionMeta): RuntimeFunctionInfo {
@@ -30,7 +31,8 @@ const BUILD_LOG_MAX = 16 * 1024;
 
 /**
  * Code ready to run, one directory per code version and runtime
- * (`work/code/{sha256}-{runtime}`): the zip extracted, the build step run when
+ * (`work/code/{sha256}-{runtime}`): the zip extracted, the packages its
+ * manifest names put in (see DependencyCache), the build step run when
  * the runtime has one (once per version: the compile cache), and the runtime's
  * bootstrap written beside it. Concurrent prepares of one version share a promise.
  */
@@ -44,6 +46,7 @@ export class CodeCache {
     @inject(STORAGE) private readonly storage: StorageBackend,
     @inject(SANDBOX) private readonly sandbox: Sandbox,
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
+    @inject(DependencyCache) private readonly deps: DependencyCache,
   ) {}
 
   private dirOf(meta: FunctionMeta, plugin: RuntimePlugin): string {
@@ -97,6 +100,8 @@ export class CodeCache {
         maxBytes: this.options.maxArchiveBytes,
       });
       await rm(download, { force: true });
+      // Packages the manifest names (requirements.txt, package.json), from the dependency cache or installed now.
+      await this.deps.provide(plugin, src);
       let runDir = src;
       if (plugin.build) {
         for (const [file, content] of Object.entries(plugin.build.files ?? {})) {

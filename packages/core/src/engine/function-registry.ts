@@ -85,8 +85,10 @@ export class FunctionRegistry {
         code_size: digest.size,
         created_at: '',
       };
-      // Compiled runtimes build now (keyed by the code's hash), so code that does not compile is refused before a version is claimed.
-      if (v.plugin.build) await this.code.prepare(draft, v.plugin, pkg.zip);
+      // Compiled runtimes build and manifests install now (keyed by the code's hash), so code that does not build is refused before a version is claimed.
+      const deps = v.plugin.dependencies;
+      const builds = v.plugin.build !== undefined || (deps !== undefined && pkg.files.includes(deps.manifest));
+      if (builds) await this.code.prepare(draft, v.plugin, pkg.zip);
       const version = await this.store.claimVersion(functionId);
       const meta: FunctionMeta = {
         ...draft,
@@ -100,7 +102,7 @@ export class FunctionRegistry {
       await this.replicator.enqueue(keys);
       // A worker in this process gets the code ready now rather than on the first call
       // (from storage when the upload is a temp file its caller removes once we return).
-      if (!v.plugin.build) {
+      if (!builds) {
         void this.code.prepare(meta, v.plugin, Buffer.isBuffer(pkg.zip) ? pkg.zip : undefined).catch(() => undefined);
       }
       return meta;

@@ -46,6 +46,7 @@ export type InvokeOutcome = (
  */
 export function invocationEnv(req: InvokeRequest, startedAt: number): Record<string, string> {
   return {
+    ...req.runtime.env,
     ...req.env,
     PAYLOAD: JSON.stringify(req.payload ?? {}),
     HANDLER: req.fn.handler,

@@ -28,6 +28,78 @@ export interface RuntimeBuildStep {
   files?: Readonly<Record<string, string>>;
 }
 
+/** What a runtime's dependency step installs for one manifest (see RuntimeDependencyStep.plan). */
+export interface DependencyInstall {
+  /**
+   * Command run in a directory holding only the manifest, the lock files and
+   * `files`; it leaves the installed tree at `$OUTPUT_DIR/<target>`.
+   */
+  command: string[];
+  /** Environment of the install. */
+  env: Record<string, string>;
+  /** What besides the files decides the result (index, flags, image): hashed into the cache key. */
+  fingerprint: string;
+  /** Packages the manifest names (for messages). */
+  packages: string[];
+  /** Extra files of the install directory (a CA bundle); not part of the cache key. */
+  files?: Record<string, string>;
+}
+
+/** What a dependency step's plan is given. */
+export interface DependencyPlanInput {
+  /** The manifest's text (`requirements.txt`, `package.json`). */
+  manifest: string;
+  /** Lock files of the upload that are present (name → text). */
+  locks: Record<string, string>;
+  /**
+   * How a URL of a service on the worker's host (a private index on
+   * 127.0.0.1) is reached from inside the sandbox: unchanged in the process
+   * sandbox, `host.docker.internal` in a container.
+   */
+  hostUrl(url: string): string;
+}
+
+/**
+ * Installs the packages a function's manifest names (Python's
+ * `requirements.txt`, Node's `package.json`), as part of the build: once per
+ * manifest + lock files (the result is cached by their hash and shared by every
+ * code version that has the same ones), in the sandbox, with the network
+ * allowed for the install only. A failure refuses the deploy with BUILD_FAILED
+ * and the installer's output.
+ */
+export interface RuntimeDependencyStep {
+  /** File at the code root that asks for an install. */
+  manifest: string;
+  /** Files at the code root that pin the result (lock files): hashed with the manifest and given to the installer. */
+  lockFiles?: readonly string[];
+  /** Folder of the code directory the installed packages land in (`node_modules`). */
+  target: string;
+  /**
+   * A top-level entry of the upload matching it means the upload carries its
+   * packages already (vendored): nothing is installed.
+   */
+  vendored?: RegExp;
+  /**
+   * Reads the manifest: what to install, or null when it names nothing.
+   * Content that is refused (an option line, a URL) throws BUILD_FAILED naming it.
+   */
+  plan(input: DependencyPlanInput): DependencyInstall | null;
+  /** Image of the install container. @default the runtime's `image` */
+  image?: string;
+  /** @default 300_000 */
+  timeoutMs?: number;
+  /** @default 1024 */
+  memoryMb?: number;
+  /** Bytes the installed tree may take on disk. @default 512 MiB */
+  maxBytes?: number;
+  /**
+   * Install even when the sandbox does not isolate (the process sandbox
+   * without bubblewrap): the installer then runs as a plain host process.
+   * @default false
+   */
+  allowUnisolated?: boolean;
+}
+
 /**
  * A language runtime: which ids it serves, the image it runs in, the optional
  * build step, the entry command and the bootstrap files put beside the code.
@@ -52,6 +124,10 @@ export interface RuntimePlugin {
   /** Whether the run gets the event JSON on stdin. */
   readonly stdinPayload?: boolean;
   build?: RuntimeBuildStep;
+  /** Packages installed from a manifest of the upload at deploy. */
+  dependencies?: RuntimeDependencyStep;
+  /** Environment of every run, under the function's own (`PYTHONPATH` of the dependency folder). */
+  readonly env?: Readonly<Record<string, string>>;
   /**
    * Warm server: started once per instance, loads the function once and serves
    * one invocation per stdin line (see runtime-python's serve.py for the

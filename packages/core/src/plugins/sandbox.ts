@@ -92,6 +92,12 @@ export interface Sandbox {
   runWarm?(spec: WarmRunSpec): Promise<WarmRunResult>;
   /** Keeps `count` generic instances of an image started ahead of demand (refilled as they are taken). */
   prewarm?(spec: PrewarmSpec): Promise<void>;
+  /**
+   * How a run reaches a URL of a service on the worker's host (a package index
+   * on 127.0.0.1): a container rewrites loopback hosts to the Docker host's alias.
+   * @default the URL unchanged
+   */
+  hostUrl?(url: string): string;
   /** Most warm instances this worker keeps (the autoscaler raises it with local concurrency). */
   setWarmCapacity?(instances: number): void;
   /**

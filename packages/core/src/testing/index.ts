@@ -4,3 +4,4 @@ export * from './result-sink-suite.js';
 export * from './storage-backend-suite.js';
 export { eventually, receiveUntil, sampleJob, sampleRecord, uniqueId } from './helpers.js';
 export * from './test-runtime.js';
+export * from './build-engine.js';
