@@ -5,6 +5,8 @@ import { NanoGridError, type RuntimeDependencyStep, shellQuote } from '@nanogrid
 import { checkLock, manifestPackages, normalizeRegistry } from './package-manifest.js';
 
 const CA_FILE = '__nanogrid_ca.pem';
+/** Empty npm config files: the host's and the upload's .npmrc never reach the installer. */
+const NO_CONFIG = { __nanogrid_npmrc_user: '', __nanogrid_npmrc_global: '' };
 const LOCKS = ['package-lock.json', 'npm-shrinkwrap.json'] as const;
 
 export interface NodeDependencyOptions {
@@ -87,6 +89,7 @@ export function nodeDependencies(opts: NodeDependencyOptions = {}): RuntimeDepen
       const script = [
         'set -e',
         'src="$PWD"',
+        'export npm_config_userconfig="$src/__nanogrid_npmrc_user" npm_config_globalconfig="$src/__nanogrid_npmrc_global"',
         // npm writes node_modules beside package.json: the output directory is the writable place.
         `cp package.json ${lock ? shellQuote(lock) : ''} "$OUTPUT_DIR"/`,
         'cd "$OUTPUT_DIR"',
@@ -96,10 +99,10 @@ export function nodeDependencies(opts: NodeDependencyOptions = {}): RuntimeDepen
       ].join('\n');
       return {
         command: ['sh', '-c', script],
-        env: { npm_config_userconfig: '/dev/null', npm_config_globalconfig: '/dev/null', NODE_ENV: 'production' },
+        env: { NODE_ENV: 'production' },
         fingerprint: JSON.stringify({ npm, registry, scripts: opts.installScripts === true }),
         packages,
-        ...(ca ? { files: { [CA_FILE]: ca } } : {}),
+        files: { ...NO_CONFIG, ...(ca ? { [CA_FILE]: ca } : {}) },
       };
     },
   };
