@@ -55,7 +55,10 @@ function readCa(path: string | undefined, explicit: boolean): string | undefined
     return readFileSync(path, 'utf8');
   } catch (err) {
     if (!explicit) return undefined;
-    throw new NanoGridError('CONFIG_INVALID', `node dependencies: caFile ${path} cannot be read: ${(err as Error).message}`);
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `node dependencies: caFile ${path} cannot be read: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -83,7 +86,15 @@ export function nodeDependencies(opts: NodeDependencyOptions = {}): RuntimeDepen
       const lock = LOCKS.find((name) => locks[name] !== undefined);
       if (lock) checkLock(lock, locks[lock]!, registry);
       const args = lock ? ['ci'] : ['install', '--no-package-lock'];
-      args.push('--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier', '--no-bin-links', '--registry', hostUrl(registry));
+      args.push(
+        '--omit=dev',
+        '--no-audit',
+        '--no-fund',
+        '--no-update-notifier',
+        '--no-bin-links',
+        '--registry',
+        hostUrl(registry),
+      );
       if (!opts.installScripts) args.push('--ignore-scripts');
       const ca = readCa(caFile, opts.caFile !== undefined);
       const script = [

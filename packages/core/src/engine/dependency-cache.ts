@@ -60,7 +60,17 @@ export class DependencyCache {
     if (!install) return;
     const image = step.image ?? plugin.image;
     const key = createHash('sha256')
-      .update(JSON.stringify([plugin.name, step.target, this.sandbox.name, image, install.fingerprint, manifest, Object.entries(locks).sort()]))
+      .update(
+        JSON.stringify([
+          plugin.name,
+          step.target,
+          this.sandbox.name,
+          image,
+          install.fingerprint,
+          manifest,
+          Object.entries(locks).sort(),
+        ]),
+      )
       .digest('hex');
     const dir = join(this.options.workDir, 'deps', key.slice(0, 40));
     let p = this.pending.get(dir);
@@ -90,7 +100,7 @@ export class DependencyCache {
       throw buildFailed(
         step,
         `installing ${what} needs an isolated sandbox, and the ${this.sandbox.name} sandbox runs plain host processes here: ` +
-          'install bubblewrap or use the Docker sandbox (or set the runtime\'s dependencies.allowUnisolated), or vendor the packages into the upload',
+          "install bubblewrap or use the Docker sandbox (or set the runtime's dependencies.allowUnisolated), or vendor the packages into the upload",
       );
     }
     const tmp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
@@ -121,22 +131,34 @@ export class DependencyCache {
           labels: { 'nanogrid.build': `deps-${plugin.name}` },
         });
       } catch (err) {
-        if (isNanoGridError(err, 'OUTPUT_TOO_LARGE')) throw buildFailed(step, `installing ${what} gave more files than the sandbox copies out: ${err.message}`);
+        if (isNanoGridError(err, 'OUTPUT_TOO_LARGE'))
+          throw buildFailed(step, `installing ${what} gave more files than the sandbox copies out: ${err.message}`);
         throw err;
       }
       const output = [run.stdout.trim(), run.stderr.trim()].filter(Boolean).join('\n').slice(-LOG_MAX);
       if (run.exitCode !== 0 || run.timedOut || run.oomKilled) {
-        const why = run.timedOut ? `ran past ${timeoutMs / 1000} s` : run.oomKilled ? 'ran out of memory' : `exited with code ${run.exitCode ?? run.signal}`;
-        throw buildFailed(step, `installing ${what} failed: the installer ${why}:\n${output}`, { output, packages: install.packages });
+        const why = run.timedOut
+          ? `ran past ${timeoutMs / 1000} s`
+          : run.oomKilled
+            ? 'ran out of memory'
+            : `exited with code ${run.exitCode ?? run.signal}`;
+        throw buildFailed(step, `installing ${what} failed: the installer ${why}:\n${output}`, {
+          output,
+          packages: install.packages,
+        });
       }
       const tree = join(out, step.target);
       await mkdir(tree, { recursive: true });
       const size = await treeSize(tree);
       const maxBytes = step.maxBytes ?? 512 * MiB;
       if (size.bytes > maxBytes) {
-        throw buildFailed(step, `the packages of ${step.manifest} take ${Math.ceil(size.bytes / MiB)} MiB installed, over the ${Math.floor(maxBytes / MiB)} MiB limit`, {
-          packages: install.packages,
-        });
+        throw buildFailed(
+          step,
+          `the packages of ${step.manifest} take ${Math.ceil(size.bytes / MiB)} MiB installed, over the ${Math.floor(maxBytes / MiB)} MiB limit`,
+          {
+            packages: install.packages,
+          },
+        );
       }
       await mkdir(join(dir, '..'), { recursive: true });
       await rename(out, dir).catch((err: NodeJS.ErrnoException) => {

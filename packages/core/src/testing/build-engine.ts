@@ -19,7 +19,10 @@ export interface BuildEngine {
   /** Build runs so far (runs labelled `nanogrid.build`). */
   builds(): number;
   /** Deploys a zip of these files. */
-  deploy(files: Record<string, string>, opts?: { name?: string; runtime?: string; network?: NetworkPolicy }): Promise<FunctionMeta>;
+  deploy(
+    files: Record<string, string>,
+    opts?: { name?: string; runtime?: string; network?: NetworkPolicy },
+  ): Promise<FunctionMeta>;
   /** Runs a function and waits for its final record. */
   run(functionId: string, payload?: unknown): Promise<JobRecord>;
   close(): Promise<void>;
