@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 
 const cli = new URL('../dist/cli.js', import.meta.url);
 if (!existsSync(fileURLToPath(cli))) {
-  process.stderr.write('nanogrid: the host package is not built yet; run "npm run build" (or "npm run demo") in the repository first\n');
+  process.stderr.write(
+    'nanogrid: the host package is not built yet; run "npm run build" (or "npm run demo") in the repository first\n',
+  );
   process.exit(1);
 }
 await import(cli.href);
