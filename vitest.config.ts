@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // makes workspace imports resolve to TypeScript sources, so tests need no build.
 const packages = [
   'core',
+  'client',
   'sandbox-docker',
   'runtime-python',
   'runtime-node',

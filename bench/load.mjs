@@ -2,6 +2,8 @@
 // serves requests only: `node bench/load.mjs <url> <function_id> <total> <clients>`.
 // Keep-alive node:http clients each send POST /run (sync) until `total` are
 // done; prints {"perSec": …, "failed": …, "starts": {…}} on one line.
+// Raw node:http rather than @nanogrid/client (which bench/run.mjs uses): the
+// generator shares the host's cores, so it keeps its own per-call cost minimal.
 import http from 'node:http';
 
 const [url, functionId, totalArg, clientsArg] = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { NanoGridClient } from '@nanogrid/client';
 import { silentLogger } from '@nanogrid/core';
 import { detectDocker } from '@nanogrid/sandbox-docker';
 import { startHost } from '@nanogrid/host';
@@ -43,16 +44,19 @@ async function withHost(config, fn) {
   }
 }
 
+const apiClients = new Map();
+/** One @nanogrid/client per host URL. */
+const api = (url) => apiClients.get(url) ?? apiClients.set(url, new NanoGridClient({ url })).get(url);
+
 async function deploy(url, name, runtime, file, source) {
-  const form = new FormData();
-  form.append('file', new Blob([source]), file);
-  form.append('function_name', name);
-  form.append('runtime', runtime);
-  form.append('handler', `${file.replace(/\.\w+$/, '')}.handler`);
-  const res = await fetch(`${url}/upload`, { method: 'POST', body: form });
-  const body = await res.json();
-  if (res.status !== 201) throw new Error(`deploy: ${res.status} ${JSON.stringify(body)}`);
-  return body.function_id;
+  const fn = await api(url).deploy({
+    name,
+    runtime,
+    code: source,
+    fileName: file,
+    handler: `${file.replace(/\.\w+$/, '')}.handler`,
+  });
+  return fn.function_id;
 }
 
 /** Throughput measured by bench/load.mjs in its own process (clients and host do not share an event loop). */
@@ -68,14 +72,9 @@ async function loadRun(url, fid, total, clients) {
 }
 
 async function invoke(url, fid) {
-  const res = await fetch(`${url}/run`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ function_id: fid, payload: {} }),
-  });
-  const body = await res.json();
-  if (res.status !== 200) throw new Error(`run: ${res.status} ${JSON.stringify(body.error ?? body)}`);
-  return body;
+  const job = await api(url).run(fid, {});
+  if (job.status !== 'completed') throw new Error(`run: ${job.status} ${JSON.stringify(job.error ?? job)}`);
+  return job;
 }
 
 /** A python process kept running, echoing lines: the floor of any warm invocation. */

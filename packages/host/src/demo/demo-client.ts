@@ -1,46 +1,49 @@
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import type { DemoCase, DemoJob } from './demo-cases.js';
+import { basename, extname, join } from 'node:path';
+import { type Health, type Job, NanoGridClient } from '@nanogrid/client';
+import type { DemoCase } from './demo-cases.js';
 
-/** The demo talks to the host only over HTTP, as a user's script would. */
+/** The demo's function name for an example: its file name, with the language when not Python (hello.mjs → hello-mjs). */
+export function demoName(file: string): string {
+  const ext = extname(file);
+  const base = basename(file, ext);
+  return ext === '.py' ? base : `${base}-${ext.slice(1)}`;
+}
+
+/** The demo talks to the host only over HTTP, through @nanogrid/client, as a user's script would. */
 export class DemoClient {
-  constructor(private readonly base: string) {}
+  private readonly api: NanoGridClient;
 
-  async health(): Promise<unknown> {
-    return (await fetch(`${this.base}/health`)).json();
+  constructor(base: string) {
+    this.api = new NanoGridClient({ url: base });
   }
 
+  health(): Promise<Health> {
+    return this.api.health();
+  }
+
+  /** Deploys an example; returns the reference to run it by (its name). */
   async deploy(dir: string, c: DemoCase): Promise<string> {
-    const form = new FormData();
-    form.append('file', new Blob([await readFile(join(dir, c.file))]), basename(c.file));
-    form.append('function_name', c.file.replace(/\.\w+$/, ''));
-    form.append('runtime', c.runtime);
-    if (c.handler) form.append('handler', c.handler);
-    if (c.timeout) form.append('timeout', String(c.timeout));
-    if (c.network) form.append('network', c.network);
-    const res = await fetch(`${this.base}/upload`, { method: 'POST', body: form });
-    const body = (await res.json()) as { function_id?: string; error?: { code: string; message: string } };
-    if (res.status !== 201 || !body.function_id)
-      throw new Error(`upload of ${c.file} answered ${res.status}: ${body.error?.code}: ${body.error?.message}`);
-    return body.function_id;
+    const fn = await this.api.deploy({
+      name: demoName(c.file),
+      runtime: c.runtime,
+      code: await readFile(join(dir, c.file)),
+      fileName: basename(c.file),
+      ...(c.handler ? { handler: c.handler } : {}),
+      ...(c.timeout ? { timeout: c.timeout } : {}),
+      ...(c.network ? { network: c.network } : {}),
+    });
+    return fn.function_name;
   }
 
-  async run(functionId: string, c: DemoCase): Promise<{ job: DemoJob; http: number; ms: number }> {
+  async run(fn: string, c: DemoCase): Promise<{ job: Job; ms: number }> {
     const started = performance.now();
-    const res = await fetch(`${this.base}/run`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(c.mode === 'async' ? { 'x-async': 'true' } : {}) },
-      body: JSON.stringify({ function_id: functionId, payload: c.payload }),
-    });
-    let job = (await res.json()) as DemoJob & { job_id: string };
-    if (c.mode === 'async') {
-      // Poll as the original test script does.
-      while (job.status === 'pending' || job.status === 'running') {
-        await new Promise((r) => setTimeout(r, 250));
-        job = (await (await fetch(`${this.base}/status/${job.job_id}`)).json()) as DemoJob & { job_id: string };
-      }
-    }
-    return { job, http: res.status, ms: performance.now() - started };
+    // Async: submit, then poll /status as the original test script does.
+    const job =
+      c.mode === 'async'
+        ? await this.api.wait((await this.api.submit(fn, c.payload)).job_id, { intervalMs: 250 })
+        : await this.api.run(fn, c.payload);
+    return { job, ms: performance.now() - started };
   }
 
   /** Downloads an output link; returns its size in bytes. */

@@ -1,15 +1,17 @@
+import type { FunctionInfo, Job } from '@nanogrid/client';
 import type { FunctionMeta, JobRecord } from '@nanogrid/core';
 
 /** What the API shows of a function: everything but env values, which may be secrets. */
 export type FunctionView = Omit<FunctionMeta, 'env'> & { env_keys: string[] };
 
-export function functionView(meta: FunctionMeta): FunctionView {
+// The API's shapes are the client's types: a field the client does not know fails to compile here.
+export function functionView(meta: FunctionMeta): FunctionView & FunctionInfo {
   const { env, ...rest } = meta;
   return { ...rest, env_keys: Object.keys(env ?? {}).sort() };
 }
 
 /** A job as `GET /status` and `POST /run` show it; `result` is always present once completed. */
-export function jobView(r: JobRecord): Record<string, unknown> {
+export function jobView(r: JobRecord): Job {
   return {
     job_id: r.job_id,
     function_id: r.function_id,

@@ -1,0 +1,170 @@
+/**
+ * The shapes of the NanoGrid HTTP API. The host builds its answers with these
+ * types, so a change on either side fails to compile.
+ */
+
+/** Every error code the API answers with (`error.code`). */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'VALIDATION_FAILED'
+  | 'BAD_JSON'
+  | 'BAD_ARCHIVE'
+  | 'ARCHIVE_PATH_TRAVERSAL'
+  | 'ARCHIVE_LINK_ESCAPE'
+  | 'ARCHIVE_TOO_MANY_ENTRIES'
+  | 'ARCHIVE_TOO_LARGE'
+  | 'HANDLER_NOT_FOUND'
+  | 'UNSUPPORTED_FILE_TYPE'
+  | 'RUNTIME_NOT_FOUND'
+  | 'BUILD_FAILED'
+  | 'UNAUTHORIZED'
+  | 'LINK_INVALID'
+  | 'FUNCTION_NOT_FOUND'
+  | 'JOB_NOT_FOUND'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'RATE_LIMITED'
+  | 'TOO_MANY_REQUESTS'
+  | 'FUNCTION_ERROR'
+  | 'NON_ZERO_EXIT'
+  | 'TIMEOUT'
+  | 'OUT_OF_MEMORY'
+  | 'OUTPUT_TOO_LARGE'
+  | 'RESULT_TOO_LARGE'
+  | 'BAD_RESULT'
+  | 'SANDBOX_ERROR'
+  | 'IMAGE_NOT_FOUND'
+  | 'BAD_MESSAGE'
+  | 'CONFIG_INVALID'
+  | 'BACKEND_UNAVAILABLE'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL';
+
+/** `{"error": {...}}`: the body of every error answer. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    message: string;
+    /** The request field at fault (VALIDATION_FAILED and friends). */
+    field?: string;
+    details?: Record<string, unknown>;
+  };
+}
+
+export type NetworkPolicy = 'none' | 'ai' | 'internet';
+
+/** One version of a function, as the API shows it (env values are never shown). */
+export interface FunctionInfo {
+  function_id: string;
+  function_name: string;
+  version: number;
+  runtime: string;
+  runtime_plugin: string;
+  handler: string;
+  entry_file: string;
+  /** Seconds. */
+  timeout: number;
+  memory_mb: number;
+  network: NetworkPolicy;
+  max_concurrency?: number;
+  s3_key: string;
+  code_sha256: string;
+  code_size: number;
+  created_at: string;
+  env_keys: string[];
+}
+
+export interface FunctionList {
+  functions: FunctionInfo[];
+}
+
+export interface AliasInfo {
+  alias: string;
+  version: number;
+  updated_at: string;
+}
+
+export interface AliasSet extends AliasInfo {
+  function_id: string;
+  function_name: string;
+}
+
+export interface FunctionVersions {
+  function_id: string;
+  function_name: string;
+  versions: FunctionInfo[];
+  aliases: AliasInfo[];
+}
+
+export interface FunctionAliases {
+  function_id: string;
+  function_name: string;
+  aliases: AliasInfo[];
+}
+
+export interface FunctionDeleted {
+  function_id: string;
+  function_name: string;
+  /** Set when one version was deleted. */
+  version?: number;
+  deleted: true;
+}
+
+export interface AliasDeleted {
+  function: string;
+  alias: string;
+  deleted: true;
+}
+
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
+
+export interface JobError {
+  code: ErrorCode;
+  message: string;
+  /** Exception class raised by the function (`ValueError`, `TypeError` …). */
+  type?: string;
+  trace?: string;
+}
+
+/** A job as `GET /status/{job_id}` and a sync `POST /run` show it. */
+export interface Job {
+  job_id: string;
+  function_id: string;
+  function_name?: string;
+  function_version?: number;
+  status: JobStatus;
+  /** Present once completed (null when the function returned nothing). */
+  result?: unknown;
+  error?: JobError;
+  /** Links that download the files the function wrote to its output directory. */
+  output_files: string[];
+  execution_time_ms?: number;
+  /** Tail of the function's logs. */
+  logs?: string;
+  created_at: string;
+  updated_at: string;
+  started_at?: string;
+  finished_at?: string;
+  attempts?: number;
+  peak_memory_bytes?: number;
+  worker?: string;
+  start?: 'cold' | 'warm' | 'prewarmed';
+  /** Set when a sync run handed over to polling (202). */
+  message?: string;
+}
+
+/** The answer of `POST /run` with `X-Async: true` (202). */
+export interface JobSubmitted {
+  job_id: string;
+  function_id: string;
+  function_name: string;
+  function_version: number;
+  status: 'pending';
+  message: string;
+}
+
+export interface Health {
+  status: 'healthy';
+}
