@@ -35,6 +35,7 @@ export type ErrorCode =
   | 'RESULT_TOO_LARGE'
   | 'BAD_RESULT'
   | 'SANDBOX_ERROR'
+  | 'SANDBOX_UNAVAILABLE'
   | 'IMAGE_NOT_FOUND'
   | 'BAD_MESSAGE'
   | 'CONFIG_INVALID'
