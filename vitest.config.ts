@@ -15,6 +15,7 @@ const packages = [
   'queue-sqs',
   'storage-s3',
   'storage-gcs',
+  'sqlite',
 ];
 
 export default defineConfig({

@@ -1,0 +1,45 @@
+/**
+ * The schema as ordered migrations: `PRAGMA user_version` counts the ones
+ * applied, so a database written by an older NanoGrid is brought up to date
+ * at open and never rewritten from scratch. A new store (idempotency keys,
+ * schedules, a webhook outbox …) appends one entry; entries are never edited.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: queue, dead letters, job records, rate-limit windows.
+  `
+  -- AUTOINCREMENT: ids are never reused, so a stale receipt (id, attempts) cannot match a later message.
+  CREATE TABLE queue_messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    visible_at INTEGER NOT NULL,
+    leased INTEGER NOT NULL DEFAULT 0,
+    last INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX queue_messages_ready ON queue_messages (queue, last, visible_at, id);
+  CREATE TABLE queue_dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX queue_dead_letters_queue ON queue_dead_letters (queue, id);
+  CREATE TABLE job_records (
+    job_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    final INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX job_records_expiry ON job_records (expires_at);
+  CREATE TABLE rate_limits (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX rate_limits_reset ON rate_limits (reset_at);
+  `,
+];

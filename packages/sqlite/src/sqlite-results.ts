@@ -1,0 +1,180 @@
+import { type JobPatch, type JobRecord, NanoGridError, type ResultSink, type WaitOptions, isFinalStatus } from '@nanogrid/core';
+import { type SqliteSource, useDatabase } from './use-database.js';
+
+export interface SqliteResultsOptions extends SqliteSource {
+  /** Plugin name shown in logs and errors. @default 'sqlite-results' */
+  name?: string;
+  /** Seconds a job record is kept after its last write. @default 86400 */
+  ttlSec?: number;
+}
+
+export interface SqliteResults extends ResultSink {
+  /** Pending `wait` calls (for leak checks). */
+  waiting(): number;
+  /** Start-up check: the file answers. */
+  check(): Promise<void>;
+}
+
+/** Expired records are deleted on writes at most this often: no timer to leak. */
+const SWEEP_EVERY_MS = 60_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Job records in a SQLite file, with a TTL and `wait()`. The file is owned by
+ * one host, so waiters are woken in-process when a final record is written;
+ * records finished before a crash or restart are read back from the file.
+ */
+export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
+  const name = opts.name ?? 'sqlite-results';
+  const ttlMs = (opts.ttlSec ?? 86_400) * 1000;
+  const database = useDatabase(opts, name);
+  const { db } = database;
+  const guard = <T>(fn: () => T): T => database.guard(name, fn);
+  const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
+  let lastSweep = 0;
+  let closed = false;
+
+  const st = guard(() => ({
+    get: db.prepare<[string, number]>('SELECT record, final FROM job_records WHERE job_id = ? AND expires_at > ?'),
+    put: db.prepare<[string, string, number, number]>(
+      `INSERT INTO job_records (job_id, record, final, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET record = excluded.record, final = excluded.final, expires_at = excluded.expires_at`,
+    ),
+    sweep: db.prepare<[number]>('DELETE FROM job_records WHERE expires_at <= ?'),
+  }));
+
+  const live = (jobId: string, now: number): { record: JobRecord; final: boolean } | undefined => {
+    const row = st.get.get(jobId, now) as { record: string; final: number } | undefined;
+    return row && { record: JSON.parse(row.record) as JobRecord, final: row.final === 1 };
+  };
+
+  const write = (record: JobRecord, now: number) => {
+    const final = isFinalStatus(record.status);
+    st.put.run(record.job_id, JSON.stringify(record), final ? 1 : 0, now + ttlMs);
+    if (now - lastSweep >= SWEEP_EVERY_MS) {
+      lastSweep = now;
+      st.sweep.run(now);
+    }
+  };
+
+  const notify = (record: JobRecord) => {
+    const set = listeners.get(record.job_id);
+    if (!set) return;
+    const text = JSON.stringify(record);
+    for (const fn of [...set]) fn(JSON.parse(text) as JobRecord);
+  };
+
+  const subscribe = (jobId: string, fn: (record: JobRecord | undefined) => void) => {
+    let set = listeners.get(jobId);
+    if (!set) listeners.set(jobId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && listeners.get(jobId) === set) listeners.delete(jobId);
+    };
+  };
+
+  // Read-then-write runs synchronously in one transaction: no other write can slip in between.
+  const create = db.transaction((record: JobRecord, now: number) => {
+    if (live(record.job_id, now)?.final) return; // a late duplicate submit cannot undo a result
+    write(record, now);
+  });
+  const update = db.transaction((jobId: string, patch: JobPatch, now: number): JobRecord | undefined => {
+    const existing = live(jobId, now);
+    if (!existing || existing.final) return undefined;
+    const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
+    const next: JobRecord = { ...existing.record, ...rest, updated_at: patch.updated_at ?? new Date(now).toISOString() };
+    write(next, now);
+    return next;
+  });
+  const publish = db.transaction((final: JobRecord, now: number): JobRecord | undefined => {
+    const existing = live(final.job_id, now);
+    if (existing?.final) return undefined;
+    const next = { ...existing?.record, ...final };
+    write(next, now);
+    return next;
+  });
+
+  const current = (jobId: string) => guard(() => live(jobId, Date.now()))?.record;
+
+  return {
+    name,
+    async create(record: JobRecord) {
+      guard(() => create(record, Date.now()));
+    },
+    async update(jobId: string, patch: JobPatch) {
+      return guard(() => update(jobId, patch, Date.now()));
+    },
+    async get(jobId: string) {
+      return current(jobId);
+    },
+    async publish(final: JobRecord) {
+      if (!isFinalStatus(final.status)) {
+        throw new NanoGridError('BAD_REQUEST', `publish needs a final status, got "${final.status}"`, { plugin: name });
+      }
+      const written = guard(() => publish(final, Date.now()));
+      if (!written) return false;
+      notify(written);
+      return true;
+    },
+    wait(jobId: string, { signal, timeoutMs }: WaitOptions = {}) {
+      return new Promise<JobRecord | undefined>((resolve, reject) => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const finish = (record: JobRecord | undefined) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          unsubscribe();
+          resolve(record);
+        };
+        const fail = (err: unknown) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          unsubscribe();
+          reject(err);
+        };
+        const onAbort = () => {
+          try {
+            finish(database.open ? current(jobId) : undefined);
+          } catch (err) {
+            fail(err);
+          }
+        };
+        // Subscribe before reading, so a publish in between is not missed.
+        const unsubscribe = subscribe(jobId, finish);
+        let now: JobRecord | undefined;
+        try {
+          now = current(jobId);
+        } catch (err) {
+          return fail(err);
+        }
+        if (now && isFinalStatus(now.status)) return finish(now);
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
+      });
+    },
+    waiting() {
+      let n = 0;
+      for (const set of listeners.values()) n += set.size;
+      return n;
+    },
+    async check() {
+      guard(() => st.get.get('', 0));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Answer the waiters with what is known, then let go of the file.
+      for (const [jobId, set] of [...listeners]) {
+        let record: JobRecord | undefined;
+        try {
+          record = current(jobId);
+        } catch {
+          record = undefined;
+        }
+        for (const fn of [...set]) fn(record);
+      }
+      database.release();
+    },
+  };
+}
