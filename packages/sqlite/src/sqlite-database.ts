@@ -98,9 +98,13 @@ function migrate(db: BetterSqlite3.Database, file: string): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > MIGRATIONS.length) {
-      throw new NanoGridError('CONFIG_INVALID', `${file} was written by a newer NanoGrid (schema ${version}, this one knows ${MIGRATIONS.length}); upgrade NanoGrid or use another dataDir`, {
-        details: { file, schema: version },
-      });
+      throw new NanoGridError(
+        'CONFIG_INVALID',
+        `${file} was written by a newer NanoGrid (schema ${version}, this one knows ${MIGRATIONS.length}); upgrade NanoGrid or use another dataDir`,
+        {
+          details: { file, schema: version },
+        },
+      );
     }
     for (let i = version; i < MIGRATIONS.length; i += 1) db.exec(MIGRATIONS[i]!);
     if (version !== MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);

@@ -11,7 +11,8 @@ function advice(code: string, file: string): string {
   if (code.startsWith('SQLITE_READONLY') || code === 'EACCES' || code === 'EROFS') {
     return `${file} cannot be written: check the permissions and that the file system is mounted read-write`;
   }
-  if (code.startsWith('SQLITE_CANTOPEN')) return `${file} cannot be opened: check that its directory exists and is writable`;
+  if (code.startsWith('SQLITE_CANTOPEN'))
+    return `${file} cannot be opened: check that its directory exists and is writable`;
   if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) {
     return `${file} is damaged or not a NanoGrid database: move it aside (a new one is created) or restore a backup`;
   }

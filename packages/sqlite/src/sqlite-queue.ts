@@ -1,4 +1,14 @@
-import { type DeadLetter, type Delivery, type JobMessage, NanoGridError, type QueueSource, type ReceiveOptions, isNanoGridError, parseJobMessage, serializeJobMessage } from '@nanogrid/core';
+import {
+  type DeadLetter,
+  type Delivery,
+  type JobMessage,
+  NanoGridError,
+  type QueueSource,
+  type ReceiveOptions,
+  isNanoGridError,
+  parseJobMessage,
+  serializeJobMessage,
+} from '@nanogrid/core';
 import { type SqliteSource, useDatabase } from './use-database.js';
 import { Wakeups } from './wakeups.js';
 
@@ -53,24 +63,44 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
   let closed = false;
 
   const st = guard(() => ({
-    insert: db.prepare<[string, string, number, number]>('INSERT INTO queue_messages (queue, body, visible_at, created_at) VALUES (?, ?, ?, ?)'),
+    insert: db.prepare<[string, string, number, number]>(
+      'INSERT INTO queue_messages (queue, body, visible_at, created_at) VALUES (?, ?, ?, ?)',
+    ),
     take: db.prepare<[number, number, string, number, number]>(
       `UPDATE queue_messages SET attempts = attempts + 1, visible_at = ?, leased = 1, last = (attempts + 1 >= ?)
        WHERE id IN (SELECT id FROM queue_messages WHERE queue = ? AND last = 0 AND visible_at <= ? ORDER BY visible_at, id LIMIT ?)
        RETURNING id, body, attempts`,
     ),
-    expiredLast: db.prepare<[string, number]>('SELECT id, body, attempts FROM queue_messages WHERE queue = ? AND last = 1 AND visible_at <= ?'),
-    bury: db.prepare<[string, string, string, number, number]>('INSERT INTO queue_dead_letters (queue, body, reason, attempts, created_at) VALUES (?, ?, ?, ?, ?)'),
+    expiredLast: db.prepare<[string, number]>(
+      'SELECT id, body, attempts FROM queue_messages WHERE queue = ? AND last = 1 AND visible_at <= ?',
+    ),
+    bury: db.prepare<[string, string, string, number, number]>(
+      'INSERT INTO queue_dead_letters (queue, body, reason, attempts, created_at) VALUES (?, ?, ?, ?, ?)',
+    ),
     remove: db.prepare<[number]>('DELETE FROM queue_messages WHERE id = ?'),
     ack: db.prepare<[number, number]>('DELETE FROM queue_messages WHERE id = ? AND attempts = ? AND leased = 1'),
-    hide: db.prepare<[number, number, number]>('UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE id = ? AND attempts = ? AND leased = 1'),
-    extend: db.prepare<[number, number, number]>('UPDATE queue_messages SET visible_at = ? WHERE id = ? AND attempts = ? AND leased = 1'),
-    leasedRow: db.prepare<[number, number]>('SELECT id, body, attempts, last FROM queue_messages WHERE id = ? AND attempts = ? AND leased = 1'),
-    nextVisible: db.prepare<[string, number]>('SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND last = 0 AND visible_at > ?'),
-    depth: db.prepare<[string, number]>('SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ? AND last = 0 AND visible_at <= ?'),
-    inFlight: db.prepare<[string, number]>('SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ? AND leased = 1 AND visible_at > ?'),
+    hide: db.prepare<[number, number, number]>(
+      'UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE id = ? AND attempts = ? AND leased = 1',
+    ),
+    extend: db.prepare<[number, number, number]>(
+      'UPDATE queue_messages SET visible_at = ? WHERE id = ? AND attempts = ? AND leased = 1',
+    ),
+    leasedRow: db.prepare<[number, number]>(
+      'SELECT id, body, attempts, last FROM queue_messages WHERE id = ? AND attempts = ? AND leased = 1',
+    ),
+    nextVisible: db.prepare<[string, number]>(
+      'SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND last = 0 AND visible_at > ?',
+    ),
+    depth: db.prepare<[string, number]>(
+      'SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ? AND last = 0 AND visible_at <= ?',
+    ),
+    inFlight: db.prepare<[string, number]>(
+      'SELECT COUNT(*) AS n FROM queue_messages WHERE queue = ? AND leased = 1 AND visible_at > ?',
+    ),
     dead: db.prepare<[string]>('SELECT body, reason, attempts FROM queue_dead_letters WHERE queue = ? ORDER BY id'),
-    reclaim: db.prepare<[number, string]>('UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE queue = ? AND leased = 1'),
+    reclaim: db.prepare<[number, string]>(
+      'UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE queue = ? AND leased = 1',
+    ),
   }));
   // The previous owner of these leases is gone: its jobs are visible again now, not after their timeout.
   guard(() => st.reclaim.run(Date.now(), queue));
@@ -139,7 +169,7 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
       } catch (err) {
         if (closed) throw shut();
         if (!isNanoGridError(err)) throw err;
-        const text = typeof body === 'string' ? body : JSON.stringify(body) ?? String(body);
+        const text = typeof body === 'string' ? body : (JSON.stringify(body) ?? String(body));
         guard(() => st.bury.run(queue, text, err.message, 0, Date.now()));
         return;
       }

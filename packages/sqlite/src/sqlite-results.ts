@@ -1,4 +1,11 @@
-import { type JobPatch, type JobRecord, NanoGridError, type ResultSink, type WaitOptions, isFinalStatus } from '@nanogrid/core';
+import {
+  type JobPatch,
+  type JobRecord,
+  NanoGridError,
+  type ResultSink,
+  type WaitOptions,
+  isFinalStatus,
+} from '@nanogrid/core';
 import { type SqliteSource, useDatabase } from './use-database.js';
 
 export interface SqliteResultsOptions extends SqliteSource {
@@ -83,7 +90,11 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     const existing = live(jobId, now);
     if (!existing || existing.final) return undefined;
     const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
-    const next: JobRecord = { ...existing.record, ...rest, updated_at: patch.updated_at ?? new Date(now).toISOString() };
+    const next: JobRecord = {
+      ...existing.record,
+      ...rest,
+      updated_at: patch.updated_at ?? new Date(now).toISOString(),
+    };
     write(next, now);
     return next;
   });

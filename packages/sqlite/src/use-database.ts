@@ -14,15 +14,24 @@ export interface SqliteSource {
 /** The store's database, retained until the store closes. */
 export function useDatabase(source: SqliteSource, plugin: string): SqliteDatabase {
   if ((source.file === undefined) === (source.database === undefined)) {
-    throw new NanoGridError('CONFIG_INVALID', `${plugin}: give exactly one of "file" (a path) or "database" (from openSqliteDatabase)`, {
-      plugin,
-      details: { field: 'file' },
-    });
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `${plugin}: give exactly one of "file" (a path) or "database" (from openSqliteDatabase)`,
+      {
+        plugin,
+        details: { field: 'file' },
+      },
+    );
   }
   const database =
     source.database ??
-    openSqliteDatabase({ file: source.file!, name: plugin, ...(source.synchronous ? { synchronous: source.synchronous } : {}) });
-  if (!database.open) throw new NanoGridError('SHUTTING_DOWN', `${plugin}: the database ${database.file} is closed`, { plugin });
+    openSqliteDatabase({
+      file: source.file!,
+      name: plugin,
+      ...(source.synchronous ? { synchronous: source.synchronous } : {}),
+    });
+  if (!database.open)
+    throw new NanoGridError('SHUTTING_DOWN', `${plugin}: the database ${database.file} is closed`, { plugin });
   database.retain();
   return database;
 }

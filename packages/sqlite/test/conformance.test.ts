@@ -17,10 +17,18 @@ describe('sqlite conformance', () => {
   // A file per store: each has the file's exclusive lock to itself.
   const file = () => join(dir, `db-${++n}.sqlite`);
 
-  testQueueSource<SqliteQueue>('sqliteQueue', async ({ visibilityTimeoutMs, maxAttempts }) => sqliteQueue({ file: file(), visibilityTimeoutMs, maxAttempts }), {
-    deadLetters: (q) => q.deadLetters(),
-    sendRaw: (q, body) => q.sendRaw(body),
-  });
+  testQueueSource<SqliteQueue>(
+    'sqliteQueue',
+    async ({ visibilityTimeoutMs, maxAttempts }) => sqliteQueue({ file: file(), visibilityTimeoutMs, maxAttempts }),
+    {
+      deadLetters: (q) => q.deadLetters(),
+      sendRaw: (q, body) => q.sendRaw(body),
+    },
+  );
 
-  testResultSink('sqliteResults', async ({ ttlSec }) => sqliteResults({ file: file(), ...(ttlSec === undefined ? {} : { ttlSec }) }), { waiters: 100 });
+  testResultSink(
+    'sqliteResults',
+    async ({ ttlSec }) => sqliteResults({ file: file(), ...(ttlSec === undefined ? {} : { ttlSec }) }),
+    { waiters: 100 },
+  );
 });
