@@ -16,6 +16,8 @@ import { redisQueue, redisResults } from '@nanogrid/redis';
 import { printTable, sample, throughput, time } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
+// `--embedded-only`: just the warm throughput rows of the two embedded stores (memory vs SQLite).
+const embeddedOnly = process.argv.includes('--embedded-only');
 const N = quick ? 10 : 30;
 const run = promisify(execFile);
 const PY = 'def handler(event, context):\n    return {"ok": True}\n';
@@ -28,6 +30,8 @@ async function withHost(config, fn) {
       dataDir,
       http: { rateLimit: false, maxInflight: 100_000 },
       worker: { concurrency: 8, pollWaitMs: 1000 },
+      // The rows name their store; "embedded queue" is the in-memory one unless a row says SQLite.
+      embedded: { store: 'memory' },
       ...config,
     },
     port: 0,
@@ -126,7 +130,7 @@ console.log(
 );
 
 // --- Baselines and floors
-if (docker) {
+if (docker && !embeddedOnly) {
   latency.push({
     name: 'baseline: fresh container per job (docker run python3 -c)',
     ...(await sample(
@@ -154,22 +158,26 @@ if (docker) {
     )),
   });
 }
-latency.push({
-  name: 'floor: round trip to a warm python process',
-  ...(await warmProcessRoundTrip(quick ? 500 : 2000)),
-});
+if (!embeddedOnly) {
+  latency.push({
+    name: 'floor: round trip to a warm python process',
+    ...(await warmProcessRoundTrip(quick ? 500 : 2000)),
+  });
+}
 
 // --- Sync invocations over HTTP, repeated on one function
-const setups = [
-  ['process', false],
-  ['process', true],
-  ...(docker
-    ? [
-        ['docker', false],
-        ['docker', true],
-      ]
-    : []),
-];
+const setups = embeddedOnly
+  ? []
+  : [
+      ['process', false],
+      ['process', true],
+      ...(docker
+        ? [
+            ['docker', false],
+            ['docker', true],
+          ]
+        : []),
+    ];
 for (const [sandbox, warm] of setups) {
   await withHost({ sandbox, warm: { enabled: warm } }, async (url) => {
     const mode = warm ? 'warm instances' : 'a fresh run per call';
@@ -200,7 +208,7 @@ for (const [sandbox, warm] of setups) {
     }
   });
 }
-if (docker) {
+if (docker && !embeddedOnly) {
   // The same, with a prewarmed pool: each first call takes a spare (refilled in the background between calls).
   await withHost({ sandbox: 'docker', warm: { enabled: true, prewarm: { python: 2, node: 2 } } }, async (url) => {
     for (const [lang, runtime, file, src, comment] of [
@@ -228,51 +236,43 @@ if (docker) {
 // --- Throughput, 64 clients
 const clients = 64;
 const total = quick ? 200 : 600;
-if (docker) {
+if (docker && !embeddedOnly) {
   const perSec = await throughput(8, quick ? 16 : 32, () =>
     run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(1)']),
   );
   rates.push({ name: 'baseline: fresh container per job, 8 at once', n: quick ? 16 : 32, perSec });
 }
-await withHost({ sandbox: 'process', warm: { enabled: false } }, async (url) => {
-  const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
-  rates.push({
-    name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`,
-    n: total,
-    perSec: await loadRun(url, fid, total, clients),
-  });
-});
-await withHost(
-  { sandbox: 'process', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } },
-  async (url) => {
-    const fid = await deploy(url, 'tpp', 'python3.11', 'fn.py', PY);
-    await invoke(url, fid);
-    const n = quick ? 1000 : 5000;
+if (!embeddedOnly) {
+  await withHost({ sandbox: 'process', warm: { enabled: false } }, async (url) => {
+    const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
     rates.push({
-      name: `embedded queue, process warm instances, ${clients} clients`,
-      n,
-      perSec: await loadRun(url, fid, n, clients),
+      name: `embedded queue, process sandbox, a fresh run per call, ${clients} clients`,
+      n: total,
+      perSec: await loadRun(url, fid, total, clients),
     });
-  },
-);
-if (docker) {
-  await withHost(
-    { sandbox: 'docker', warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 } },
-    async (url) => {
-      const fid = await deploy(url, 'tpw', 'python3.11', 'fn.py', PY);
-      await invoke(url, fid);
-      const n = quick ? 1000 : 5000;
-      rates.push({
-        name: `embedded queue, docker warm instances, ${clients} clients`,
-        n,
-        perSec: await loadRun(url, fid, n, clients),
-      });
-    },
-  );
+  });
+}
+// The warm path on both embedded stores, side by side: memory (the ceiling) and SQLite (the default).
+for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
+  for (const store of ['memory', 'sqlite']) {
+    await withHost(
+      { sandbox, warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 }, embedded: { store } },
+      async (url) => {
+        const fid = await deploy(url, `tp-${sandbox}-${store}`, 'python3.11', 'fn.py', PY);
+        await invoke(url, fid);
+        const n = quick ? 1000 : 5000;
+        rates.push({
+          name: `embedded queue${store === 'sqlite' ? ' (SQLite)' : ''}, ${sandbox} warm instances, ${clients} clients`,
+          n,
+          perSec: await loadRun(url, fid, n, clients),
+        });
+      },
+    );
+  }
 }
 let redis;
 try {
-  redis = await startRedis();
+  redis = embeddedOnly ? undefined : await startRedis();
 } catch {
   console.log('(redis-server not installed: the Redis row is left out)');
 }
@@ -304,6 +304,14 @@ if (redis) {
   }
 }
 
+if (embeddedOnly) {
+  printTable(
+    'Throughput (invocations per second)',
+    rates,
+    `embedded queue, process warm instances, ${clients} clients`,
+  );
+  process.exit(0);
+}
 printTable('Latency of one invocation', latency, 'baseline: fresh container per job (docker run python3 -c)');
 printTable('First invocation of a function no worker has seen', first, 'baseline: bare docker run');
 printTable('Throughput (invocations per second)', rates, 'baseline: fresh container per job, 8 at once');

@@ -50,7 +50,8 @@ export function printTable(title, rows, baselineName) {
   for (const r of rows) {
     let ratio = '';
     if (base && r !== base) {
-      if (r.perSec && base.perSec) ratio = `${(r.perSec / base.perSec).toFixed(1)}× throughput`;
+      const x = r.perSec / base.perSec;
+      if (r.perSec && base.perSec) ratio = `${x.toFixed(x < 10 ? 2 : 1)}× throughput`;
       else if (r.median && base.median) ratio = `${(base.median / r.median).toFixed(1)}× faster (median)`;
     } else if (r === base) ratio = '(baseline)';
     console.log(

@@ -97,6 +97,22 @@ export interface WorkerConfig {
   maxWaiting?: number;
 }
 
+/** The all-in-one host's own store of jobs, job records and rate-limit counters. */
+export interface EmbeddedConfig {
+  /**
+   * `'sqlite'`: one file, `{dataDir}/nanogrid.db` — queued jobs, job records and
+   * rate-limit windows survive a restart or a crash of the host. `'memory'`:
+   * lost when the process exits (tests, benchmarks). @default 'sqlite'
+   */
+  store?: 'sqlite' | 'memory';
+  /**
+   * SQLite commits: `'normal'` survives the process being killed (an OS crash or
+   * power cut may lose the last commits, never the file's consistency);
+   * `'full'` flushes every commit to the disk. @default 'normal'
+   */
+  durability?: 'normal' | 'full';
+}
+
 /** The queue-depth scaling policy (defaults: the original system's). */
 export interface AutoscaleConfig {
   /** @default 2 */
@@ -127,10 +143,12 @@ export interface NanoGridConfig {
   storage?: StorageBackend;
   /** Copies of code and successful results. @default [] */
   replicas?: StorageBackend[];
-  /** @default in-memory queue (role 'all' only) */
+  /** @default the embedded store's queue (role 'all' only; see `embedded`) */
   queue?: QueueSource;
-  /** @default in-memory results (role 'all' only) */
+  /** @default the embedded store's job records (role 'all' only; see `embedded`) */
   results?: ResultSink;
+  /** Where role 'all' keeps what `queue`, `results` and `http.rateLimitStore` leave unset. */
+  embedded?: EmbeddedConfig;
   /** A choice, a choice with its isolation, or a sandbox object. @default 'auto' (isolation required) */
   sandbox?: Sandbox | SandboxChoice | SandboxSettings;
   /** @default Python and Node (plus C++ and Go where installed) */

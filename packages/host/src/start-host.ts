@@ -19,6 +19,7 @@ import { type MetricsSource, createController, metricsHandler } from './create-c
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { defaultRuntimes } from './default-runtimes.js';
 import { sandboxPicker } from './pick-sandbox.js';
+import { withEmbeddedStore } from './embedded-store.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { guardRequestBodies } from './guard-request-bodies.js';
 import { serverTimeouts } from './server-timeouts.js';
@@ -66,18 +67,25 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
     ? { config: validateConfig(opts.config, 'startHost({ config })'), filepath: undefined }
     : await loadConfig({ cwd, ...(opts.configPath ? { configPath: opts.configPath } : {}) });
   const role = opts.role ?? loaded.config.role ?? 'all';
-  const config: NanoGridConfig = { ...loaded.config, role };
+  const config: NanoGridConfig = await withEmbeddedStore({ ...loaded.config, role }, cwd, logger);
   logger.info(loaded.filepath ? 'config loaded' : 'no config file; running the embedded defaults', {
     ...(loaded.filepath ? { file: loaded.filepath } : { cwd }),
     role,
   });
 
-  const nanogrid = await composeNanoGrid(config, {
-    runtimes: opts.runtimes ?? defaultRuntimes(),
-    cwd,
-    logger,
-    pickSandbox: sandboxPicker(),
-  });
+  let nanogrid: NanoGrid;
+  try {
+    nanogrid = await composeNanoGrid(config, {
+      runtimes: opts.runtimes ?? defaultRuntimes(),
+      cwd,
+      logger,
+      pickSandbox: sandboxPicker(),
+    });
+  } catch (err) {
+    // Compose closes the queue and results it was given; the rate-limit store is the host's to close.
+    await config.http?.rateLimitStore?.close?.();
+    throw err;
+  }
   if (role !== 'controller' && !nanogrid.worker) {
     await nanogrid.close();
     throw new NanoGridError(

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { NanoGridError } from '@nanogrid/core';
 import type BetterSqlite3 from 'better-sqlite3';
+import { GroupCommit } from './group-commit.js';
 import { MIGRATIONS } from './schema.js';
 import { toSqliteError } from './sqlite-errors.js';
 
@@ -26,8 +27,13 @@ export interface SqliteDatabaseOptions {
 export interface SqliteDatabase {
   readonly file: string;
   readonly db: BetterSqlite3.Database;
-  /** Runs `fn`, turning SQLite failures (disk full, I/O) into BACKEND_UNAVAILABLE naming `plugin`. */
+  /** Runs `fn` (reads), turning SQLite failures (disk full, I/O) into BACKEND_UNAVAILABLE naming `plugin`. */
   guard<T>(plugin: string, fn: () => T): T;
+  /**
+   * Runs `fn` (writes) in the current group commit; resolves with its value
+   * once the group is in the file, then runs `after`. Errors as `guard`.
+   */
+  write<T>(plugin: string, fn: () => T, after?: (value: T) => void): Promise<T>;
   /** A store starts using the database. */
   retain(): void;
   /** A store is done with it; the last release closes the file. */
@@ -69,6 +75,9 @@ export function openSqliteDatabase(opts: SqliteDatabaseOptions): SqliteDatabase 
   }
 
   let refs = 0;
+  const group = new GroupCommit(db);
+  const closedError = (plugin: string) =>
+    new NanoGridError('SHUTTING_DOWN', `${plugin}: the database ${file} is closed`, { plugin });
   return {
     file,
     db,
@@ -76,19 +85,27 @@ export function openSqliteDatabase(opts: SqliteDatabaseOptions): SqliteDatabase 
       return db.open;
     },
     guard<T>(plugin: string, fn: () => T): T {
-      if (!db.open) throw new NanoGridError('SHUTTING_DOWN', `${plugin}: the database ${file} is closed`, { plugin });
+      if (!db.open) throw closedError(plugin);
       try {
         return fn();
       } catch (err) {
         throw toSqliteError(err, file, plugin);
       }
     },
+    write<T>(plugin: string, fn: () => T, after?: (value: T) => void): Promise<T> {
+      if (!db.open) return Promise.reject(closedError(plugin));
+      return group.write(fn, after).catch((err: unknown) => {
+        throw toSqliteError(err, file, plugin);
+      });
+    },
     retain() {
       refs += 1;
     },
     release() {
       refs -= 1;
-      if (refs <= 0 && db.open) db.close();
+      if (refs > 0 || !db.open) return;
+      group.flush();
+      db.close();
     },
   };
 }

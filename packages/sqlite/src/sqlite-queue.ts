@@ -59,6 +59,7 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
   const database = useDatabase(opts, name);
   const { db } = database;
   const guard = <T>(fn: () => T): T => database.guard(name, fn);
+  const write = <T>(fn: () => T, after?: (value: T) => void): Promise<T> => database.write(name, fn, after);
   const wakeups = new Wakeups();
   let closed = false;
 
@@ -136,31 +137,38 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
       job: parseJobMessage(row.body),
       attempt: attempts,
       async ack() {
-        guard(() => st.ack.run(id, attempts));
+        await write(() => st.ack.run(id, attempts));
       },
       async retry(delayMs = 0) {
         const now = Date.now();
-        if (delayMs > 0) guard(() => st.hide.run(now + delayMs, id, attempts));
-        else if (guard(() => retryNow(id, attempts, now))) wakeups.wake();
+        if (delayMs > 0) await write(() => st.hide.run(now + delayMs, id, attempts));
+        else
+          await write(
+            () => retryNow(id, attempts, now),
+            (visible) => visible && wakeups.wake(),
+          );
       },
       async extend(ms: number) {
-        guard(() => st.extend.run(Date.now() + Math.max(0, ms), id, attempts));
+        await write(() => st.extend.run(Date.now() + Math.max(0, ms), id, attempts));
       },
     };
   };
 
   const shut = () => new NanoGridError('SHUTTING_DOWN', `${name} is closed`, { plugin: name });
-  const enqueue = (body: string) => {
+  const enqueue = async (body: string) => {
     if (closed) throw shut();
     const now = Date.now();
-    guard(() => st.insert.run(queue, body, now, now));
-    wakeups.wake();
+    // Receivers wake once the message is committed: none can take a send that is then rolled back.
+    await write(
+      () => st.insert.run(queue, body, now, now),
+      () => wakeups.wake(),
+    );
   };
 
   return {
     name,
     async send(job: JobMessage) {
-      enqueue(serializeJobMessage(job));
+      await enqueue(serializeJobMessage(job));
     },
     async sendRaw(body: unknown) {
       let job: JobMessage;
@@ -170,17 +178,18 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
         if (closed) throw shut();
         if (!isNanoGridError(err)) throw err;
         const text = typeof body === 'string' ? body : (JSON.stringify(body) ?? String(body));
-        guard(() => st.bury.run(queue, text, err.message, 0, Date.now()));
+        await write(() => st.bury.run(queue, text, err.message, 0, Date.now()));
         return;
       }
-      enqueue(JSON.stringify(job));
+      await enqueue(JSON.stringify(job));
     },
     async receive({ max, waitMs, signal }: ReceiveOptions) {
       const deadline = Date.now() + Math.max(0, waitMs);
       for (;;) {
         if (closed || signal?.aborted) return [];
         const now = Date.now();
-        const rows = guard(() => take(Math.max(1, max), now));
+        const rows = await write(() => take(Math.max(1, max), now));
+        if (closed) return []; // closed while committing: the leases go back at the next open
         if (rows.length > 0) return rows.map(deliver);
         const left = deadline - now;
         if (left <= 0) return [];
@@ -194,7 +203,7 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
       return guard(() => (st.depth.get(queue, Date.now()) as { n: number }).n);
     },
     async deadLetters() {
-      guard(() => buryExpired(Date.now()));
+      await write(() => buryExpired(Date.now()));
       return guard(() => st.dead.all(queue) as { body: string; reason: string; attempts: number }[]).map((d) => {
         let job: JobMessage | undefined;
         try {

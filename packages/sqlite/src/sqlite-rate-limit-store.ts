@@ -38,7 +38,7 @@ export function sqliteRateLimitStore(opts: SqliteRateLimitStoreOptions): RateLim
     async hit(key: string, windowMs: number) {
       const t = now();
       const window = Math.max(1, Math.floor(windowMs));
-      return database.guard(name, () => {
+      return database.write(name, () => {
         if (t >= nextSweep) {
           nextSweep = t + SWEEP_EVERY_MS;
           st.sweep.run(t);

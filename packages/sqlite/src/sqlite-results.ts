@@ -37,6 +37,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   const database = useDatabase(opts, name);
   const { db } = database;
   const guard = <T>(fn: () => T): T => database.guard(name, fn);
+  const write = <T>(fn: () => T, after?: (value: T) => void): Promise<T> => database.write(name, fn, after);
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
   let lastSweep = 0;
   let closed = false;
@@ -55,7 +56,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     return row && { record: JSON.parse(row.record) as JobRecord, final: row.final === 1 };
   };
 
-  const write = (record: JobRecord, now: number) => {
+  const put = (record: JobRecord, now: number) => {
     const final = isFinalStatus(record.status);
     st.put.run(record.job_id, JSON.stringify(record), final ? 1 : 0, now + ttlMs);
     if (now - lastSweep >= SWEEP_EVERY_MS) {
@@ -81,12 +82,12 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     };
   };
 
-  // Read-then-write runs synchronously in one transaction: no other write can slip in between.
-  const create = db.transaction((record: JobRecord, now: number) => {
+  // Read-then-write runs synchronously, with one write each: no other write can slip in between.
+  const create = (record: JobRecord, now: number) => {
     if (live(record.job_id, now)?.final) return; // a late duplicate submit cannot undo a result
-    write(record, now);
-  });
-  const update = db.transaction((jobId: string, patch: JobPatch, now: number): JobRecord | undefined => {
+    put(record, now);
+  };
+  const update = (jobId: string, patch: JobPatch, now: number): JobRecord | undefined => {
     const existing = live(jobId, now);
     if (!existing || existing.final) return undefined;
     const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
@@ -95,26 +96,26 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       ...rest,
       updated_at: patch.updated_at ?? new Date(now).toISOString(),
     };
-    write(next, now);
+    put(next, now);
     return next;
-  });
-  const publish = db.transaction((final: JobRecord, now: number): JobRecord | undefined => {
+  };
+  const publish = (final: JobRecord, now: number): JobRecord | undefined => {
     const existing = live(final.job_id, now);
     if (existing?.final) return undefined;
     const next = { ...existing?.record, ...final };
-    write(next, now);
+    put(next, now);
     return next;
-  });
+  };
 
   const current = (jobId: string) => guard(() => live(jobId, Date.now()))?.record;
 
   return {
     name,
     async create(record: JobRecord) {
-      guard(() => create(record, Date.now()));
+      await write(() => create(record, Date.now()));
     },
     async update(jobId: string, patch: JobPatch) {
-      return guard(() => update(jobId, patch, Date.now()));
+      return write(() => update(jobId, patch, Date.now()));
     },
     async get(jobId: string) {
       return current(jobId);
@@ -123,10 +124,12 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       if (!isFinalStatus(final.status)) {
         throw new NanoGridError('BAD_REQUEST', `publish needs a final status, got "${final.status}"`, { plugin: name });
       }
-      const written = guard(() => publish(final, Date.now()));
-      if (!written) return false;
-      notify(written);
-      return true;
+      // Waiters are answered once the final record is in the file, never before.
+      const written = await write(
+        () => publish(final, Date.now()),
+        (record) => record && notify(record),
+      );
+      return written !== undefined;
     },
     wait(jobId: string, { signal, timeoutMs }: WaitOptions = {}) {
       return new Promise<JobRecord | undefined>((resolve, reject) => {

@@ -70,7 +70,10 @@ export function parseSchedule(expression: string, timezone = 'UTC'): ScheduleExp
 
   const fields = source.split(/\s+/).length;
   if (fields !== 5 && fields !== 6) {
-    throw invalid(`cron expression "${source}" has ${fields} fields: use 5 (minute first) or 6 (seconds first)`, source);
+    throw invalid(
+      `cron expression "${source}" has ${fields} fields: use 5 (minute first) or 6 (seconds first)`,
+      source,
+    );
   }
   let cron: Cron;
   try {

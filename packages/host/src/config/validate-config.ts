@@ -123,6 +123,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
   replicas: arrayOf(storage),
   queue: plugin('QueueSource', ['send', 'receive', 'depth', 'close']),
   results: plugin('ResultSink', ['create', 'update', 'get', 'publish', 'wait', 'close']),
+  embedded: object({ store: oneOf('sqlite', 'memory'), durability: oneOf('normal', 'full') }),
   sandbox: (v, p) => {
     if (typeof v === 'string') return oneOf('auto', 'process', 'docker')(v, p);
     if (isRecord(v) && 'kind' in v)
