@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectInfo, PutOptions, StorageBackend, StorageBody, UrlOptions } from '@nanogrid/core';
 import { NanoGridError } from '@nanogrid/core';
-import { isS3NotFound, s3Error, S3_PLUGIN, sdkName } from './s3-errors.js';
+import { isS3NotFound, s3Error, S3_PLUGIN, sdkName, sdkStatus } from './s3-errors.js';
 import { S3_DEFAULT_PART_SIZE, S3_MIN_PART_SIZE, type S3StorageOptions } from './s3-storage-options.js';
 import { joinKey, joinPrefix, normalizePrefix } from './s3-keys.js';
 
@@ -16,7 +16,7 @@ interface S3Sdk {
 
 /** A StorageBackend plus the start-up probe the host runs to fail fast on bad settings. */
 export interface S3Storage extends StorageBackend {
-  /** Lists one key of the bucket; throws `CONFIG_INVALID` / `BACKEND_UNAVAILABLE` naming the bucket and the SDK error. */
+  /** HeadBucket; throws `CONFIG_INVALID` / `BACKEND_UNAVAILABLE` naming the bucket and the reason. */
   check(): Promise<void>;
   /** Releases the SDK's sockets. */
   close(): Promise<void>;
@@ -75,6 +75,45 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
           throw s3Error(createErr, bucket, 'CreateBucket');
       }
     }
+  }
+
+  /**
+   * A HEAD answer has no body, so its error is a bare status. For a 4xx one
+   * GET of an absent key asks again: its XML error code tells a wrong key
+   * (InvalidAccessKeyId) from missing permissions (AccessDenied) and the like.
+   */
+  async function explainHeadBucket({ client, s3 }: S3Sdk, err: unknown): Promise<NanoGridError> {
+    const status = sdkStatus(err);
+    if (status === 404 || sdkName(err) === 'NotFound') {
+      return s3Error(
+        Object.assign(
+          new Error('the bucket does not exist (create it, or set createBucket: true on a development server)'),
+          {
+            name: 'NoSuchBucket',
+            $metadata: { httpStatusCode: 404 },
+          },
+        ),
+        bucket,
+        'check (HeadBucket)',
+      );
+    }
+    if (status === 301) {
+      return s3Error(
+        Object.assign(new Error('the bucket is in another region: set "region" to the bucket\'s region'), {
+          name: 'PermanentRedirect',
+          $metadata: { httpStatusCode: 301 },
+        }),
+        bucket,
+        'check (HeadBucket)',
+      );
+    }
+    if (status === undefined || status < 400 || status >= 500) return s3Error(err, bucket, 'check (HeadBucket)');
+    try {
+      await client.send(new s3.GetObjectCommand({ Bucket: bucket, Key: joinKey(root, '.nanogrid-check') }));
+    } catch (why) {
+      if (!isS3NotFound(why)) return s3Error(why, bucket, `check (HeadBucket: HTTP ${status})`);
+    }
+    return s3Error(err, bucket, 'check (HeadBucket)');
   }
 
   function sdk(): Promise<S3Sdk> {
@@ -198,14 +237,12 @@ export function s3Storage(opts: S3StorageOptions): S3Storage {
     },
 
     async check(): Promise<void> {
-      const { client, s3 } = await sdk();
+      const sdkLoaded = await sdk();
       try {
-        // A real request (not HeadBucket): its XML error body names the exact problem.
-        await client.send(
-          new s3.ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1, ...(root ? { Prefix: root } : {}) }),
-        );
+        // What S3 documents for "does this bucket exist and may I use it": no listing, no body.
+        await sdkLoaded.client.send(new sdkLoaded.s3.HeadBucketCommand({ Bucket: bucket }));
       } catch (err) {
-        throw s3Error(err, bucket, 'check (ListObjectsV2)');
+        throw await explainHeadBucket(sdkLoaded, err);
       }
     },
 

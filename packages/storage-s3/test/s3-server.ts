@@ -17,11 +17,21 @@ export interface LocalS3 {
   stop(): Promise<void>;
 }
 
+export interface LocalS3Options {
+  /**
+   * Start Node with OpenSSL's legacy provider: s3rver builds ListObjectsV2
+   * continuation tokens with DES, so without it any listing longer than one
+   * page answers 500. Off only to show what a plain start breaks. @default true
+   */
+  legacyOpenSsl?: boolean;
+}
+
 /** Starts a real s3rver process on a random port with its own temp directory. */
-export async function startLocalS3(): Promise<LocalS3> {
+export async function startLocalS3(opts: LocalS3Options = {}): Promise<LocalS3> {
   const directory = await mkdtemp(join(tmpdir(), 'nanogrid-s3rver-'));
   const script = fileURLToPath(new URL('./s3rver-main.mjs', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', script, directory], {
+  const flags = opts.legacyOpenSsl === false ? [] : ['--openssl-legacy-provider'];
+  const child: ChildProcess = spawn(process.execPath, [...flags, script, directory], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const seen: string[] = [];
