@@ -183,6 +183,21 @@ export interface NanoGridConfig {
   checkBackends?: boolean;
   /** Job records are kept this long. @default 86_400 */
   jobTtlSec?: number;
+  /** How functions and the Lambda API (`/2015-03-31/…`) present themselves to Lambda code and clients. */
+  lambda?: LambdaConfig;
+}
+
+export interface LambdaConfig {
+  /** Region in ARNs, `AWS_REGION` and the Lambda API. @default 'us-east-1' */
+  region?: string;
+  /** Twelve-digit account id in ARNs. @default '000000000000' */
+  accountId?: string;
+  /**
+   * Key pairs Lambda API clients sign their requests with (SigV4, as the aws
+   * CLI and AWS SDKs do). When set, or when `http.apiKeys` is set, unsigned or
+   * wrongly signed Lambda API requests are refused. @default [] (open unless API keys are set)
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string }[];
 }
 
 export type ConfigExport = NanoGridConfig | (() => NanoGridConfig | Promise<NanoGridConfig>);

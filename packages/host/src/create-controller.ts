@@ -19,6 +19,10 @@ import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
 import { runHandler } from './http/run-handler.js';
 import { functionView, jobView } from './http/views.js';
+import { LAMBDA_PREFIX, lambdaErrorResponse, toLambdaError, unknownOperation } from './lambda/lambda-error.js';
+import { lambdaApi } from './lambda/lambda-api.js';
+import type { LambdaIdentity } from './lambda/lambda-views.js';
+import type { LambdaCredential } from './lambda/sigv4-verify.js';
 import { memoryRateLimitStore } from './memory-rate-limit-store.js';
 
 const MiB = 1024 * 1024;
@@ -53,13 +57,15 @@ export interface ControllerDeps {
   metrics?: MetricsSource;
   /** Directory uploads are streamed to before they are deployed. @default {os tmpdir}/nanogrid-uploads */
   uploadDir?: string;
+  /** The Lambda API's identity and the key pairs its clients sign with. @default us-east-1, 000000000000, none */
+  lambda?: Partial<LambdaIdentity> & { credentials?: LambdaCredential[] };
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
 
 /**
- * The controller's HTTP API (MISSION.md's routes plus function management) as a
- * Hono app. It is stateless: everything lives in the registry's storage and the
+ * The controller's HTTP API (the original system's routes, function management
+ * and the AWS Lambda API) as a Hono app. It is stateless: everything lives in the registry's storage and the
  * job service's sink, so any number of controllers can serve the same API.
  */
 export function createController(deps: ControllerDeps): Hono {
@@ -72,8 +78,13 @@ export function createController(deps: ControllerDeps): Hono {
   const uploadDir = deps.uploadDir ?? join(tmpdir(), 'nanogrid-uploads');
 
   const app = new Hono();
-  app.onError(onErrorHandler(logger));
-  app.notFound(notFoundHandler);
+  // Under the Lambda API's prefix errors take the shape the AWS SDKs parse, the rate limiter's included.
+  const onError = onErrorHandler(logger);
+  const isLambda = (c: Context) => c.req.path.startsWith(`${LAMBDA_PREFIX}/`);
+  app.onError((err, c) => (isLambda(c) ? lambdaErrorResponse(c, toLambdaError(err)) : onError(err, c)));
+  app.notFound((c) =>
+    isLambda(c) ? lambdaErrorResponse(c, unknownOperation(c.req.method, c.req.path)) : notFoundHandler(c),
+  );
 
   // Load balancers probe /health: no key, no rate limit.
   app.get('/health', (c) => c.json({ status: 'healthy' }));
@@ -97,6 +108,25 @@ export function createController(deps: ControllerDeps): Hono {
   const storage = deps.storage;
   // Only a storage whose links point at this host (the filesystem storage) is served here.
   if (storage.verifySignedUrl) app.get('/files/*', filesHandler(storage, storage.verifySignedUrl.bind(storage)));
+
+  // The Lambda API signs its requests (SigV4) instead of sending an API key.
+  const credentials = deps.lambda?.credentials ?? [];
+  app.route(
+    LAMBDA_PREFIX,
+    lambdaApi({
+      registry: deps.registry,
+      jobs: deps.jobs,
+      storage,
+      identity: { region: deps.lambda?.region ?? 'us-east-1', accountId: deps.lambda?.accountId ?? '000000000000' },
+      credentials,
+      requireSignature: (http.apiKeys?.length ?? 0) > 0 || credentials.length > 0,
+      bodyLimitBytes: Math.ceil((bodyLimitBytes * 4) / 3) + 64 * 1024,
+      maxPayloadBytes: deps.limits?.maxPayloadBytes ?? 6 * MiB,
+      syncMarginMs: deps.syncMarginMs ?? 30_000,
+      logger,
+      ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
+    }),
+  );
 
   // Everything below needs a key when keys are configured.
   app.use('*', apiKeyAuth(http.apiKeys ?? []));

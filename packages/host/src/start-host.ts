@@ -107,6 +107,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           limits: config.limits ?? {},
           shutdownSignal: shutdown.signal,
           uploadDir: join(nanogrid.options.workDir, 'incoming'),
+          lambda: config.lambda ?? {},
         });
 
   let server: Server;

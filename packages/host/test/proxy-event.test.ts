@@ -111,7 +111,7 @@ describe('fromProxyResult', () => {
     [{ statusCode: 200, multiValueHeaders: { 'x-a': 'not-an-array' } }, 'multi-value not an array'],
     [{ statusCode: 200, cookies: 'a=1' }, 'cookies not an array'],
     [{ statusCode: 200, body: '%%%', isBase64Encoded: true }, 'bad base64'],
-  ])('refuses %j (%s) with BAD_RESULT', (value) => {
+  ] as [unknown, string][])('refuses %j (%s) with BAD_RESULT', (value) => {
     expect(() => fromProxyResult(value)).toThrow(expect.objectContaining({ code: 'BAD_RESULT' }));
   });
 });

@@ -50,6 +50,11 @@ const url: Check = (v, p) => {
   str(v, p);
   if (!URL.canParse(v as string)) throw new Problem(p, `must be an absolute URL, got ${show(v)}`);
 };
+const matching =
+  (re: RegExp, what: string): Check =>
+  (v, p) => {
+    if (typeof v !== 'string' || !re.test(v)) throw new Problem(p, `must be ${what}, got ${show(v)}`);
+  };
 const arrayOf =
   (item: Check): Check =>
   (v, p) => {
@@ -193,6 +198,16 @@ const CONFIG_SHAPE: Record<string, Check> = {
   }),
   jobTtlSec: num({ min: 1, integer: true }),
   checkBackends: bool,
+  lambda: object({
+    region: matching(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'a region such as us-east-1'),
+    accountId: matching(/^\d{12}$/, 'twelve digits'),
+    credentials: arrayOf(
+      object({ accessKeyId: matching(/^[A-Za-z0-9]{4,128}$/, 'letters and digits'), secretAccessKey: str }, [
+        'accessKeyId',
+        'secretAccessKey',
+      ]),
+    ),
+  }),
 };
 
 /**
