@@ -95,6 +95,8 @@ export interface WorkerConfig {
   functionConcurrency?: number;
   /** Received jobs a worker holds waiting for a slot of their function. @default 4 × concurrency */
   maxWaiting?: number;
+  /** How long a job waits out a backend outage (storage, results) in place before its delivery goes back to the queue. @default 120_000 */
+  backendRetryMs?: number;
 }
 
 /** The all-in-one host's own store of jobs, job records and rate-limit counters. */

@@ -186,7 +186,10 @@ describe('queue and storage edge cases', () => {
     }
   });
 
-  it('storage errors are retried by redelivery; the job completes on a later attempt', async () => {
+  it.each([
+    ['with backendRetryMs 0, by redelivery: the job completes on its second attempt', 0, 2],
+    ['by default in place: the job completes on its first delivery, no attempt spent', undefined, 1],
+  ] as const)('storage errors are retried %s', async (_title, backendRetryMs, attempts) => {
     let metaReads = 0;
     // A storage whose worker-side metadata read fails once, as an outage would.
     const wrap = (s: StorageBackend): StorageBackend => ({
@@ -208,14 +211,15 @@ describe('queue and storage edge cases', () => {
     const env = await engineEnv({
       storage: wrap(fsStorage({ dir })),
       queue: memoryQueue({ visibilityTimeoutMs: 60_000 }),
+      worker: { concurrency: 2, pollWaitMs: 500, ...(backendRetryMs === undefined ? {} : { backendRetryMs }) },
     });
     try {
       env.ng.registry.metaCacheMs = 0; // every read goes to the storage, as on separate machines
       const id = await deploy(env, 'flaky', 'cat\n');
       const { record } = await env.ng.jobs.submit(id, { again: true });
       const final = await env.ng.jobs.wait(record.job_id, { timeoutMs: 30_000 });
-      expect(final).toMatchObject({ status: 'completed', result: { again: true }, attempts: 2 });
-      // One read by the submit, then one per delivery attempt (limit, executor and runtime share it).
+      expect(final).toMatchObject({ status: 'completed', result: { again: true }, attempts });
+      // One read by the submit, then one per try: a delivery attempt or an in-place retry.
       expect(metaReads).toBe(3);
       // A job that meets no outage: the worker reads its function once.
       const before = metaReads;

@@ -212,6 +212,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
         ? { functionConcurrency: config.worker.functionConcurrency }
         : {}),
       ...(config.worker?.maxWaiting !== undefined ? { maxWaiting: config.worker.maxWaiting } : {}),
+      ...(config.worker?.backendRetryMs !== undefined ? { backendRetryMs: config.worker.backendRetryMs } : {}),
     }),
   });
   container.registerSingleton(Replicator);

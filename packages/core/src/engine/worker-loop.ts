@@ -29,6 +29,13 @@ export interface WorkerLoopOptions {
   functionConcurrency: number;
   /** Received jobs held waiting for a slot of their function, beyond `concurrency`. @default 4 × concurrency */
   maxWaiting?: number;
+  /**
+   * How long a job that hits a backend outage (BACKEND_UNAVAILABLE: storage,
+   * results) is retried in place, with backoff, before its delivery is given
+   * back to the queue; its delivery stays invisible meanwhile and no delivery
+   * attempt is spent, so an outage shorter than this costs a job nothing. @default 120_000
+   */
+  backendRetryMs: number;
   /** Called with every final record this worker produced (metrics). */
   onFinished?: (record: JobRecord, delivery: Delivery) => void;
 }
@@ -42,6 +49,7 @@ export function workerLoopDefaults(partial: Partial<WorkerLoopOptions> = {}): Wo
     heartbeatMs: 60_000,
     extendMs: 300_000,
     functionConcurrency: 0,
+    backendRetryMs: 120_000,
     ...partial,
   };
 }
@@ -173,7 +181,7 @@ export class WorkerLoop {
     );
     const release = await this.gate.acquire(d.job.function_id, this.limitOf(fn));
     try {
-      const final = await this.executor.execute(d.job, { fn, attempt: d.attempt, workerId: this.options.id });
+      const final = await this.executeThroughOutages(d, fn);
       await d.ack();
       this.options.onFinished?.(final, d);
     } catch (err) {
@@ -208,6 +216,35 @@ export class WorkerLoop {
     } finally {
       release();
       clearInterval(beat);
+    }
+  }
+
+  /**
+   * Runs the job; while a backend is unavailable, tries again in place (1 s,
+   * 2 s, 4 s … at most 10 s apart) for up to `backendRetryMs`, keeping the
+   * delivery invisible. A stop, or the budget running out, hands the error on.
+   */
+  private async executeThroughOutages(d: Delivery, first: FunctionLookup): Promise<JobRecord> {
+    const deadline = Date.now() + this.options.backendRetryMs;
+    let fn = first;
+    for (let wait = 1000; ; wait = Math.min(wait * 2, 10_000)) {
+      try {
+        return await this.executor.execute(d.job, { fn, attempt: d.attempt, workerId: this.options.id });
+      } catch (err) {
+        const signal = this.abort?.signal;
+        if (!isRetryable(err) || Date.now() + wait > deadline || signal?.aborted) throw err;
+        this.logger.warn('a backend is unavailable; the job waits and tries again', {
+          job_id: d.job.job_id,
+          error: toNanoGridError(err).message,
+          retry_in_ms: wait,
+        });
+        await d.extend(Math.max(this.options.extendMs, wait * 3)).catch(() => undefined);
+        await delay(wait, undefined, signal ? { signal } : {}).catch(() => undefined);
+        fn = await this.registry.forJob(d.job).then(
+          (meta) => ({ meta }),
+          (error: unknown) => ({ error }),
+        );
+      }
     }
   }
 

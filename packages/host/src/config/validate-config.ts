@@ -153,6 +153,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
     maxConcurrency: num({ min: 1, max: 1024, integer: true }),
     functionConcurrency: num({ min: 0, max: 10_000, integer: true }),
     maxWaiting: num({ min: 0, max: 100_000, integer: true }),
+    backendRetryMs: num({ min: 0, max: 86_400_000, integer: true }),
   }),
   warm: object({
     enabled: bool,
