@@ -7,11 +7,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../../..');
 const cli = join(repo, 'packages/host/dist/cli.js');
 
-/** dist/cli.js is what users run: build it (incremental, quick when up to date). */
-export async function buildCli(): Promise<void> {
-  await promisify(execFile)(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-b', 'packages/host'], {
+/** dist/cli.js is what users run: build it and the `packages` a config imports (incremental, quick when up to date). */
+export async function buildCli(packages: string[] = []): Promise<void> {
+  const projects = ['packages/host', ...packages.map((p) => `packages/${p}`)];
+  await promisify(execFile)(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-b', ...projects], {
     cwd: repo,
   });
+}
+
+/** The built entry of a workspace package, for config files written by tests. */
+export function distOf(pkg: string): string {
+  return JSON.stringify(join(repo, 'packages', pkg, 'dist/index.js'));
 }
 
 /** A real `nanogrid start` process. */
@@ -24,12 +30,19 @@ export interface HostProcess {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface HostProcessOptions {
+  /** Extra flags of `nanogrid start` (`--role worker` …). */
+  args?: string[];
+  /** Added to the environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Starts `nanogrid start --port 0` in `cwd` (its config file is found there); resolves once it listens. */
-export function startHostProcess(cwd: string, env: NodeJS.ProcessEnv = {}): Promise<HostProcess> {
-  const child = spawn(process.execPath, [cli, 'start', '--port', '0'], {
+export function startHostProcess(cwd: string, opts: HostProcessOptions = {}): Promise<HostProcess> {
+  const child = spawn(process.execPath, [cli, 'start', '--port', '0', ...(opts.args ?? [])], {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...opts.env },
   });
   let err = '';
   child.stderr?.on('data', (c: Buffer) => {
