@@ -34,6 +34,10 @@ export interface LimitsConfig {
   defaultMemoryMb?: number;
   /** Largest memory an upload may ask for. @default 4096 */
   maxMemoryMb?: number;
+  /** Space of a run's /tmp and /output together, MiB, when the upload names none; writes past it fail with ENOSPC. @default 512 */
+  defaultDiskMb?: number;
+  /** Largest `disk_mb` an upload may ask for. @default 10240 */
+  maxDiskMb?: number;
   /** CPU share of a run. @default 0.5 */
   cpus?: number;
   /** Most entries in an uploaded zip. @default 10_000 */

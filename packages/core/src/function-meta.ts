@@ -25,6 +25,8 @@ export interface FunctionMeta {
   /** Seconds. */
   timeout: number;
   memory_mb: number;
+  /** Space of a run's /tmp and /output together, MiB; absent in metadata older than the quota: `limits.defaultDiskMb`. */
+  disk_mb?: number;
   network: NetworkPolicy;
   env: Record<string, string>;
   /** Jobs of this function run at once on one worker (more wait their turn); absent: `worker.functionConcurrency`. */

@@ -55,6 +55,7 @@ describe('FunctionRegistry', () => {
       entry_file: 'echo.sh',
       timeout: 300,
       memory_mb: 512,
+      disk_mb: 512,
       network: 'none',
       env: { MODE: 'x' },
     });
@@ -147,6 +148,10 @@ describe('FunctionRegistry', () => {
     expect(await field({ functionName: '../etc' })).toBe('function_name');
     expect(await field({ timeoutSec: 601 })).toBe('timeout');
     expect(await field({ memoryMb: 8 })).toBe('memory_mb');
+    expect(await field({ diskMb: 0 })).toBe('disk_mb');
+    expect(await field({ diskMb: 1.5 })).toBe('disk_mb');
+    expect(await field({ diskMb: 10_241 })).toBe('disk_mb');
+    expect(await field({ diskMb: Number.NaN })).toBe('disk_mb');
     expect(await field({ network: 'everywhere' })).toBe('network');
     expect(await field({ network: 'ai' })).toBe('network'); // no ai.endpoint configured
     expect(await field({ handler: 'no-dot' })).toBe('handler');

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type Dockerode from 'dockerode';
 import {
   CappedBuffer,
+  DEFAULT_DISK_MB,
+  MAX_OUTPUT_FILES,
   NanoGridError,
   silentLogger,
   type Logger,
@@ -34,6 +37,7 @@ import {
 import { containerAiEndpoint, ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
+import { type Scratch, ScratchMounts } from './docker-scratch.js';
 import { removeStaleFifoDirs } from './fifo-channel.js';
 import { DockerWarmPool, type WarmPoolOptions } from './docker-warm-pool.js';
 
@@ -44,13 +48,18 @@ export interface DockerSandboxOptions extends DockerConnectionOptions {
   cpus?: number;
   /** Processes and threads a run may have (fork bombs stop here). @default 128 */
   pidsLimit?: number;
-  /** Size of the tmpfs mounted at /tmp, MB (counts against the memory limit). @default 64 */
-  tmpfsSizeMb?: number;
+  /**
+   * Parent of the per-run tmpfs mounts that hold /tmp and /output (their
+   * space together is the run's `diskMb`; see docker-scratch.ts). Needs root
+   * and a local engine; false, or where mounting fails: /tmp is a tmpfs of
+   * `diskMb` and /output an uncapped volume. @default `<os.tmpdir()>/nanogrid-scratch-<uid>`
+   */
+  scratchDir?: string | false;
   /** `uid:gid` the function runs as. @default '65534:65534' (nobody) */
   user?: string;
   /** Bytes copied out of /output per run; more fails the run with OUTPUT_TOO_LARGE. @default 256 MiB */
   maxOutputBytes?: number;
-  /** Files and directories copied out of /output per run. @default 10000 */
+  /** Files and directories copied out of /output per run. @default MAX_OUTPUT_FILES (10,000) */
   maxOutputFiles?: number;
   /** Network of the `ai` policy; created as an internal bridge when missing. @default 'nanogrid-ai' */
   aiNetwork?: string;
@@ -118,6 +127,14 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     });
   };
 
+  const scratchRoot =
+    opts.scratchDir === false || !isLocalEngine(conn)
+      ? undefined
+      : (opts.scratchDir ?? join(tmpdir(), `nanogrid-scratch-${process.getuid?.() ?? 0}`));
+  const scratchMounts = scratchRoot ? new ScratchMounts(scratchRoot, logger) : undefined;
+  /** The scratch mount of each live run, released with its container. */
+  const scratches = new Map<string, Scratch>();
+
   async function create(
     d: Dockerode,
     spec: SandboxRunSpec,
@@ -126,12 +143,16 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     patch: Partial<Dockerode.ContainerCreateOptions> = {},
   ): Promise<Dockerode.Container> {
     const net = await planNetwork(spec.network, spec.env, aiNetwork, ensureAi);
+    const diskMb = spec.diskMb ?? DEFAULT_DISK_MB;
+    const scratch = await scratchMounts?.create(runId, diskMb);
+    if (scratch) scratches.set(runId, scratch);
     const config = containerSpec(spec, {
       runId,
       network: net,
       cpus: spec.cpus ?? opts.cpus ?? 0.5,
       pidsLimit: opts.pidsLimit ?? 128,
-      tmpfsSizeMb: opts.tmpfsSizeMb ?? 64,
+      diskMb,
+      ...(scratch ? { scratchBinds: scratch.binds } : {}),
       user: opts.user ?? '65534:65534',
       labels: {
         [LABEL.worker]: workerId,
@@ -145,9 +166,15 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       return await d.createContainer({
         ...config,
         ...patch,
-        HostConfig: { ...config.HostConfig, ...patch.HostConfig },
+        HostConfig: {
+          ...config.HostConfig,
+          ...patch.HostConfig,
+          Binds: [...(config.HostConfig?.Binds ?? []), ...(patch.HostConfig?.Binds ?? [])],
+        },
       });
     } catch (err) {
+      scratches.delete(runId);
+      await scratch?.release();
       if (dockerStatus(err) === 404 && /image/i.test(dockerMessage(err))) {
         throw new NanoGridError(
           'IMAGE_NOT_FOUND',
@@ -172,6 +199,9 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
         logger.warn('docker-sandbox: could not remove a container', { id: container.id, error: dockerMessage(err) });
     });
     if (support) await removeRunCgroups(support.root, runId);
+    const scratch = scratches.get(runId);
+    scratches.delete(runId);
+    await scratch?.release();
   }
 
   const fifoRoot = isLocalEngine(conn) && opts.warmPipes !== false ? (opts.warmPipesDir ?? tmpdir()) : undefined;
@@ -187,9 +217,19 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
           const support = await cgroupSupport();
           return support ? openPeakMeter(support, runId) : undefined;
         },
+        resizeDisk: async (runId, diskMb) => {
+          const scratch = scratches.get(runId);
+          if (!scratch) return false;
+          await scratch.resize(diskMb);
+          return true;
+        },
         logger,
       },
-      { maxOutputBytes: opts.maxOutputBytes ?? 256 * MiB, ...opts.warm },
+      {
+        maxOutputBytes: opts.maxOutputBytes ?? 256 * MiB,
+        maxOutputFiles: opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
+        ...opts.warm,
+      },
     ));
 
   async function runWarm(spec: WarmRunSpec): Promise<WarmRunResult> {
@@ -288,7 +328,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
 
     await extractOutputArchive(await container.getArchive({ path: '/output' }), spec.outputDir, {
       maxBytes: opts.maxOutputBytes ?? 256 * MiB,
-      maxEntries: opts.maxOutputFiles ?? 10_000,
+      maxEntries: opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
     });
 
     const signalled = killedByUs || oomKilled;
@@ -326,6 +366,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       const support = await cgroupSupport();
       if (support) await removeStaleRunCgroups(support.root, liveRuns);
       if (fifoRoot) removeStaleFifoDirs(fifoRoot);
+      await scratchMounts?.removeStale();
       if (removed > 0) logger.info('docker-sandbox: removed containers left by a stopped worker', { removed });
       return removed;
     },

@@ -8,7 +8,10 @@ export interface ContainerLimits {
   network: NetworkPlan;
   cpus: number;
   pidsLimit: number;
-  tmpfsSizeMb: number;
+  /** Space of /tmp and /output together, MiB (only /tmp's without `scratchBinds`). */
+  diskMb: number;
+  /** Binds of a per-run host tmpfs holding /tmp and /output (docker-scratch.ts); none: a tmpfs /tmp and an /output volume. */
+  scratchBinds?: string[];
   user: string;
   /** Labels the sandbox adds (worker, host, pid, run). */
   labels: Record<string, string>;
@@ -19,12 +22,13 @@ export interface ContainerLimits {
 /**
  * The container of one run, hardened:
  * - memory limit with no swap on top, CPU quota, pids limit (fork bombs);
- * - read-only root filesystem; writable places are a size-capped tmpfs at
- *   /tmp and two anonymous volumes, /code and /output. Volumes because the
- *   archive API refuses to write into a read-only rootfs and cannot see into
- *   a tmpfs, while a volume takes `putArchive` before start and gives
- *   `getArchive` after exit. /code is filled as root, so the function cannot
- *   change its code; /output is world-writable in the runtime images;
+ * - read-only root filesystem; writable places are /tmp and /output, and
+ *   /code (an anonymous volume, because the archive API refuses to write into
+ *   a read-only rootfs; filled as root, so the function cannot change its code).
+ *   /tmp and /output are two directories of one host tmpfs of `diskMb`
+ *   (docker-scratch.ts: bind mounts, so `getArchive` sees /output, which it
+ *   cannot in a container's own tmpfs); where the host cannot mount, /tmp is
+ *   a tmpfs of `diskMb` and /output an anonymous volume without a cap;
  * - non-root user, every capability dropped, no-new-privileges, private IPC;
  * - no network unless the policy allows it (docker-network.ts);
  * - the `none` log driver: output is read from the attach stream with caps,
@@ -58,14 +62,16 @@ export function containerSpec(spec: SandboxRunSpec, limits: ContainerLimits): Do
     StdinOnce: withStdin,
     Tty: false,
     NetworkDisabled: limits.network.networkMode === 'none',
-    Volumes: { '/code': {}, '/output': {} },
+    Volumes: limits.scratchBinds ? { '/code': {} } : { '/code': {}, '/output': {} },
     HostConfig: {
       Memory: memory,
       MemorySwap: memory,
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: limits.pidsLimit,
       ReadonlyRootfs: true,
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${limits.tmpfsSizeMb}m,mode=1777` },
+      ...(limits.scratchBinds
+        ? { Binds: limits.scratchBinds }
+        : { Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(1, Math.floor(limits.diskMb))}m,mode=1777` } }),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       IpcMode: 'private',

@@ -3,6 +3,8 @@ import { PassThrough, type Writable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import {
   answeredRun,
+  DEFAULT_DISK_MB,
+  MAX_OUTPUT_FILES,
   NanoGridError,
   WarmChannel,
   WarmPoolBase,
@@ -40,12 +42,15 @@ export interface WarmPoolDeps {
   fifoRoot?: string;
   /** Opens the instance's peak-memory meter (once it started); absent when cgroups cannot be read. */
   peakMeter?(runId: string): Promise<PeakMeter | undefined>;
+  /** Changes the disk quota of a run's /tmp + /output; false when it cannot (no scratch mount). */
+  resizeDisk?(runId: string, diskMb: number): Promise<boolean>;
   logger: Logger;
 }
 
 interface Instance extends WarmInstance {
   image: string;
   memoryMb: number;
+  diskMb: number;
   runId: string;
   container: Dockerode.Container;
   channel: WarmChannel;
@@ -129,8 +134,15 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   /** A prewarmed spare turned into this function's instance: code copied in, limits set, env sent. */
   private async claimSpare(spec: WarmRunSpec): Promise<Instance | undefined> {
     if (spec.network !== 'none') return undefined;
-    const spare = this.spares.get(spec.image)?.shift();
-    if (!spare) return undefined;
+    const spares = this.spares.get(spec.image);
+    const spare = spares?.shift();
+    if (!spares || !spare) return undefined;
+    const diskMb = spec.diskMb ?? DEFAULT_DISK_MB;
+    // A spare whose disk quota cannot take the function's goes back for another (this call starts cold).
+    if (spare.diskMb !== diskMb && !(await this.deps.resizeDisk?.(spare.runId, diskMb).catch(() => false))) {
+      spares.unshift(spare);
+      return undefined;
+    }
     void this.fill(spec.image); // refilled in the background
     try {
       await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
@@ -141,6 +153,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spare.channel.send({ env: spec.env });
       spare.key = spec.key;
       spare.memoryMb = spec.memoryMb;
+      spare.diskMb = diskMb;
       return spare;
     } catch (err) {
       this.deps.logger.warn('docker-sandbox: a prewarmed instance could not be used', {
@@ -193,6 +206,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         key,
         image: spec.image,
         memoryMb: spec.memoryMb,
+        diskMb: spec.diskMb ?? DEFAULT_DISK_MB,
         runId,
         container,
         channel: fifo ? new WarmChannel(fifo.output, fifo.input) : new WarmChannel(out, stream),
@@ -283,7 +297,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     if ((meta.outputs ?? 0) > 0) {
       await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, {
         maxBytes: this.opts.maxOutputBytes ?? 256 * MiB,
-        maxEntries: 10_000,
+        maxEntries: this.opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
       });
     }
     return { ...base, ...answeredRun(meta, resultLine) };

@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxRunResult } from '@nanogrid/core';
 import { openDocker } from '../src/docker-client.js';
@@ -90,25 +92,57 @@ describe.skipIf(!env.ready)('dockerSandbox: limits and hardening', () => {
     await expectHealthy();
   });
 
-  it('caps /tmp: filling it fails inside the function only', async () => {
-    const code = [
-      'import json',
-      'written = 0',
-      'try:',
-      '    with open("/tmp/fill", "wb") as f:',
-      '        while True:',
-      '            f.write(b"x" * (1 << 20))',
-      '            f.flush()',
-      '            written += 1 << 20',
-      'except OSError as e:',
-      '    print(json.dumps({"errno": e.errno, "written": written}))',
-    ].join('\n');
-    const res = await sandbox.run(await py(code));
+  /** Fills `path:MiB` files one after the other, 1 MiB at a time; prints where ENOSPC stopped it. */
+  const FILL = [
+    'import json, sys',
+    'written = {}',
+    'try:',
+    '    for arg in sys.argv[1:]:',
+    '        path, mib = arg.split(":")',
+    '        written[path] = 0',
+    '        with open(path, "wb") as f:',
+    '            while written[path] < (int(mib) << 20):',
+    '                f.write(b"x" * (1 << 20))',
+    '                f.flush()',
+    '                written[path] += 1 << 20',
+    'except OSError as e:',
+    '    print(json.dumps({"errno": e.errno, "written": written}))',
+    'else:',
+    '    print(json.dumps({"errno": 0, "written": written}))',
+  ].join('\n');
+  const fill = async (diskMb: number, ...paths: string[]) => {
+    const spec = await dirs.spec({ 'fill.py': FILL }, ['python3', 'fill.py', ...paths], { diskMb, memoryMb: 256 });
+    const res = await sandbox.run(spec);
     expect(res.exitCode).toBe(0);
-    const out = json(res);
+    return { ...(json(res) as { errno: number; written: Record<string, number> }), outputDir: spec.outputDir };
+  };
+  const MiB = 1024 * 1024;
+
+  it('caps /tmp at the disk quota: filling it fails with ENOSPC inside the function only', async () => {
+    const out = await fill(24, '/tmp/fill:40');
     expect(out.errno).toBe(28); // ENOSPC
-    expect(out.written as number).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(out.written['/tmp/fill']).toBeGreaterThanOrEqual(16 * MiB);
+    expect(out.written['/tmp/fill']).toBeLessThanOrEqual(24 * MiB);
     await expectHealthy();
+  });
+
+  it('caps /tmp and /output together (one quota), and what fits in /output is still collected', async () => {
+    const out = await fill(24, '/output/b:12', '/tmp/a:40');
+    expect(out.errno).toBe(28);
+    expect(out.written['/output/b']).toBe(12 * MiB);
+    // /tmp got only what /output left of the quota.
+    expect(out.written['/tmp/a']).toBeLessThanOrEqual(12 * MiB);
+    expect(out.written['/tmp/a']).toBeGreaterThanOrEqual(4 * MiB);
+    expect((await stat(join(out.outputDir, 'b'))).size).toBe(12 * MiB);
+    await expectHealthy();
+  });
+
+  it('copies out what a run leaves in /output within the quota', async () => {
+    const code = 'open("/output/kept.txt", "w").write("x" * 1000)';
+    const spec = await py(code, { diskMb: 8 });
+    const res = await sandbox.run(spec);
+    expect(res.exitCode).toBe(0);
+    expect((await stat(join(spec.outputDir, 'kept.txt'))).size).toBe(1000);
   });
 
   it('has a read-only root filesystem and read-only code: only /output and /tmp take writes', async () => {

@@ -20,7 +20,7 @@ const limits = {
   network: { networkMode: 'none', extraHosts: [], env: {} },
   cpus: 0.5,
   pidsLimit: 128,
-  tmpfsSizeMb: 64,
+  diskMb: 64,
   user: '65534:65534',
   labels: { 'nanogrid.run': 'abc' },
 };
@@ -40,10 +40,21 @@ describe('containerSpec', () => {
       NetworkMode: 'none',
       LogConfig: { Type: 'none', Config: {} },
     });
+    // No scratch mount: /tmp is a tmpfs of the quota, /output a volume.
     expect(c.HostConfig?.Tmpfs?.['/tmp']).toContain('size=64m');
+    expect(c.Volumes).toEqual({ '/code': {}, '/output': {} });
     expect(c.User).toBe('65534:65534');
     expect(c.WorkingDir).toBe('/code');
     expect(c.NetworkDisabled).toBe(true);
+  });
+
+  it('with a scratch mount, /tmp and /output are its bind mounts and nothing else is writable', () => {
+    const binds = ['/s/tmp:/tmp:rw', '/s/output:/output:rw'];
+    const s = containerSpec(spec, { ...limits, scratchBinds: binds });
+    expect(s.HostConfig?.Binds).toEqual(binds);
+    expect(s.HostConfig?.Tmpfs).toBeUndefined();
+    expect(s.Volumes).toEqual({ '/code': {} });
+    expect(s.HostConfig?.ReadonlyRootfs).toBe(true);
   });
 
   it('keeps the contract variables over the function env', () => {

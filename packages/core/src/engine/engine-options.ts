@@ -8,6 +8,8 @@ export interface EngineOptions {
   maxTimeoutSec: number;
   defaultMemoryMb: number;
   maxMemoryMb: number;
+  defaultDiskMb: number;
+  maxDiskMb: number;
   cpus: number;
   maxArchiveEntries: number;
   maxArchiveBytes: number;

@@ -82,6 +82,7 @@ export class Executor {
 
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
+    const diskMb = Math.min(meta.disk_mb ?? this.options.defaultDiskMb, this.options.maxDiskMb);
     // Created by invoke() only when a run needs it (a warm call with no outputs never touches the disk).
     let outcomeWroteFiles = true; // unknown until the run says otherwise
     // Unique per execution in this process (a redelivery may run beside a stale attempt): a counter, not random bytes.
@@ -109,6 +110,7 @@ export class Executor {
           functionName: meta.function_name,
           timeoutMs: timeoutSec * 1000,
           memoryMb,
+          diskMb,
           cpus: this.options.cpus,
           network: meta.network,
           ...(this.options.aiEndpoint ? { aiEndpoint: this.options.aiEndpoint } : {}),
@@ -118,7 +120,7 @@ export class Executor {
           // A warm instance serves one function version (its env and code) with one set of limits.
           ...(this.options.warm
             ? {
-                warmKey: `${meta.function_id}:${meta.version}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${meta.network}`,
+                warmKey: `${meta.function_id}:${meta.version}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${diskMb}:${meta.network}`,
               }
             : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),

@@ -77,6 +77,7 @@ export class FunctionRegistry {
         entry_file: pkg.entryFile,
         timeout: v.timeoutSec,
         memory_mb: v.memoryMb,
+        disk_mb: v.diskMb,
         network: v.network,
         env: v.env,
         ...(v.maxConcurrency !== undefined ? { max_concurrency: v.maxConcurrency } : {}),

@@ -18,6 +18,8 @@ export interface InvokeRequest {
   functionName: string;
   timeoutMs: number;
   memoryMb: number;
+  /** Space of /tmp and /output together, MiB. */
+  diskMb?: number;
   cpus?: number;
   network: NetworkPolicy;
   aiEndpoint?: string;
@@ -76,6 +78,7 @@ function runBase(req: InvokeRequest) {
     outputDir: req.outputDir,
     timeoutMs: req.timeoutMs,
     memoryMb: req.memoryMb,
+    ...(req.diskMb !== undefined ? { diskMb: req.diskMb } : {}),
     ...(req.cpus !== undefined ? { cpus: req.cpus } : {}),
     network: req.network,
     ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),

@@ -16,6 +16,8 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     maxTimeoutSec: l.maxTimeoutSec ?? 3600,
     defaultMemoryMb: l.defaultMemoryMb ?? 512,
     maxMemoryMb: l.maxMemoryMb ?? 4096,
+    defaultDiskMb: l.defaultDiskMb ?? 512,
+    maxDiskMb: l.maxDiskMb ?? 10_240,
     cpus: l.cpus ?? 0.5,
     maxArchiveEntries: l.maxArchiveEntries ?? 10_000,
     maxArchiveBytes: l.maxArchiveBytes ?? 256 * MiB,
@@ -38,6 +40,12 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     throw new NanoGridError(
       'CONFIG_INVALID',
       `limits.defaultMemoryMb (${options.defaultMemoryMb}) is over limits.maxMemoryMb (${options.maxMemoryMb})`,
+    );
+  }
+  if (options.defaultDiskMb > options.maxDiskMb) {
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `limits.defaultDiskMb (${options.defaultDiskMb}) is over limits.maxDiskMb (${options.maxDiskMb})`,
     );
   }
   if (!NETWORK_POLICIES.includes(options.defaultNetwork)) {

@@ -25,6 +25,8 @@ export interface DeployRequest {
   timeoutSec?: number;
   /** @default limits.defaultMemoryMb */
   memoryMb?: number;
+  /** Space of /tmp and /output together, MiB. @default limits.defaultDiskMb */
+  diskMb?: number;
   /** @default config.defaultNetwork */
   network?: NetworkPolicy;
   env?: Record<string, string>;
@@ -40,6 +42,7 @@ export interface ValidDeploy {
   handler: string;
   timeoutSec: number;
   memoryMb: number;
+  diskMb: number;
   network: NetworkPolicy;
   env: Record<string, string>;
   maxConcurrency?: number;
@@ -85,6 +88,10 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
   if (!Number.isInteger(memoryMb) || memoryMb < 16 || memoryMb > o.maxMemoryMb) {
     throw invalid('memory_mb', `memory_mb must be a whole number from 16 to ${o.maxMemoryMb}, got ${memoryMb}`);
   }
+  const diskMb = req.diskMb ?? o.defaultDiskMb;
+  if (!Number.isInteger(diskMb) || diskMb < 1 || diskMb > o.maxDiskMb) {
+    throw invalid('disk_mb', `disk_mb must be a whole number from 1 to ${o.maxDiskMb}, got ${diskMb}`);
+  }
   const network = req.network ?? o.defaultNetwork;
   if (!NETWORK_POLICIES.includes(network)) {
     throw invalid('network', `network must be one of ${NETWORK_POLICIES.join(', ')}, got "${String(network)}"`);
@@ -109,6 +116,7 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
     handler,
     timeoutSec,
     memoryMb,
+    diskMb,
     network,
     env,
     ...(mc !== undefined ? { maxConcurrency: mc } : {}),

@@ -1,6 +1,12 @@
 import type { StartKind } from '../job.js';
 import type { NetworkPolicy } from '../function-meta.js';
 
+/** Files and directories a run may leave in its output directory, in every sandbox; more fails it with OUTPUT_TOO_LARGE. */
+export const MAX_OUTPUT_FILES = 10_000;
+
+/** Space of a run's /tmp and /output together, MiB, when its spec names none. */
+export const DEFAULT_DISK_MB = 512;
+
 /** One run of a command over a code directory: a function invocation or a build. */
 export interface SandboxRunSpec {
   /** Container image (Docker sandbox); the process sandbox uses the host's toolchain instead. */
@@ -20,6 +26,8 @@ export interface SandboxRunSpec {
   stdin?: string;
   timeoutMs: number;
   memoryMb: number;
+  /** Space of /tmp and /output together, MiB: writes past it fail with ENOSPC inside the run. @default 512 */
+  diskMb?: number;
   /** CPU share. @default 0.5 */
   cpus?: number;
   network: NetworkPolicy;

@@ -12,6 +12,8 @@ export interface WarmPoolOptions {
   maxTotal?: number;
   /** Bytes copied out of /output per invocation. @default 256 MiB */
   maxOutputBytes?: number;
+  /** Files and directories copied out of /output per invocation. @default MAX_OUTPUT_FILES (10,000) */
+  maxOutputFiles?: number;
 }
 
 /** What the pool tracks of any instance, container or process. */

@@ -190,6 +190,8 @@ const CONFIG_SHAPE: Record<string, Check> = {
     maxTimeoutSec: num({ min: 1 }),
     defaultMemoryMb: num({ min: 1, integer: true }),
     maxMemoryMb: num({ min: 1, integer: true }),
+    defaultDiskMb: num({ min: 1, integer: true }),
+    maxDiskMb: num({ min: 1, integer: true }),
     cpus: num({ min: 0.01, max: 1024 }),
     maxArchiveEntries: num({ min: 1, integer: true }),
     maxArchiveBytes: num({ min: 1, integer: true }),

@@ -55,6 +55,7 @@ const TEXT_FIELDS = [
   'handler',
   'timeout',
   'memory_mb',
+  'disk_mb',
   'max_concurrency',
   'network',
   'env',
@@ -75,7 +76,7 @@ export interface ReceivedUpload {
 
 /**
  * Reads `POST /upload`: the original's multipart fields (`file`, `function_name`,
- * `runtime`, `handler`, `timeout`) plus `memory_mb`, `max_concurrency`, `network` and `env` (JSON).
+ * `runtime`, `handler`, `timeout`) plus `memory_mb`, `disk_mb`, `max_concurrency`, `network` and `env` (JSON).
  * The file is streamed to disk, never held in memory. Shapes are checked here;
  * limits and runtime ids are the registry's to check.
  */
@@ -110,6 +111,7 @@ function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): Deplo
   const handler = text(fields, 'handler');
   const timeoutSec = number(fields, 'timeout', false);
   const memoryMb = number(fields, 'memory_mb', true);
+  const diskMb = number(fields, 'disk_mb', true);
   const maxConcurrency = number(fields, 'max_concurrency', true);
   const network = text(fields, 'network') as NetworkPolicy | undefined;
   const envVars = env(fields);
@@ -121,6 +123,7 @@ function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): Deplo
     ...(handler !== undefined ? { handler } : {}),
     ...(timeoutSec !== undefined ? { timeoutSec } : {}),
     ...(memoryMb !== undefined ? { memoryMb } : {}),
+    ...(diskMb !== undefined ? { diskMb } : {}),
     ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
     ...(network !== undefined ? { network } : {}),
     ...(envVars !== undefined ? { env: envVars } : {}),
