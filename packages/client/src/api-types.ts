@@ -68,6 +68,8 @@ export interface FunctionInfo {
   /** Seconds. */
   timeout: number;
   memory_mb: number;
+  /** Space of a run's /tmp and /output together, MiB (absent on functions deployed before the quota). */
+  disk_mb?: number;
   network: NetworkPolicy;
   max_concurrency?: number;
   s3_key: string;

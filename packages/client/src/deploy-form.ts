@@ -16,6 +16,8 @@ export interface DeployInput {
   timeout?: number;
   /** @default the host's default memory */
   memoryMb?: number;
+  /** Space of /tmp and /output together, MiB (`disk_mb`). @default the host's limits.defaultDiskMb */
+  diskMb?: number;
   /** Jobs of the function at once per worker. */
   maxConcurrency?: number;
   network?: NetworkPolicy;
@@ -39,6 +41,7 @@ export function deployForm(input: DeployInput): FormData {
   if (input.handler !== undefined) form.append('handler', input.handler);
   if (input.timeout !== undefined) form.append('timeout', String(input.timeout));
   if (input.memoryMb !== undefined) form.append('memory_mb', String(input.memoryMb));
+  if (input.diskMb !== undefined) form.append('disk_mb', String(input.diskMb));
   if (input.maxConcurrency !== undefined) form.append('max_concurrency', String(input.maxConcurrency));
   if (input.network !== undefined) form.append('network', input.network);
   if (input.env !== undefined) form.append('env', JSON.stringify(input.env));
