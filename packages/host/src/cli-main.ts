@@ -3,6 +3,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Role, isNanoGridError } from '@nanogrid/core';
+import { isNanoGridApiError } from '@nanogrid/client';
+import { CLIENT_COMMANDS, CLIENT_USAGE } from './cli/client-commands.js';
+import type { CliIo } from './cli/client-context.js';
+import { exitCodeOf } from './cli/exit-codes.js';
+import { PackError } from './cli/pack-dir.js';
+import { UsageError } from './cli/usage-error.js';
 import { startHost } from './start-host.js';
 
 export const USAGE = `Usage: nanogrid <command> [options]
@@ -20,22 +26,20 @@ Commands:
   demo                   Start an all-in-one host, deploy the examples, print results
   help                   Show this help
 
+${CLIENT_USAGE}
 Options:
   -h, --help             Show this help
   -v, --version          Print the version
 `;
 
-/** A mistake on the command line: reported with a hint, exit status 2. */
-export class UsageError extends Error {}
-
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export { UsageError };
+export type { CliIo };
 
 const defaultIo: CliIo = {
   out: (l) => process.stdout.write(`${l}\n`),
   err: (l) => process.stderr.write(`${l}\n`),
+  // One rewritten status line on a terminal (deploy progress); nothing when stderr is a file or pipe.
+  ...(process.stderr.isTTY ? { status: (t: string) => void process.stderr.write(`\r\x1b[2K${t}`) } : {}),
 };
 
 const ROLES: readonly Role[] = ['all', 'controller', 'worker'];
@@ -138,7 +142,11 @@ function version(): string {
  * Runs one `nanogrid` command. Resolves with the exit status, or undefined when
  * the command keeps the process running (start).
  */
-export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number | undefined> {
+export async function runCli(
+  argv: string[],
+  io: CliIo = defaultIo,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number | undefined> {
   const [command, ...rest] = argv;
   if (command && !command.startsWith('-') && rest.some((a) => a === '-h' || a === '--help')) {
     io.out(USAGE);
@@ -162,14 +170,25 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
         return await images(rest);
       case 'demo':
         return await demo(rest);
-      default:
+      default: {
+        const client = CLIENT_COMMANDS[command];
+        if (client) return await client(rest, io, env);
         throw new UsageError(command.startsWith('-') ? `unknown option "${command}"` : `unknown command "${command}"`);
+      }
     }
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`nanogrid: ${err.message}`);
       io.err('Run "nanogrid --help" for usage.');
       return 2;
+    }
+    if (isNanoGridApiError(err)) {
+      io.err(`nanogrid: ${err.code}${err.field ? ` (${err.field})` : ''}: ${err.message}`);
+      return exitCodeOf(err);
+    }
+    if (err instanceof PackError) {
+      io.err(`nanogrid: ${err.message}`);
+      return 1;
     }
     io.err(isNanoGridError(err) ? `nanogrid: ${err.code}: ${err.message}` : `nanogrid: ${(err as Error).message}`);
     return 1;

@@ -28,9 +28,16 @@ import { type DeployRequest, findRuntime, validateDeploy } from './validate-depl
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function notFound(ref: string, extra: Record<string, unknown> = {}, why = ''): NanoGridError {
-  return new NanoGridError('FUNCTION_NOT_FOUND', `no function "${ref}"${why}; GET /functions lists the deployed ones`, {
-    details: { function: ref, ...extra },
+function notFound(ref: string): NanoGridError {
+  return new NanoGridError('FUNCTION_NOT_FOUND', `no function "${ref}"; GET /functions lists the deployed ones`, {
+    details: { function: ref },
+  });
+}
+
+/** The function exists, the version or alias asked for does not. */
+function noSuch(base: string, what: Record<string, unknown>, message: string): NanoGridError {
+  return new NanoGridError('FUNCTION_NOT_FOUND', `function "${base}" ${message}`, {
+    details: { function: base, ...what },
   });
 }
 
@@ -144,7 +151,7 @@ export class FunctionRegistry {
 
   private async version(id: string, version: number, raw: string): Promise<FunctionMeta> {
     const meta = await this.cached(`v:${id}:${version}`, () => this.store.readMeta(id, version));
-    if (!meta) throw notFound(raw, { version }, ` (no version ${version})`);
+    if (!meta) throw noSuch(raw.split(':')[0] ?? raw, { version }, `has no version ${version}`);
     return meta;
   }
 
@@ -156,15 +163,19 @@ export class FunctionRegistry {
     if (q.kind === 'latest') return this.version(id, versions[versions.length - 1] ?? 0, ref);
     if (q.kind === 'version') {
       if (!versions.includes(q.version))
-        throw notFound(ref, { version: q.version }, ` (versions: ${versions.join(', ')})`);
+        throw noSuch(
+          r.base,
+          { version: q.version },
+          `has no version ${q.version}; its versions: ${versions.join(', ')}`,
+        );
       return this.version(id, q.version, ref);
     }
     const alias = await this.cached(`a:${id}:${q.alias}`, () => this.store.readAlias(id, q.alias));
     if (!alias)
-      throw notFound(
-        ref,
+      throw noSuch(
+        r.base,
         { alias: q.alias },
-        ` (no alias "${q.alias}"; PUT /functions/${r.base}/aliases/${q.alias} creates it)`,
+        `has no alias "${q.alias}"; PUT /functions/${r.base}/aliases/${q.alias} creates it`,
       );
     return this.version(id, alias.version, ref);
   }
@@ -221,8 +232,7 @@ export class FunctionRegistry {
   async deleteAlias(ref: string, alias: string): Promise<void> {
     checkAliasName(alias);
     const { id } = await this.idOf(this.unqualified(ref), ref);
-    if (!(await this.store.readAlias(id, alias)))
-      throw notFound(`${ref}:${alias}`, { alias }, ` (no alias "${alias}")`);
+    if (!(await this.store.readAlias(id, alias))) throw noSuch(ref, { alias }, `has no alias "${alias}"`);
     await this.store.deleteAlias(id, alias);
     this.cache.delete(`a:${id}:${alias}`);
   }

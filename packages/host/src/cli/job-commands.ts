@@ -1,0 +1,138 @@
+import { readFile } from 'node:fs/promises';
+import type { Job } from '@nanogrid/client';
+import { type CliIo, type ClientContext, parseCommand } from './client-context.js';
+import { EXIT } from './exit-codes.js';
+import { pretty, seconds, when } from './format.js';
+import { PackError } from './pack-dir.js';
+import { UsageError } from './usage-error.js';
+
+/** `--data`: inline JSON, `@file` with JSON, or `@-` for stdin. */
+async function payloadOf(data: string | undefined, stdin: () => Promise<string>): Promise<unknown> {
+  if (data === undefined) return {};
+  let text = data;
+  let from = '--data';
+  if (data.startsWith('@')) {
+    from = data === '@-' ? 'stdin' : data.slice(1);
+    text =
+      data === '@-'
+        ? await stdin()
+        : await readFile(data.slice(1), 'utf8').catch((err: Error) =>
+            Promise.reject(new PackError(`${from}: ${err.message}`)),
+          );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${from} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function ref(job: Job): string {
+  return job.function_name ? `${job.function_name}:${job.function_version}` : job.function_id;
+}
+
+/** A finished job for people: the result on stdout, a failure on stderr. */
+function report(ctx: ClientContext, job: Job): number {
+  if (ctx.json) ctx.io.out(JSON.stringify(job, null, 2));
+  if (job.status === 'failed') {
+    if (!ctx.json) {
+      const e = job.error;
+      // Exception messages often start with their type already ("ValueError: …").
+      const type = e?.type && !e.message.startsWith(e.type) ? ` ${e.type}` : '';
+      ctx.io.err(`job ${job.job_id} (${ref(job)}) failed: ${e?.code ?? 'UNKNOWN'}${type}: ${e?.message ?? ''}`);
+      if (e?.trace) ctx.io.err(e.trace.trimEnd());
+    }
+    return EXIT.FAILED;
+  }
+  if (!ctx.json) {
+    if (job.status === 'completed') ctx.io.out(pretty(job.result ?? null));
+    else ctx.io.err(`job ${job.job_id} is still ${job.status}: nanogrid status ${job.job_id}`);
+    for (const link of job.output_files) ctx.io.err(`output: ${link}`);
+  }
+  return EXIT.OK;
+}
+
+export async function invokeCommand(
+  args: string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv,
+  stdin: () => Promise<string>,
+): Promise<number> {
+  const { ctx, values, positionals } = parseCommand(
+    'invoke',
+    args,
+    { data: { type: 'string', short: 'd' }, async: { type: 'boolean' } },
+    io,
+    env,
+    { min: 1, max: 1, names: 'a function (name, name:version, name:alias or id)' },
+  );
+  const payload = await payloadOf(values['data'] as string | undefined, stdin);
+  const fn = positionals[0] as string;
+  if (values['async']) {
+    const sub = await ctx.client.submit(fn, payload);
+    io.out(ctx.json ? JSON.stringify(sub, null, 2) : sub.job_id);
+    if (!ctx.json)
+      io.err(`queued ${sub.function_name}:${sub.function_version}; follow it: nanogrid logs ${sub.job_id} --follow`);
+    return EXIT.OK;
+  }
+  return report(ctx, await ctx.client.run(fn, payload));
+}
+
+export async function statusCommand(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  const { ctx, positionals } = parseCommand('status', args, {}, io, env, { min: 1, max: 1, names: 'a job id' });
+  const job = await ctx.client.status(positionals[0] as string);
+  if (ctx.json) {
+    io.out(JSON.stringify(job, null, 2));
+    return EXIT.OK;
+  }
+  const rows: [string, string | undefined][] = [
+    ['job', job.job_id],
+    ['function', ref(job)],
+    ['status', job.status],
+    ['created', when(job.created_at)],
+    ['started', when(job.started_at)],
+    ['finished', when(job.finished_at)],
+    ['duration', job.execution_time_ms !== undefined ? seconds(job.execution_time_ms) : undefined],
+    ['start', job.start],
+    ['error', job.error ? `${job.error.code}: ${job.error.message}` : undefined],
+    ['result', job.status === 'completed' ? JSON.stringify(job.result ?? null) : undefined],
+    ...job.output_files.map((f): [string, string] => ['output', f]),
+  ];
+  for (const [k, v] of rows) if (v !== undefined) io.out(`${k.padEnd(9)} ${v}`);
+  return EXIT.OK;
+}
+
+/** `logs <job> [--follow]`: the job's log tail; with --follow, waits for the job to end first (polling /status). */
+export async function logsCommand(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+  const { ctx, values, positionals } = parseCommand(
+    'logs',
+    args,
+    { follow: { type: 'boolean', short: 'f' }, interval: { type: 'string' } },
+    io,
+    env,
+    { min: 1, max: 1, names: 'a job id' },
+  );
+  const jobId = positionals[0] as string;
+  const interval = Number(values['interval'] ?? 1000);
+  if (!(interval >= 50))
+    throw new UsageError(`--interval must be at least 50 (ms), got "${String(values['interval'])}"`);
+  let last = '';
+  const job = values['follow']
+    ? await ctx.client.wait(jobId, {
+        intervalMs: interval,
+        onUpdate: (j) => {
+          if (j.status !== last && !ctx.json) io.err(`[${j.status}]`);
+          last = j.status;
+        },
+      })
+    : await ctx.client.status(jobId);
+  if (ctx.json) io.out(JSON.stringify({ job_id: job.job_id, status: job.status, logs: job.logs ?? '' }, null, 2));
+  else if (job.logs) io.out(job.logs.trimEnd());
+  else
+    io.err(
+      job.status === 'completed' || job.status === 'failed'
+        ? '(no logs)'
+        : `(no logs yet: the job is ${job.status}; --follow waits for it)`,
+    );
+  return EXIT.OK;
+}

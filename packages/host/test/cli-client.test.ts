@@ -1,0 +1,151 @@
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@nanogrid/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packDir } from '../src/cli/pack-dir.js';
+import { runCli } from '../src/cli-main.js';
+import { type RunningHost, startHost } from '../src/start-host.js';
+import { FAIL_PY } from './helpers.js';
+
+const GREET_PY = 'def handler(event, context):\n    return {"hi": event.get("name", "you")}\n';
+
+/** Runs one CLI command in-process against the test host; returns its exit status and output. */
+async function cli(args: string[], env: Record<string, string>) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (l) => out.push(l), err: (l) => err.push(l) }, env);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('nanogrid client commands', () => {
+  let host: RunningHost;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nanogrid-cli-client-'));
+    host = await startHost({
+      config: { sandbox: 'process', dataDir: join(dir, 'data') },
+      port: 0,
+      hostname: '127.0.0.1',
+      handleSignals: false,
+      logger: silentLogger,
+      cwd: dir,
+    });
+    env = { NANOGRID_URL: host.url };
+    const fn = join(dir, 'greeter');
+    await mkdir(join(fn, '__pycache__'), { recursive: true });
+    await mkdir(join(fn, 'node_modules/x'), { recursive: true });
+    await mkdir(join(fn, 'lib'), { recursive: true });
+    await writeFile(join(fn, 'main.py'), GREET_PY);
+    await writeFile(join(fn, 'lib/util.py'), 'X = 1\n');
+    await writeFile(join(fn, '__pycache__/main.cpython-311.pyc'), 'junk');
+    await writeFile(join(fn, 'node_modules/x/index.js'), 'junk');
+    await writeFile(join(fn, 'notes.secret'), 'do not ship');
+    await writeFile(join(fn, '.nanogridignore'), '*.secret\n');
+    await writeFile(join(fn, 'nanogrid.json'), JSON.stringify({ name: 'greeter', timeout: 20, env: { MODE: 'json' } }));
+    await symlink('/etc/passwd', join(fn, 'passwd'));
+    await writeFile(join(dir, 'fails.py'), FAIL_PY);
+    await writeFile(join(dir, 'payload.json'), '{"name":"File"}');
+    await mkdir(join(dir, 'empty'));
+    await writeFile(join(dir, 'empty/README.md'), 'hi');
+  });
+  afterAll(async () => {
+    await host?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('packs a directory without .git/node_modules/__pycache__, .nanogridignore matches or links', async () => {
+    const packed = await packDir(join(dir, 'greeter'));
+    expect(packed.files).toEqual(['lib/util.py', 'main.py', 'nanogrid.json']);
+    expect(packed.skippedLinks).toEqual(['passwd']);
+  });
+
+  it('deploy (a directory with nanogrid.json), invoke, versions, alias, ls, rm', async () => {
+    const first = await cli(['deploy', join(dir, 'greeter')], env);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.out).toMatch(/deployed greeter version 1 \(id [0-9a-f-]{36}\)/);
+    expect(first.err).toContain('symbolic links are not deployed: passwd');
+    const second = await cli(['deploy', join(dir, 'greeter'), '--env', 'MODE=flag', '--json'], env);
+    expect(JSON.parse(second.out)).toMatchObject({
+      function_name: 'greeter',
+      version: 2,
+      timeout: 20,
+      env_keys: ['MODE'],
+    });
+
+    expect(await cli(['invoke', 'greeter', '--data', '{"name":"Ada"}'], env)).toMatchObject({
+      code: 0,
+      out: '{\n  "hi": "Ada"\n}',
+    });
+    const asJson = await cli(['invoke', 'greeter:1', '--data', `@${join(dir, 'payload.json')}`, '--json'], env);
+    expect(JSON.parse(asJson.out)).toMatchObject({ status: 'completed', result: { hi: 'File' }, function_version: 1 });
+
+    expect((await cli(['alias', 'greeter', 'prod', '1'], env)).out).toBe('greeter:prod → version 1');
+    const versions = await cli(['versions', 'greeter'], env);
+    expect(versions.out.split('\n')[0]).toMatch(/^VERSION\s+RUNTIME\s+CODE\s+SIZE\s+CREATED\s+ALIASES$/);
+    expect(versions.out).toMatch(/\n1 .* prod\n2 .* latest$/);
+    expect(JSON.parse((await cli(['ls', '--json'], env)).out)).toEqual([
+      expect.objectContaining({ function_name: 'greeter', version: 2 }),
+    ]);
+    expect((await cli(['ls'], env)).out).toMatch(/^NAME\s+VERSION.*\ngreeter\s+2\s+python3 /);
+
+    const queued = await cli(['invoke', 'greeter:prod', '--async'], env);
+    expect(queued.code).toBe(0);
+    const jobId = queued.out.trim();
+    const logs = await cli(['logs', jobId, '--follow', '--interval', '50', '--json'], env);
+    expect(JSON.parse(logs.out)).toMatchObject({ job_id: jobId, status: 'completed' });
+    const status = await cli(['status', jobId], env);
+    expect(status.out).toMatch(/function\s+greeter:1\nstatus\s+completed/);
+
+    expect((await cli(['rm', 'greeter:2'], env)).code).toBe(0); // no alias points at 2
+    expect((await cli(['rm', 'greeter'], env)).out).toBe('deleted greeter (every version and alias)');
+  });
+
+  it('a failed job prints its error and exits 1', async () => {
+    expect((await cli(['deploy', join(dir, 'fails.py'), '--handler', 'fails.handler'], env)).code).toBe(0);
+    const res = await cli(['invoke', 'fails'], env);
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/\(fails:1\) failed: FUNCTION_ERROR: ValueError: divisor must not be zero/);
+  });
+
+  it('exit statuses: 2 usage, 3 refused, 4 unreachable, 1 nothing to deploy; messages name the problem', async () => {
+    expect(await cli(['invoke'], env)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('invoke needs a function'),
+    });
+    expect(await cli(['ls', '--bogus'], env)).toMatchObject({ code: 2 });
+    expect(await cli(['invoke', 'fails', '--data', '{nope'], env)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--data is not JSON'),
+    });
+    expect(await cli(['deploy', join(dir, 'fails.py'), '--network', 'moon'], env)).toMatchObject({ code: 2 });
+    expect(await cli(['invoke', 'nobody'], env)).toMatchObject({
+      code: 3,
+      err: expect.stringContaining('FUNCTION_NOT_FOUND'),
+    });
+    expect(await cli(['alias', 'fails', '9lives', '1'], env)).toMatchObject({
+      code: 3,
+      err: expect.stringContaining('VALIDATION_FAILED (alias)'),
+    });
+    expect(await cli(['alias', 'fails', 'prod', '42'], env)).toMatchObject({
+      code: 3,
+      err: expect.stringContaining('no version 42'),
+    });
+    expect(await cli(['deploy', join(dir, 'fails.py'), '--runtime', 'cobol85'], env)).toMatchObject({
+      code: 3,
+      err: expect.stringContaining('RUNTIME_NOT_FOUND (runtime)'),
+    });
+    expect(await cli(['deploy', join(dir, 'empty')], env)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no entry file in'),
+    });
+    expect(await cli(['deploy', join(dir, 'missing')], env)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('no such file or directory'),
+    });
+    const down = await cli(['ls', '--url', 'http://127.0.0.1:1'], env);
+    expect(down).toMatchObject({ code: 4, err: expect.stringContaining('UNREACHABLE') });
+    expect(await cli(['ls', '--url', 'ftp://x'], env)).toMatchObject({ code: 2 });
+  });
+});
