@@ -5,8 +5,13 @@
 # straight into `docker import`, with the config a sandbox expects:
 #   WORKDIR /code, a world-writable /output, USER 65534:65534 (nobody),
 #   HOME=/tmp, LANG=C.UTF-8. Docs, man pages, locales and apt lists are left out.
+# Each image is labelled nanogrid.inputs=<sha256 of its line below and of the
+# build recipe>: an image whose label differs (a package added, the recipe
+# changed) is rebuilt, so changing an image's inputs here is enough.
+# The python images carry pip and the node image npm: they install a
+# function's requirements.txt / package.json at deploy.
 #
-#   scripts/build-images.sh                    # build the images that are missing
+#   scripts/build-images.sh                    # build the images that are missing or whose inputs changed
 #   scripts/build-images.sh --only python,node # a selection
 #   scripts/build-images.sh --force            # rebuild even when present
 #   scripts/build-images.sh --list             # print "key tag packages" and exit
@@ -23,9 +28,9 @@ SUITE="${NANOGRID_DEBIAN_SUITE:-bookworm}"
 # key | tag | Debian packages | extra ENV (space-separated K=V)
 # Tags name the version Debian bookworm ships (nodejs 18.20, golang 1.19, g++ 12, python 3.11).
 IMAGES=(
-  "python|nanogrid/python:3|python3,ca-certificates|PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1"
-  "python-fat|nanogrid/python-fat:3|python3,ca-certificates,python3-numpy,python3-pil,python3-requests,python3-pandas|PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1"
-  "node|nanogrid/node:18|nodejs,ca-certificates|NODE_ENV=production"
+  "python|nanogrid/python:3|python3,python3-pip,ca-certificates|PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1"
+  "python-fat|nanogrid/python-fat:3|python3,python3-pip,ca-certificates,python3-numpy,python3-pil,python3-requests,python3-pandas|PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1"
+  "node|nanogrid/node:18|nodejs,npm,ca-certificates|NODE_ENV=production"
   "cpp|nanogrid/cpp:12|g++|"
   "go|nanogrid/go:1.19|golang-go,ca-certificates|GOCACHE=/tmp/go-cache GOPATH=/tmp/go GOPROXY=off CGO_ENABLED=0"
 )
@@ -73,36 +78,8 @@ fi
 command -v docker >/dev/null 2>&1 || fail "docker is not installed (run scripts/ensure-docker.sh)"
 docker info >/dev/null 2>&1 || fail "the Docker engine does not answer (run scripts/ensure-docker.sh)"
 
-# Which images are missing? Only those need mmdebstrap.
-todo=()
-for spec in "${IMAGES[@]}"; do
-  IFS='|' read -r key tag _ _ <<<"$spec"
-  selected "$key" || continue
-  if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
-    say "$tag is present (use --force to rebuild)"
-    continue
-  fi
-  todo+=("$spec")
-done
-[ "${#todo[@]}" -gt 0 ] || { say "nothing to build"; exit 0; }
-
-if ! command -v mmdebstrap >/dev/null 2>&1; then
-  [ "$(id -u)" = 0 ] || fail "mmdebstrap is missing: apt-get install -y mmdebstrap"
-  say "installing mmdebstrap from Debian"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >/tmp/build-images-apt.log 2>&1 \
-    || fail "apt-get install mmdebstrap failed (see /tmp/build-images-apt.log)"
-fi
-
-mirror="${NANOGRID_DEBIAN_MIRROR:-}"
-if [ -z "$mirror" ]; then
-  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
-    if [ -f "$f" ] && grep -q -E '^(URIs:|deb )' "$f"; then mirror="$f"; break; fi
-  done
-fi
-[ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt: set NANOGRID_DEBIAN_MIRROR"
-
 build_one() {
-  local key="$1" tag="$2" pkgs="$3" envs="$4"
+  local key="$1" tag="$2" pkgs="$3" envs="$4" inputs="$5"
   local changes=(
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
     --change 'ENV LANG=C.UTF-8'
@@ -111,6 +88,7 @@ build_one() {
     --change 'WORKDIR /code'
     --change 'USER 65534:65534'
     --change 'CMD ["/bin/sh"]'
+    --change "LABEL nanogrid.inputs=$inputs"
   )
   local kv
   for kv in $envs; do changes+=(--change "ENV $kv"); done
@@ -143,7 +121,44 @@ build_one() {
   say "built $tag in $((SECONDS - started))s ($size)"
 }
 
+# What an image is built from: its line in IMAGES and the recipe (build_one's text).
+inputs_of() {
+  { printf '%s\n%s\n' "$SUITE" "$1"; declare -f build_one; } | sha256sum | cut -c1-32
+}
+
+# Which images are missing or were built from other inputs? Only those need mmdebstrap.
+todo=()
+for spec in "${IMAGES[@]}"; do
+  IFS='|' read -r key tag _ _ <<<"$spec"
+  selected "$key" || continue
+  if [ "$force" = 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then
+    built=$(docker image inspect --format '{{ index .Config.Labels "nanogrid.inputs" }}' "$tag" 2>/dev/null || true)
+    if [ "$built" = "$(inputs_of "$spec")" ]; then
+      say "$tag is present and up to date (use --force to rebuild)"
+      continue
+    fi
+    say "$tag was built from other inputs (packages or recipe changed): rebuilding"
+  fi
+  todo+=("$spec")
+done
+[ "${#todo[@]}" -gt 0 ] || { say "nothing to build"; exit 0; }
+if ! command -v mmdebstrap >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || fail "mmdebstrap is missing: apt-get install -y mmdebstrap"
+  say "installing mmdebstrap from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q mmdebstrap >/tmp/build-images-apt.log 2>&1 \
+    || fail "apt-get install mmdebstrap failed (see /tmp/build-images-apt.log)"
+fi
+
+mirror="${NANOGRID_DEBIAN_MIRROR:-}"
+if [ -z "$mirror" ]; then
+  for f in /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list.d/*.sources /etc/apt/sources.list; do
+    if [ -f "$f" ] && grep -q -E '^(URIs:|deb )' "$f"; then mirror="$f"; break; fi
+  done
+fi
+[ -n "$mirror" ] || fail "no Debian mirror found in /etc/apt: set NANOGRID_DEBIAN_MIRROR"
+
+
 for spec in "${todo[@]}"; do
   IFS='|' read -r key tag pkgs envs <<<"$spec"
-  build_one "$key" "$tag" "$pkgs" "$envs"
+  build_one "$key" "$tag" "$pkgs" "$envs" "$(inputs_of "$spec")"
 done

@@ -18,33 +18,55 @@ function parseJson(file: string, text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** A spec that names a registry version: a range, a tag, an `npm:` alias or (in overrides) a `$dependency` reference. */
+function checkSpec(name: string, spec: unknown, where: string): void {
+  if (typeof spec !== 'string')
+    throw refused('package.json', `the version of "${name}" in ${where} is not a string`, { package: name });
+  const target = spec.startsWith('npm:') ? spec.slice(4) : spec;
+  if (/[:\\]/.test(target) || (!spec.startsWith('npm:') && target.includes('/'))) {
+    throw refused(
+      'package.json',
+      `"${name}": "${spec}" is not accepted: only registry versions (a range, a tag or npm:alias) are installed`,
+      { package: name },
+    );
+  }
+}
+
+/** `overrides` nest: `{ "a": "1", "b": { ".": "2", "c": "3" } }`. */
+function checkOverrides(value: unknown, path: string): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw refused('package.json', `"overrides${path}" is not an object`);
+  }
+  for (const [name, spec] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof spec === 'object') checkOverrides(spec, `${path}.${name}`);
+    else checkSpec(name, spec, 'overrides');
+  }
+}
+
 /**
  * The registry packages of a package.json (`dependencies` and
  * `optionalDependencies`; devDependencies are not installed). A version range,
  * a tag or an `npm:` alias is accepted; a spec that fetches from elsewhere
- * (`file:`, `link:`, `git+…`, `http…`, `user/repo`) is refused with the package.
+ * (`file:`, `link:`, `git+…`, `http…`, `user/repo`) is refused with the
+ * package, in `peerDependencies` and `overrides` too (npm installs those);
+ * `workspaces` (folders outside the upload's manifest) are refused.
  */
 export function manifestPackages(text: string): string[] {
   const pkg = parseJson('package.json', text);
+  if (pkg.workspaces !== undefined)
+    throw refused('package.json', '"workspaces" are not installed: deploy each function on its own');
+  if (pkg.overrides !== undefined) checkOverrides(pkg.overrides, '');
   const names: string[] = [];
-  for (const field of ['dependencies', 'optionalDependencies'] as const) {
+  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies'] as const) {
     const deps = pkg[field];
     if (deps === undefined) continue;
-    if (deps === null || typeof deps !== 'object' || Array.isArray(deps))
+    if (deps === null || typeof deps !== 'object' || Array.isArray(deps)) {
       throw refused('package.json', `"${field}" is not an object`);
+    }
     for (const [name, spec] of Object.entries(deps as Record<string, unknown>)) {
       if (!NAME.test(name)) throw refused('package.json', `"${name}" is not a package name`, { package: name });
-      if (typeof spec !== 'string')
-        throw refused('package.json', `the version of "${name}" is not a string`, { package: name });
-      const target = spec.startsWith('npm:') ? spec.slice(4) : spec;
-      if (/[:\\]/.test(target) || (!spec.startsWith('npm:') && target.includes('/'))) {
-        throw refused(
-          'package.json',
-          `"${name}": "${spec}" is not accepted: only registry versions (a range, a tag or npm:alias) are installed`,
-          { package: name },
-        );
-      }
-      if (!names.includes(name)) names.push(name);
+      checkSpec(name, spec, field);
+      if (field !== 'peerDependencies' && !names.includes(name)) names.push(name);
     }
   }
   return names;

@@ -81,6 +81,17 @@ describe('package.json checks', () => {
     );
   });
 
+  it('refuses non-registry specs in peerDependencies and overrides, and workspaces', () => {
+    const refuse = (pkg: object) =>
+      refusal(() => manifestPackages(JSON.stringify({ dependencies: { a: '1' }, ...pkg })));
+    expect(refuse({ peerDependencies: { p: 'git+https://evil.example/p.git' } })).toContain(
+      '"p": "git+https://evil.example/p.git"',
+    );
+    expect(refuse({ overrides: { a: { b: 'file:/etc' } } })).toContain('"b": "file:/etc" is not accepted');
+    expect(refuse({ workspaces: ['../../..'] })).toContain('"workspaces" are not installed');
+    expect(refuse({ overrides: { a: '$a', b: { '.': '2.0.0' } }, peerDependencies: { q: '^1' } })).toBe('accepted');
+  });
+
   it('refuses a package.json that is not JSON, and a lock that points outside the registry', () => {
     expect(refusal(() => manifestPackages('{nope'))).toContain('package.json: not valid JSON');
     const evil = LOCK.replace(

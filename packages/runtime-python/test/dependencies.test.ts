@@ -96,6 +96,17 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
     expect((await engine.ng.registry.list()).length).toBe(listed);
   });
 
+  it('a redeploy whose install fails leaves the previous version serving', async () => {
+    const name = `keep-${Date.now()}`;
+    const v1 = await engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==1.0.0\n' }, { name });
+    const err = await buildError(engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==7.0\n' }, { name }));
+    expect(err.code).toBe('BUILD_FAILED');
+    expect(err.message).toContain('tinydep');
+    const current = await engine.ng.registry.get(name);
+    expect(current.version).toBe(v1.version);
+    expect((await engine.run(name)).result).toMatchObject({ value: 'tiny 1.0' });
+  });
+
   it('a hostile requirements.txt is refused before any install runs', async () => {
     const before = engine.builds();
     const err = await buildError(
