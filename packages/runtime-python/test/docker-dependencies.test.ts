@@ -26,7 +26,10 @@ describe.skipIf(!env.ready)('requirements.txt installed at deploy (Docker sandbo
   let engine: BuildEngine;
   beforeAll(async () => {
     // 0.0.0.0: the install container reaches the host's index through the Docker host's alias.
-    index = await serveIndex([await makeWheel('tinydep', '2.0.0', { 'tinydep/__init__.py': 'VALUE = "tiny 2.0"\n' })], '0.0.0.0');
+    index = await serveIndex(
+      [await makeWheel('tinydep', '2.0.0', { 'tinydep/__init__.py': 'VALUE = "tiny 2.0"\n' })],
+      '0.0.0.0',
+    );
     engine = await buildEngine(pythonRuntime({ dependencies: { indexUrl: index.url } }), dockerSandbox());
   });
   afterAll(async () => {
@@ -39,15 +42,19 @@ describe.skipIf(!env.ready)('requirements.txt installed at deploy (Docker sandbo
     const fn = await engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep>=2\n' });
     expect(engine.builds()).toBe(before + 1);
     expect(index.requests.some((p) => p.startsWith('/files/tinydep-2.0.0'))).toBe(true);
-    const job = await engine.run(fn.function_id, { index: `${index.url.replace('127.0.0.1', 'host.docker.internal')}tinydep/` });
+    const job = await engine.run(fn.function_id, {
+      index: `${index.url.replace('127.0.0.1', 'host.docker.internal')}tinydep/`,
+    });
     expect(job.error).toBeUndefined();
     expect(job.result).toEqual({ value: 'tiny 2.0', from: '__nanogrid_deps', index_reached: false });
     const again = await engine.deploy({ 'main.py': `${HANDLER}# v2\n`, 'requirements.txt': 'tinydep>=2\n' });
     expect(engine.builds()).toBe(before + 1);
-    expect((await engine.run(again.function_id, { index: 'http://127.0.0.1:9/' })).result).toMatchObject({ value: 'tiny 2.0' });
+    expect((await engine.run(again.function_id, { index: 'http://127.0.0.1:9/' })).result).toMatchObject({
+      value: 'tiny 2.0',
+    });
   });
 
-  it('a missing package is BUILD_FAILED with pip\'s output from the container', async () => {
+  it("a missing package is BUILD_FAILED with pip's output from the container", async () => {
     let error: unknown;
     try {
       await engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'not-in-this-index==1.0\n' });
