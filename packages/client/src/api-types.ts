@@ -72,6 +72,10 @@ export interface FunctionInfo {
   disk_mb?: number;
   network: NetworkPolicy;
   max_concurrency?: number;
+  /** `/fn/{name}/…` answers without an API key. */
+  public?: true;
+  /** API Gateway payload format of `/fn/{name}/…` events (absent: 1.0). */
+  http_event?: '2.0';
   s3_key: string;
   code_sha256: string;
   code_size: number;

@@ -22,6 +22,10 @@ export interface DeployInput {
   maxConcurrency?: number;
   network?: NetworkPolicy;
   env?: Record<string, string>;
+  /** `/fn/{name}/…` needs no API key. @default false */
+  public?: boolean;
+  /** API Gateway payload format of `/fn/{name}/…` events. @default '1.0' */
+  httpEvent?: '1.0' | '2.0';
 }
 
 function blobOf(code: DeployInput['code']): Blob {
@@ -45,5 +49,7 @@ export function deployForm(input: DeployInput): FormData {
   if (input.maxConcurrency !== undefined) form.append('max_concurrency', String(input.maxConcurrency));
   if (input.network !== undefined) form.append('network', input.network);
   if (input.env !== undefined) form.append('env', JSON.stringify(input.env));
+  if (input.public !== undefined) form.append('public', String(input.public));
+  if (input.httpEvent !== undefined) form.append('http_event', input.httpEvent);
   return form;
 }

@@ -31,6 +31,10 @@ export interface FunctionMeta {
   env: Record<string, string>;
   /** Jobs of this function run at once on one worker (more wait their turn); absent: `worker.functionConcurrency`. */
   max_concurrency?: number;
+  /** `/fn/{name}/…` answers without an API key. Absent: keys apply as everywhere. */
+  public?: true;
+  /** API Gateway payload format of `/fn/{name}/…` events. Absent: REST proxy (1.0). */
+  http_event?: '2.0';
   /** `functions/{id}/versions/{n}/code.zip`. */
   s3_key: string;
   /** sha256 of code.zip: code version, cache key of extracted code and builds. */

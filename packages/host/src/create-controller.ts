@@ -13,6 +13,7 @@ import { type Context, Hono } from 'hono';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
+import { endpointHandler } from './http/endpoint-handler.js';
 import { filesHandler } from './http/files-handler.js';
 import { functionRoutes } from './http/function-routes.js';
 import { rateLimit } from './http/rate-limit.js';
@@ -128,8 +129,24 @@ export function createController(deps: ControllerDeps): Hono {
     }),
   );
 
+  // HTTP endpoints check the key themselves: a function deployed public needs none.
+  const auth = apiKeyAuth(http.apiKeys ?? []);
+  app.all(
+    '/fn/*',
+    endpointHandler({
+      registry: deps.registry,
+      jobs: deps.jobs,
+      auth,
+      bodyLimit: runBodyLimit,
+      syncMarginMs: deps.syncMarginMs ?? 30_000,
+      accountId: deps.lambda?.accountId ?? '000000000000',
+      clientIp: (c) => clientIp(c, trustProxy),
+      ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
+    }),
+  );
+
   // Everything below needs a key when keys are configured.
-  app.use('*', apiKeyAuth(http.apiKeys ?? []));
+  app.use('*', auth);
 
   if (deps.metrics) app.get('/metrics', metricsHandler(deps.metrics));
 

@@ -112,6 +112,8 @@ export interface UploadFields {
   memory_mb?: string;
   network?: string;
   env?: string;
+  public?: string;
+  http_event?: string;
 }
 
 export function uploadForm(fields: UploadFields): FormData {

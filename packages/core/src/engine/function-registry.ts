@@ -88,6 +88,8 @@ export class FunctionRegistry {
         network: v.network,
         env: v.env,
         ...(v.maxConcurrency !== undefined ? { max_concurrency: v.maxConcurrency } : {}),
+        ...(v.public ? { public: true as const } : {}),
+        ...(v.httpEvent === '2.0' ? { http_event: '2.0' as const } : {}),
         s3_key: '',
         code_sha256: digest.sha256,
         code_size: digest.size,

@@ -32,6 +32,10 @@ export interface DeployRequest {
   env?: Record<string, string>;
   /** Jobs of the function run at once per worker. @default worker.functionConcurrency */
   maxConcurrency?: number;
+  /** `/fn/{name}/…` needs no API key. @default false */
+  public?: boolean;
+  /** API Gateway payload format of `/fn/{name}/…` events: REST proxy or HTTP API. @default '1.0' */
+  httpEvent?: '1.0' | '2.0';
 }
 
 /** A deploy request with every default filled in and every limit checked. */
@@ -46,6 +50,8 @@ export interface ValidDeploy {
   network: NetworkPolicy;
   env: Record<string, string>;
   maxConcurrency?: number;
+  public: boolean;
+  httpEvent: '1.0' | '2.0';
 }
 
 const HANDLER_RE = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/;
@@ -109,8 +115,17 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
   if (mc !== undefined && (!Number.isInteger(mc) || mc < 1 || mc > 10_000)) {
     throw invalid('max_concurrency', `max_concurrency must be a whole number from 1 to 10000, got ${mc}`);
   }
+  const httpEvent = req.httpEvent ?? '1.0';
+  if (httpEvent !== '1.0' && httpEvent !== '2.0') {
+    throw invalid(
+      'http_event',
+      `http_event must be "1.0" (REST proxy) or "2.0" (HTTP API), got "${String(httpEvent)}"`,
+    );
+  }
   return {
     functionName: req.functionName,
+    public: req.public === true,
+    httpEvent,
     runtime: req.runtime,
     plugin,
     handler,

@@ -31,6 +31,13 @@ function number(fields: Fields, name: string, integer: boolean): number | undefi
   return n;
 }
 
+function flag(fields: Fields, name: string): boolean | undefined {
+  const v = text(fields, name);
+  if (v === undefined) return undefined;
+  if (v !== 'true' && v !== 'false') throw invalidField(name, `"${name}" must be true or false, got "${v}"`);
+  return v === 'true';
+}
+
 function env(fields: Fields): Record<string, string> | undefined {
   const raw = text(fields, 'env');
   if (raw === undefined) return undefined;
@@ -59,6 +66,8 @@ const TEXT_FIELDS = [
   'max_concurrency',
   'network',
   'env',
+  'public',
+  'http_event',
 ];
 
 export interface ReadUploadOptions {
@@ -115,6 +124,8 @@ function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): Deplo
   const maxConcurrency = number(fields, 'max_concurrency', true);
   const network = text(fields, 'network') as NetworkPolicy | undefined;
   const envVars = env(fields);
+  const isPublic = flag(fields, 'public');
+  const httpEvent = text(fields, 'http_event') as '1.0' | '2.0' | undefined;
   return {
     functionName,
     runtime,
@@ -127,5 +138,7 @@ function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): Deplo
     ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
     ...(network !== undefined ? { network } : {}),
     ...(envVars !== undefined ? { env: envVars } : {}),
+    ...(isPublic !== undefined ? { public: isPublic } : {}),
+    ...(httpEvent !== undefined ? { httpEvent } : {}),
   };
 }

@@ -1,0 +1,86 @@
+import { type FunctionRegistry, type JobService, NanoGridError, isNanoGridError } from '@nanogrid/core';
+import type { Context, MiddlewareHandler } from 'hono';
+import { errorBody } from './error-response.js';
+import { toProxyEvent } from './proxy-event.js';
+import { fromProxyResult } from './proxy-response.js';
+import { readBodyBytes } from './read-body.js';
+
+export interface EndpointHandlerOptions {
+  registry: Pick<FunctionRegistry, 'get'>;
+  jobs: Pick<JobService, 'submit' | 'wait'>;
+  /** The API-key check the rest of the API uses; skipped for functions deployed public. */
+  auth: MiddlewareHandler;
+  /** Largest request body, bytes. */
+  bodyLimit: number;
+  syncMarginMs: number;
+  accountId: string;
+  clientIp: (c: Context) => string;
+  shutdownSignal?: AbortSignal;
+}
+
+/** `/fn/{function}/{path…}` → the function reference and the path below it. */
+function splitPath(path: string): { ref: string; proxyPath: string } {
+  const rest = path.replace(/^\/fn\//, '');
+  const slash = rest.indexOf('/');
+  const ref = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  return { ref, proxyPath: slash < 0 ? '' : rest.slice(slash + 1) };
+}
+
+/** Errors here are answered 502 (the function failed) or with their own status (the request was wrong). */
+function failure(c: Context, err: NanoGridError, status: 502 | 504 | undefined, jobId?: string): Response {
+  if (jobId) c.header('X-NanoGrid-Job-Id', jobId);
+  return c.json(errorBody(err), status ?? (err.status as 400));
+}
+
+/**
+ * HTTP endpoints: any method on `/fn/{function}/{path…}` runs the function
+ * with an API Gateway proxy event and sends back what it returns, as API
+ * Gateway does with a Lambda proxy integration. A failed run is a 502 with a
+ * JSON error body; a run that outlives its timeout (plus margin) a 504.
+ */
+export function endpointHandler(opts: EndpointHandlerOptions) {
+  return async (c: Context): Promise<Response> => {
+    const { ref, proxyPath } = splitPath(c.req.path);
+    const authorize = () => opts.auth(c, async () => {});
+    // Without a key, a missing function answers as a private one would: no probing for names.
+    const fn = await opts.registry.get(ref).catch(async (err) => {
+      if (isNanoGridError(err, 'FUNCTION_NOT_FOUND')) await authorize();
+      throw err;
+    });
+    if (!fn.public) await authorize();
+    const body = await readBodyBytes(c, opts.bodyLimit);
+    const event = toProxyEvent(
+      c.req.raw,
+      body,
+      { functionRef: ref, proxyPath, sourceIp: opts.clientIp(c), accountId: opts.accountId },
+      fn.http_event ?? '1.0',
+    );
+    // The version resolved above runs, even if an alias moves meanwhile.
+    const { record } = await opts.jobs.submit(`${fn.function_id}:${fn.version}`, event);
+    const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const final = await opts.jobs.wait(record.job_id, {
+      timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
+      signal: AbortSignal.any(signals),
+    });
+    c.header('X-NanoGrid-Job-Id', record.job_id);
+    if (final.status === 'failed') {
+      const e = final.error ?? { code: 'INTERNAL' as const, message: 'the job failed without an error record' };
+      return failure(c, new NanoGridError(e.code, e.message, { details: { job_id: record.job_id } }), 502);
+    }
+    if (final.status !== 'completed') {
+      const err = new NanoGridError(
+        'TIMEOUT',
+        `no answer yet; the job is still ${final.status} (GET /jobs/${record.job_id})`,
+      );
+      return failure(c, err, 504, record.job_id);
+    }
+    try {
+      const res = fromProxyResult(final.result);
+      res.headers.set('X-NanoGrid-Job-Id', record.job_id);
+      return res;
+    } catch (err) {
+      if (isNanoGridError(err, 'BAD_RESULT')) return failure(c, err, 502, record.job_id);
+      throw err;
+    }
+  };
+}
