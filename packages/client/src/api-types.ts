@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'BACKEND_UNAVAILABLE'
   | 'SHUTTING_DOWN'
+  | 'QUEUE_FULL'
+  | 'RESULTS_FULL'
   | 'INTERNAL';
 
 /** `{"error": {...}}`: the body of every error answer. */

@@ -50,6 +50,26 @@ export interface LimitsConfig {
   maxResultBytes?: number;
   /** Largest JSON payload of a run. @default 6 MiB */
   maxPayloadBytes?: number;
+  /**
+   * Bytes of job messages the embedded queue holds at once (waiting and
+   * running). A run past it is refused with 503 QUEUE_FULL; jobs already
+   * accepted are kept. Honoured by every queue that keeps messages in the host. @default 128 MiB
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Bytes of job records the embedded result store holds at once. A run past
+   * it is refused with 503 RESULTS_FULL; records of accepted jobs are always
+   * kept (until `jobTtlSec`). Honoured by every result store that keeps
+   * records in the host. @default 256 MiB
+   */
+  maxStoredResultBytes?: number;
+  /**
+   * A result whose JSON is larger is stored as an object in the StorageBackend
+   * (`job-results/…`, removed after `jobTtlSec`) and the job record holds a
+   * reference; `/status` and `/run` return it as usual. Applies to every
+   * result store. @default 64 KiB
+   */
+  resultSpillBytes?: number;
 }
 
 export interface HttpConfig {

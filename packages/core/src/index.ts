@@ -16,6 +16,7 @@ export * from './engine/engine-options.js';
 export * from './job-message.js';
 export * from './defaults/memory-queue.js';
 export * from './defaults/memory-results.js';
+export * from './defaults/byte-budget.js';
 export * from './defaults/storage-key.js';
 export * from './defaults/url-signer.js';
 export * from './defaults/fs-storage.js';
@@ -50,6 +51,7 @@ export * from './engine/worker-loop.js';
 export * from './di/compose.js';
 export { findExecutable } from './sandbox/find-executable.js';
 export * from './engine/replicator.js';
+export * from './engine/result-spill.js';
 // --- scaling and metrics
 export * from './scaling/autoscale-policy.js';
 export * from './scaling/autoscaler.js';

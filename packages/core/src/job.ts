@@ -54,6 +54,13 @@ export interface JobRecord {
   started_at?: string;
   finished_at?: string;
   result?: unknown;
+  /**
+   * Storage key of a result too large to keep in the record
+   * (`limits.resultSpillBytes`): `/status` and `/run` load it back into `result`.
+   */
+  result_key?: string;
+  /** Size of that stored result's JSON, bytes. */
+  result_bytes?: number;
   error?: JobError;
   output_files: string[];
   /** Tail of the function's stderr (and of stdout in handler mode). */

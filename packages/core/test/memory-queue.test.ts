@@ -10,6 +10,7 @@ testQueueSource('memory-queue', async (o) => memoryQueue(o), {
   depthSettleMs: 0,
   deadLetters: async (q) => q.deadLetters(),
   sendRaw: (q, body) => q.sendRaw(body),
+  bounded: async (maxBytes) => memoryQueue({ maxBytes }),
 });
 
 const job = (id: string): JobMessage => ({ job_id: id, function_id: 'fn', payload: { id } });

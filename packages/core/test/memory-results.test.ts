@@ -4,7 +4,11 @@ import { memoryResults } from '../src/defaults/memory-results.js';
 import type { JobRecord } from '../src/job.js';
 import { testResultSink } from '../src/testing/result-sink-suite.js';
 
-testResultSink('memory-results', async (o) => memoryResults(o), { ttlSec: 1, slackMs: 500 });
+testResultSink('memory-results', async (o) => memoryResults(o), {
+  ttlSec: 1,
+  slackMs: 500,
+  bounded: async (maxBytes) => memoryResults({ maxBytes }),
+});
 
 const record = (id: string, over: Partial<JobRecord> = {}): JobRecord => ({
   job_id: id,

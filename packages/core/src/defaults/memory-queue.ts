@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { NanoGridError, isNanoGridError } from '../errors.js';
 import type { JobMessage } from '../job.js';
+import { byteBudget } from './byte-budget.js';
 import { parseJobMessage, serializeJobMessage } from '../job-message.js';
 import type { Delivery, QueueSource, ReceiveOptions } from '../plugins/queue-source.js';
 
@@ -11,6 +12,13 @@ export interface MemoryQueueOptions {
   visibilityTimeoutMs?: number;
   /** Deliveries after which an unacknowledged message goes to the dead letters. @default 3 */
   maxAttempts?: number;
+  /**
+   * Bytes of messages held at once (waiting, delivered and not yet acknowledged,
+   * dead letters); a `send` past it throws QUEUE_FULL. @default 128 MiB
+   */
+  maxBytes?: number;
+  /** Dead letters kept; the oldest is dropped past it. @default 100 */
+  maxDeadLetters?: number;
 }
 
 /** A message the queue gave up on. */
@@ -31,6 +39,18 @@ export interface MemoryQueue extends QueueSource {
   deadLetters(): DeadLetter[];
   /** Messages received and neither acknowledged nor visible again yet. */
   inFlight(): number;
+  /** Bytes of messages held now (what counts against `maxBytes`). */
+  bytes(): number;
+}
+
+/** Size of a raw message as held (its JSON text for an object; 0 when it has none). */
+function sizeOf(body: unknown): number {
+  if (typeof body === 'string') return body.length;
+  try {
+    return JSON.stringify(body)?.length ?? 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** setTimeout fires at once beyond this, which would turn a long wait into a busy loop. */
@@ -40,6 +60,8 @@ interface Entry {
   readonly id: string;
   /** Serialised job: deliveries never share objects with the sender, like a real queue. */
   readonly body: string;
+  /** Counted against the budget until acknowledged or dropped (string length: O(1)). */
+  readonly bytes: number;
   attempts: number;
   /** Changes on every delivery so a stale delivery's ack/retry/extend does nothing. */
   receipt: number;
@@ -57,7 +79,20 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
   const maxAttempts = opts.maxAttempts ?? 3;
   const ready: Entry[] = [];
   const hidden = new Map<string, Entry>();
-  const dead: DeadLetter[] = [];
+  const dead: { letter: DeadLetter; bytes: number }[] = [];
+  const maxDead = opts.maxDeadLetters ?? 100;
+  const budget = byteBudget({
+    maxBytes: opts.maxBytes ?? 128 * 1024 * 1024,
+    code: 'QUEUE_FULL',
+    what: 'queued job messages',
+    plugin: name,
+    option: 'limits.maxQueuedBytes',
+  });
+  // Dead letters stay counted (they hold their message) until dropped as the oldest.
+  const bury = (letter: DeadLetter, bytes: number) => {
+    dead.push({ letter, bytes });
+    while (dead.length > maxDead) budget.add(-(dead.shift()?.bytes ?? 0));
+  };
   const waiters = new Set<() => void>();
   let closed = false;
   let receipts = 0;
@@ -80,12 +115,15 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
     entry.receipt = -1;
     hidden.delete(entry.id);
     if (entry.attempts >= maxAttempts) {
-      dead.push({
-        job: parseJobMessage(entry.body),
-        body: entry.body,
-        reason: `not acknowledged after ${entry.attempts} deliveries (maxAttempts ${maxAttempts})`,
-        attempts: entry.attempts,
-      });
+      bury(
+        {
+          job: parseJobMessage(entry.body),
+          body: entry.body,
+          reason: `not acknowledged after ${entry.attempts} deliveries (maxAttempts ${maxAttempts})`,
+          attempts: entry.attempts,
+        },
+        entry.bytes,
+      );
       return;
     }
     ready.push(entry);
@@ -106,6 +144,7 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
         clearTimeout(entry.timer);
         entry.receipt = -1;
         hidden.delete(entry.id);
+        budget.add(-entry.bytes);
       },
       async retry(delayMs = 0) {
         if (!current()) return;
@@ -142,7 +181,8 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
 
   const enqueue = (body: string) => {
     if (closed) throw new NanoGridError('SHUTTING_DOWN', `${name} is closed`, { plugin: name });
-    ready.push({ id: randomUUID(), body, attempts: 0, receipt: -1, timer: undefined });
+    budget.take(body.length);
+    ready.push({ id: randomUUID(), body, bytes: body.length, attempts: 0, receipt: -1, timer: undefined });
     wake();
   };
 
@@ -158,7 +198,9 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
       } catch (err) {
         if (closed) throw new NanoGridError('SHUTTING_DOWN', `${name} is closed`, { plugin: name });
         if (!isNanoGridError(err)) throw err;
-        dead.push({ job: undefined, body, reason: err.message, attempts: 0 });
+        const bytes = sizeOf(body);
+        budget.take(bytes);
+        bury({ job: undefined, body, reason: err.message, attempts: 0 }, bytes);
         return;
       }
       enqueue(JSON.stringify(job));
@@ -178,10 +220,13 @@ export function memoryQueue(opts: MemoryQueueOptions = {}): MemoryQueue {
       return ready.length;
     },
     deadLetters() {
-      return dead.map((d) => ({ ...d }));
+      return dead.map((d) => ({ ...d.letter }));
     },
     inFlight() {
       return hidden.size;
+    },
+    bytes() {
+      return budget.used;
     },
     async close() {
       closed = true;

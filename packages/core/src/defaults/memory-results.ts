@@ -2,12 +2,19 @@ import { NanoGridError } from '../errors.js';
 import { isFinalStatus } from '../job.js';
 import type { JobPatch, JobRecord } from '../job.js';
 import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import { byteBudget } from './byte-budget.js';
 
 export interface MemoryResultsOptions {
   /** Plugin name shown in logs and errors. @default 'memory-results' */
   name?: string;
   /** Seconds a job record is kept after its last write. @default 86400 */
   ttlSec?: number;
+  /**
+   * Bytes of records held at once (their JSON text). A `create` past it throws
+   * RESULTS_FULL; updates and final records of jobs already created are always
+   * kept. @default 256 MiB
+   */
+  maxBytes?: number;
 }
 
 export interface MemoryResults extends ResultSink {
@@ -15,11 +22,15 @@ export interface MemoryResults extends ResultSink {
   waiting(): number;
   /** Records currently kept (expired ones excluded). */
   size(): number;
+  /** Bytes of records held now (what counts against `maxBytes`). */
+  bytes(): number;
 }
 
 interface Stored {
   record: JobRecord;
   expiresAt: number;
+  /** JSON length of the record, counted against the budget. */
+  bytes: number;
 }
 
 /** A deep copy of a record (plain JSON data): a JSON round trip is several times faster than structuredClone. */
@@ -39,26 +50,47 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
   const records = new Map<string, Stored>();
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
   let lastSweep = Date.now();
+  const budget = byteBudget({
+    maxBytes: opts.maxBytes ?? 256 * 1024 * 1024,
+    code: 'RESULTS_FULL',
+    what: 'job records',
+    plugin: name,
+    option: 'limits.maxStoredResultBytes; a shorter jobTtlSec frees records sooner',
+  });
+
+  const drop = (jobId: string, stored: Stored) => {
+    records.delete(jobId);
+    budget.add(-stored.bytes);
+  };
 
   const live = (jobId: string): JobRecord | undefined => {
     const stored = records.get(jobId);
     if (!stored) return undefined;
     if (stored.expiresAt <= Date.now()) {
-      records.delete(jobId);
+      drop(jobId, stored);
       return undefined;
     }
     return stored.record;
   };
 
-  const write = (record: JobRecord) => {
+  const sweep = (now: number) => {
+    lastSweep = now;
+    for (const [id, s] of records) if (s.expiresAt <= now) drop(id, s);
+  };
+
+  /** Stores a copy; `fresh` (a new job) is refused past the budget, a known job's later state never is. */
+  const write = (record: JobRecord, fresh = false) => {
     const now = Date.now();
-    records.set(record.job_id, { record: clone(record), expiresAt: now + ttlMs });
-    if (now - lastSweep >= SWEEP_EVERY_MS) {
-      lastSweep = now;
-      for (const [id, s] of records) if (s.expiresAt <= now) records.delete(id);
-    }
+    const json = JSON.stringify(record);
+    const previous = records.get(record.job_id);
+    const delta = json.length - (previous?.bytes ?? 0);
+    if (fresh && !budget.fits(delta) && now - lastSweep > 1000) sweep(now); // expired records first
+    if (fresh) budget.take(delta);
+    else budget.add(delta);
+    records.set(record.job_id, { record: JSON.parse(json) as JobRecord, expiresAt: now + ttlMs, bytes: json.length });
+    if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
     if (isFinalStatus(record.status)) {
-      for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(clone(record));
+      for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(JSON.parse(json) as JobRecord);
     }
   };
 
@@ -80,7 +112,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       // A final record is never replaced: a late duplicate submit cannot undo a result.
       const existing = live(record.job_id);
       if (existing && isFinalStatus(existing.status)) return;
-      write(record);
+      write(record, existing === undefined);
     },
     async update(jobId: string, patch: JobPatch) {
       const existing = live(jobId);
@@ -125,6 +157,9 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
       return n;
+    },
+    bytes() {
+      return budget.used;
     },
     size() {
       const now = Date.now();

@@ -10,6 +10,7 @@ import { Executor } from '../engine/executor.js';
 import { FunctionRegistry } from '../engine/function-registry.js';
 import { JobService } from '../engine/job-service.js';
 import { Replicator } from '../engine/replicator.js';
+import { ResultSpill } from '../engine/result-spill.js';
 import { resolveEngineOptions } from '../engine/resolve-options.js';
 import { WORKER_OPTIONS, WorkerLoop, workerLoopDefaults } from '../engine/worker-loop.js';
 import { NanoGridError } from '../errors.js';
@@ -151,9 +152,13 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
       dir: join(dataDir, 'storage'),
       ...(config.http?.publicUrl ? { publicUrl: config.http.publicUrl } : {}),
     });
-  const queue = config.queue ?? (role === 'all' ? memoryQueue() : needsShared(role, 'queue'));
+  const queue =
+    config.queue ?? (role === 'all' ? memoryQueue({ maxBytes: options.maxQueuedBytes }) : needsShared(role, 'queue'));
   const results =
-    config.results ?? (role === 'all' ? memoryResults({ ttlSec: options.jobTtlSec }) : needsShared(role, 'results'));
+    config.results ??
+    (role === 'all'
+      ? memoryResults({ ttlSec: options.jobTtlSec, maxBytes: options.maxStoredResultBytes })
+      : needsShared(role, 'results'));
   // Wrong credentials or a missing bucket/queue stop the host here, naming the backend.
   if (config.checkBackends !== false) {
     try {
@@ -217,6 +222,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   });
   container.registerSingleton(Replicator);
   container.registerSingleton(DependencyCache);
+  container.registerSingleton(ResultSpill);
   container.registerSingleton(CodeCache);
   container.registerSingleton(FunctionRegistry);
   container.registerSingleton(JobService);
@@ -239,6 +245,9 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   // Copies that did not happen (a replica was down, a process stopped) are retried from the outbox.
   const replicator = container.resolve(Replicator);
   replicator.start();
+  // Large results stored in storage are removed after the job TTL by the processes that run jobs.
+  const spill = container.resolve(ResultSpill);
+  if (worker) spill.start();
   const autoscaler = new Autoscaler(
     queue,
     worker,
@@ -273,6 +282,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     close: () =>
       (closing ??= (async () => {
         autoscaler.stop();
+        spill.stop();
         await worker?.stop();
         await replicator.stop();
         const all = [

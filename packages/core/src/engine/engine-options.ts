@@ -16,6 +16,12 @@ export interface EngineOptions {
   maxOutputBytes: number;
   maxResultBytes: number;
   maxPayloadBytes: number;
+  /** Budget of the embedded queue (limits.maxQueuedBytes). */
+  maxQueuedBytes: number;
+  /** Budget of the embedded result store (limits.maxStoredResultBytes). */
+  maxStoredResultBytes: number;
+  /** Results larger than this go to storage (limits.resultSpillBytes). */
+  resultSpillBytes: number;
   defaultNetwork: NetworkPolicy;
   aiEndpoint: string | undefined;
   jobTtlSec: number;

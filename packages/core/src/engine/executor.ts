@@ -15,6 +15,7 @@ import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
 import { invoke } from './invoke.js';
 import { Replicator } from './replicator.js';
+import { ResultSpill } from './result-spill.js';
 
 /** The job's function as the worker loop read it, once per delivery: its metadata, or why the read failed. */
 export type FunctionLookup = { meta: FunctionMeta } | { error: unknown };
@@ -53,6 +54,7 @@ export class Executor {
     @inject(FunctionRegistry) private readonly registry: FunctionRegistry,
     @inject(CodeCache) private readonly code: CodeCache,
     @inject(Replicator) private readonly replicator: Replicator,
+    @inject(ResultSpill) private readonly spill: ResultSpill,
   ) {}
 
   /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
@@ -149,9 +151,11 @@ export class Executor {
         const e = toNanoGridError(err);
         return this.finish(running, { code: e.code, message: e.message }, facts);
       }
+      // A large result goes to storage; the record (held by the result store) only names it.
+      const result = await this.spill.store(job.job_id, outcome.result);
       const final = await this.finish(running, undefined, {
         ...facts,
-        result: outcome.result,
+        ...result,
         output_files: outputs.map((o) => o.url),
       });
       // Successful results (record + outputs) go to the replicas; a replica that is down never fails the job.
@@ -161,7 +165,7 @@ export class Executor {
         contentType: 'application/json',
       };
       await this.replicator.enqueue(
-        outputs.map((o) => o.key),
+        [...outputs.map((o) => o.key), ...(result.result_key ? [result.result_key] : [])],
         [record],
       );
       return final;

@@ -9,6 +9,7 @@ import type { QueueSource } from '../plugins/queue-source.js';
 import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
+import { ResultSpill } from './result-spill.js';
 
 export interface Submitted {
   record: JobRecord;
@@ -33,6 +34,7 @@ export class JobService {
     @inject(FunctionRegistry) private readonly registry: FunctionRegistry,
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
     @inject(LOGGER) private readonly logger: Logger,
+    @inject(ResultSpill) private readonly spill: ResultSpill,
   ) {}
 
   /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
@@ -97,13 +99,13 @@ export class JobService {
   async status(jobId: string): Promise<JobRecord> {
     const record = await this.results.get(jobId);
     if (!record) throw jobNotFound(jobId);
-    return record;
+    return this.spill.load(record);
   }
 
   /** The final record, or the latest one when the wait ends first (timeout, abort). */
   async wait(jobId: string, opts: WaitOptions = {}): Promise<JobRecord> {
     const record = await this.results.wait(jobId, opts);
     if (!record) throw jobNotFound(jobId);
-    return record;
+    return this.spill.load(record);
   }
 }

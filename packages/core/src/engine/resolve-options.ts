@@ -24,6 +24,9 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     maxOutputBytes: l.maxOutputBytes ?? 100 * MiB,
     maxResultBytes: l.maxResultBytes ?? 6 * MiB,
     maxPayloadBytes: l.maxPayloadBytes ?? 6 * MiB,
+    maxQueuedBytes: l.maxQueuedBytes ?? 128 * MiB,
+    maxStoredResultBytes: l.maxStoredResultBytes ?? 256 * MiB,
+    resultSpillBytes: l.resultSpillBytes ?? 64 * 1024,
     defaultNetwork: config.defaultNetwork ?? 'none',
     aiEndpoint: config.ai?.endpoint,
     jobTtlSec: config.jobTtlSec ?? 86_400,
@@ -46,6 +49,21 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     throw new NanoGridError(
       'CONFIG_INVALID',
       `limits.defaultDiskMb (${options.defaultDiskMb}) is over limits.maxDiskMb (${options.maxDiskMb})`,
+    );
+  }
+  // A budget smaller than one job would refuse every run of that size.
+  if (options.maxQueuedBytes < options.maxPayloadBytes + 64 * 1024) {
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `limits.maxQueuedBytes (${options.maxQueuedBytes}) must hold at least one largest job: limits.maxPayloadBytes (${options.maxPayloadBytes}) + 64 KiB`,
+      { details: { field: 'limits.maxQueuedBytes' } },
+    );
+  }
+  if (options.maxStoredResultBytes < options.resultSpillBytes + 256 * 1024) {
+    throw new NanoGridError(
+      'CONFIG_INVALID',
+      `limits.maxStoredResultBytes (${options.maxStoredResultBytes}) must hold at least one record with an unspilled result: limits.resultSpillBytes (${options.resultSpillBytes}) + 256 KiB (logs and the rest of the record)`,
+      { details: { field: 'limits.maxStoredResultBytes' } },
     );
   }
   if (!NETWORK_POLICIES.includes(options.defaultNetwork)) {

@@ -5,3 +5,4 @@ export * from './storage-backend-suite.js';
 export { eventually, receiveUntil, sampleJob, sampleRecord, uniqueId } from './helpers.js';
 export * from './test-runtime.js';
 export * from './build-engine.js';
+export { BUDGET_BYTES } from './budget-cases.js';

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobMessage } from '../job.js';
 import type { Delivery, QueueSource } from '../plugins/queue-source.js';
+import { BUDGET_BYTES, queueBudgetCases } from './budget-cases.js';
 import { eventually, receiveUntil, sampleJob, sleep } from './helpers.js';
 
 /** What the suite asks of the factory; a backend must honour both. */
@@ -41,6 +42,8 @@ export interface QueueSuiteOptions<Q extends QueueSource = QueueSource> {
   deadLetters?(queue: Q): Promise<DeadLetterView[]>;
   /** Puts a raw message body as an outside producer would; adds the message-shape tests. */
   sendRaw?(queue: Q, body: string): Promise<void>;
+  /** A queue with a byte budget of `maxBytes` (`limits.maxQueuedBytes`); adds the budget tests. */
+  bounded?(maxBytes: number): Promise<Q | QueueFixture<Q>>;
 }
 
 function isFixture<Q extends QueueSource>(v: Q | QueueFixture<Q>): v is QueueFixture<Q> {
@@ -382,6 +385,20 @@ export function testQueueSource<Q extends QueueSource>(
         },
         timeout,
       );
+    }
+    if (opts.bounded) {
+      const bounded = opts.bounded;
+      queueBudgetCases(async () => {
+        const made = await bounded(BUDGET_BYTES);
+        const fx = isFixture(made) ? made : { queue: made };
+        return {
+          queue: fx.queue,
+          done: async () => {
+            await fx.queue.close();
+            await fx.cleanup?.();
+          },
+        };
+      }, timeout);
     }
   });
 }

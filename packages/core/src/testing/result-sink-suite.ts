@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../job.js';
 import type { ResultSink } from '../plugins/result-sink.js';
+import { BUDGET_BYTES, resultsBudgetCases } from './budget-cases.js';
 import { eventually, sampleRecord, sleep } from './helpers.js';
 
 /** What the suite asks of the factory: a TTL in seconds when the TTL test runs. */
@@ -17,13 +18,15 @@ export type ResultSinkFactory<S extends ResultSink = ResultSink> = (
   opts: ResultSinkFactoryOptions,
 ) => Promise<S | ResultSinkFixture<S>>;
 
-export interface ResultSinkSuiteOptions {
+export interface ResultSinkSuiteOptions<S extends ResultSink = ResultSink> {
   /** TTL (seconds) asked of the factory for the expiry test, which waits that long in real time; false leaves it out. @default 1 */
   ttlSec?: number | false;
   /** Concurrent waiters in the race tests. @default 50 */
   waiters?: number;
   /** Tolerance for network round trips, ms. @default 2000 */
   slackMs?: number;
+  /** A sink with a byte budget of `maxBytes` (`limits.maxStoredResultBytes`); adds the budget tests. */
+  bounded?(maxBytes: number): Promise<S | ResultSinkFixture<S>>;
 }
 
 function isFixture<S extends ResultSink>(v: S | ResultSinkFixture<S>): v is ResultSinkFixture<S> {
@@ -47,7 +50,7 @@ const final = (base: JobRecord, over: Partial<JobRecord> = {}): JobRecord => ({
 export function testResultSink<S extends ResultSink>(
   name: string,
   factory: ResultSinkFactory<S>,
-  opts: ResultSinkSuiteOptions = {},
+  opts: ResultSinkSuiteOptions<S> = {},
 ): void {
   const slack = opts.slackMs ?? 2000;
   const n = opts.waiters ?? 50;
@@ -221,6 +224,20 @@ export function testResultSink<S extends ResultSink>(
         },
         30_000 + ttlSec * 1000,
       );
+    }
+    if (opts.bounded) {
+      const bounded = opts.bounded;
+      resultsBudgetCases(async () => {
+        const made = await bounded(BUDGET_BYTES);
+        const fx = isFixture(made) ? made : { sink: made };
+        return {
+          sink: fx.sink,
+          done: async () => {
+            await fx.sink.close();
+            await fx.cleanup?.();
+          },
+        };
+      }, 30_000);
     }
   });
 }

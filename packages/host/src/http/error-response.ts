@@ -30,8 +30,12 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return ERROR_STATUS[code] as ContentfulStatusCode;
 }
 
+/** Seconds a client should wait before retrying, for errors that pass once the host has drained. */
+const RETRY_AFTER: Partial<Record<ErrorCode, string>> = { QUEUE_FULL: '5', RESULTS_FULL: '30' };
+
 export function errorResponse(c: Context, err: NanoGridError): Response {
-  return c.json(errorBody(err), statusOf(err.code));
+  const retry = RETRY_AFTER[err.code];
+  return c.json(errorBody(err), statusOf(err.code), retry ? { 'Retry-After': retry } : {});
 }
 
 /** Hono's own exceptions (thrown by its helpers) mapped onto NanoGrid codes. */
