@@ -52,7 +52,10 @@ export const LOCAL_SQS_CREDENTIALS = { accessKeyId: 'nanogrid-local', secretAcce
 
 export interface LocalSqs {
   endpoint: string;
+  /** Closes the listener and cuts every connection; the queues and messages stay in memory. */
   stop(): Promise<void>;
+  /** Listens again on the same port after `stop()`, with the queues and messages it had (as SQS keeps them). */
+  start(): Promise<void>;
 }
 
 /** What SQS answers to a request signed with an unknown access key (JSON protocol). */
@@ -104,8 +107,19 @@ export async function startLocalSqs(opts: LocalSqsOptions = {}): Promise<LocalSq
   return {
     endpoint: `http://${publicHost}:${port}`,
     async stop() {
+      if (!server.listening) return;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async start() {
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
     },
   };
 }

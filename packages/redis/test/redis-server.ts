@@ -23,8 +23,10 @@ export function redisTestEnv(): { ready: boolean; reason: string } {
 export interface LocalRedis {
   port: number;
   url: string;
-  /** Stops the server (SIGTERM) and waits for it to exit. Data is gone: it runs without persistence. */
+  /** Stops the server (SIGTERM) and waits for it to exit. Data is gone unless it runs with `appendOnly`. */
   stop(): Promise<void>;
+  /** Kills the server (SIGKILL), as a crash would, and waits for it to be gone. */
+  crash(): Promise<void>;
   /** Starts it again on the same port (after `stop`). */
   start(): Promise<void>;
   /** Stops it for good and removes its directory. */
@@ -44,7 +46,12 @@ async function freePort(): Promise<number> {
   });
 }
 
-function launch(port: number, dir: string): Promise<ChildProcess> {
+export interface RedisServerOptions {
+  /** Persist every write to an append-only file (fsync always), so a restart or crash keeps the data. @default false */
+  appendOnly?: boolean;
+}
+
+function launch(port: number, dir: string, opts: RedisServerOptions): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
     [
@@ -55,7 +62,8 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
       '--save',
       '',
       '--appendonly',
-      'no',
+      opts.appendOnly ? 'yes' : 'no',
+      ...(opts.appendOnly ? ['--appendfsync', 'always'] : []),
       '--dir',
       dir,
       '--daemonize',
@@ -76,8 +84,8 @@ function launch(port: number, dir: string): Promise<ChildProcess> {
   });
 }
 
-/** Starts a real redis-server on a random loopback port, without persistence. */
-export async function startRedisServer(): Promise<LocalRedis> {
+/** Starts a real redis-server on a random loopback port, without persistence unless asked. */
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<LocalRedis> {
   const dir = await mkdtemp(join(tmpdir(), 'nanogrid-redis-'));
   let child: ChildProcess | undefined;
   let port = 0;
@@ -85,28 +93,31 @@ export async function startRedisServer(): Promise<LocalRedis> {
   for (let i = 0; ; i += 1) {
     port = await freePort();
     try {
-      child = await launch(port, dir);
+      child = await launch(port, dir, opts);
       break;
     } catch (err) {
       if (i >= 4) throw err;
     }
   }
-  const stopChild = async () => {
+  const stopChild = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const c = child;
     child = undefined;
     if (!c || c.exitCode !== null) return;
     const exited = new Promise((resolve) => c.once('exit', resolve));
-    c.kill('SIGTERM');
+    c.kill(signal);
     await exited;
   };
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     async start() {
-      if (!child) child = await launch(port, dir);
+      if (!child) child = await launch(port, dir, opts);
     },
     async stop() {
       await stopChild();
+    },
+    async crash() {
+      await stopChild('SIGKILL');
     },
     async dispose() {
       await stopChild();
