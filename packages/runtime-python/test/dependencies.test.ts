@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isNanoGridError, processSandbox, silentLogger } from '@nanogrid/core';
 import { type BuildEngine, buildEngine } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,6 +135,30 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
     expect(engine.builds()).toBe(before);
     expect((await engine.run(vendored.function_id)).result).toMatchObject({ value: 'vendored' });
     expect((await engine.run(empty.function_id)).result).toBe(1);
+  });
+});
+
+describe('the dependency folder on sys.path', () => {
+  it('a prewarmed interpreter puts PYTHONPATH from its init line on sys.path (it started before the function was known)', async () => {
+    const rt = pythonRuntime();
+    expect(rt.env).toEqual({ PYTHONPATH: '__nanogrid_deps' });
+    const dir = await mkdtemp(join(tmpdir(), 'nanogrid-prewarm-'));
+    try {
+      await mkdir(join(dir, '__nanogrid_deps', 'tinydep'), { recursive: true });
+      await writeFile(join(dir, '__nanogrid_deps', 'tinydep', '__init__.py'), 'VALUE = "found"\n');
+      // Stands in for the warm server the starter runs: it imports the package.
+      await writeFile(join(dir, '__nanogrid_serve.py'), 'import tinydep\nprint(tinydep.VALUE)\n');
+      const [cmd, ...args] = rt.serve?.prewarm ?? [];
+      const out = execFileSync(cmd!, args, {
+        cwd: dir,
+        input: `${JSON.stringify({ env: rt.env })}\n`,
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH },
+      });
+      expect(out.trim()).toBe('found');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
