@@ -162,8 +162,9 @@ describe.skipIf(!env.ready)('functions in the Docker sandbox, through the engine
     await nextJobWorks();
   });
 
-  it('filling /tmp fails inside the function (ENOSPC); the next run gets an empty /tmp', async () => {
-    const id = await deploy(host.app, 'fill-tmp', FILL_TMP_PY);
+  it('filling /tmp past disk_mb fails inside the function (ENOSPC); the next run gets an empty /tmp', async () => {
+    // The quota is tmpfs, which counts as memory: it is set below memory_mb (512) so ENOSPC comes first.
+    const id = await deploy(host.app, 'fill-tmp', FILL_TMP_PY, { disk_mb: '48' });
     const e = await failure(id);
     expect(e).toMatchObject({ code: 'FUNCTION_ERROR', type: 'OSError' });
     expect(e.message).toContain('No space left on device');

@@ -110,6 +110,7 @@ export interface UploadFields {
   handler?: string;
   timeout?: string;
   memory_mb?: string;
+  disk_mb?: string;
   network?: string;
   env?: string;
   public?: string;
