@@ -179,6 +179,16 @@ export interface NanoGridConfig {
   sandbox?: Sandbox | SandboxChoice | SandboxSettings;
   /** @default Python and Node (plus C++ and Go where installed) */
   runtimes?: RuntimePlugin[];
+  /**
+   * Lambda identity of functions: the region and account of `invoked_function_arn`
+   * and of `AWS_REGION` / `AWS_DEFAULT_REGION` (a function's own env may set its region).
+   */
+  lambda?: {
+    /** @default 'us-east-1' */
+    region?: string;
+    /** Twelve digits. @default '123456789012' */
+    accountId?: string;
+  };
   /** Private LLM server given to functions as `AI_ENDPOINT`. */
   ai?: { endpoint: string };
   /** Network policy of functions whose upload names none. @default 'none' */

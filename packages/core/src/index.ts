@@ -35,6 +35,7 @@ export * from './sandbox/warm-channel.js';
 export * from './sandbox/warm-pool-base.js';
 // --- engine
 export * from './engine/invoke.js';
+export * from './engine/lambda-env.js';
 export * from './engine/interpret-run.js';
 export * from './engine/resolve-options.js';
 export * from './engine/validate-deploy.js';

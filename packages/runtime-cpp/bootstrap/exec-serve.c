@@ -6,7 +6,7 @@
  * invocation, as a cold run would start it; what stays warm is the container
  * (or process) around it. Protocol, one JSON object per line (see serve.py):
  *
- *   in:  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}
+ *   in:  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, given to the program on stdin)
  *   out: META {"outputs": N, "maxrss": bytes, "exit": code|null, "signal": name|null, "oom": bool, "truncated": bool, "stdout": "..."}
  *        RESULT {"ok": true, "result": null}
  *
@@ -37,7 +37,8 @@ static const char *RESULT = "\x1eNANOGRID_RESULT {\"ok\":true,\"result\":null}\n
 /* Reads a JSON string starting at *p (just after the opening quote); returns a malloc'd UTF-8 copy. */
 static char *json_string(const char **p) {
   const char *s = *p;
-  char *out = malloc(strlen(s) * 4 + 1), *o = out;
+  /* Decoding never lengthens a string: \uXXXX (6 bytes) is at most 4 bytes of UTF-8. */
+  char *out = malloc(strlen(s) + 1), *o = out;
   while (*s && *s != '"') {
     if (*s != '\\') { *o++ = *s++; continue; }
     s++;
@@ -70,10 +71,23 @@ static char *json_string(const char **p) {
   return out;
 }
 
-/* Applies {"env": {"K": "V", ...}} to our environment; 0 when the line is not that shape. */
+/*
+ * The event is in PAYLOAD only up to this size (one environment string over 128 KiB
+ * stops exec with E2BIG); the program always gets it on stdin. Keep in sync with
+ * core's PAYLOAD_ENV_MAX_BYTES.
+ */
+#define PAYLOAD_ENV_MAX (64 * 1024)
+static char *event;
+static size_t event_len;
+
+/* Applies {"env": {"K": "V", ...}} to our environment (PAYLOAD is kept as the event); 0 when the line is not that shape. */
 static int apply_env(const char *line) {
   const char *p = strstr(line, "\"env\"");
   if (!p || !(p = strchr(p, '{'))) return 0;
+  free(event); /* a request without PAYLOAD has no event: nothing of the last call's is kept */
+  event = NULL;
+  event_len = 0;
+  unsetenv("PAYLOAD");
   p++;
   for (;;) {
     while (*p == ' ' || *p == ',') p++;
@@ -85,9 +99,17 @@ static int apply_env(const char *line) {
     if (*p != '"') { free(key); return 0; }
     p++;
     char *value = json_string(&p);
-    setenv(key, value, 1);
+    if (strcmp(key, "PAYLOAD") == 0) {
+      free(event);
+      event = value;
+      event_len = strlen(value);
+      if (event_len <= PAYLOAD_ENV_MAX) setenv(key, value, 1);
+      else unsetenv(key);
+    } else {
+      setenv(key, value, 1);
+      free(value);
+    }
     free(key);
-    free(value);
   }
 }
 
@@ -147,9 +169,15 @@ int main(int argc, char **argv) {
     const char *outdir = getenv("OUTPUT_DIR");
     if (tmp && *tmp) clear_dir(tmp);
     if (outdir && *outdir) clear_dir(outdir);
-    const char *payload = getenv("PAYLOAD") ? getenv("PAYLOAD") : "";
     int in = memfd_create("payload", 0);
-    if (in < 0 || write(in, payload, strlen(payload)) < 0 || lseek(in, 0, SEEK_SET) < 0) { perror("exec-serve: payload"); return 1; }
+    size_t put = 0;
+    while (in >= 0 && put < event_len) {
+      ssize_t w = write(in, event + put, event_len - put);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) break;
+      put += (size_t)w;
+    }
+    if (in < 0 || put < event_len || lseek(in, 0, SEEK_SET) < 0) { perror("exec-serve: payload"); return 1; }
     int pipefd[2];
     if (pipe(pipefd) < 0) { perror("exec-serve: pipe"); return 1; }
     long ooms = oom_kills();

@@ -52,9 +52,10 @@ export function cppRuntime(opts: CppRuntimeOptions = {}): RuntimePlugin {
     extensions: ['.cpp', '.cc', '.cxx'],
     image: opts.image ?? 'nanogrid/cpp:12',
     defaultHandler: 'main.main',
+    // A program has no handler: any value is accepted at upload and ignored.
+    takesHandler: false,
     bootstrap: {},
     protocol: 'stdout',
-    stdinPayload: true,
     build: {
       // Every source below the code root, so a zip may spread the program over files and folders.
       command: () => [

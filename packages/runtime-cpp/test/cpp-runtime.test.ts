@@ -18,7 +18,7 @@ describe('cppRuntime', () => {
     expect(rt).toMatchObject({
       image: 'my/cpp:1',
       protocol: 'stdout',
-      stdinPayload: true,
+      takesHandler: false,
       extensions: ['.cpp', '.cc', '.cxx'],
     });
     expect(rt.entry({ runtime: 'cpp', handler: 'main.main', entryFile: 'main.cpp' })).toEqual(['./main']);

@@ -5,7 +5,7 @@
 // invocation, as a cold run would start it; what stays warm is the container
 // (or process) around it. Protocol, one JSON object per line (see serve.py):
 //
-//	in:  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}
+//	in:  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}  (PAYLOAD: the event, given to the program on stdin)
 //	out: META {"outputs": N, "maxrss": bytes, "exit": code|null, "signal": name|null, "oom": bool, "truncated": bool, "stdout": "..."}
 //	     RESULT {"ok": true, "result": null}
 //
@@ -99,14 +99,18 @@ func (c *capped) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func call(args []string) meta {
+// payloadEnvMax: the event is in PAYLOAD only up to this size (one environment string over
+// 128 KiB stops exec with E2BIG); the program always gets it on stdin. Keep in sync with core's PAYLOAD_ENV_MAX_BYTES.
+const payloadEnvMax = 64 * 1024
+
+func call(args []string, event string) meta {
 	// Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
 	tmp, out := os.Getenv("TMPDIR"), os.Getenv("OUTPUT_DIR")
 	clearDir(tmp)
 	clearDir(out)
 	var stdout capped
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin = strings.NewReader(os.Getenv("PAYLOAD"))
+	cmd.Stdin = strings.NewReader(event)
 	cmd.Stdout = &stdout
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -164,10 +168,17 @@ func main() {
 			fmt.Fprintln(os.Stderr, `exec-serve: a request that is not {"env": {...}}`)
 			os.Exit(2)
 		}
+		event, hasEvent := req.Env["PAYLOAD"]
+		delete(req.Env, "PAYLOAD")
 		for k, v := range req.Env {
 			os.Setenv(k, v)
 		}
-		m, _ := json.Marshal(call(os.Args[1:]))
+		if hasEvent && len(event) <= payloadEnvMax {
+			os.Setenv("PAYLOAD", event)
+		} else {
+			os.Unsetenv("PAYLOAD")
+		}
+		m, _ := json.Marshal(call(os.Args[1:], event))
 		// Ends the call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
 		os.Stderr.WriteString("\x1eNANOGRID_STDERR_END\n")
 		w.WriteString("\x1eNANOGRID_META ")

@@ -46,9 +46,10 @@ export function goRuntime(opts: GoRuntimeOptions = {}): RuntimePlugin {
     extensions: ['.go'],
     image: opts.image ?? 'nanogrid/go:1.19',
     defaultHandler: 'main.main',
+    // A program has no handler: any value is accepted at upload and ignored.
+    takesHandler: false,
     bootstrap: {},
     protocol: 'stdout',
-    stdinPayload: true,
     build: {
       command: () => [
         'sh',

@@ -15,6 +15,6 @@ describe('goRuntime', () => {
     expect(script).toContain('GOPROXY=off');
     expect(script).toContain('GOCACHE="$t/go-cache"');
     expect(script).toContain('-o "$OUTPUT_DIR/main" .');
-    expect(rt).toMatchObject({ image: 'my/go:1', protocol: 'stdout', stdinPayload: true, extensions: ['.go'] });
+    expect(rt).toMatchObject({ image: 'my/go:1', protocol: 'stdout', takesHandler: false, extensions: ['.go'] });
   });
 });

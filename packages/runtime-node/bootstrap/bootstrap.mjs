@@ -1,22 +1,34 @@
 // NanoGrid Node bootstrap: loads the user's file, runs it, prints one result envelope.
 //
 // Copied beside the user's code as `__nanogrid_bootstrap.mjs` and started with
-// `node __nanogrid_bootstrap.mjs` in the code directory. No dependencies.
+// `node __nanogrid_bootstrap.mjs` in the code directory. No dependencies. The
+// Lambda side (handler names, loading, context, calling, console) lives in
+// `__nanogrid_lambda.mjs`, which the warm server uses too.
 //
-// Handler mode: the entry file exports the handler (ESM `export`, or CommonJS
-// `exports.handler` / `module.exports = { handler }`, seen through import's
-// `default`) → `handler(event, context)` is awaited; what it writes to stdout
-// goes to stderr (logs). Script mode: no such export → importing the file ran
-// it; what it wrote to stdout until the process exits is the result (JSON when
-// it parses, else the text). The envelope is written last with the real write.
+// Handler mode: the entry file exports something (ESM `export`, or CommonJS
+// `exports.handler` / `module.exports = { handler }`) → it is imported, the
+// handler named by HANDLER is called with the event read from stdin; what it
+// writes to stdout (and console, in Lambda's format) goes to stderr (logs). A
+// missing export is HANDLER_NOT_FOUND, a failing import IMPORT_ERROR.
+// Script mode: a file that exports nothing → importing it runs it; what it wrote
+// to stdout until the process exits is the result (JSON when it parses, else
+// the text). The envelope is written last with the real write.
 import { spawnSync } from 'node:child_process';
-import module from 'node:module';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import {
+  LoadFailure,
+  entryFile as configuredEntryFile,
+  errorOf,
+  importEntry,
+  invoke,
+  isScript,
+  loadHandler,
+  patchConsole,
+  prepareProcess,
+  readEvent,
+} from './__nanogrid_lambda.mjs';
 
 // Keep in sync with RESULT_MARKER in packages/core/src/plugins/runtime-plugin.ts.
 const RESULT_MARKER = '\u001eNANOGRID_RESULT ';
-const BOOTSTRAP_NAME = '__nanogrid_bootstrap.mjs';
 const maxResultBytes = Number(process.env.NANOGRID_MAX_RESULT_BYTES) || 6 * 1024 * 1024;
 
 // Blocking pipes (where the handle allows it): a process.exit() — the user's or
@@ -59,39 +71,13 @@ function parseStdout(text) {
   }
 }
 
-function cleanStack(stack) {
-  return stack
-    .split('\n')
-    .filter((line) => !line.includes(BOOTSTRAP_NAME))
-    .join('\n');
-}
-
-function errorOf(err) {
-  if (err !== null && typeof err === 'object' && 'message' in err) {
-    const ctor = err.constructor?.name;
-    // `class MyError extends Error {}` keeps name 'Error': the constructor says more.
-    const type =
-      typeof err.name === 'string' && err.name !== 'Error' ? err.name : ctor && ctor !== 'Object' ? ctor : 'Error';
-    const error = { type, message: String(err.message) };
-    if (typeof err.stack === 'string') error.trace = cleanStack(err.stack);
-    return error;
-  }
-  let message;
-  try {
-    message = typeof err === 'string' ? err : (JSON.stringify(err) ?? String(err));
-  } catch {
-    message = String(err);
-  }
-  return { type: 'Error', message: `a non-Error value was thrown: ${message}` };
-}
-
 /**
  * An ES module's SyntaxError carries no file or line; `node --check` prints them.
  * Only on this failure path, so the extra process costs nothing on success.
  */
-function withSyntaxLocation(error, err, entryFile) {
+function withSyntaxLocation(error, err, file) {
   if (!(err instanceof SyntaxError) || (err.stack ?? '').includes(process.cwd())) return error;
-  const check = spawnSync(process.execPath, ['--check', entryFile], { encoding: 'utf8', timeout: 10_000 });
+  const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
   return check.status === 0 || !check.stderr ? error : { ...error, trace: check.stderr.trim() };
 }
 
@@ -141,88 +127,6 @@ function scriptEnvelope() {
   return { ok: true, result: parseStdout(Buffer.concat(captured).toString('utf8')) };
 }
 
-/**
- * Invocation facts. The snake_case names are NanoGrid's contract (the same in
- * every language); the camelCase ones are the Lambda names, so ported handlers keep working.
- */
-function makeContext() {
-  const env = process.env;
-  const deadlineMs = Number(env.NANOGRID_DEADLINE_MS) || null;
-  const remaining = () => (deadlineMs === null ? null : Math.max(0, deadlineMs - Date.now()));
-  const facts = {
-    job_id: env.JOB_ID ?? '',
-    function_id: env.FUNCTION_ID ?? '',
-    function_name: env.FUNCTION_NAME ?? '',
-    handler: env.HANDLER ?? '',
-    ai_endpoint: env.AI_ENDPOINT || null,
-    output_dir: env.OUTPUT_DIR || null,
-    timeout_ms: Number(env.NANOGRID_TIMEOUT_MS) || null,
-    deadline_ms: deadlineMs,
-  };
-  return {
-    ...facts,
-    get_remaining_time_in_millis: remaining,
-    jobId: facts.job_id,
-    awsRequestId: facts.job_id,
-    functionId: facts.function_id,
-    functionName: facts.function_name,
-    aiEndpoint: facts.ai_endpoint,
-    outputDir: facts.output_dir,
-    timeoutMs: facts.timeout_ms,
-    deadlineMs,
-    getRemainingTimeInMillis: remaining,
-  };
-}
-
-/**
- * Node before 20.19 / 22.7 loads a `.js` file with no `"type": "module"` as
- * CommonJS even when it is written with import/export. Then a load hook marks
- * the code directory's `.js` files that use ESM syntax as modules, and the
- * entry is imported again (a new URL: the failed one stays cached). Node's
- * "To load an ES module…" warning from the first attempt stays in the logs.
- */
-async function importEntry(entryFile) {
-  const url = pathToFileURL(resolve(entryFile)).href;
-  try {
-    return await import(url);
-  } catch (err) {
-    const esmInCjs =
-      err instanceof SyntaxError && /import statement outside a module|Unexpected token 'export'/.test(err.message);
-    if (!esmInCjs || !entryFile.endsWith('.js') || typeof module.register !== 'function') throw err;
-    module.register(`data:text/javascript,${encodeURIComponent(esmHooks(`${pathToFileURL(process.cwd()).href}/`))}`);
-    return await import(`${url}?esm`);
-  }
-}
-
-function esmHooks(codeDirUrl) {
-  return `
-import { readFile } from 'node:fs/promises';
-const ESM_SYNTAX = /^[ \\t]*(import[ \\t]*[\\w{*'"]|export[ \\t{*])/m;
-export async function load(url, context, nextLoad) {
-  const loaded = await nextLoad(url, context);
-  if (loaded.format !== 'commonjs' || !url.startsWith(${JSON.stringify(codeDirUrl)}) || !new URL(url).pathname.endsWith('.js')) return loaded;
-  const source = String(loaded.source ?? (await readFile(new URL(url), 'utf8')));
-  return ESM_SYNTAX.test(source) ? { format: 'module', source, shortCircuit: true } : loaded;
-}
-`;
-}
-
-function findHandler(mod, name) {
-  if (name in mod) return mod[name];
-  const cjs = mod.default;
-  if (cjs !== null && (typeof cjs === 'object' || typeof cjs === 'function') && name in cjs) return cjs[name];
-  return undefined;
-}
-
-/** Lambda-style `(event, context, callback)` handlers are supported too. */
-function call(handler, event, context) {
-  if (handler.length < 3) return handler(event, context);
-  return new Promise((resolvePromise, reject) => {
-    const returned = handler(event, context, (err, value) => (err ? reject(err) : resolvePromise(value)));
-    if (returned && typeof returned.then === 'function') returned.then(resolvePromise, reject);
-  });
-}
-
 process.on('uncaughtException', (err) => finish({ ok: false, error: errorOf(err) }));
 process.on('unhandledRejection', (err) => finish({ ok: false, error: errorOf(err) }));
 // A script ends when its event loop drains or it calls process.exit(); a handler that calls process.exit() ends here too.
@@ -237,39 +141,46 @@ process.on('exit', (code) => {
   if (!ok) process.exitCode = 1;
 });
 
-async function main() {
-  const entryFile = process.env.NANOGRID_ENTRY_FILE || 'main.js';
-  const handlerName = (process.env.HANDLER || 'main.handler').split('.').pop();
+async function runScript(file) {
   process.stdout.write = captureWrite;
-  let mod;
   try {
-    mod = await importEntry(entryFile);
+    await importEntry(file); // the import runs it; the 'exit' listener reports its stdout
+    state = 'script';
   } catch (err) {
-    finish({ ok: false, error: withSyntaxLocation(errorOf(err), err, entryFile) });
-    return;
+    finish({ ok: false, error: withSyntaxLocation(errorOf(err), err, file) });
   }
-  const handler = findHandler(mod, handlerName);
-  if (handler === undefined) {
-    state = 'script'; // the import ran it; the 'exit' listener reports its stdout
-    return;
-  }
-  // Handler mode: what the import printed was logging.
-  state = 'handler';
+}
+
+async function runHandler(file) {
+  // What the module prints while it loads is logging, in Lambda's format like the rest.
   process.stdout.write = logWrite;
-  if (captured.length > 0) process.stderr.write(Buffer.concat(captured));
-  captured.length = 0;
-  if (typeof handler !== 'function') {
-    finish(failure('HandlerNotFound', `${entryFile} exports "${handlerName}" but it is not a function`));
+  patchConsole((line) => process.stdout.write(line));
+  const event = await readEvent();
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (err) {
+    finish({
+      ok: false,
+      error: err instanceof LoadFailure ? withSyntaxLocation(err.error, err.cause, file) : errorOf(err),
+    });
     return;
   }
+  state = 'handler';
   try {
-    const raw = process.env.PAYLOAD ?? '';
-    const event = raw.trim() === '' ? {} : JSON.parse(raw);
-    const result = await call(handler, event, makeContext());
-    finish({ ok: true, result: result === undefined ? null : result });
+    finish({ ok: true, result: await invoke(handler, event) });
   } catch (err) {
     finish({ ok: false, error: errorOf(err) });
   }
 }
 
-main();
+prepareProcess();
+const file = configuredEntryFile();
+let script;
+try {
+  script = isScript(file);
+} catch (err) {
+  finish({ ok: false, error: errorOf(err) });
+}
+if (script === true) await runScript(file);
+else if (script === false) await runHandler(file);

@@ -1,16 +1,31 @@
 // NanoGrid Node warm server: loads the handler once, then serves one invocation per line.
 //
 // Copied beside the user's code as `__nanogrid_serve.mjs` and started once per warm
-// instance. Protocol (the same as the Python one), one JSON object per line:
-//   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}
+// instance. It runs `__nanogrid_lambda.mjs`, the cold bootstrap's own handler
+// code: nothing of it is copied here. Protocol (the same as the Python one), one JSON object per line:
+//   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
 //   out (stdout): META {"logs": "...", "outputs": N}  then  RESULT_MARKER {"ok": ..., ...}
-// Before each call the temp and output directories are emptied. A file with no
-// handler export (script mode) runs per call in a child `node __nanogrid_bootstrap.mjs`.
+// Before each call the temp and output directories are emptied. What the module
+// prints while it loads opens the first call's logs; a module that fails to load
+// answers each call with IMPORT_ERROR and is tried again on the next (as Lambda
+// re-runs a failed init). A file that exports nothing (script mode) runs per
+// call in a child `node __nanogrid_bootstrap.mjs`, with the event on its stdin.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
+import {
+  LoadFailure,
+  entryFile,
+  errorOf,
+  invoke,
+  isScript,
+  loadHandler,
+  parseEvent,
+  patchConsole,
+  prepareProcess,
+  payloadEnv,
+} from './__nanogrid_lambda.mjs';
 
 const META = '\u001eNANOGRID_META ';
 // Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
@@ -19,15 +34,14 @@ const RESULT = '\u001eNANOGRID_RESULT ';
 const LOG_TAIL = 64 * 1024;
 const realWrite = process.stdout.write.bind(process.stdout);
 let logs = [];
+const addLog = (chunk) => logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
 // Whatever the function prints is this call's logs, never the protocol channel.
 process.stdout.write = (chunk, encoding, cb) => {
-  logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+  addLog(chunk);
   (typeof encoding === 'function' ? encoding : cb)?.();
   return true;
 };
 
-const entryFile = process.env.NANOGRID_ENTRY_FILE || 'main.js';
-const handlerName = (process.env.HANDLER || 'main.handler').split('.').pop();
 // Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
 const outDir = process.env.OUTPUT_DIR || '';
 const tmpDir = process.env.TMPDIR || '';
@@ -56,68 +70,32 @@ function countFiles(dir) {
   return n;
 }
 
-function context() {
-  const env = process.env;
-  const deadlineMs = Number(env.NANOGRID_DEADLINE_MS) || null;
-  const remaining = () => (deadlineMs === null ? null : Math.max(0, deadlineMs - Date.now()));
-  const f = {
-    job_id: env.JOB_ID ?? '',
-    function_id: env.FUNCTION_ID ?? '',
-    function_name: env.FUNCTION_NAME ?? '',
-    handler: env.HANDLER ?? '',
-    ai_endpoint: env.AI_ENDPOINT || null,
-    output_dir: env.OUTPUT_DIR || null,
-    timeout_ms: Number(env.NANOGRID_TIMEOUT_MS) || null,
-    deadline_ms: deadlineMs,
-  };
-  return {
-    ...f,
-    get_remaining_time_in_millis: remaining,
-    jobId: f.job_id,
-    awsRequestId: f.job_id,
-    functionId: f.function_id,
-    functionName: f.function_name,
-    aiEndpoint: f.ai_endpoint,
-    outputDir: f.output_dir,
-    timeoutMs: f.timeout_ms,
-    deadlineMs,
-    getRemainingTimeInMillis: remaining,
-  };
-}
-
-function errorOf(err) {
-  if (err instanceof Error)
-    return { type: err.name || 'Error', message: err.message, ...(err.stack ? { trace: err.stack } : {}) };
-  return { type: typeof err, message: String(err) };
-}
-
 function encode(envelope) {
   try {
     return `${RESULT + JSON.stringify(envelope)}\n`;
   } catch (err) {
-    return (
-      RESULT +
-      JSON.stringify({
-        ok: false,
-        error: { type: 'ResultNotSerializable', message: `the return value is not JSON-serialisable: ${err.message}` },
-      }) +
-      '\n'
-    );
+    return `${RESULT + JSON.stringify({ ok: false, error: { type: 'ResultNotSerializable', message: `the return value is not JSON-serialisable: ${err.message}` } })}\n`;
   }
 }
 
-/** Script mode: the bootstrap runs the file in a child, as a cold run would, and its envelope is passed on. */
-function runScript(env) {
+/** Script mode: the bootstrap runs the file in a child, as a cold run would (event on stdin), and its envelope is passed on. */
+function runScript(env, event) {
   return new Promise((done) => {
+    const childEnv = { ...process.env, ...env };
+    delete childEnv.PAYLOAD;
+    const small = payloadEnv(event);
+    if (small !== undefined) childEnv.PAYLOAD = small;
     const child = spawn(process.execPath, ['__nanogrid_bootstrap.mjs'], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: childEnv,
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
+    child.stdin.on('error', () => {}); // EPIPE: the script did not read its event
+    child.stdin.end(event);
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('close', () => {
       const at = out.lastIndexOf(RESULT);
-      logs.push(at < 0 ? out : out.slice(0, at));
+      addLog(at < 0 ? out : out.slice(0, at));
       done(
         at < 0
           ? encode({ ok: false, error: { type: 'ExitError', message: 'the script ended without a result' } })
@@ -127,40 +105,63 @@ function runScript(env) {
   });
 }
 
-const source = readFileSync(entryFile, 'utf8');
-const looksLikeHandler = new RegExp(`\\b(export|exports|module\\.exports)\\b[\\s\\S]*\\b${handlerName}\\b`).test(
-  source,
-);
+prepareProcess();
+const script = isScript(entryFile());
 let handler;
-if (looksLikeHandler) {
-  const mod = await import(pathToFileURL(resolve(entryFile)).href);
-  handler = mod[handlerName] ?? mod.default?.[handlerName];
+let attempts = 0;
+/** Imports the handler; a failure is kept (and answered) until an import succeeds. */
+async function load() {
+  try {
+    handler = await loadHandler(attempts++);
+    return undefined;
+  } catch (err) {
+    return err instanceof LoadFailure ? err.error : errorOf(err);
+  }
 }
+let loadError;
+let firstCall = true;
+if (!script) {
+  patchConsole((line) => process.stdout.write(line));
+  loadError = await load();
+}
+// The current call fails with an exception its handler did not catch; the instance goes on serving.
+let failCurrent;
+process.on('uncaughtException', (err) => failCurrent?.(err));
+process.on('unhandledRejection', (err) => failCurrent?.(err));
 
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   const request = JSON.parse(line);
-  Object.assign(process.env, request.env ?? {});
+  const { PAYLOAD: event = '', ...env } = request.env ?? {};
+  Object.assign(process.env, env);
+  const small = payloadEnv(event);
+  if (small === undefined) delete process.env.PAYLOAD;
+  else process.env.PAYLOAD = small;
   clear(tmpDir);
   clear(outDir);
-  logs = [];
   let envelope;
-  if (typeof handler === 'function') {
-    try {
-      const raw = process.env.PAYLOAD ?? '';
-      const event = raw.trim() ? JSON.parse(raw) : {};
-      envelope = encode({ ok: true, result: (await handler(event, context())) ?? null });
-    } catch (err) {
-      envelope = encode({ ok: false, error: errorOf(err) });
-    }
+  if (script) {
+    logs = [];
+    envelope = await runScript(env, event);
   } else {
-    envelope = await runScript(request.env ?? {});
+    // The load before the first call was its attempt; later calls try again while it fails.
+    if (handler === undefined && !firstCall) loadError = await load();
+    firstCall = false;
+    if (handler === undefined) {
+      envelope = encode({ ok: false, error: loadError });
+    } else {
+      try {
+        const failed = new Promise((_, reject) => (failCurrent = reject));
+        envelope = encode({ ok: true, result: await Promise.race([invoke(handler, parseEvent(event)), failed]) });
+      } catch (err) {
+        envelope = encode({ ok: false, error: errorOf(err) });
+      }
+      failCurrent = undefined;
+    }
   }
   const text = logs.join('');
+  logs = [];
   process.stderr.write(STDERR_END);
   realWrite(
-    META +
-      JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: countFiles(outDir) }) +
-      '\n' +
-      envelope,
+    `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: countFiles(outDir) })}\n${envelope}`,
   );
 }

@@ -17,3 +17,10 @@ export const NODE_SERVE_FILE = '__nanogrid_serve.mjs';
 export function readNodeServe(): string {
   return readFileSync(new URL('../bootstrap/serve.mjs', import.meta.url), 'utf8');
 }
+
+/** File name of the Lambda layer beside the code: handler names, loading, context, calling (both of the above import it). */
+export const NODE_LAMBDA_FILE = '__nanogrid_lambda.mjs';
+
+export function readNodeLambda(): string {
+  return readFileSync(new URL('../bootstrap/lambda.mjs', import.meta.url), 'utf8');
+}

@@ -1,6 +1,13 @@
 import type { RuntimePlugin } from '@nanogrid/core';
 import { type NodeDependencyOptions, nodeDependencies } from './node-dependencies.js';
-import { NODE_BOOTSTRAP_FILE, NODE_SERVE_FILE, readNodeBootstrap, readNodeServe } from './bootstrap-source.js';
+import {
+  NODE_BOOTSTRAP_FILE,
+  NODE_LAMBDA_FILE,
+  NODE_SERVE_FILE,
+  readNodeBootstrap,
+  readNodeLambda,
+  readNodeServe,
+} from './bootstrap-source.js';
 
 export interface NodeRuntimeOptions {
   /**
@@ -36,6 +43,7 @@ export const NODE_RUNTIME_IDS: readonly (string | RegExp)[] = ['node', 'nodejs',
 /** Read once at import (an immutable string, shared by every plugin object). */
 const BOOTSTRAP_SOURCE = readNodeBootstrap();
 const SERVE_SOURCE = readNodeServe();
+const LAMBDA_SOURCE = readNodeLambda();
 
 /**
  * Generic starter of a prewarmed instance: Node is up before any function is
@@ -48,6 +56,7 @@ const PREWARM_STARTER = [
   "import { pathToFileURL } from 'node:url';",
   "import 'node:child_process';",
   "import 'node:readline';",
+  "import 'node:util';",
   'const bytes = [];',
   'const one = Buffer.alloc(1);',
   'for (;;) {',
@@ -59,6 +68,17 @@ const PREWARM_STARTER = [
   "Object.assign(process.env, JSON.parse(Buffer.from(bytes).toString('utf8')).env ?? {});",
   `await import(pathToFileURL(resolve('${NODE_SERVE_FILE}')).href);`,
 ].join('\n');
+
+/**
+ * Lambda's rule for Node: the module is the handler up to the first dot after
+ * its last `/` (`src/index.handler` → `src/index.js`, `.mjs`, `.cjs`); the rest names the export.
+ */
+export function nodeHandlerFiles(handler: string): string[] {
+  const slash = handler.lastIndexOf('/') + 1;
+  const dot = handler.indexOf('.', slash);
+  if (dot <= slash) return [];
+  return ['.js', '.mjs', '.cjs'].map((ext) => `${handler.slice(0, dot)}${ext}`);
+}
 
 /**
  * Node.js functions: an exported `handler(event, context)` (ESM or CommonJS,
@@ -73,7 +93,12 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
     extensions: ['.js', '.mjs', '.cjs'],
     image: opts.image ?? 'nanogrid/node:18',
     defaultHandler: 'main.handler',
-    bootstrap: { [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE, [NODE_SERVE_FILE]: SERVE_SOURCE },
+    bootstrap: {
+      [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE,
+      [NODE_LAMBDA_FILE]: LAMBDA_SOURCE,
+      [NODE_SERVE_FILE]: SERVE_SOURCE,
+    },
+    entryFiles: nodeHandlerFiles,
     protocol: 'envelope',
     ...(opts.dependencies === false ? {} : { dependencies: nodeDependencies(opts.dependencies) }),
     entry: () => [node, NODE_BOOTSTRAP_FILE],

@@ -114,4 +114,90 @@ export const handler = () => ({ answer: answer(numbers.six()) });
     entryFile: 'main.mjs',
     files: { 'main.mjs': 'export const handler = () => ({ big: 10n });\n' },
   },
+  scriptStdin: {
+    entryFile: 'size.js',
+    files: {
+      'size.js': `
+const { readFileSync } = require('node:fs');
+const event = JSON.parse(readFileSync(0, 'utf8'));
+console.log(JSON.stringify({ size: event.data.length }));
+`,
+    },
+  },
+  eventSize: {
+    entryFile: 'main.mjs',
+    files: { 'main.mjs': 'export const handler = async (event) => ({ size: event.data.length });\n' },
+  },
+  lambdaContext: {
+    entryFile: 'index.js',
+    handler: 'index.handler',
+    files: {
+      'index.js': `
+exports.handler = async (event, context) => ({
+  aws_request_id: context.awsRequestId,
+  invoked_function_arn: context.invokedFunctionArn,
+  function_name: context.functionName,
+  function_version: context.functionVersion,
+  memory_limit_in_mb: context.memoryLimitInMB,
+  log_group_name: context.logGroupName,
+  log_stream_name: context.logStreamName,
+  remaining_ms: context.getRemainingTimeInMillis(),
+  waits: context.callbackWaitsForEmptyEventLoop,
+  env: Object.fromEntries(event.names.map((name) => [name, process.env[name] ?? null])),
+});
+`,
+    },
+  },
+  lambdaLog: {
+    entryFile: 'index.mjs',
+    handler: 'index.handler',
+    files: {
+      'index.mjs':
+        'export const handler = async (event) => {\n  console.log(event.message);\n  return { logged: true };\n};\n',
+    },
+    logLine: (requestId, message) =>
+      new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\t${requestId}\\tINFO\\t${message}$`, 'm'),
+  },
+  moduleLoad: {
+    entryFile: 'main.js',
+    files: { 'main.js': "console.log('module loaded');\nexports.handler = async () => ({ ok: true });\n" },
+  },
+  dashedPath: {
+    entryFile: 'src/simple-hello.js',
+    handler: 'src/simple-hello.handler',
+    files: { 'src/simple-hello.js': 'module.exports.handler = async (event) => ({ hello: event.name });\n' },
+  },
+  missingHandler: {
+    entryFile: 'index.js',
+    handler: 'index.handler',
+    files: { 'index.js': 'exports.lambdaHandler = async () => ({ never: true });\n' },
+  },
+  importError: {
+    entryFile: 'index.mjs',
+    handler: 'index.handler',
+    errorType: 'TypeError',
+    files: {
+      'index.mjs':
+        'const table = process.env.TABLE_NAME_NOT_SET.toUpperCase();\nexport const handler = async () => table;\n',
+    },
+  },
+  callback: {
+    entryFile: 'handler.js',
+    handler: 'handler.endpoint',
+    files: {
+      'handler.js': `'use strict';
+module.exports.endpoint = (event, context, callback) => {
+  setTimeout(() => callback(null, { called: true, value: event.value }), 10);
+};
+`,
+    },
+  },
+  contextSucceed: {
+    entryFile: 'index.js',
+    handler: 'index.handler',
+    files: {
+      'index.js':
+        'exports.handler = function (event, context) {\n  setTimeout(() => context.succeed({ succeeded: true }), 10);\n};\n',
+    },
+  },
 };

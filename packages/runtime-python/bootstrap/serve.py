@@ -1,21 +1,22 @@
 """NanoGrid Python warm server: loads the function once, then serves one invocation per line.
 
-Copied beside the user's code as `__nanogrid_serve.py` (next to `__nanogrid_bootstrap.py`,
-whose helpers it reuses) and started once per warm instance with
-`python3 -u __nanogrid_serve.py`. Protocol, one JSON object per line:
+Copied beside the user's code as `__nanogrid_serve.py` (next to `__nanogrid_bootstrap.py`
+and `__nanogrid_lambda.py`, whose code it runs: nothing of the handler's world is
+copied here) and started once per warm instance with `python3 -u __nanogrid_serve.py`.
+Protocol, one JSON object per line:
 
-  in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}
+  in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
   out (stdout): META {"logs": "...", "outputs": N}   then   RESULT_MARKER {"ok": ..., ...}
   err (stderr): whatever the call wrote, then STDERR_END, so the host knows the call's stderr is all there
 
 Before each invocation /tmp and the output directory are emptied, so nothing of
-one invocation is visible to the next. User prints go to a per-invocation capture
-(handler mode) and come back as `logs`; script mode re-runs the file per invocation.
+one invocation is visible to the next. User prints and log records go to a
+per-invocation capture and come back as `logs`; what the module printed while it
+loaded opens the first call's logs. A module that fails to load answers each call
+with IMPORT_ERROR (and is tried again on the next call, as Lambda re-runs a failed
+init); script mode re-runs the file per invocation, with the event on its stdin.
 """
 
-import ast
-import asyncio
-import inspect
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import sys
 import tempfile
 
 import __nanogrid_bootstrap as nb
+import __nanogrid_lambda as lam
 
 META_MARKER = "\x1eNANOGRID_META "
 # Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
@@ -63,73 +65,120 @@ def _read_tail(f, limit):
     return os.read(f.fileno(), limit).decode("utf-8", errors="replace")
 
 
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+class Function:
+    """The loaded handler (or why it did not load), or the script to re-run per call."""
+
+    def __init__(self):
+        self.entry_file = lam.entry_file()
+        _label, name = lam.handler_spec()
+        self.script = not lam.defines_handler(self.entry_file, name)
+        self.handler = None
+        self.failure = None
+        if not self.script:
+            lam.install_log_handler()
+            self.load()
+
+    def load(self):
+        try:
+            self.handler = lam.load_handler()  # once: the point of a warm instance
+            self.failure = None
+        except lam.Failure as exc:
+            self.failure = exc
+
+    def call(self, event_text, capture):
+        if self.script:
+            return nb.run_script(self.entry_file, capture.fileno())
+        if self.handler is None:
+            self.load()
+            if self.failure is not None:
+                raise self.failure
+        try:
+            return lam.invoke(self.handler, lam.parse_event(event_text), lam.make_context())
+        except SystemExit as exc:
+            if exc.code not in (None, 0):
+                raise
+            return None
+
+
+def _event_stdin(event_text):
+    """A script's stdin for one call: a file holding the event."""
+    f = tempfile.TemporaryFile()
+    f.write(event_text.encode("utf-8"))
+    f.seek(0)
+    os.dup2(f.fileno(), 0)
+    f.close()
+    sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
+
+
 def main():
-    entry_file = os.environ.get("NANOGRID_ENTRY_FILE") or "main.py"
-    handler_name = (os.environ.get("HANDLER") or "main.handler").split(".")[-1]
-    for path in (os.getcwd(), os.path.dirname(os.path.abspath(entry_file))):
-        if path in sys.path:
-            sys.path.remove(path)
-        sys.path.insert(0, path)
+    lam.prepare_process()
     # Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
     out_dir = os.environ.get("OUTPUT_DIR") or ""
     tmp_dir = os.environ.get("TMPDIR") or ""
 
+    # The protocol moves off fds 0 and 1: user code (and its subprocesses) never reads requests or writes answers.
+    requests = os.fdopen(os.dup(0), "rb")
     real_out = os.dup(1)
-    os.dup2(2, 1)  # prints at import time go to stderr, never to the protocol channel
-    with open(entry_file, "rb") as f:
-        tree = ast.parse(f.read(), filename=entry_file)
-    handler = None
-    if nb._binds_name(tree.body, handler_name):
-        module = nb.load_module(entry_file)  # once: the point of a warm instance
-        handler = getattr(module, handler_name, None)
-        if not callable(handler):
-            raise nb.Failure("HandlerNotFound", "{} has no callable named {!r}".format(entry_file, handler_name))
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
 
-    stdin = sys.stdin.buffer
+    # What the module prints (or logs) while it loads goes to the first call's logs.
+    load_capture = tempfile.TemporaryFile()
+    real_err = os.dup(2)
+    os.dup2(load_capture.fileno(), 1)
+    os.dup2(load_capture.fileno(), 2)
+    try:
+        function = Function()
+    finally:
+        _flush()
+        os.dup2(real_err, 2)
+        os.close(real_err)
+
     while True:
-        line = stdin.readline()
+        line = requests.readline()
         if not line:
             return
         request = json.loads(line)
-        os.environ.update(request.get("env") or {})
+        env = request.get("env") or {}
+        event_text = env.pop("PAYLOAD", "")
+        os.environ.update(env)
+        lam.set_payload_env(event_text)
         _clear(tmp_dir)
         _clear(out_dir)
-        capture = tempfile.TemporaryFile()
-        sys.stdout.flush()
+        if load_capture is not None:
+            capture, load_capture = load_capture, None  # the load's output opens this call's logs
+        else:
+            capture = tempfile.TemporaryFile()
+        if function.script:
+            _event_stdin(event_text)
+        _flush()
         os.dup2(capture.fileno(), 1)
+        failed = False
         try:
-            if handler is not None:
-                raw = os.environ.get("PAYLOAD", "")
-                event = json.loads(raw) if raw.strip() else {}
-                try:
-                    result = nb._call(handler, event, nb.make_context())
-                    if inspect.isawaitable(result):
-                        result = asyncio.run(nb._await(result))
-                except SystemExit as exc:
-                    if exc.code not in (None, 0):
-                        raise
-                    result = None
-            else:
-                result = nb.run_script(entry_file, capture.fileno())
+            result = function.call(event_text, capture)
             sys.stdout.flush()
             try:
                 envelope = nb.encode_envelope({"ok": True, "result": result})
             except (TypeError, ValueError) as exc:
-                raise nb.Failure("ResultNotSerializable", "the return value is not JSON-serialisable: {}".format(exc))
+                raise lam.Failure("ResultNotSerializable", "the return value is not JSON-serialisable: {}".format(exc))
         except BaseException as exc:  # noqa: B902 - every failure of user code becomes an envelope
+            failed = True
             envelope = nb.encode_envelope(nb.error_envelope(exc))
-        try:
-            sys.stdout.flush()
-        except BaseException:
-            pass
+        _flush()
         os.dup2(2, 1)
-        logs = _read_tail(capture, LOG_TAIL) if handler is not None else ""
+        # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
+        logs = "" if function.script and not failed else _read_tail(capture, LOG_TAIL)
         capture.close()
         meta = json.dumps({"logs": logs, "outputs": _count_files(out_dir)})
-        try:
-            sys.stderr.flush()
-        except BaseException:
-            pass
         nb.write_all(2, STDERR_END)
         nb.write_all(real_out, (META_MARKER + meta + "\n").encode("utf-8") + envelope)
 

@@ -17,3 +17,10 @@ export const PYTHON_SERVE_FILE = '__nanogrid_serve.py';
 export function readPythonServe(): string {
   return readFileSync(new URL('../bootstrap/serve.py', import.meta.url), 'utf8');
 }
+
+/** File name of the Lambda layer beside the code: context, logging, loading and calling the handler (both of the above import it). */
+export const PYTHON_LAMBDA_FILE = '__nanogrid_lambda.py';
+
+export function readPythonLambda(): string {
+  return readFileSync(new URL('../bootstrap/lambda_runtime.py', import.meta.url), 'utf8');
+}

@@ -1,6 +1,13 @@
 import type { RuntimePlugin } from '@nanogrid/core';
 import { PYTHON_DEPS_DIR, type PythonDependencyOptions, pythonDependencies } from './python-dependencies.js';
-import { PYTHON_BOOTSTRAP_FILE, PYTHON_SERVE_FILE, readPythonBootstrap, readPythonServe } from './bootstrap-source.js';
+import {
+  PYTHON_BOOTSTRAP_FILE,
+  PYTHON_LAMBDA_FILE,
+  PYTHON_SERVE_FILE,
+  readPythonBootstrap,
+  readPythonLambda,
+  readPythonServe,
+} from './bootstrap-source.js';
 
 export interface PythonRuntimeOptions {
   /**
@@ -43,11 +50,12 @@ export const PYTHON_RUNTIME_IDS: readonly (string | RegExp)[] = ['python', 'pyth
 /** Read once at import (an immutable string, shared by every plugin object). */
 const BOOTSTRAP_SOURCE = readPythonBootstrap();
 const SERVE_SOURCE = readPythonServe();
+const LAMBDA_SOURCE = readPythonLambda();
 
 /** Reads the init line from the same binary buffer the server reads requests from, so nothing is lost. */
 const PREWARM_STARTER = [
   // The bootstrap's and the server's standard-library imports happen before any function is known.
-  'import ast, asyncio, atexit, gc, importlib.util, inspect, io, json, os, runpy, shutil, sys, tempfile, time, traceback',
+  'import ast, asyncio, atexit, gc, importlib.util, inspect, io, json, logging, os, runpy, shutil, sys, tempfile, time, traceback',
   'init = json.loads(sys.stdin.buffer.readline())',
   'os.environ.update(init.get("env") or {})',
   'sys.path.insert(0, os.getcwd())',
@@ -70,7 +78,11 @@ export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
     extensions: ['.py'],
     image: opts.image ?? 'nanogrid/python:3',
     defaultHandler: 'main.handler',
-    bootstrap: { [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE, [PYTHON_SERVE_FILE]: SERVE_SOURCE },
+    bootstrap: {
+      [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE,
+      [PYTHON_LAMBDA_FILE]: LAMBDA_SOURCE,
+      [PYTHON_SERVE_FILE]: SERVE_SOURCE,
+    },
     protocol: 'envelope',
     ...(opts.dependencies === false ? {} : { dependencies: pythonDependencies(python, opts.dependencies) }),
     // Relative: the interpreter makes it absolute from the code directory it starts in, whatever the sandbox calls it.

@@ -120,4 +120,83 @@ def handler(event, context):
     entryFile: 'main.py',
     files: { 'main.py': 'def handler(event, context):\n    return {"ids": {1, 2}}\n' },
   },
+  scriptStdin: {
+    entryFile: 'size.py',
+    files: {
+      'size.py': `
+import json
+import sys
+
+event = json.load(sys.stdin)
+print(json.dumps({"size": len(event["data"])}))
+`,
+    },
+  },
+  eventSize: {
+    entryFile: 'main.py',
+    files: { 'main.py': 'def handler(event, context):\n    return {"size": len(event["data"])}\n' },
+  },
+  lambdaContext: {
+    entryFile: 'lambda_function.py',
+    handler: 'lambda_function.lambda_handler',
+    files: {
+      'lambda_function.py': `
+import os
+
+def lambda_handler(event, context):
+    return {
+        "aws_request_id": context.aws_request_id,
+        "invoked_function_arn": context.invoked_function_arn,
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "log_group_name": context.log_group_name,
+        "log_stream_name": context.log_stream_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "identity": context.identity.cognito_identity_id,
+        "client_context": context.client_context,
+        "env": {name: os.environ.get(name) for name in event["names"]},
+    }
+`,
+    },
+  },
+  lambdaLog: {
+    entryFile: 'main.py',
+    files: {
+      'main.py': `
+import logging
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+def handler(event, context):
+    logger.info(event["message"])
+    return {"logged": True}
+`,
+    },
+    logLine: (requestId, message) =>
+      new RegExp(`^\\[INFO\\]\\t\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\t${requestId}\\t${message}$`, 'm'),
+  },
+  moduleLoad: {
+    entryFile: 'main.py',
+    files: { 'main.py': 'print("module loaded")\n\ndef handler(event, context):\n    return {"ok": True}\n' },
+  },
+  dashedPath: {
+    entryFile: 'src/simple-hello.py',
+    handler: 'src/simple-hello.handler',
+    files: { 'src/simple-hello.py': 'def handler(event, context):\n    return {"hello": event["name"]}\n' },
+  },
+  missingHandler: {
+    entryFile: 'lambda_function.py',
+    handler: 'lambda_function.handler',
+    files: { 'lambda_function.py': 'def lambda_handler(event, context):\n    return {"never": True}\n' },
+  },
+  importError: {
+    entryFile: 'main.py',
+    errorType: 'KeyError',
+    files: {
+      'main.py':
+        'import os\n\nTABLE = os.environ["TABLE_NAME_NOT_SET"]\n\ndef handler(event, context):\n    return TABLE\n',
+    },
+  },
 };

@@ -1,4 +1,5 @@
 import type { NetworkPolicy } from '../function-meta.js';
+import type { LambdaIdentity } from './lambda-env.js';
 
 /** Resolved settings the engine runs with (defaults filled in by `resolveEngineOptions`). */
 export interface EngineOptions {
@@ -24,6 +25,8 @@ export interface EngineOptions {
   resultSpillBytes: number;
   defaultNetwork: NetworkPolicy;
   aiEndpoint: string | undefined;
+  /** Region and account of function ARNs and `AWS_REGION`. */
+  lambda: LambdaIdentity;
   jobTtlSec: number;
   /** Lifetime of output links, seconds. */
   outputUrlTtlSec: number;

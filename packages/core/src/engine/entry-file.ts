@@ -19,12 +19,15 @@ export interface PackagedCode {
 const FILE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 /**
- * Candidate files of a `module.function` handler: `main.handler` → `main.py`,
- * `pkg.mod.handler` → `pkg/mod.py` (for each extension of the runtime).
+ * Candidate files of a `module.function` handler: the runtime's own rule when
+ * it has one, else `main.handler` → `main.py`, `pkg.mod.handler` → `pkg/mod.py`,
+ * `src/index.handler` → `src/index.py` (for each extension of the runtime).
  */
 export function handlerFiles(handler: string, plugin: RuntimePlugin): string[] {
-  const module = handler.slice(0, handler.lastIndexOf('.'));
-  const path = module.split('.').join('/');
+  if (plugin.entryFiles) return plugin.entryFiles(handler);
+  const dot = handler.lastIndexOf('.');
+  if (dot <= 0) return [];
+  const path = handler.slice(0, dot).split('.').join('/');
   return plugin.extensions.map((ext) => `${path}${ext}`);
 }
 
@@ -35,7 +38,9 @@ export function handlerFiles(handler: string, plugin: RuntimePlugin): string[] {
  */
 export function pickEntryFile(files: readonly string[], handler: string, plugin: RuntimePlugin): string {
   const set = new Set(files);
-  const fromHandler = handlerFiles(handler, plugin).find((f) => set.has(f));
+  // A program (C++, Go) has no handler: its value names no file.
+  const candidates = plugin.takesHandler === false ? [] : handlerFiles(handler, plugin);
+  const fromHandler = candidates.find((f) => set.has(f));
   if (fromHandler) return fromHandler;
   const sources = files.filter((f) => plugin.extensions.includes(extname(f)));
   if (sources.length === 1 && sources[0] !== undefined) return sources[0];

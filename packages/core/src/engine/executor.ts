@@ -117,6 +117,8 @@ export class Executor {
           network: meta.network,
           ...(this.options.aiEndpoint ? { aiEndpoint: this.options.aiEndpoint } : {}),
           env: meta.env,
+          lambda: this.options.lambda,
+          functionVersion: String(meta.version),
           maxResultBytes: this.options.maxResultBytes,
           labels: { 'nanogrid.job': job.job_id, 'nanogrid.function': meta.function_id },
           // A warm instance serves one function version (its env and code) with one set of limits.

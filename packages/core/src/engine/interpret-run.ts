@@ -88,6 +88,11 @@ export function interpretRun(
       const e = envelope.error;
       // Bootstraps report their own limits as error types; those keep the engine's code.
       if (e.type === 'ResultTooLarge') return fail({ code: 'RESULT_TOO_LARGE', message: e.message }, logs);
+      // The handler never ran: its module failed to load (with the exception's type), or it has no such handler.
+      if (e.code === 'IMPORT_ERROR' || e.code === 'HANDLER_NOT_FOUND') {
+        const message = e.code === 'IMPORT_ERROR' ? `${e.type}: ${e.message}` : e.message;
+        return fail({ code: e.code, message, type: e.type, ...(e.trace ? { trace: e.trace } : {}) }, logs);
+      }
       return fail(
         {
           code: 'FUNCTION_ERROR',

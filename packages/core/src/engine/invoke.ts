@@ -5,6 +5,14 @@ import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plug
 import type { Sandbox, SandboxRunResult } from '../plugins/sandbox.js';
 import { isNanoGridError } from '../errors.js';
 import { interpretRun } from './interpret-run.js';
+import {
+  DEFAULT_LAMBDA_IDENTITY,
+  LATEST_VERSION,
+  type LambdaIdentity,
+  PAYLOAD_ENV_MAX_BYTES,
+  functionArn,
+  lambdaEnv,
+} from './lambda-env.js';
 
 /** One invocation of a prepared function (code + bootstrap already in `codeDir`). */
 export interface InvokeRequest {
@@ -25,6 +33,10 @@ export interface InvokeRequest {
   aiEndpoint?: string;
   /** The function's own environment. */
   env?: Record<string, string>;
+  /** Region and account of the function's ARN and `AWS_REGION`. @default us-east-1, 123456789012 */
+  lambda?: LambdaIdentity;
+  /** The version being run (`AWS_LAMBDA_FUNCTION_VERSION`). @default '$LATEST' */
+  functionVersion?: string;
   /** Largest result accepted, bytes. @default 6 MiB */
   maxResultBytes?: number;
   labels?: Record<string, string>;
@@ -43,13 +55,27 @@ export type InvokeOutcome = (
 };
 
 /**
- * The environment every run gets (DESIGN.md, "The function contract").
- * The function's own env comes first so it cannot override the contract's names.
+ * The environment every run gets: Lambda's reserved variables (the region and
+ * TZ may be overridden by the function's own env, the rest may not), the
+ * function's env, then NanoGrid's contract, which nothing overrides. `PAYLOAD`
+ * holds the event's whole JSON here; a cold run drops it when it is too large
+ * for an environment string (the event always travels on stdin too).
  */
 export function invocationEnv(req: InvokeRequest, startedAt: number): Record<string, string> {
+  const identity = req.lambda ?? DEFAULT_LAMBDA_IDENTITY;
+  const version = req.functionVersion ?? LATEST_VERSION;
+  const lambda = lambdaEnv({
+    identity,
+    functionName: req.functionName,
+    version,
+    handler: req.fn.handler,
+    memoryMb: req.memoryMb,
+  });
   return {
+    ...lambda.overridable,
     ...req.runtime.env,
     ...req.env,
+    ...lambda.fixed,
     PAYLOAD: JSON.stringify(req.payload ?? {}),
     HANDLER: req.fn.handler,
     JOB_ID: req.jobId,
@@ -58,16 +84,22 @@ export function invocationEnv(req: InvokeRequest, startedAt: number): Record<str
     NANOGRID_ENTRY_FILE: req.fn.entryFile,
     NANOGRID_TIMEOUT_MS: String(req.timeoutMs),
     NANOGRID_DEADLINE_MS: String(startedAt + req.timeoutMs),
+    NANOGRID_FUNCTION_ARN: functionArn(identity, req.functionName),
     ...(req.aiEndpoint ? { AI_ENDPOINT: req.aiEndpoint } : {}),
   };
 }
 
-/** The names that change per invocation; the rest of the contract is fixed per warm instance. */
+/**
+ * The names that change per invocation; the rest of the contract is fixed per
+ * warm instance. A warm server receives `PAYLOAD` whole on its channel and
+ * applies the size rule of `PAYLOAD_ENV_MAX_BYTES` itself.
+ */
 const PER_INVOCATION: ReadonlySet<string> = new Set([
   'PAYLOAD',
   'JOB_ID',
   'NANOGRID_TIMEOUT_MS',
   'NANOGRID_DEADLINE_MS',
+  'NANOGRID_FUNCTION_ARN',
 ]);
 
 /** What every run of a request shares, cold or warm: code, output, limits, network, labels. */
@@ -137,11 +169,9 @@ export async function invoke(sandbox: Sandbox, req: InvokeRequest): Promise<Invo
   }
   await mkdir(req.outputDir, { recursive: true });
   const env = invocationEnv(req, Date.now());
-  const run = await sandbox.run({
-    ...runBase(req),
-    command: req.runtime.entry(req.fn),
-    env,
-    ...(req.runtime.stdinPayload ? { stdin: env.PAYLOAD } : {}),
-  });
+  // The event goes in on stdin, never only through the environment, whose strings the kernel caps at 128 KiB.
+  const event = env.PAYLOAD ?? '{}';
+  if (Buffer.byteLength(event) > PAYLOAD_ENV_MAX_BYTES) delete env.PAYLOAD;
+  const run = await sandbox.run({ ...runBase(req), command: req.runtime.entry(req.fn), env, stdin: event });
   return interpretRun(run, req.runtime.protocol, limitsOf(req));
 }

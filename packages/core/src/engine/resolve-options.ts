@@ -3,6 +3,7 @@ import type { NanoGridConfig } from '../config.js';
 import { NETWORK_POLICIES } from '../function-meta.js';
 import { NanoGridError } from '../errors.js';
 import type { EngineOptions } from './engine-options.js';
+import { DEFAULT_LAMBDA_IDENTITY } from './lambda-env.js';
 
 const MiB = 1024 * 1024;
 
@@ -29,6 +30,7 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     resultSpillBytes: l.resultSpillBytes ?? 64 * 1024,
     defaultNetwork: config.defaultNetwork ?? 'none',
     aiEndpoint: config.ai?.endpoint,
+    lambda: { ...DEFAULT_LAMBDA_IDENTITY, ...config.lambda },
     jobTtlSec: config.jobTtlSec ?? 86_400,
     outputUrlTtlSec: 7 * 24 * 3600,
     warm: config.warm?.enabled ?? true,

@@ -54,7 +54,13 @@ export interface ValidDeploy {
   httpEvent: '1.0' | '2.0';
 }
 
-const HANDLER_RE = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/;
+/**
+ * Lambda's handler names: a module path (folders by `/` or `.`, names with
+ * letters, digits, `_` and `-`, never `..`) then `.function`:
+ * `lambda_function.lambda_handler`, `simple-hello-cli.handler`, `src/index.handler`.
+ */
+const HANDLER_RE = /^[A-Za-z0-9_][\w-]*(?:[./][A-Za-z0-9_][\w-]*)*\.[A-Za-z_$][\w$]*$/;
+const HANDLER_MAX = 128;
 const ENV_KEY_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function invalid(field: string, message: string): NanoGridError {
@@ -75,6 +81,21 @@ export function findRuntime(runtimes: readonly RuntimePlugin[], runtime: string)
   );
 }
 
+/** A handler name the runtime can load, or VALIDATION_FAILED; programs (C++, Go) take any value and ignore it. */
+function checkHandler(handler: string, plugin: RuntimePlugin): string {
+  if (typeof handler !== 'string' || handler.length > HANDLER_MAX || /[\u0000-\u001f\u007f]/.test(handler)) {
+    throw invalid('handler', `handler must be at most ${HANDLER_MAX} printable characters`);
+  }
+  if (plugin.takesHandler === false) return handler;
+  if (!HANDLER_RE.test(handler)) {
+    throw invalid(
+      'handler',
+      `handler must look like "module.function" (the module may name folders: "src/index.handler", "pkg.mod.handler"), got "${handler}"`,
+    );
+  }
+  return handler;
+}
+
 /** Checks names, limits, network and env of a deploy; the code itself is checked by the registry. */
 export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlugin[], o: EngineOptions): ValidDeploy {
   if (!FUNCTION_NAME_RE.test(req.functionName)) {
@@ -84,8 +105,7 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
     );
   }
   const plugin = findRuntime(runtimes, req.runtime);
-  const handler = req.handler ?? plugin.defaultHandler;
-  if (!HANDLER_RE.test(handler)) throw invalid('handler', `handler must look like "module.function", got "${handler}"`);
+  const handler = checkHandler(req.handler ?? plugin.defaultHandler, plugin);
   const timeoutSec = req.timeoutSec ?? o.defaultTimeoutSec;
   if (!(timeoutSec > 0) || timeoutSec > o.maxTimeoutSec) {
     throw invalid('timeout', `timeout must be over 0 and at most ${o.maxTimeoutSec} seconds, got ${timeoutSec}`);

@@ -114,6 +114,16 @@ export interface RuntimePlugin {
   readonly image: string;
   /** Handler used when the upload names none. */
   readonly defaultHandler: string;
+  /**
+   * False for programs (C++, Go): they have no handler, so any value is
+   * accepted at upload and ignored. @default true
+   */
+  readonly takesHandler?: boolean;
+  /**
+   * Candidate files of a handler, relative to the code root, best first.
+   * @default the module part with its dots as folders (`pkg.mod.fn` → `pkg/mod.py`), each extension
+   */
+  entryFiles?(handler: string): string[];
   /** Files written beside the user's code (file name → content): the shim that loads the handler. */
   readonly bootstrap: Readonly<Record<string, string>>;
   /**
@@ -121,8 +131,6 @@ export interface RuntimePlugin {
    * `stdout`: the program's whole stdout is the result (JSON when it parses).
    */
   readonly protocol: 'envelope' | 'stdout';
-  /** Whether the run gets the event JSON on stdin. */
-  readonly stdinPayload?: boolean;
   build?: RuntimeBuildStep;
   /** Packages installed from a manifest of the upload at deploy. */
   dependencies?: RuntimeDependencyStep;
@@ -144,7 +152,10 @@ export interface RuntimePlugin {
      */
     prewarm?: string[];
   };
-  /** Command started in the code directory. */
+  /**
+   * Command started in the code directory. It gets the event's JSON on stdin,
+   * and in `PAYLOAD` too when it is at most 64 KiB (`PAYLOAD_ENV_MAX_BYTES`).
+   */
   entry(fn: RuntimeFunctionInfo): string[];
 }
 
@@ -157,10 +168,16 @@ export const META_MARKER = '\u001eNANOGRID_META ';
 /** What a warm server writes to stderr after each call: that call's stderr is complete. */
 export const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 
+/**
+ * Failures a bootstrap reports with an engine code rather than as the
+ * function's own error: the handler's module did not load, or it has no such handler.
+ */
+export type BootstrapErrorCode = 'IMPORT_ERROR' | 'HANDLER_NOT_FOUND';
+
 /** The envelope a bootstrap prints after `RESULT_MARKER`. */
 export type ResultEnvelope =
   | { ok: true; result: unknown }
-  | { ok: false; error: { type: string; message: string; trace?: string } };
+  | { ok: false; error: { type: string; message: string; trace?: string; code?: BootstrapErrorCode } };
 
 export function runtimeMatches(plugin: RuntimePlugin, runtime: string): boolean {
   return plugin.runtimes.some((r) => (typeof r === 'string' ? r === runtime : r.test(runtime)));

@@ -6,46 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke, type InvokeOutcome } from '../engine/invoke.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
+import type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
+import { lambdaCases } from './test-runtime-lambda.js';
 
-/** One function's sources, written into a fresh code directory beside the runtime's bootstrap. */
-export interface RuntimeFixture {
-  /** Path relative to the code root → source. Sub-folders are allowed. */
-  files: Record<string, string>;
-  /** File holding the handler or the script. */
-  entryFile: string;
-  /** `module.function`. @default the runtime's `defaultHandler` */
-  handler?: string;
-}
-
-/**
- * The language-specific sources the suite runs. Each entry's doc is its contract:
- * what the function must do with its event and what it must return.
- */
-export interface RuntimeFixtures {
-  /**
-   * Handler returning `{ event, job_id, function_id, function_name, output_dir, ai_endpoint, remaining_ms }`
-   * read from its event and context (`remaining_ms` from the context's remaining-time function).
-   */
-  echo: RuntimeFixture;
-  /** Async handler that awaits a timer, then returns `{ async: true, value: event.value }`. */
-  asyncHandler: RuntimeFixture;
-  /** Handler that throws an exception of class `errorType` with message `event.message`. */
-  throws: RuntimeFixture & { errorType: string };
-  /** Script without a handler: reads `PAYLOAD` `{ name }` and prints the text `Hello, {name}!` (the original hello). */
-  scriptText: RuntimeFixture;
-  /** Script without a handler: reads `PAYLOAD` `{ a, b }` and prints the JSON `{"sum": a + b}`. */
-  scriptJson: RuntimeFixture;
-  /** Script that prints `partial output`, then exits with code 3. */
-  scriptExit: RuntimeFixture;
-  /** Handler that prints `log line {i}` for i in 0 … event.lines - 1 to stdout, then returns `{ done: true }`. */
-  logs: RuntimeFixture;
-  /** Handler that writes `event.text` to `out.txt` in the output directory, then returns `{ written: true }`. */
-  output: RuntimeFixture;
-  /** Handler that imports a second file of the code directory and returns `{ answer: 42 }` computed there. */
-  multiFile: RuntimeFixture;
-  /** Handler returning a value JSON cannot carry (a Python set, a JavaScript BigInt). */
-  unserializable: RuntimeFixture;
-}
+export type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
 
 export interface TestRuntimeOptions {
   runtime: RuntimePlugin;
@@ -56,7 +20,36 @@ export interface TestRuntimeOptions {
   timeoutMs?: number;
   /** Memory limit of each run, MB. @default 512 */
   memoryMb?: number;
+  /** Run every case on warm instances too (the runtime's warm server), when the runtime has one. @default true */
+  warm?: boolean;
 }
+
+/** How the suite invokes: a fresh process / container per run, or the runtime's warm server. */
+export type RuntimeMode = 'cold' | 'warm';
+
+/** What the cases of the suite get from it. */
+export interface RuntimeHarness {
+  runtime: RuntimePlugin;
+  fixtures: RuntimeFixtures;
+  mode: RuntimeMode;
+  timeoutMs: number;
+  /** Writes a fixture with the runtime's bootstrap into a fresh code directory. */
+  prepare(fixture: RuntimeFixture): Promise<PreparedFixture>;
+  /** One invocation of a prepared fixture (warm mode: on its instance, started by the first call). */
+  call(prepared: PreparedFixture, payload: unknown, extra?: { env?: Record<string, string> }): Promise<RunOutcome>;
+  /** prepare + call. */
+  run(fixture: RuntimeFixture, payload: unknown): Promise<RunOutcome>;
+  expectOk(outcome: InvokeOutcome): unknown;
+}
+
+export interface PreparedFixture {
+  fixture: RuntimeFixture;
+  codeDir: string;
+  dir: string;
+  key: string;
+}
+
+export type RunOutcome = InvokeOutcome & { outputDir: string; jobId: string };
 
 const AI_ENDPOINT = 'http://127.0.0.1:11434';
 
@@ -69,7 +62,8 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
   const { runtime, fixtures } = opts;
   const timeoutMs = opts.timeoutMs ?? 20_000;
 
-  describe(`RuntimePlugin conformance: ${name}`, () => {
+  const modes: RuntimeMode[] = opts.warm !== false && runtime.serve ? ['cold', 'warm'] : ['cold'];
+  describe.each(modes)(`RuntimePlugin conformance: ${name} (%s)`, (mode) => {
     let sandbox: Sandbox;
     let root: string;
 
@@ -82,19 +76,26 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       if (root) await rm(root, { recursive: true, force: true });
     });
 
-    /** Runs one fixture in its own code and output directories. */
-    async function run(
-      fixture: RuntimeFixture,
-      payload: unknown,
-    ): Promise<InvokeOutcome & { outputDir: string; jobId: string }> {
-      const dir = join(root, randomUUID());
+    async function prepare(fixture: RuntimeFixture): Promise<PreparedFixture> {
+      const key = randomUUID();
+      const dir = join(root, key);
       const codeDir = join(dir, 'code');
-      const outputDir = join(dir, 'output');
-      await mkdir(outputDir, { recursive: true });
       for (const [path, source] of Object.entries({ ...fixture.files, ...runtime.bootstrap })) {
         await mkdir(dirname(join(codeDir, path)), { recursive: true });
         await writeFile(join(codeDir, path), source);
       }
+      return { fixture, codeDir, dir, key };
+    }
+
+    /** Runs a prepared fixture with its own output directory. */
+    async function call(
+      prepared: PreparedFixture,
+      payload: unknown,
+      extra: { env?: Record<string, string> } = {},
+    ): Promise<RunOutcome> {
+      const { fixture, codeDir } = prepared;
+      const outputDir = join(prepared.dir, `output-${randomUUID()}`);
+      await mkdir(outputDir, { recursive: true });
       const jobId = `job-${randomUUID()}`;
       const outcome = await invoke(sandbox, {
         runtime,
@@ -113,9 +114,15 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
         memoryMb: opts.memoryMb ?? 512,
         network: 'none',
         aiEndpoint: AI_ENDPOINT,
+        ...(extra.env ? { env: extra.env } : {}),
+        ...(mode === 'warm' ? { warmKey: prepared.key } : {}),
       });
+      if (mode === 'warm' && sandbox.runWarm) expect(outcome.start, 'served by a warm instance').toBeDefined();
       return { ...outcome, outputDir, jobId };
     }
+
+    const run = async (fixture: RuntimeFixture, payload: unknown): Promise<RunOutcome> =>
+      call(await prepare(fixture), payload);
 
     function expectOk(outcome: InvokeOutcome): unknown {
       if (!outcome.ok) expect.fail(`run failed: ${JSON.stringify(outcome.error)}\nlogs: ${outcome.logs}`);
@@ -223,6 +230,8 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       expect(outcome.error.code).toBe('FUNCTION_ERROR');
       expect(outcome.error.type).toBe('ResultNotSerializable');
     });
+
+    lambdaCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
   });
 }
 

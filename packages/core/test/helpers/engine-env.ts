@@ -25,7 +25,6 @@ export function shRuntime(extra: Partial<RuntimePlugin> = {}): RuntimePlugin {
     defaultHandler: 'main.handler',
     bootstrap: {},
     protocol: 'stdout',
-    stdinPayload: true,
     entry: (fn) => ['sh', fn.entryFile],
     ...extra,
   };
