@@ -27,7 +27,6 @@ const shRuntime: RuntimePlugin = {
   defaultHandler: 'main.handler',
   bootstrap: {},
   protocol: 'stdout',
-  stdinPayload: true,
   entry: (fn) => ['sh', fn.entryFile],
 };
 
