@@ -52,11 +52,18 @@ const BOOTSTRAP_SOURCE = readPythonBootstrap();
 const SERVE_SOURCE = readPythonServe();
 const LAMBDA_SOURCE = readPythonLambda();
 
-/** Reads the init line from the same binary buffer the server reads requests from, so nothing is lost. */
+/** Reads the init line byte by byte from fd 0, so every later byte is left for the server. */
 const PREWARM_STARTER = [
   // The bootstrap's and the server's standard-library imports happen before any function is known.
   'import ast, asyncio, atexit, gc, importlib.util, inspect, io, json, logging, os, runpy, shutil, sys, tempfile, time, traceback',
-  'init = json.loads(sys.stdin.buffer.readline())',
+  // Byte by byte, unbuffered: the server reads later lines from fd 0 itself, so nothing may sit in a buffer here.
+  'line = bytearray()',
+  'while not line.endswith(b"\\n"):',
+  '    byte = os.read(0, 1)',
+  '    if not byte:',
+  '        break',
+  '    line += byte',
+  'init = json.loads(line)',
   'os.environ.update(init.get("env") or {})',
   'sys.path.insert(0, os.getcwd())',
   // PYTHONPATH came with the init line, after the interpreter read it: its folders (the dependencies) go on sys.path now.
