@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'TOO_MANY_REQUESTS'
   | 'FUNCTION_ERROR'
+  | 'IMPORT_ERROR'
   | 'NON_ZERO_EXIT'
   | 'TIMEOUT'
   | 'OUT_OF_MEMORY'

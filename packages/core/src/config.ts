@@ -179,16 +179,6 @@ export interface NanoGridConfig {
   sandbox?: Sandbox | SandboxChoice | SandboxSettings;
   /** @default Python and Node (plus C++ and Go where installed) */
   runtimes?: RuntimePlugin[];
-  /**
-   * Lambda identity of functions: the region and account of `invoked_function_arn`
-   * and of `AWS_REGION` / `AWS_DEFAULT_REGION` (a function's own env may set its region).
-   */
-  lambda?: {
-    /** @default 'us-east-1' */
-    region?: string;
-    /** Twelve digits. @default '123456789012' */
-    accountId?: string;
-  };
   /** Private LLM server given to functions as `AI_ENDPOINT`. */
   ai?: { endpoint: string };
   /** Network policy of functions whose upload names none. @default 'none' */
@@ -224,7 +214,10 @@ export interface NanoGridConfig {
 }
 
 export interface LambdaConfig {
-  /** Region in ARNs, `AWS_REGION` and the Lambda API. @default 'us-east-1' */
+  /**
+   * Region in ARNs, the Lambda API and functions' `AWS_REGION` / `AWS_DEFAULT_REGION`
+   * (a function's own env may set its region). @default 'us-east-1'
+   */
   region?: string;
   /** Twelve-digit account id in ARNs. @default '000000000000' */
   accountId?: string;

@@ -1,6 +1,6 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
-  type EngineOptions,
   type InvokeRequest,
   PAYLOAD_ENV_MAX_BYTES,
   RESULT_MARKER,
@@ -13,17 +13,12 @@ import {
   invoke,
   isNanoGridError,
   pickEntryFile,
+  resolveEngineOptions,
   validateDeploy,
 } from '../src/index.js';
 import { shRuntime } from './helpers/engine-env.js';
 
-const options = {
-  defaultTimeoutSec: 30,
-  maxTimeoutSec: 60,
-  defaultMemoryMb: 128,
-  maxMemoryMb: 1024,
-  defaultNetwork: 'none',
-} as EngineOptions;
+const options = resolveEngineOptions({}, tmpdir());
 const python = shRuntime({ name: 'py', runtimes: ['py'], extensions: ['.py'] });
 const program = shRuntime({ name: 'prog', runtimes: ['prog'], takesHandler: false, defaultHandler: 'main.main' });
 

@@ -33,7 +33,7 @@ export interface InvokeRequest {
   aiEndpoint?: string;
   /** The function's own environment. */
   env?: Record<string, string>;
-  /** Region and account of the function's ARN and `AWS_REGION`. @default us-east-1, 123456789012 */
+  /** Region and account of the function's ARN and `AWS_REGION`. @default us-east-1, 000000000000 */
   lambda?: LambdaIdentity;
   /** The version being run (`AWS_LAMBDA_FUNCTION_VERSION`). @default '$LATEST' */
   functionVersion?: string;

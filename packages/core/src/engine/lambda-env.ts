@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 export interface LambdaIdentity {
   /** @default 'us-east-1' */
   region: string;
-  /** Twelve digits. @default '123456789012' */
+  /** Twelve digits. @default '000000000000' */
   accountId: string;
 }
 
-export const DEFAULT_LAMBDA_IDENTITY: Readonly<LambdaIdentity> = { region: 'us-east-1', accountId: '123456789012' };
+export const DEFAULT_LAMBDA_IDENTITY: Readonly<LambdaIdentity> = { region: 'us-east-1', accountId: '000000000000' };
 
 /** Lambda's name of the unpublished version; functions without versions run as it. */
 export const LATEST_VERSION = '$LATEST';

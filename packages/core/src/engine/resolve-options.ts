@@ -30,7 +30,10 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     resultSpillBytes: l.resultSpillBytes ?? 64 * 1024,
     defaultNetwork: config.defaultNetwork ?? 'none',
     aiEndpoint: config.ai?.endpoint,
-    lambda: { ...DEFAULT_LAMBDA_IDENTITY, ...config.lambda },
+    lambda: {
+      region: config.lambda?.region ?? DEFAULT_LAMBDA_IDENTITY.region,
+      accountId: config.lambda?.accountId ?? DEFAULT_LAMBDA_IDENTITY.accountId,
+    },
     jobTtlSec: config.jobTtlSec ?? 86_400,
     outputUrlTtlSec: 7 * 24 * 3600,
     warm: config.warm?.enabled ?? true,

@@ -46,11 +46,6 @@ const oneOf =
   (v, p) => {
     if (!values.includes(v)) throw new Problem(p, `must be one of ${values.map(show).join(', ')}, got ${show(v)}`);
   };
-const pattern =
-  (re: RegExp, what: string): Check =>
-  (v, p) => {
-    if (typeof v !== 'string' || !re.test(v)) throw new Problem(p, `must be ${what}, got ${show(v)}`);
-  };
 const url: Check = (v, p) => {
   str(v, p);
   if (!URL.canParse(v as string)) throw new Problem(p, `must be an absolute URL, got ${show(v)}`);
@@ -149,10 +144,6 @@ const CONFIG_SHAPE: Record<string, Check> = {
       protocol: oneOf('envelope', 'stdout'),
     }),
   ),
-  lambda: object({
-    region: pattern(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'a region such as "eu-west-1"'),
-    accountId: pattern(/^\d{12}$/, 'twelve digits'),
-  }),
   ai: object({ endpoint: url }, ['endpoint']),
   defaultNetwork: oneOf('none', 'ai', 'internet'),
   worker: object({
