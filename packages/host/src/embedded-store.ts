@@ -22,6 +22,11 @@ export async function withEmbeddedStore(config: NanoGridConfig, cwd: string, log
     file,
     ...(config.embedded?.durability ? { synchronous: config.embedded.durability } : {}),
     ...(config.jobTtlSec !== undefined ? { ttlSec: config.jobTtlSec } : {}),
+    // The same byte budgets as the in-memory store (limits.maxQueuedBytes / maxStoredResultBytes).
+    ...(config.limits?.maxQueuedBytes !== undefined ? { maxQueuedBytes: config.limits.maxQueuedBytes } : {}),
+    ...(config.limits?.maxStoredResultBytes !== undefined
+      ? { maxStoredResultBytes: config.limits.maxStoredResultBytes }
+      : {}),
   });
   // The stores the config already names elsewhere let go of the file at once.
   await Promise.all([

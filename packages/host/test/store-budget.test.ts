@@ -1,7 +1,12 @@
 import type { MemoryQueue, MemoryResults } from '@nanogrid/core';
 import { SPILL_PREFIX, memoryQueue, memoryResults } from '@nanogrid/core';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '@nanogrid/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type ErrorJson, type TestHost, deploy, run, startTestHost } from './helpers.js';
+import { startHost } from '../src/index.js';
+import { type ErrorJson, type TestHost, deploy, run, startTestHost, uploadForm } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const FIVE_MB = 5_000_000;
@@ -105,4 +110,41 @@ describe('embedded queue and result store stay bounded', () => {
     expect(queue.bytes()).toBe(0);
     expect((await submit(app, id, { blob, i: 99 })).status).toBe(202);
   }, 240_000);
+
+  it('the default SQLite store honours limits.maxQueuedBytes too (nanogrid start)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nanogrid-budget-sqlite-'));
+    const started = await startHost({
+      config: {
+        sandbox: 'process',
+        hostname: '127.0.0.1',
+        worker: { concurrency: 1, pollWaitMs: 1000 },
+        limits: { maxPayloadBytes: MiB, maxQueuedBytes: 2 * MiB + 512 * 1024 },
+      },
+      port: 0,
+      cwd: dir,
+      logger: silentLogger,
+      handleSignals: false,
+    });
+    try {
+      expect(started.nanogrid.queue.name).toBe('sqlite-queue');
+      const form = uploadForm({ file: { name: 'fat.py', content: FAT_PY }, function_name: 'fat', runtime: 'python3' });
+      const up = await fetch(`${started.url}/upload`, { method: 'POST', body: form });
+      const { function_id } = (await up.json()) as { function_id: string };
+      await started.nanogrid.worker?.stop();
+      const codes: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${started.url}/run`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-async': 'true' },
+          body: JSON.stringify({ function_id, payload: { blob: 'p'.repeat(900_000), i } }),
+        });
+        codes.push(res.status);
+        if (res.status === 503) expect(((await res.json()) as ErrorJson).error.code).toBe('QUEUE_FULL');
+      }
+      expect(codes).toEqual([202, 202, 503, 503]);
+    } finally {
+      await started.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -11,6 +11,10 @@ export interface SqliteBackendOptions extends SqliteDatabaseOptions {
   maxAttempts?: number;
   /** Seconds a job record is kept after its last write. @default 86400 */
   ttlSec?: number;
+  /** Byte budget of the queue (`limits.maxQueuedBytes`). @default 128 MiB */
+  maxQueuedBytes?: number;
+  /** Byte budget of the job records (`limits.maxStoredResultBytes`). @default 256 MiB */
+  maxStoredResultBytes?: number;
 }
 
 /** The three durable stores of one host, sharing one database file. */
@@ -32,8 +36,13 @@ export function sqliteBackend(opts: SqliteBackendOptions): SqliteBackend {
         database,
         ...(opts.visibilityTimeoutMs !== undefined ? { visibilityTimeoutMs: opts.visibilityTimeoutMs } : {}),
         ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+        ...(opts.maxQueuedBytes !== undefined ? { maxBytes: opts.maxQueuedBytes } : {}),
       }),
-      results: sqliteResults({ database, ...(opts.ttlSec !== undefined ? { ttlSec: opts.ttlSec } : {}) }),
+      results: sqliteResults({
+        database,
+        ...(opts.ttlSec !== undefined ? { ttlSec: opts.ttlSec } : {}),
+        ...(opts.maxStoredResultBytes !== undefined ? { maxBytes: opts.maxStoredResultBytes } : {}),
+      }),
       rateLimitStore: sqliteRateLimitStore({ database }),
     };
   } catch (err) {

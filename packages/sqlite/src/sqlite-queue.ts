@@ -5,6 +5,7 @@ import {
   NanoGridError,
   type QueueSource,
   type ReceiveOptions,
+  byteBudget,
   isNanoGridError,
   parseJobMessage,
   serializeJobMessage,
@@ -21,6 +22,12 @@ export interface SqliteQueueOptions extends SqliteSource {
   visibilityTimeoutMs?: number;
   /** Deliveries after which an unacknowledged message goes to the dead letters. @default 3 */
   maxAttempts?: number;
+  /**
+   * Bytes of messages held at once (waiting, or delivered and not yet
+   * acknowledged; `limits.maxQueuedBytes`); a `send` past it throws
+   * QUEUE_FULL. Dead letters are kept on disk outside it. @default 128 MiB
+   */
+  maxBytes?: number;
 }
 
 export interface SqliteQueue extends QueueSource {
@@ -32,6 +39,8 @@ export interface SqliteQueue extends QueueSource {
   inFlight(): Promise<number>;
   /** Start-up check: the file answers. */
   check(): Promise<void>;
+  /** Bytes of messages held now (what counts against `maxBytes`). */
+  bytes(): number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -102,7 +111,17 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
     reclaim: db.prepare<[number, string]>(
       'UPDATE queue_messages SET visible_at = ?, leased = 0 WHERE queue = ? AND leased = 1',
     ),
+    held: db.prepare<[string]>('SELECT COALESCE(SUM(length(body)), 0) AS n FROM queue_messages WHERE queue = ?'),
   }));
+  // Counted once at open from the file, then kept in step with every insert and delete (O(1) per job).
+  const budget = byteBudget({
+    maxBytes: opts.maxBytes ?? 128 * 1024 * 1024,
+    code: 'QUEUE_FULL',
+    what: 'queued job messages',
+    plugin: name,
+    option: 'limits.maxQueuedBytes',
+  });
+  budget.add(guard(() => (st.held.get(queue) as { n: number }).n));
   // The previous owner of these leases is gone: its jobs are visible again now, not after their timeout.
   guard(() => st.reclaim.run(Date.now(), queue));
 
@@ -113,6 +132,7 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
     for (const row of st.expiredLast.all(queue, now) as Row[]) {
       st.bury.run(queue, row.body, reasonFor(row.attempts), row.attempts, now);
       st.remove.run(row.id);
+      budget.add(-row.body.length);
     }
   });
   const take = db.transaction((max: number, now: number) => {
@@ -125,6 +145,7 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
     if (row.last) {
       st.bury.run(queue, row.body, reasonFor(row.attempts), row.attempts, now);
       st.remove.run(row.id);
+      budget.add(-row.body.length);
       return false;
     }
     return st.hide.run(now, id, attempts).changes > 0;
@@ -137,7 +158,9 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
       job: parseJobMessage(row.body),
       attempt: attempts,
       async ack() {
-        await write(() => st.ack.run(id, attempts));
+        await write(() => {
+          if (st.ack.run(id, attempts).changes > 0) budget.add(-row.body.length);
+        });
       },
       async retry(delayMs = 0) {
         const now = Date.now();
@@ -159,10 +182,18 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
     if (closed) throw shut();
     const now = Date.now();
     // Receivers wake once the message is committed: none can take a send that is then rolled back.
+    let counted = false;
     await write(
-      () => st.insert.run(queue, body, now, now),
+      () => {
+        budget.take(body.length);
+        counted = true;
+        return st.insert.run(queue, body, now, now);
+      },
       () => wakeups.wake(),
-    );
+    ).catch((err: unknown) => {
+      if (counted) budget.add(-body.length); // rolled back: the message is not held
+      throw err;
+    });
   };
 
   return {
@@ -219,6 +250,9 @@ export function sqliteQueue(opts: SqliteQueueOptions): SqliteQueue {
     },
     async check() {
       guard(() => st.depth.get(queue, 0));
+    },
+    bytes() {
+      return budget.used;
     },
     async close() {
       if (closed) return;

@@ -4,6 +4,7 @@ import {
   NanoGridError,
   type ResultSink,
   type WaitOptions,
+  byteBudget,
   isFinalStatus,
 } from '@nanogrid/core';
 import { type SqliteSource, useDatabase } from './use-database.js';
@@ -13,6 +14,12 @@ export interface SqliteResultsOptions extends SqliteSource {
   name?: string;
   /** Seconds a job record is kept after its last write. @default 86400 */
   ttlSec?: number;
+  /**
+   * Bytes of records held at once (their JSON text; `limits.maxStoredResultBytes`).
+   * A `create` past it throws RESULTS_FULL; later states of jobs already created
+   * are always written. @default 256 MiB
+   */
+  maxBytes?: number;
 }
 
 export interface SqliteResults extends ResultSink {
@@ -20,6 +27,8 @@ export interface SqliteResults extends ResultSink {
   waiting(): number;
   /** Start-up check: the file answers. */
   check(): Promise<void>;
+  /** Bytes of records held now (what counts against `maxBytes`). */
+  bytes(): number;
 }
 
 /** Expired records are deleted on writes at most this often: no timer to leak. */
@@ -48,21 +57,40 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       `INSERT INTO job_records (job_id, record, final, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (job_id) DO UPDATE SET record = excluded.record, final = excluded.final, expires_at = excluded.expires_at`,
     ),
-    sweep: db.prepare<[number]>('DELETE FROM job_records WHERE expires_at <= ?'),
+    sweep: db.prepare<[number]>('DELETE FROM job_records WHERE expires_at <= ? RETURNING length(record) AS n'),
+    size: db.prepare<[string]>('SELECT length(record) AS n FROM job_records WHERE job_id = ?'),
+    held: db.prepare('SELECT COALESCE(SUM(length(record)), 0) AS n FROM job_records'),
   }));
+  // Counted once at open from the file, then kept in step with every write and sweep (O(1) per write).
+  const budget = byteBudget({
+    maxBytes: opts.maxBytes ?? 256 * 1024 * 1024,
+    code: 'RESULTS_FULL',
+    what: 'job records',
+    plugin: name,
+    option: 'limits.maxStoredResultBytes; a shorter jobTtlSec frees records sooner',
+  });
+  budget.add(guard(() => (st.held.get() as { n: number }).n));
+
+  const sweep = (now: number) => {
+    lastSweep = now;
+    for (const row of st.sweep.all(now) as { n: number }[]) budget.add(-row.n);
+  };
 
   const live = (jobId: string, now: number): { record: JobRecord; final: boolean } | undefined => {
     const row = st.get.get(jobId, now) as { record: string; final: number } | undefined;
     return row && { record: JSON.parse(row.record) as JobRecord, final: row.final === 1 };
   };
 
-  const put = (record: JobRecord, now: number) => {
+  /** Writes a record; `fresh` (a new job) is refused past the budget, a known job's later state never is. */
+  const put = (record: JobRecord, now: number, fresh = false) => {
     const final = isFinalStatus(record.status);
-    st.put.run(record.job_id, JSON.stringify(record), final ? 1 : 0, now + ttlMs);
-    if (now - lastSweep >= SWEEP_EVERY_MS) {
-      lastSweep = now;
-      st.sweep.run(now);
-    }
+    const json = JSON.stringify(record);
+    const delta = json.length - ((st.size.get(record.job_id) as { n: number } | undefined)?.n ?? 0);
+    if (fresh && !budget.fits(delta) && now - lastSweep > 1000) sweep(now); // expired records first
+    if (fresh) budget.take(delta);
+    else budget.add(delta);
+    st.put.run(record.job_id, json, final ? 1 : 0, now + ttlMs);
+    if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
   };
 
   const notify = (record: JobRecord) => {
@@ -84,8 +112,9 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
 
   // Read-then-write runs synchronously, with one write each: no other write can slip in between.
   const create = (record: JobRecord, now: number) => {
-    if (live(record.job_id, now)?.final) return; // a late duplicate submit cannot undo a result
-    put(record, now);
+    const existing = live(record.job_id, now);
+    if (existing?.final) return; // a late duplicate submit cannot undo a result
+    put(record, now, existing === undefined);
   };
   const update = (jobId: string, patch: JobPatch, now: number): JobRecord | undefined => {
     const existing = live(jobId, now);
@@ -174,6 +203,9 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     },
     async check() {
       guard(() => st.get.get('', 0));
+    },
+    bytes() {
+      return budget.used;
     },
     async close() {
       if (closed) return;

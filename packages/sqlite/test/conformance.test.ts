@@ -23,12 +23,13 @@ describe('sqlite conformance', () => {
     {
       deadLetters: (q) => q.deadLetters(),
       sendRaw: (q, body) => q.sendRaw(body),
+      bounded: async (maxBytes) => sqliteQueue({ file: file(), maxBytes }),
     },
   );
 
   testResultSink(
     'sqliteResults',
     async ({ ttlSec }) => sqliteResults({ file: file(), ...(ttlSec === undefined ? {} : { ttlSec }) }),
-    { waiters: 100 },
+    { waiters: 100, bounded: async (maxBytes) => sqliteResults({ file: file(), maxBytes }) },
   );
 });
