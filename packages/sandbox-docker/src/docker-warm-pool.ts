@@ -295,10 +295,20 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     }
     const { meta, resultLine } = answer;
     if ((meta.outputs ?? 0) > 0) {
-      await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, {
-        maxBytes: this.opts.maxOutputBytes ?? 256 * MiB,
-        maxEntries: this.opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
-      });
+      // Frozen (cgroup freezer) while copied: threads the call left running cannot change /output under the copy.
+      const frozen = await i.container.pause().then(
+        () => true,
+        () => false,
+      );
+      try {
+        await extractOutputArchive(await i.container.getArchive({ path: '/output' }), spec.outputDir, {
+          maxBytes: this.opts.maxOutputBytes ?? 256 * MiB,
+          maxEntries: this.opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
+        });
+      } finally {
+        // An instance that cannot be thawed is not used again.
+        if (frozen) await i.container.unpause().catch(() => (i.dead = true));
+      }
     }
     return { ...base, ...answeredRun(meta, resultLine) };
   }

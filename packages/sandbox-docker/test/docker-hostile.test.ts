@@ -180,7 +180,7 @@ describe.skipIf(!env.ready)('Docker sandbox against hostile functions (warm inst
         collected++;
         const key = decodeURIComponent(new URL(url).pathname.replace(/^\/files\//, ''));
         const body = await readFile(join(dir, 'storage', 'objects', ...key.split('/')), 'utf8');
-        // Caught between the truncate and the write it may be empty; never anything a link pointed at.
+        // Threads of earlier calls still swap too, so a file may be caught empty; never what a link pointed at.
         expect(['plain', '']).toContain(body);
         for (const secret of secrets.filter(Boolean)) expect(body).not.toBe(secret);
       }
