@@ -66,15 +66,15 @@ function systemDirArgs(): string[] {
 }
 
 export interface BwrapLayout {
-  /** Host code directory: read-only at `/code`, the working directory (never under `/tmp`, which each call empties). */
+  /** Host code directory: read-only at `/code`, the working directory. */
   codeDir: string;
-  /** Host output directory: writable at `/output`. */
-  outputDir: string;
-  /** Host per-run temp directory: writable at `/tmp` (disk-backed, unlike a tmpfs that would eat RAM uncounted). */
-  tmpDir: string;
+  /** Size of the tmpfs holding `/tmp` and `/output` (a write past it fails with ENOSPC). */
+  diskBytes: number;
   network: NetworkPolicy;
   /** More host paths bound read-only at the same path. */
   extraReadOnly: readonly string[];
+  /** The run's environment, set inside only (`--setenv`): bubblewrap itself starts with an empty one. */
+  env: Record<string, string>;
 }
 
 /** Where the code directory appears inside bubblewrap, as in a container. */
@@ -83,39 +83,103 @@ export const BWRAP_CODE_DIR = '/code';
 export const BWRAP_OUTPUT_DIR = '/output';
 /** Where the per-run temp directory (also HOME) appears inside bubblewrap. */
 export const BWRAP_TMP_DIR = '/tmp';
+/**
+ * The run's own tmpfs, of the run's disk quota: `/tmp` and `/output` are links
+ * to its `tmp/` and `output/`, so one quota covers both. It lives in the run's
+ * mount namespace only: the host reads outputs through `/proc/<pid>/root`.
+ */
+export const BWRAP_DISK_DIR = '/run/nanogrid';
+/** The uid and gid a run has inside (nobody): never root, even when the host runs as root. */
+export const BWRAP_UID = 65534;
+
+/** The run's output directory seen from the host, through the root of a process inside (bwrap's child). */
+export function bwrapOutputsFromHost(childPid: number): string {
+  return `/proc/${childPid}/root${BWRAP_DISK_DIR}/output`;
+}
+
+/** The run's tmpfs seen from the host (statfs there tells how much of the quota, and of RAM, it uses). */
+export function bwrapDiskFromHost(childPid: number): string {
+  return `/proc/${childPid}/root${BWRAP_DISK_DIR}`;
+}
+
+/** Namespaces and privileges: the same for a run and for the probe, so the probe fails when a run would. */
+const CONFINEMENT = [
+  '--unshare-all',
+  '--unshare-user',
+  '--uid',
+  String(BWRAP_UID),
+  '--gid',
+  String(BWRAP_UID),
+  '--disable-userns',
+  '--cap-drop',
+  'ALL',
+  '--die-with-parent',
+];
 
 /**
  * bubblewrap arguments (before `--` and the command): every namespace
- * unshared, the network too unless the policy allows it, a root made of
- * read-only system binds plus the run's own directories.
+ * unshared (a user namespace too, so no capability and a non-root uid inside,
+ * and no nested user namespace that could give them back), the network too
+ * unless the policy allows it, a root made of read-only system binds plus the
+ * code, and a tmpfs of the quota's size for `/tmp` and `/output`. bubblewrap
+ * sets no_new_privs itself.
  */
 export function bwrapArgs(layout: BwrapLayout): string[] {
-  const args = ['--unshare-all', '--die-with-parent', '--new-session'];
+  const args = [...CONFINEMENT, '--new-session'];
   // 'ai' shares the host network whole: a process sandbox cannot narrow it to one host.
   if (layout.network !== 'none') args.push('--share-net');
   args.push(...systemDirArgs());
   for (const path of etcEntries()) args.push('--ro-bind-try', path, path);
   for (const path of layout.extraReadOnly) args.push('--ro-bind-try', path, path);
   args.push('--proc', '/proc', '--dev', '/dev');
-  args.push('--bind', layout.tmpDir, BWRAP_TMP_DIR);
+  args.push('--size', String(layout.diskBytes), '--tmpfs', BWRAP_DISK_DIR);
+  args.push('--dir', `${BWRAP_DISK_DIR}/tmp`, '--dir', `${BWRAP_DISK_DIR}/output`);
+  args.push(
+    '--symlink',
+    `${BWRAP_DISK_DIR}/tmp`,
+    BWRAP_TMP_DIR,
+    '--symlink',
+    `${BWRAP_DISK_DIR}/output`,
+    BWRAP_OUTPUT_DIR,
+  );
   args.push('--ro-bind', layout.codeDir, BWRAP_CODE_DIR);
-  args.push('--bind', layout.outputDir, BWRAP_OUTPUT_DIR);
   args.push('--chdir', BWRAP_CODE_DIR);
+  for (const [k, v] of Object.entries(layout.env)) args.push('--setenv', k, v);
   return args;
+}
+
+/** bubblewrap's arguments as the NUL-separated block `--args FD` reads: never on a command line that `ps` shows. */
+export function argsBlock(args: readonly string[]): Buffer {
+  return Buffer.from(args.map((a) => `${a}\0`).join(''));
 }
 
 /**
  * Runs `true` in a minimal bubblewrap to learn whether it works here
- * (user namespaces may be off, e.g. in an unprivileged container).
+ * with the confinement runs get (user namespaces may be off, e.g. in an
+ * unprivileged container; bubblewrap before 0.8 lacks `--disable-userns`).
  */
 export function probeBwrap(bwrapPath: string): { ok: true } | { ok: false; reason: string } {
   const truePath = findExecutable('true', ['/usr/bin', '/bin']);
   if (!truePath) return { ok: false, reason: 'no `true` binary to probe with' };
   const res = spawnSync(
     bwrapPath,
-    ['--unshare-all', '--die-with-parent', ...systemDirArgs(), '--proc', '/proc', '--dev', '/dev', '--', truePath],
+    [
+      ...CONFINEMENT,
+      ...systemDirArgs(),
+      '--size',
+      '1048576',
+      '--tmpfs',
+      BWRAP_DISK_DIR,
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--',
+      truePath,
+    ],
     {
       encoding: 'utf8',
+      env: {},
       timeout: 10_000,
     },
   );

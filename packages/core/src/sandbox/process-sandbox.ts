@@ -1,12 +1,21 @@
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, resolve } from 'node:path';
 import { NanoGridError } from '../errors.js';
 import { consoleLogger, type Logger } from '../logger.js';
-import type { Sandbox, SandboxRunResult, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
-import { BWRAP_CODE_DIR, BWRAP_OUTPUT_DIR, BWRAP_TMP_DIR, SYSTEM_DIRS, bwrapArgs, probeBwrap } from './bwrap.js';
+import {
+  DEFAULT_DISK_MB,
+  type Sandbox,
+  type SandboxRunResult,
+  type SandboxRunSpec,
+  type WarmRunResult,
+  type WarmRunSpec,
+} from '../plugins/sandbox.js';
+import { BWRAP_CODE_DIR, bwrapDiskFromHost, bwrapOutputsFromHost, probeBwrap } from './bwrap.js';
+import { copyOutputs } from './copy-outputs.js';
 import { findExecutable, splitPath } from './find-executable.js';
+import { planner } from './process-plan.js';
 import { pageSize } from './process-tree.js';
 import { runSupervised } from './run-supervised.js';
 import { CappedBuffer } from './capped-buffer.js';
@@ -48,24 +57,15 @@ export interface ProcessSandboxOptions {
   warm?: WarmPoolOptions;
 }
 
-/** The command to exec and the environment of one run. */
-interface Plan {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-}
-
-function notFound(command: string, dirs: readonly string[], isolated: boolean): NanoGridError {
-  const hint = isolated ? ' (inside bubblewrap only system directories and `bindPaths` are visible)' : '';
-  return new NanoGridError(
-    'SANDBOX_ERROR',
-    `the command \`${command}\` was not found on this host: install it, or put it on the PATH of the process sandbox${hint}`,
-    { plugin: PLUGIN, details: { command, path: dirs.join(':') } },
-  );
-}
-
-function isUnder(path: string, root: string): boolean {
-  return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
+/** Bytes a run's tmpfs holds (it is RAM: counted with the run's memory), seen through a process of the run. */
+export function tmpfsUsed(childPid: number | undefined): number {
+  if (childPid === undefined) return 0;
+  try {
+    const st = statfsSync(bwrapDiskFromHost(childPid));
+    return (st.blocks - st.bfree) * st.bsize;
+  } catch {
+    return 0; // the run is gone
+  }
 }
 
 /** Decides whether runs go through bubblewrap; logs the one warning when they do not. */
@@ -120,6 +120,7 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
   const pageBytes = pageSize();
   if (!existsSync('/proc/self/stat'))
     logger.warn('process sandbox: no /proc on this host: memory limits are not enforced');
+  const diskBytesOf = (spec: { diskMb?: number }): number => (spec.diskMb ?? DEFAULT_DISK_MB) * 1024 * 1024;
   let nicePrefix: string[] = [];
   if (opts.nice !== undefined && opts.nice !== 0) {
     if (!Number.isInteger(opts.nice) || opts.nice < 1 || opts.nice > 19) {
@@ -133,81 +134,25 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
     if (nicePath) nicePrefix = [nicePath, '-n', String(opts.nice)];
     else logger.warn('process sandbox: `nice` is not on the PATH; runs keep the host priority');
   }
-  const lang = process.env.LANG ?? 'C.UTF-8';
-
-  const planPlain = (spec: SandboxRunSpec, codeDir: string, outputDir: string, tmpDir: string): Plan => {
-    const [name, ...rest] = spec.command as [string, ...string[]];
-    const file = findExecutable(name, hostPath, codeDir);
-    if (!file) throw notFound(name, hostPath, false);
-    const env = {
-      PATH: hostPath.join(':'),
-      LANG: lang,
-      ...spec.env,
-      OUTPUT_DIR: outputDir,
-      TMPDIR: tmpDir,
-      HOME: tmpDir,
-    };
-    return { file, args: rest, env };
-  };
-
-  const planBwrap = (bwrap: string, spec: SandboxRunSpec, codeDir: string, outputDir: string, tmpDir: string): Plan => {
-    const [name, ...rest] = spec.command as [string, ...string[]];
-    const visible = [...SYSTEM_DIRS, ...bindPaths, codeDir];
-    const innerPath = hostPath.filter((d) => visible.some((root) => isUnder(d, root)));
-    for (const d of ['/usr/local/bin', '/usr/bin', '/bin']) if (!innerPath.includes(d)) innerPath.push(d);
-    const extra = [...bindPaths];
-    let file = findExecutable(name, innerPath, codeDir);
-    if (file && !visible.some((root) => isUnder(file!, root))) file = undefined;
-    if (!file) {
-      // Found only outside the system dirs (nvm, pyenv …): bind its install prefix read-only.
-      const onHost = findExecutable(name, hostPath, codeDir);
-      if (!onHost) throw notFound(name, innerPath, true);
-      file = realpathSync(onHost);
-      const binDir = dirname(file);
-      const prefix = dirname(binDir);
-      // never expose a whole home directory or /: a shallow prefix binds only the binary's own dir
-      extra.push(prefix.split('/').filter(Boolean).length >= 2 ? prefix : binDir);
-      innerPath.unshift(binDir);
-      logger.debug?.('process sandbox: binding a toolchain outside the system directories', {
-        command: name,
-        path: extra.at(-1),
-      });
-    }
-    // A program of the code directory (./main) is seen at /code inside.
-    if (isUnder(file, codeDir)) file = BWRAP_CODE_DIR + file.slice(codeDir.length);
-    const args = [
-      ...bwrapArgs({ codeDir, outputDir, tmpDir, network: spec.network, extraReadOnly: extra }),
-      // bwrap writes {"exit-code": n} there once the command ran: its absence tells a setup failure
-      '--json-status-fd',
-      '3',
-      '--',
-      file,
-      ...rest,
-    ];
-    const env = {
-      PATH: innerPath.join(':'),
-      LANG: lang,
-      ...spec.env,
-      OUTPUT_DIR: BWRAP_OUTPUT_DIR,
-      TMPDIR: BWRAP_TMP_DIR,
-      HOME: BWRAP_TMP_DIR,
-    };
-    return { file: bwrap, args, env };
-  };
+  const plan = planner({ hostPath, bindPaths, lang: process.env.LANG ?? 'C.UTF-8', logger, nicePrefix }, bwrapPath);
 
   let pool: ProcessWarmPool | undefined;
   const warmPool = (): ProcessWarmPool =>
     (pool ??= new ProcessWarmPool(
       {
-        plan: (spec, command, outputDir, tmpDir) => {
-          const runSpec: SandboxRunSpec = { ...spec, command };
-          const plan = bwrapPath
-            ? planBwrap(bwrapPath, runSpec, resolve(spec.codeDir), outputDir, tmpDir)
-            : planPlain(runSpec, resolve(spec.codeDir), outputDir, tmpDir);
-          return nicePrefix.length > 0
-            ? { ...plan, file: nicePrefix[0]!, args: [...nicePrefix.slice(1), plan.file, ...plan.args] }
-            : plan;
-        },
+        plan: (spec, command, outputDir, tmpDir) =>
+          plan({
+            command,
+            codeDir: resolve(spec.codeDir),
+            env: spec.env,
+            network: spec.network,
+            diskBytes: diskBytesOf(spec),
+            outputDir,
+            tmpDir,
+            holder: false,
+          }),
+        isolated: bwrapPath !== undefined,
+        tmpfsUsed,
         tmpRoot,
         pageBytes,
         sampleMs,
@@ -245,32 +190,49 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
         };
       }
       const codeDir = resolve(spec.codeDir);
-      const outputDir = resolve(spec.outputDir);
       const codeStat = await stat(codeDir).catch(() => undefined);
       if (!codeStat?.isDirectory()) {
-        throw new NanoGridError('SANDBOX_ERROR', `the code directory ${codeDir} does not exist`, { plugin: PLUGIN });
-      }
-      let tmpDir: string;
-      try {
-        await mkdir(outputDir, { recursive: true });
-        await mkdir(tmpRoot, { recursive: true });
-        tmpDir = await mkdtemp(join(tmpRoot, 'nanogrid-run-'));
-      } catch (err) {
-        throw new NanoGridError('SANDBOX_ERROR', `cannot prepare the run's directories: ${(err as Error).message}`, {
+        throw new NanoGridError('SANDBOX_ERROR', 'the code directory of this run does not exist', {
           plugin: PLUGIN,
-          cause: err,
+          details: { codeDir },
         });
       }
+      let runDir: string;
       try {
-        const plan = bwrapPath
-          ? planBwrap(bwrapPath, spec, codeDir, outputDir, tmpDir)
-          : planPlain(spec, codeDir, outputDir, tmpDir);
+        await mkdir(tmpRoot, { recursive: true });
+        runDir = await mkdtemp(join(tmpRoot, 'nanogrid-run-'));
+        if (!bwrapPath) await Promise.all([mkdir(join(runDir, 'output')), mkdir(join(runDir, 'tmp'))]);
+      } catch (err) {
+        throw new NanoGridError(
+          'SANDBOX_ERROR',
+          `cannot prepare the run's directories: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          { plugin: PLUGIN, cause: err },
+        );
+      }
+      try {
+        const p = plan({
+          command: spec.command,
+          codeDir,
+          env: spec.env,
+          network: spec.network,
+          diskBytes: diskBytesOf(spec),
+          outputDir: join(runDir, 'output'),
+          tmpDir: join(runDir, 'tmp'),
+          holder: bwrapPath !== undefined,
+        });
         const status = bwrapPath ? new CappedBuffer(64 * 1024, 'head') : undefined;
+        /** The holder reported the command's exit: bubblewrap did set the run up. */
+        let commandRan = false;
+        const childPid = (): number | undefined => {
+          const m = status && /"child-pid":\s*(\d+)/.exec(status.toString());
+          return m ? Number(m[1]) : undefined;
+        };
         const result = await runSupervised({
-          file: nicePrefix[0] ?? plan.file,
-          args: nicePrefix.length > 0 ? [...nicePrefix.slice(1), plan.file, ...plan.args] : plan.args,
-          cwd: codeDir,
-          env: plan.env,
+          file: p.file,
+          args: p.args,
+          cwd: bwrapPath ? '/' : codeDir,
+          env: p.env,
+          ...(p.argsBlock ? { argsBlock: p.argsBlock } : {}),
           ...(spec.stdin !== undefined ? { stdin: spec.stdin } : {}),
           timeoutMs: spec.timeoutMs,
           memoryBytes: spec.memoryMb > 0 ? spec.memoryMb * 1024 * 1024 : 0,
@@ -279,23 +241,37 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
           maxStderrBytes: spec.maxStderrBytes ?? 1024 * 1024,
           pageBytes,
           ...(spec.signal ? { signal: spec.signal } : {}),
-          ...(status ? { statusPipe: status } : {}),
+          ...(status
+            ? {
+                statusPipe: status,
+                extraMemory: () => tmpfsUsed(childPid()),
+                // The command exited; its leftovers are frozen while its outputs are copied out of its namespace.
+                onDone: async (_status, tree) => {
+                  commandRan = true;
+                  const pid = childPid();
+                  if (pid === undefined) return;
+                  tree.stopAll();
+                  await copyOutputs(bwrapOutputsFromHost(pid), spec.outputDir, { plugin: PLUGIN });
+                },
+              }
+            : {}),
           plugin: PLUGIN,
         });
         const killedByUs = result.timedOut || result.oomKilled || spec.signal?.aborted === true;
-        if (status && !killedByUs && !status.toString().includes('"exit-code"')) {
+        if (status && !killedByUs && !commandRan && !status.toString().includes('"exit-code"')) {
           throw new NanoGridError(
             'SANDBOX_ERROR',
-            `bubblewrap could not set up the run: ${result.stderr.trim().slice(-2000)}`,
+            `bubblewrap could not set up the run: ${result.stderr.trim().slice(-2000).replaceAll(codeDir, BWRAP_CODE_DIR)}`,
             {
               plugin: PLUGIN,
               details: { exitCode: result.exitCode, signal: result.signal },
             },
           );
         }
+        if (!bwrapPath && !killedByUs) await copyOutputs(join(runDir, 'output'), spec.outputDir, { plugin: PLUGIN });
         return result;
       } finally {
-        await rm(tmpDir, { recursive: true, force: true });
+        await rm(runDir, { recursive: true, force: true });
       }
     },
   };

@@ -12,6 +12,8 @@ interface ProcStat {
   /** Clock ticks since boot: with the pid, it tells a process from a later one reusing the pid. */
   startTime: string;
   rssPages: number;
+  /** utime + stime, clock ticks. */
+  cpuTicks: number;
 }
 
 function parseStat(text: string): ProcStat | undefined {
@@ -24,6 +26,7 @@ function parseStat(text: string): ProcStat | undefined {
   const startTime = f[19];
   const rssPages = Number(f[21]);
   if (!Number.isFinite(pid) || startTime === undefined || !Number.isFinite(rssPages)) return undefined;
+  const cpuTicks = Number(f[11]) + Number(f[12]);
   return {
     pid,
     state: f[0] ?? '?',
@@ -32,6 +35,7 @@ function parseStat(text: string): ProcStat | undefined {
     session: Number(f[3]),
     startTime,
     rssPages,
+    cpuTicks,
   };
 }
 
@@ -63,6 +67,8 @@ export class ProcessTree {
   private readonly buf = Buffer.alloc(4096);
   /** Open `clear_refs` / `status` of members, for per-call peaks. */
   private readonly files = new Map<number, PeakFiles>();
+  /** Members stopped by `stopAll`. */
+  private readonly stopped = new Set<number>();
 
   constructor(
     readonly rootPid: number,
@@ -92,8 +98,8 @@ export class ProcessTree {
     }
   }
 
-  /** Live members (pids) and their summed resident memory in bytes. */
-  sample(): { pids: number[]; rssBytes: number } {
+  /** Live members (pids), their summed resident memory in bytes and CPU time used, in clock ticks (exited members' not counted). */
+  sample(): { pids: number[]; rssBytes: number; cpuTicks: number } {
     const present = new Set(this.pids());
     for (const pid of this.strangers) if (!present.has(pid)) this.strangers.delete(pid);
     const current: ProcStat[] = [];
@@ -123,8 +129,16 @@ export class ProcessTree {
     }
     for (const s of fresh) this.strangers.add(s.pid);
     let pages = 0;
-    for (const s of current) pages += s.rssPages;
-    return { pids: current.filter((s) => s.state !== 'Z').map((s) => s.pid), rssBytes: pages * this.pageBytes };
+    let ticks = 0;
+    for (const s of current) {
+      pages += s.rssPages;
+      ticks += s.cpuTicks;
+    }
+    return {
+      pids: current.filter((s) => s.state !== 'Z').map((s) => s.pid),
+      rssBytes: pages * this.pageBytes,
+      cpuTicks: ticks,
+    };
   }
 
   /**
@@ -180,6 +194,28 @@ export class ProcessTree {
   }
 
   /**
+   * SIGSTOPs every member, walking again until a walk finds no new one (a
+   * stopped process cannot fork): the run is frozen while the host reads its
+   * files. Never throws.
+   */
+  stopAll(): void {
+    for (let round = 0; round < 20; round++) {
+      const fresh = this.sample().pids.filter((pid) => !this.stopped.has(pid));
+      if (fresh.length === 0) return;
+      for (const pid of fresh) {
+        tryKill(pid, 'SIGSTOP');
+        this.stopped.add(pid);
+      }
+    }
+  }
+
+  /** SIGCONTs what `stopAll` stopped. */
+  contAll(): void {
+    for (const pid of this.stopped) tryKill(pid, 'SIGCONT');
+    this.stopped.clear();
+  }
+
+  /**
    * SIGKILLs the process group, then every member found in `/proc`, a few
    * rounds so processes forked meanwhile go too. Never throws.
    */
@@ -226,9 +262,9 @@ function closeFiles(f: PeakFiles): void {
   }
 }
 
-function tryKill(pid: number): void {
+function tryKill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, signal);
   } catch {
     // ESRCH: already gone
   }

@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { NanoGridError } from '../errors.js';
 import type { StartKind } from '../job.js';
 import type { WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
+import { bwrapOutputsFromHost } from './bwrap.js';
+import { copyOutputs } from './copy-outputs.js';
+import type { ProcessPlan } from './process-plan.js';
 import { ProcessTree } from './process-tree.js';
 import { WarmChannel, WarmStderr, answeredRun } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
-
-/** What to exec for a serve command, planned by the process sandbox (bubblewrap or plain). */
-export interface ProcessPlan {
-  file: string;
-  args: string[];
-  env: Record<string, string>;
-}
 
 export interface ProcessWarmPoolDeps {
   /** Plans `command` over `codeDir` with the instance's own output and temp directories. */
@@ -24,6 +20,10 @@ export interface ProcessWarmPoolDeps {
   pageBytes: number;
   /** How often a running call's memory is sampled. */
   sampleMs: number;
+  /** Instances run inside bubblewrap: their /tmp and /output are a tmpfs in their own mount namespace. */
+  isolated: boolean;
+  /** Bytes of a run's tmpfs (RAM), given the pid of a process inside. */
+  tmpfsUsed(childPid: number | undefined): number;
 }
 
 interface Instance extends WarmInstance {
@@ -32,7 +32,14 @@ interface Instance extends WarmInstance {
   stdin: Writable;
   stderr: WarmStderr;
   dir: string;
+  /** Where the instance's outputs are seen from the host. */
   outputDir: string;
+  /** bubblewrap's child (its root is the instance's), once bubblewrap reported it. */
+  childPid: number | undefined;
+  /** Memory limit of its function, bytes (0: none). */
+  limitBytes: number;
+  /** CPU ticks of its processes when its last call ended (the idle watchdog's baseline; -1: not taken yet). */
+  idleTicks: number;
   /** When its processes were last walked in /proc (0: never). */
   walkedAt: number;
   /** Resolves once the process has exited. */
@@ -40,6 +47,10 @@ interface Instance extends WarmInstance {
 }
 
 const MiB = 1024 * 1024;
+/** How often idle instances are looked at. */
+const WATCH_MS = 500;
+/** CPU an idle instance may use between two calls, clock ticks (USER_HZ, 100 on Linux): 0.3 s. */
+const IDLE_CPU_TICKS = 30;
 
 /**
  * Warm instances in the process sandbox: one host process (inside bubblewrap
@@ -52,16 +63,45 @@ const MiB = 1024 * 1024;
 export class ProcessWarmPool extends WarmPoolBase<Instance> {
   protected readonly plugin = 'process';
 
+  private readonly watchdog: ReturnType<typeof setInterval>;
+
   constructor(
     private readonly deps: ProcessWarmPoolDeps,
     opts: WarmPoolOptions = {},
   ) {
     super(opts);
+    this.watchdog = setInterval(() => this.watch(), WATCH_MS);
+    this.watchdog.unref();
+  }
+
+  override async close(): Promise<void> {
+    clearInterval(this.watchdog);
+    await super.close();
+  }
+
+  /**
+   * Limits hold between calls too: an idle instance over its memory limit
+   * (RSS and its tmpfs), or using CPU while it has no call (a thread left
+   * running by the handler), is killed; the next call starts a fresh one.
+   */
+  private watch(): void {
+    for (const i of this.instances) {
+      if (i.busy || i.dead) continue;
+      const { rssBytes, cpuTicks } = i.tree.sample();
+      if (i.idleTicks < 0) i.idleTicks = cpuTicks;
+      const overMemory = i.limitBytes > 0 && rssBytes + this.deps.tmpfsUsed(i.childPid) > i.limitBytes;
+      if (overMemory || cpuTicks - i.idleTicks > IDLE_CPU_TICKS) {
+        i.dead = true;
+        i.tree.killAll();
+        void this.discard(i);
+      }
+    }
   }
 
   protected async start(spec: WarmRunSpec): Promise<{ instance: Instance; start: StartKind }> {
     await mkdir(this.deps.tmpRoot, { recursive: true });
     const dir = await mkdtemp(join(this.deps.tmpRoot, 'nanogrid-warm-'));
+    // bubblewrap: the instance's /output is in its own namespace (set once bubblewrap names its child).
     const outputDir = join(dir, 'output');
     const tmpDir = join(dir, 'tmp');
     await Promise.all([mkdir(outputDir), mkdir(tmpDir)]);
@@ -73,13 +113,39 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       throw err;
     }
     const child = spawn(plan.file, plan.args, {
-      cwd: spec.codeDir,
+      cwd: this.deps.isolated ? '/' : spec.codeDir,
       env: plan.env,
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'ignore', plan.argsBlock ? 'pipe' : 'ignore'],
     });
-    const [stdin, stdout, stderr, status] = child.stdio as unknown as [Writable, Readable, Readable, Readable];
-    status.resume(); // bubblewrap's --json-status-fd: not needed to tell a crash here
+    const [stdin, stdout, stderr, status, , argsIn] = child.stdio as unknown as [
+      Writable,
+      Readable,
+      Readable,
+      Readable,
+      null,
+      Writable | null,
+    ];
+    argsIn?.on('error', () => {});
+    argsIn?.end(plan.argsBlock);
+    // bubblewrap's --json-status-fd: its first line names its child, whose root is the instance's.
+    let statusText = '';
+    let instance: Instance | undefined;
+    let childPid: number | undefined;
+    const onStatus = (chunk: Buffer): void => {
+      statusText += chunk.toString('latin1');
+      const m = /"child-pid":\s*(\d+)/.exec(statusText);
+      if (m || statusText.length > 4096) {
+        status.off('data', onStatus);
+        status.resume();
+        if (m) childPid = Number(m[1]);
+        if (instance && childPid !== undefined) {
+          instance.childPid = childPid;
+          instance.outputDir = bwrapOutputsFromHost(childPid);
+        }
+      }
+    };
+    status.on('data', onStatus);
     // 'exit', not 'close': a grandchild holding the pipes must not keep the instance alive.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.on('exit', (code, signal) => resolve({ code, signal })),
@@ -90,12 +156,13 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     });
     if (failedToStart || child.pid === undefined) {
       await rm(dir, { recursive: true, force: true });
-      throw new NanoGridError('SANDBOX_ERROR', `could not start ${plan.file}: ${failedToStart?.message ?? 'no pid'}`, {
-        plugin: this.plugin,
-        cause: failedToStart,
-      });
+      throw new NanoGridError(
+        'SANDBOX_ERROR',
+        `could not start a warm instance: ${(failedToStart as NodeJS.ErrnoException | undefined)?.code ?? 'no pid'}`,
+        { plugin: this.plugin, cause: failedToStart },
+      );
     }
-    const instance: Instance = {
+    instance = {
       key: spec.key,
       busy: false,
       dead: false,
@@ -106,15 +173,19 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       stdin,
       stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
       dir,
-      outputDir,
+      outputDir: !this.deps.isolated ? outputDir : childPid !== undefined ? bwrapOutputsFromHost(childPid) : '',
+      childPid,
+      limitBytes: spec.memoryMb > 0 ? spec.memoryMb * MiB : 0,
+      idleTicks: -1,
       exited,
     };
-    stderr.on('data', (c: Buffer) => instance.stderr.write(c));
+    const started = instance;
+    stderr.on('data', (c: Buffer) => started.stderr.write(c));
     void exited.then(() => {
-      instance.dead = true;
-      instance.channel.end();
+      started.dead = true;
+      started.channel.end();
     });
-    return { instance, start: 'cold' };
+    return { instance: started, start: 'cold' };
   }
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
@@ -144,7 +215,10 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     const first = i.walkedAt === 0;
     if (performance.now() - i.walkedAt > 1000) walk();
     i.tree.resetPeaks();
-    const sampler = setInterval(() => over(i.tree.sample().rssBytes), this.deps.sampleMs);
+    const sampler = setInterval(
+      () => over(i.tree.sample().rssBytes + this.deps.tmpfsUsed(i.childPid)),
+      this.deps.sampleMs,
+    );
     const timer = setTimeout(() => {
       if (oomKilled) return;
       timedOut = true;
@@ -188,15 +262,27 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       if (oomKilled)
         return { ...base, peakMemoryBytes: peak, oomKilled, exitCode: null, signal: 'SIGKILL', stdout: '' };
     }
+    i.idleTicks = -1; // the watchdog takes its baseline at its next look
     if ((meta.outputs ?? 0) > 0) await this.moveOutputs(i, spec.outputDir);
     return { ...base, ...(peak > 0 ? { peakMemoryBytes: peak } : {}), ...answeredRun(meta, resultLine) };
   }
 
-  /** Copies what the call left in the instance's output directory to the job's. */
+  /**
+   * Copies what the call left in the instance's output directory to the
+   * job's, with the instance stopped: a thread still running after the answer
+   * cannot swap a file for a link meanwhile (and links are not followed anyway).
+   */
   private async moveOutputs(i: Instance, to: string): Promise<void> {
-    await mkdir(to, { recursive: true });
-    for (const name of await readdir(i.outputDir))
-      await cp(join(i.outputDir, name), join(to, name), { recursive: true, verbatimSymlinks: true });
+    if (!i.outputDir) return;
+    i.tree.stopAll();
+    try {
+      await copyOutputs(i.outputDir, to, { plugin: this.plugin, maxBytes: this.opts.maxOutputBytes ?? 256 * MiB });
+    } catch (err) {
+      i.dead = true; // whatever it left is not trusted for the next call either
+      throw err;
+    } finally {
+      i.tree.contAll();
+    }
   }
 
   protected async destroy(i: Instance): Promise<void> {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { NanoGridError } from '../errors.js';
 import type { SandboxRunResult } from '../plugins/sandbox.js';
@@ -25,8 +26,27 @@ export interface SupervisedRun {
   signal?: AbortSignal;
   /** When given, the child gets a pipe on fd 3 whose bytes land here (bubblewrap's `--json-status-fd 3`). */
   statusPipe?: CappedBuffer;
+  /** Written to the child's fd 5, then closed (bubblewrap's `--args 5`). */
+  argsBlock?: Buffer;
+  /**
+   * The command runs under a holder that writes its exit status (a shell's
+   * `$?`) on fd 4 and then waits, so the run's mount namespace outlives it.
+   * Called with the status; the run is killed once it resolves.
+   */
+  onDone?(status: number, tree: ProcessTree): Promise<void>;
+  /** Bytes counted with the sampled RSS (a run's tmpfs, which RSS does not show). */
+  extraMemory?(): number;
   /** Plugin name for errors. */
   plugin: string;
+}
+
+/** A shell's `$?` as an exit code or a signal (128 + n: killed by signal n). */
+export function shellStatus(status: number): { exitCode: number | null; signal: NodeJS.Signals | null } {
+  if (status > 128 && status < 128 + 65) {
+    const name = Object.entries(constants.signals).find(([, n]) => n === status - 128)?.[0];
+    if (name) return { exitCode: null, signal: name as NodeJS.Signals };
+  }
+  return { exitCode: status, signal: null };
 }
 
 /** setTimeout fires at once past this (2^31 - 1 ms, about 24.8 days). */
@@ -55,15 +75,31 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
       cwd: run.cwd,
       env: run.env,
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe', run.statusPipe ? 'pipe' : 'ignore'],
+      stdio: [
+        'pipe',
+        'pipe',
+        'pipe',
+        run.statusPipe ? 'pipe' : 'ignore',
+        run.onDone ? 'pipe' : 'ignore',
+        run.argsBlock ? 'pipe' : 'ignore',
+      ],
     });
-    const [stdin, out, err, status] = child.stdio as unknown as [Writable, Readable, Readable, Readable | null];
+    const [stdin, out, err, status, done, argsIn] = child.stdio as unknown as [
+      Writable,
+      Readable,
+      Readable,
+      Readable | null,
+      Readable | null,
+      Writable | null,
+    ];
+    /** The holder's report of the command's exit status, once it came. */
+    let held: number | undefined;
     const tree = child.pid !== undefined ? new ProcessTree(child.pid, run.pageBytes) : undefined;
     const killAll = () => tree?.killAll();
 
     const sample = () => {
       if (!tree || exited) return; // after exit: leftovers are being killed, not the run's memory anymore
-      const { rssBytes } = tree.sample();
+      const rssBytes = tree.sample().rssBytes + (run.extraMemory?.() ?? 0);
       peak = Math.max(peak ?? 0, rssBytes);
       if (run.memoryBytes > 0 && rssBytes > run.memoryBytes && !oomKilled && !timedOut) {
         oomKilled = true;
@@ -97,6 +133,22 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
       // EPIPE: the program exited or closed stdin without reading it all; not an error of the run.
     });
     stdin.end(run.stdin ?? '');
+    argsIn?.on('error', () => {});
+    argsIn?.end(run.argsBlock);
+    let doneText = '';
+    done?.on('data', (chunk: Buffer) => {
+      if (held !== undefined || timedOut || oomKilled) return;
+      doneText += chunk.toString('latin1');
+      const line = /^(\d+)\n/.exec(doneText);
+      if (!line) return;
+      held = Number(line[1]);
+      stopWatching();
+      collecting = run.onDone!(held, tree!)
+        .catch((e: unknown) => void (doneError ??= e))
+        .finally(killAll);
+    });
+    let doneError: unknown;
+    let collecting: Promise<void> | undefined;
 
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (child.pid !== undefined) return; // a started process reports through 'exit'/'close'
@@ -120,16 +172,27 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
         out.destroy();
         err.destroy();
         status?.destroy();
+        done?.destroy();
       }, CLOSE_GRACE_MS);
     });
 
     child.on('close', (code: number | null, signal: NodeJS.Signals | null) => {
       if (child.pid === undefined) return;
+      // Outputs being collected are the run's: it is over once they are in.
+      if (collecting) void collecting.then(() => finish(code, signal));
+      else finish(code, signal);
+    });
+
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
       clearTimeout(closeGuard);
       stopWatching();
+      if (doneError !== undefined) {
+        reject(doneError);
+        return;
+      }
+      const ended = held !== undefined ? shellStatus(held) : { exitCode: code, signal };
       resolve({
-        exitCode: code,
-        signal,
+        ...ended,
         stdout: stdout.toString(),
         stderr: stderr.toString(),
         stdoutTruncated: stdout.truncated,
@@ -139,6 +202,6 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
         durationMs: Math.round(performance.now() - started),
         ...(peak !== undefined ? { peakMemoryBytes: peak } : {}),
       });
-    });
+    };
   });
 }

@@ -1,0 +1,22 @@
+import { testSandbox } from '../src/testing/index.js';
+import { findExecutable, splitPath } from '../src/sandbox/find-executable.js';
+import { processSandbox } from '../src/sandbox/process-sandbox.js';
+
+const hasBwrap = findExecutable('bwrap', splitPath(process.env.PATH)) !== undefined;
+if (!hasBwrap && process.env.CI === 'true')
+  throw new Error('the sandbox suite needs bubblewrap with CI=true (apt-get install -y bubblewrap)');
+if (!hasBwrap) console.warn('sandbox conformance: bubblewrap is not installed, the bubblewrap sandbox is not tried');
+
+if (hasBwrap) testSandbox('process sandbox, bubblewrap', ({ logger }) => processSandbox({ bwrap: true, logger }));
+
+const noIsolation = 'plain host processes are not isolated';
+testSandbox('process sandbox, no bubblewrap', ({ logger }) => processSandbox({ bwrap: false, logger }), {
+  noNetwork: false,
+  unpromised: {
+    'launcher-env': noIsolation,
+    capabilities: noIsolation,
+    remount: noIsolation,
+    'disk-quota': 'no mount namespace to hold a quota',
+    'setsid-grandchild': 'a process that leaves the session before it is first seen cannot be found',
+  },
+});
