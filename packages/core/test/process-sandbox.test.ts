@@ -36,6 +36,7 @@ async function specFor(
   const codeDir = join(dir, 'code');
   await mkdir(codeDir, { recursive: true });
   for (const [name, text] of Object.entries(files)) await writeFile(join(codeDir, name), text);
+  await mkdir(join(dir, 'out')); // the caller (the Executor) owns the output directory
   return {
     image: 'unused',
     command,
@@ -112,7 +113,8 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
       const [foo, secret, outputDir, tmp, home, rest] = run.stdout.split('|');
       expect(foo).toBe('bar');
       expect(secret).toBe('unset');
-      expect(outputDir).toBe(bwrap ? '/output' : spec.outputDir);
+      expect(outputDir).not.toBe(spec.outputDir); // a directory of the run's own, copied out after it
+      if (bwrap) expect(outputDir).toBe('/output');
       expect(home).toBe(tmp);
       expect(rest).toBe(`${bwrap ? '/code' : spec.codeDir}\nt\n`); // bubblewrap shows the code at /code, as a container does
       if (!bwrap) expect(existsSync(tmp!)).toBe(false); // the per-run temp dir is removed
@@ -144,9 +146,7 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
 
   it.skipIf(skip)('kills background children left behind when the main process exits', async () => {
     const marker = `${2000 + Math.floor(Math.random() * 1000)}.${process.pid}${counter}`;
-    const pending = sandbox().run(
-      await specFor(['sh', '-c', `sleep ${marker} > /dev/null 2>&1 & echo done; sleep 0.5`]),
-    );
+    const pending = sandbox().run(await specFor(['sh', '-c', `sleep ${marker} > /dev/null 2>&1 & echo done; sleep 2`]));
     expect(await waitForProcess(`sleep ${marker}`)).not.toEqual([]);
     const run = await pending;
     expect(run).toMatchObject({ exitCode: 0, stdout: 'done\n', timedOut: false });
@@ -313,7 +313,7 @@ describe('processSandbox warnings', () => {
     // A stand-in bwrap that passes the factory's probe but fails like a broken mount would.
     const bin = await mkdtemp(join(root, 'fake-bwrap-'));
     const script =
-      '#!/bin/sh\ncase "$*" in *--json-status-fd*) echo "bwrap: Can\'t mount proc on /newroot/proc" >&2; exit 1;; esac\nexit 0\n';
+      '#!/bin/sh\ncase "$*" in *--args*) echo "bwrap: Can\'t mount proc on /newroot/proc" >&2; exit 1;; esac\nexit 0\n';
     await writeFile(join(bin, 'bwrap'), script, { mode: 0o755 });
     const sandbox = processSandbox({ bwrap: true, path: `${bin}:/usr/bin:/bin`, logger: capture().logger });
     expect(sandbox.isolated).toBe(true);
