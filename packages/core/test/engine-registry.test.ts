@@ -161,6 +161,37 @@ describe('FunctionRegistry', () => {
     expect(unknown.message).toContain('sh');
   });
 
+  it("refuses env names that change the loader, a runtime's search path or the contract, naming the variable", async () => {
+    const base = { functionName: 'envy', runtime: 'sh', fileName: 'e.sh', data: src(ECHO) };
+    const names = [
+      'LD_PRELOAD',
+      'LD_LIBRARY_PATH',
+      'ld_audit',
+      'PYTHONPATH',
+      'PYTHONSTARTUP',
+      'NODE_OPTIONS',
+      'NODE_PATH',
+      'BASH_ENV',
+      'GCONV_PATH',
+      'PAYLOAD',
+      'HANDLER',
+      'JOB_ID',
+      'FUNCTION_ID',
+      'AI_ENDPOINT',
+      'OUTPUT_DIR',
+      'PATH',
+      'NANOGRID_DEADLINE_MS',
+    ];
+    for (const name of names) {
+      const err = await rejects(env.ng.registry.deploy({ ...base, env: { SAFE: '1', [name]: '/code/evil.so' } }));
+      expect(err.code, name).toBe('VALIDATION_FAILED');
+      expect(err.details?.['field'], name).toBe('env');
+      expect(err.message, name).toContain(`"${name}"`);
+    }
+    const ok = await env.ng.registry.deploy({ ...base, env: { API_KEY: 'k', PYTHONUNBUFFERED: '1', LANG: 'C.UTF-8' } });
+    expect(ok.env).toEqual({ API_KEY: 'k', PYTHONUNBUFFERED: '1', LANG: 'C.UTF-8' });
+  });
+
   it('lists, gets and deletes; unknown ids are FUNCTION_NOT_FOUND', async () => {
     const meta = await env.ng.registry.deploy({
       functionName: 'gone',

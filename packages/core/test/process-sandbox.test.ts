@@ -114,7 +114,7 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
       expect(foo).toBe('bar');
       expect(secret).toBe('unset');
       expect(outputDir).not.toBe(spec.outputDir); // a directory of the run's own, copied out after it
-      if (bwrap) expect(outputDir).toBe('/output');
+      if (bwrap) expect(outputDir).toBe('/run/nanogrid/output'); // /output links there
       expect(home).toBe(tmp);
       expect(rest).toBe(`${bwrap ? '/code' : spec.codeDir}\nt\n`); // bubblewrap shows the code at /code, as a container does
       if (!bwrap) expect(existsSync(tmp!)).toBe(false); // the per-run temp dir is removed

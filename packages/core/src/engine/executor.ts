@@ -1,5 +1,6 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { isNanoGridError, toNanoGridError } from '../errors.js';
@@ -27,6 +28,25 @@ export interface ExecuteContext {
   attempt: number;
   workerId: string;
   signal?: AbortSignal;
+}
+
+/**
+ * An error's message as a client may see it: host paths (the worker's work
+ * directory, its temp directory) are replaced by `…`, since they tell an
+ * attacker where things live. Messages NanoGrid writes avoid them; this
+ * catches errors of the platform (ENOENT, open '/var/lib/…') and plugins.
+ */
+export function publicMessage(err: Error, hostPaths: readonly string[]): string {
+  let message = err.message;
+  for (const root of hostPaths) {
+    if (!root || root === '/') continue;
+    const trimmed = root.replace(/\/+$/, '');
+    message = message.replace(
+      new RegExp(`${trimmed.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:/[^\\s'"\`),;]*)?`, 'g'),
+      '…',
+    );
+  }
+  return message;
 }
 
 /** Errors of the infrastructure (not of the function): worth another delivery. */
@@ -85,19 +105,26 @@ export class Executor {
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
     const diskMb = Math.min(meta.disk_mb ?? this.options.defaultDiskMb, this.options.maxDiskMb);
-    // Created by invoke() only when a run needs it (a warm call with no outputs never touches the disk).
-    let outcomeWroteFiles = true; // unknown until the run says otherwise
-    // Unique per execution in this process (a redelivery may run beside a stale attempt): a counter, not random bytes.
+    // The one owner of the job's output directory: named, created, collected and removed here; sandboxes
+    // only copy regular files into it. Unique per execution in this process (a redelivery may run beside a
+    // stale attempt): a counter, not random bytes.
     const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${process.pid}-${++this.runs}`);
+    const fail = (err: unknown): JobError => {
+      const e = toNanoGridError(err, 'SANDBOX_ERROR', this.sandbox.name);
+      const message = publicMessage(e, [resolve(this.options.workDir), tmpdir()]);
+      if (message !== e.message)
+        this.logger.warn('a job failed with a message naming host paths', { job_id: job.job_id, error: e.message });
+      return { code: e.code, message };
+    };
     try {
+      await mkdir(outputDir, { recursive: true });
       const plugin = this.registry.runtimeOf(meta);
       let codeDir: string;
       try {
         codeDir = await this.code.prepare(meta, plugin);
       } catch (err) {
         if (isRetryable(err)) throw err;
-        const e = toNanoGridError(err);
-        return this.finish(running, { code: e.code, message: e.message }, {});
+        return this.finish(running, fail(err), {});
       }
       let outcome;
       try {
@@ -130,10 +157,8 @@ export class Executor {
           ...(ctx.signal ? { signal: ctx.signal } : {}),
         });
       } catch (err) {
-        const e = toNanoGridError(err, 'SANDBOX_ERROR', this.sandbox.name);
-        return this.finish(running, { code: e.code, message: e.message }, {});
+        return this.finish(running, fail(err), {});
       }
-      outcomeWroteFiles = outcome.outputsWritten !== false;
       const facts: Partial<JobRecord> = {
         execution_time_ms: Math.round(outcome.run.durationMs),
         logs: outcome.logs,
@@ -150,8 +175,7 @@ export class Executor {
           });
       } catch (err) {
         if (isRetryable(err)) throw err;
-        const e = toNanoGridError(err);
-        return this.finish(running, { code: e.code, message: e.message }, facts);
+        return this.finish(running, fail(err), facts);
       }
       // A large result goes to storage; the record (held by the result store) only names it.
       const result = await this.spill.store(job.job_id, outcome.result);
@@ -172,7 +196,8 @@ export class Executor {
       );
       return final;
     } finally {
-      if (outcomeWroteFiles) await rm(outputDir, { recursive: true, force: true });
+      // Whatever happened (a failed job's partial outputs included), nothing of the run stays on this disk.
+      await rm(outputDir, { recursive: true, force: true });
     }
   }
 

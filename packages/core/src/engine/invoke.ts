@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import type { NetworkPolicy } from '../function-meta.js';
 import type { JobError, StartKind } from '../job.js';
 import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plugin.js';
@@ -19,6 +18,7 @@ export interface InvokeRequest {
   runtime: RuntimePlugin;
   fn: RuntimeFunctionInfo;
   codeDir: string;
+  /** Exists already: its owner (the Executor) creates and removes it. */
   outputDir: string;
   payload: unknown;
   jobId: string;
@@ -167,7 +167,6 @@ export async function invoke(sandbox: Sandbox, req: InvokeRequest): Promise<Invo
     const warm = await invokeWarm(sandbox, req, serve);
     if (warm) return warm;
   }
-  await mkdir(req.outputDir, { recursive: true });
   const env = invocationEnv(req, Date.now());
   // The event goes in on stdin, never only through the environment, whose strings the kernel caps at 128 KiB.
   const event = env.PAYLOAD ?? '{}';

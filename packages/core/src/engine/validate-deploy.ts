@@ -2,6 +2,7 @@ import { NanoGridError } from '../errors.js';
 import { NETWORK_POLICIES, type NetworkPolicy } from '../function-meta.js';
 import { runtimeMatches, type RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { EngineOptions } from './engine-options.js';
+import { reservedEnvReason } from './reserved-env.js';
 import { FUNCTION_NAME_RE } from './function-ref.js';
 
 /** Code already on the local disk (a streamed upload): read from there, never loaded whole. */
@@ -130,6 +131,8 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
     if (!ENV_KEY_RE.test(k))
       throw invalid('env', `env name "${k}" must be letters, digits and "_", not starting with a digit`);
     if (typeof v !== 'string') throw invalid('env', `env value of "${k}" must be a string`);
+    const reserved = reservedEnvReason(k);
+    if (reserved) throw invalid('env', `env name "${k}" cannot be set by a function: ${reserved}`);
   }
   const mc = req.maxConcurrency;
   if (mc !== undefined && (!Number.isInteger(mc) || mc < 1 || mc > 10_000)) {

@@ -79,22 +79,28 @@ export interface BwrapLayout {
 
 /** Where the code directory appears inside bubblewrap, as in a container. */
 export const BWRAP_CODE_DIR = '/code';
-/** Where the output directory appears inside bubblewrap. */
-export const BWRAP_OUTPUT_DIR = '/output';
-/** Where the per-run temp directory (also HOME) appears inside bubblewrap. */
-export const BWRAP_TMP_DIR = '/tmp';
 /**
- * The run's own tmpfs, of the run's disk quota: `/tmp` and `/output` are links
- * to its `tmp/` and `output/`, so one quota covers both. It lives in the run's
- * mount namespace only: the host reads outputs through `/proc/<pid>/root`.
+ * The run's own tmpfs, of the run's disk quota, holding its temp and output
+ * directories, so one quota covers both. It lives in the run's mount
+ * namespace only: the host reads outputs through `/proc/<pid>/root`.
  */
 export const BWRAP_DISK_DIR = '/run/nanogrid';
+/**
+ * The output directory inside bubblewrap (`OUTPUT_DIR`); `/output` links to it.
+ * The variables name the real directories: a server that empties them
+ * without following links (nftw FTW_PHYS) still empties them.
+ */
+export const BWRAP_OUTPUT_DIR = `${BWRAP_DISK_DIR}/output`;
+/** The per-run temp directory (`TMPDIR`, also HOME); `/tmp` links to it. */
+export const BWRAP_TMP_DIR = `${BWRAP_DISK_DIR}/tmp`;
+/** /dev/shm (POSIX shared memory, semaphores) is a tmpfs of its own, this size, as Docker's default. */
+const SHM_BYTES = 64 * 1024 * 1024;
 /** The uid and gid a run has inside (nobody): never root, even when the host runs as root. */
 export const BWRAP_UID = 65534;
 
 /** The run's output directory seen from the host, through the root of a process inside (bwrap's child). */
 export function bwrapOutputsFromHost(childPid: number): string {
-  return `/proc/${childPid}/root${BWRAP_DISK_DIR}/output`;
+  return `/proc/${childPid}/root${BWRAP_OUTPUT_DIR}`;
 }
 
 /** The run's tmpfs seen from the host (statfs there tells how much of the quota, and of RAM, it uses). */
@@ -131,18 +137,25 @@ export function bwrapArgs(layout: BwrapLayout): string[] {
   args.push(...systemDirArgs());
   for (const path of etcEntries()) args.push('--ro-bind-try', path, path);
   for (const path of layout.extraReadOnly) args.push('--ro-bind-try', path, path);
-  args.push('--proc', '/proc', '--dev', '/dev');
-  args.push('--size', String(layout.diskBytes), '--tmpfs', BWRAP_DISK_DIR);
-  args.push('--dir', `${BWRAP_DISK_DIR}/tmp`, '--dir', `${BWRAP_DISK_DIR}/output`);
+  // /dev is a tmpfs bubblewrap fills with device nodes: read-only but for a bounded /dev/shm (nodes stay usable).
   args.push(
-    '--symlink',
-    `${BWRAP_DISK_DIR}/tmp`,
-    BWRAP_TMP_DIR,
-    '--symlink',
-    `${BWRAP_DISK_DIR}/output`,
-    BWRAP_OUTPUT_DIR,
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--size',
+    String(SHM_BYTES),
+    '--tmpfs',
+    '/dev/shm',
+    '--remount-ro',
+    '/dev',
   );
+  args.push('--size', String(layout.diskBytes), '--tmpfs', BWRAP_DISK_DIR);
+  args.push('--dir', BWRAP_TMP_DIR, '--dir', BWRAP_OUTPUT_DIR);
+  args.push('--symlink', BWRAP_TMP_DIR, '/tmp', '--symlink', BWRAP_OUTPUT_DIR, '/output');
   args.push('--ro-bind', layout.codeDir, BWRAP_CODE_DIR);
+  // The root is bubblewrap's own tmpfs, without a size: read-only, so the quota's tmpfs is the only place to write.
+  args.push('--remount-ro', '/');
   args.push('--chdir', BWRAP_CODE_DIR);
   for (const [k, v] of Object.entries(layout.env)) args.push('--setenv', k, v);
   return args;

@@ -43,8 +43,9 @@ function tooLarge(c: Copy, what: string): NanoGridError {
 }
 
 /** Copies one open regular file, at most the size fstat saw (a file growing meanwhile cannot pass the caps). */
-async function copyFile(src: FileHandle, size: number, dest: string): Promise<void> {
-  const out = await open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o644);
+async function copyFile(src: FileHandle, size: number, mode: number, dest: string): Promise<void> {
+  // Permission bits only (a build's binary stays executable); never setuid, setgid or sticky.
+  const out = await open(dest, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode & 0o755);
   try {
     const buf = Buffer.allocUnsafe(Math.min(size, 1 << 20) || 1);
     for (let pos = 0; pos < size; ) {
@@ -81,7 +82,7 @@ async function copyDir(dir: FileHandle, to: string, top: boolean, c: Copy): Prom
         c.bytes += st.size;
         if (c.bytes > c.maxBytes) throw tooLarge(c, `${c.maxBytes} bytes`);
         if (top) c.made.add(dest);
-        await copyFile(h, st.size, dest);
+        await copyFile(h, st.size, st.mode, dest);
       }
     } finally {
       await h.close();

@@ -44,8 +44,9 @@ export const HOSTILE_CASES = [
   },
   {
     id: 'disk-quota',
-    attack: 'writes past disk_mb to /tmp, then to /output',
-    holds: 'writes past the quota (/tmp and /output together) fail with ENOSPC inside the function',
+    attack: 'writes past disk_mb to /tmp, then to /output, then anywhere else (/)',
+    holds:
+      'writes past the quota (/tmp and /output together) fail with ENOSPC inside the function; the rest is read-only',
   },
   {
     id: 'output-count',

@@ -209,7 +209,8 @@ out = fill(os.path.join(os.environ["OUTPUT_DIR"], "big"), 64)
 os.unlink(os.path.join(os.environ["OUTPUT_DIR"], "big"))
 half = fill(os.path.join(os.environ["TMPDIR"], "half"), 10)
 both = fill(os.path.join(os.environ["OUTPUT_DIR"], "half"), 10)
-print(json.dumps({"tmp": tmp, "out": out, "half": half, "both": both}))
+root = fill("/ng-root-write", 1) # anywhere else: the root is read-only
+print(json.dumps({"tmp": tmp, "out": out, "half": half, "both": both, "root": root}))
 `;
     const run = await sandbox.run(await pythonSpec(scratch, code, { diskMb: 16 }));
     const res = resultOf(run.stdout) as Record<string, [number, string]>;
@@ -218,6 +219,7 @@ print(json.dumps({"tmp": tmp, "out": out, "half": half, "both": both}))
     expect(res.tmp![0]).toBeLessThanOrEqual(16);
     expect(res.half).toEqual([10, 'ok']);
     expect(res.both?.[1]).toBe('ENOSPC'); // one quota for /tmp and /output together
+    expect(['EROFS', 'EACCES']).toContain(res.root?.[1]);
   },
 
   async 'output-count'({ sandbox, scratch }) {
