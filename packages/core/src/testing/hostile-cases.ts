@@ -16,7 +16,8 @@ export const HOSTILE_CASES = [
   },
   {
     id: 'remount',
-    attack: 'mount(MS_REMOUNT|MS_BIND) of /code and /usr, also from a nested user namespace, then writes there',
+    attack:
+      'remounts /code and /usr writable (MS_REMOUNT + MS_BIND), also from a nested user namespace, then writes there',
     holds: "every remount and write fails; the host's code directory is unchanged",
   },
   {
