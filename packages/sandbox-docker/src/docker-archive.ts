@@ -115,7 +115,8 @@ export async function extractOutputArchive(
     if (!over) {
       throw new NanoGridError(
         'SANDBOX_ERROR',
-        `copying /output out of the container failed: ${(err as Error).message}`,
+        // The worker's paths stay out of what the client reads (the cause keeps them for the logs).
+        `copying /output out of the container failed: ${(err as Error).message.split(root).join('<output>')}`,
         {
           plugin: 'docker-sandbox',
           cause: err,

@@ -60,11 +60,15 @@ export function dockerStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-/** The engine's own message for a failed call, without dockerode's prefix noise. */
+/** Host directories of runs (scratch mounts, pipe directories): not for a client's eyes. */
+const RUN_DIRS = /\/(?:[\w.-]+\/)*nanogrid-(?:scratch|warm)-[\w.-]+/g;
+
+/** The engine's own message for a failed call, without dockerode's prefix noise or the worker's run directories. */
 export function dockerMessage(err: unknown): string {
   const json = (err as { json?: { message?: unknown } } | null)?.json;
-  if (json && typeof json.message === 'string') return json.message;
-  return err instanceof Error ? err.message : String(err);
+  const text =
+    json && typeof json.message === 'string' ? json.message : err instanceof Error ? err.message : String(err);
+  return text.replace(RUN_DIRS, '<run dir>');
 }
 
 /** The images (of `images`) the engine does not have; every one when the engine does not answer. */

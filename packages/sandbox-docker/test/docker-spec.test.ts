@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxRunSpec } from '@nanogrid/core';
 import { containerAiEndpoint, planNetwork } from '../src/docker-network.js';
+import { dockerMessage } from '../src/docker-client.js';
 import { containerSpec } from '../src/docker-spec.js';
 
 /** Pure parts of the Docker sandbox: no engine needed. */
@@ -95,5 +96,20 @@ describe('network policies', () => {
       env: { AI_ENDPOINT: 'http://host.docker.internal:8080' },
     });
     expect(created).toBe(1);
+  });
+});
+
+describe('dockerMessage', () => {
+  it('keeps the worker run directories out of messages clients read', () => {
+    const err = Object.assign(new Error('x'), {
+      json: {
+        message:
+          'invalid mount config: bind source path does not exist: /tmp/nanogrid-scratch-0/nanogrid-scratch-12-abcd/tmp and /var/tmp/nanogrid-warm-12-Xy/in',
+      },
+    });
+    expect(dockerMessage(err)).toBe(
+      'invalid mount config: bind source path does not exist: <run dir>/tmp and <run dir>/in',
+    );
+    expect(dockerMessage(new Error('plain'))).toBe('plain');
   });
 });
