@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isNanoGridError, processSandbox, silentLogger } from '@nanogrid/core';
+import {
+  composeNanoGrid,
+  fsStorage,
+  isNanoGridError,
+  memoryQueue,
+  memoryResults,
+  processSandbox,
+  silentLogger,
+} from '@nanogrid/core';
 import { type BuildEngine, buildEngine } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRequirements, pythonRuntime } from '../src/index.js';
@@ -157,6 +165,31 @@ describe('the dependency folder on sys.path', () => {
       });
       expect(out.trim()).toBe('found');
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a controller of its own', () => {
+  it('gets a sandbox when a runtime installs dependencies, since it installs them at deploy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nanogrid-controller-'));
+    const ng = await composeNanoGrid(
+      {
+        role: 'controller',
+        dataDir: join(dir, 'data'),
+        storage: fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
+        queue: memoryQueue({ name: `q-${Date.now()}` }),
+        results: memoryResults(),
+        sandbox: 'process',
+        runtimes: [pythonRuntime()],
+      },
+      { runtimes: [], cwd: dir, logger: silentLogger },
+    );
+    try {
+      expect(ng.worker).toBeUndefined();
+      expect(ng.sandbox.name).toBe('process');
+    } finally {
+      await ng.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -120,7 +120,7 @@ function needsShared(role: Role, what: string): never {
   );
 }
 
-/** A controller with no compiled runtimes never runs code: its sandbox only explains that. */
+/** A controller with no build steps never runs code: its sandbox only explains that. */
 const noSandbox: Sandbox = {
   name: 'none',
   isolated: true,
@@ -168,10 +168,13 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
       throw err;
     }
   }
-  const runsCode = role !== 'controller' || runtimes.some((r) => r.build);
+  // A controller builds at deploy (compiles, dependency installs), so it needs a sandbox for those.
+  const runsCode = role !== 'controller' || runtimes.some((r) => r.build || r.dependencies);
   const pick = opts.pickSandbox ?? processOnly;
   const settings = sandboxSettings(config.sandbox);
-  const images = [...new Set(runtimes.flatMap((r) => [r.image, r.build?.image ?? r.image]))];
+  const images = [
+    ...new Set(runtimes.flatMap((r) => [r.image, r.build?.image ?? r.image, r.dependencies?.image ?? r.image])),
+  ];
   let sandbox: Sandbox = noSandbox;
   try {
     if (!settings) sandbox = config.sandbox as Sandbox;
