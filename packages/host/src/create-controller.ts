@@ -16,6 +16,7 @@ import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { endpointHandler } from './http/endpoint-handler.js';
 import { filesHandler } from './http/files-handler.js';
 import { functionRoutes } from './http/function-routes.js';
+import { openApiDocument } from './http/openapi.js';
 import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
 import { runHandler } from './http/run-handler.js';
@@ -144,6 +145,10 @@ export function createController(deps: ControllerDeps): Hono {
       ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
     }),
   );
+
+  // The API's contract (generated from http/api-routes.ts), open like /health for tooling.
+  let doc: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', (c) => c.json((doc ??= openApiDocument())));
 
   // Everything below needs a key when keys are configured.
   app.use('*', auth);

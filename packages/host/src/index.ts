@@ -16,6 +16,8 @@ export { guardRequestBodies, type BodyGuardOptions } from './guard-request-bodie
 export { runCli, USAGE, UsageError, type CliIo } from './cli-main.js';
 export { errorBody, type ErrorBody } from './http/error-response.js';
 export { functionView, jobView, type FunctionView } from './http/views.js';
+export { API_ROUTES, UNDOCUMENTED_PREFIXES, honoPath, type ApiRoute } from './http/api-routes.js';
+export { openApiDocument, type OpenApiOptions } from './http/openapi.js';
 export { rateLimit, type RateLimitOptions } from './http/rate-limit.js';
 export { apiKeyAuth } from './http/api-key-auth.js';
 export { clientIp } from './http/client-ip.js';

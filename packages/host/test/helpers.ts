@@ -14,6 +14,7 @@ import {
   silentLogger,
 } from '@nanogrid/core';
 import type { Hono } from 'hono';
+import { checkedByContract } from './contract.js';
 import { type ControllerDeps, createController, defaultRuntimes, sandboxPicker } from '../src/index.js';
 
 /** The original's hello.py (MISSION.md), unchanged: script mode, PAYLOAD in, stdout out. */
@@ -76,13 +77,16 @@ export async function startTestHost(
     { runtimes: [], cwd: dir, logger: silentLogger, pickSandbox: sandboxPicker() },
   );
   nanogrid.worker?.start();
-  const app = createController({
-    registry: nanogrid.registry,
-    jobs: nanogrid.jobs,
-    storage: nanogrid.storage,
-    logger: silentLogger,
-    ...controller,
-  });
+  // Every answer a test gets through this host is checked against the API's document.
+  const app = checkedByContract(
+    createController({
+      registry: nanogrid.registry,
+      jobs: nanogrid.jobs,
+      storage: nanogrid.storage,
+      logger: silentLogger,
+      ...controller,
+    }),
+  );
   return {
     app,
     nanogrid,

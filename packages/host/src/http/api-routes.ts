@@ -1,0 +1,214 @@
+import { z } from 'zod';
+import type { ZodOpenApiOperationObject, ZodOpenApiResponsesObject } from 'zod-openapi';
+import * as S from './api-schemas.js';
+
+/**
+ * Every route of the NanoGrid API, described once: the OpenAPI document is
+ * built from this list, a test checks that the app serves exactly these
+ * routes, and the test hosts validate every answer against them. A new route
+ * is a handler plus an entry here.
+ */
+export interface ApiRoute {
+  method: 'get' | 'post' | 'put' | 'delete';
+  /** OpenAPI form: `/functions/{ref}`. */
+  path: string;
+  /** Served without the API key (load balancers, signed links, tooling). @default false */
+  open?: boolean;
+  operation: ZodOpenApiOperationObject;
+}
+
+/**
+ * Routes under these prefixes have contracts of their own: the AWS Lambda API
+ * (`/2015-03-31`), and functions' HTTP endpoints (`/fn/…`), where the function
+ * decides the methods, statuses and bodies.
+ */
+export const UNDOCUMENTED_PREFIXES = ['/2015-03-31', '/fn/'] as const;
+
+const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+/** Any failure: the error shape, its status following from the code. */
+const errors = { default: json(S.ErrorBodySchema, 'An error: 4xx for the request, 5xx for the host') };
+const responses = (r: ZodOpenApiResponsesObject): ZodOpenApiResponsesObject => ({ ...r, ...errors });
+
+const ref = z
+  .string()
+  .meta({
+    description: 'A function name or id; where one version is meant also `name:3` or `name:alias`',
+    example: 'hello:prod',
+  });
+const refParams = { path: z.object({ ref }) };
+const aliasParams = { path: z.object({ ref, alias: z.string().meta({ example: 'prod' }) }) };
+const jobParams = { path: z.object({ job_id: z.string() }) };
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  {
+    method: 'get',
+    path: '/health',
+    open: true,
+    operation: {
+      operationId: 'health',
+      summary: 'Health probe for load balancers',
+      responses: { '200': json(S.HealthSchema, 'Healthy') },
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    open: true,
+    operation: {
+      operationId: 'openapi',
+      summary: 'This document',
+      responses: {
+        '200': {
+          description: 'OpenAPI 3.1',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/files/{key}',
+    open: true,
+    operation: {
+      operationId: 'downloadFile',
+      summary: 'Download an output file through a signed link (embedded filesystem storage only)',
+      description: '`key` is the storage key of the file (it may hold `/`); the link carries `expires` and `sig`.',
+      requestParams: { path: z.object({ key: z.string() }), query: z.object({ expires: z.string(), sig: z.string() }) },
+      responses: responses({
+        '200': {
+          description: 'The file, with the content type it was stored with',
+          content: { '*/*': { schema: z.string().meta({ format: 'binary' }) } },
+        },
+      }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    operation: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics',
+      responses: responses({
+        '200': { description: 'Prometheus text exposition', content: { 'text/plain': { schema: z.string() } } },
+      }),
+    },
+  },
+  {
+    method: 'post',
+    path: '/upload',
+    operation: {
+      operationId: 'deploy',
+      summary: 'Deploy a function, or the next version of an existing name',
+      requestBody: { required: true, content: { 'multipart/form-data': { schema: S.UploadFormSchema } } },
+      responses: responses({ '201': json(S.FunctionInfoSchema, 'Deployed: the new version') }),
+    },
+  },
+  {
+    method: 'post',
+    path: '/run',
+    operation: {
+      operationId: 'run',
+      summary: 'Run a function: wait for the result, or (X-Async: true) queue it',
+      requestParams: {
+        header: z.object({
+          'x-async': z.enum(['true', '1', 'yes']).optional().meta({ description: 'Answer 202 at once with a job id' }),
+        }),
+      },
+      requestBody: { required: true, content: { 'application/json': { schema: S.RunRequestSchema } } },
+      responses: responses({
+        '200': json(S.JobSchema, 'The job completed'),
+        '202': json(
+          z.union([S.JobSubmittedSchema, S.JobSchema]),
+          'Queued (X-Async), or still running when the wait ended: poll GET /status/{job_id}',
+        ),
+        '500': json(S.JobSchema, 'The job failed: its error says why (FUNCTION_ERROR, OUT_OF_MEMORY …)'),
+        '504': json(S.JobSchema, 'The job ran past its timeout'),
+      }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/status/{job_id}',
+    operation: {
+      operationId: 'status',
+      summary: 'A job and, once final, its result or error',
+      requestParams: jobParams,
+      responses: responses({ '200': json(S.JobSchema, 'The job') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/functions',
+    operation: {
+      operationId: 'listFunctions',
+      summary: 'Every function, at its latest version',
+      responses: responses({ '200': json(S.FunctionListSchema, 'The functions') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/functions/{ref}',
+    operation: {
+      operationId: 'getFunction',
+      summary: 'One version of a function (the latest for a bare name)',
+      requestParams: refParams,
+      responses: responses({ '200': json(S.FunctionInfoSchema, 'The version') }),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/functions/{ref}',
+    operation: {
+      operationId: 'deleteFunction',
+      summary: 'Delete a function (name or id) or one version (name:3; 409 CONFLICT while an alias points at it)',
+      requestParams: refParams,
+      responses: responses({ '200': json(S.FunctionDeletedSchema, 'Deleted') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/functions/{ref}/versions',
+    operation: {
+      operationId: 'listVersions',
+      summary: 'Every version of a function and its aliases',
+      requestParams: refParams,
+      responses: responses({ '200': json(S.FunctionVersionsSchema, 'The versions') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/functions/{ref}/aliases',
+    operation: {
+      operationId: 'listAliases',
+      summary: 'The aliases of a function',
+      requestParams: refParams,
+      responses: responses({ '200': json(S.FunctionAliasesSchema, 'The aliases') }),
+    },
+  },
+  {
+    method: 'put',
+    path: '/functions/{ref}/aliases/{alias}',
+    operation: {
+      operationId: 'setAlias',
+      summary: 'Point an alias at a version (creates or moves it)',
+      requestParams: aliasParams,
+      requestBody: { required: true, content: { 'application/json': { schema: S.AliasRequestSchema } } },
+      responses: responses({ '200': json(S.AliasSetSchema, 'The alias') }),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/functions/{ref}/aliases/{alias}',
+    operation: {
+      operationId: 'deleteAlias',
+      summary: 'Delete an alias',
+      requestParams: aliasParams,
+      responses: responses({ '200': json(S.AliasDeletedSchema, 'Deleted') }),
+    },
+  },
+];
+
+/** `/functions/{ref}` → `/functions/:ref` (and `{key}` of /files → `*`), the form Hono routes by. */
+export function honoPath(route: ApiRoute): string {
+  return route.path === '/files/{key}' ? '/files/*' : route.path.replace(/\{(\w+)\}/g, ':$1');
+}

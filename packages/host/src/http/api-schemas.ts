@@ -1,0 +1,158 @@
+import { ERROR_STATUS, type ErrorCode } from '@nanogrid/core';
+import { z } from 'zod';
+import 'zod-openapi'; // typed `.meta({ id })` for the document's components
+
+/** The API's shapes as zod schemas: the OpenAPI document is generated from them, tests validate answers with them. */
+
+// Every code core knows (ERROR_STATUS), so the document follows new codes by itself.
+const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+export const ErrorCodeSchema = z.enum(ERROR_CODES).meta({ id: 'ErrorCode' });
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: ErrorCodeSchema,
+      message: z.string(),
+      field: z.string().optional().meta({ description: 'The request field at fault' }),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .meta({
+    id: 'Error',
+    description: 'Every error answer: a code (its HTTP status follows from it) and a message a person can act on',
+  });
+
+export const HealthSchema = z.object({ status: z.literal('healthy') }).meta({ id: 'Health' });
+
+const NetworkSchema = z.enum(['none', 'ai', 'internet']);
+
+export const FunctionInfoSchema = z
+  .object({
+    function_id: z.string(),
+    function_name: z.string(),
+    version: z.number().int().min(1),
+    runtime: z.string(),
+    runtime_plugin: z.string(),
+    handler: z.string(),
+    entry_file: z.string(),
+    timeout: z.number().meta({ description: 'Seconds' }),
+    memory_mb: z.number().int(),
+    disk_mb: z.number().int().optional(),
+    network: NetworkSchema,
+    max_concurrency: z.number().int().optional(),
+    s3_key: z.string(),
+    code_sha256: z.string(),
+    code_size: z.number().int(),
+    created_at: z.string(),
+    env_keys: z.array(z.string()).meta({ description: 'Names of the env variables (values are never shown)' }),
+  })
+  .meta({ id: 'Function', description: 'One version of a function' });
+
+export const FunctionListSchema = z.object({ functions: z.array(FunctionInfoSchema) }).meta({ id: 'FunctionList' });
+
+export const AliasInfoSchema = z
+  .object({ alias: z.string(), version: z.number().int(), updated_at: z.string() })
+  .meta({ id: 'Alias' });
+
+export const AliasSetSchema = AliasInfoSchema.extend({ function_id: z.string(), function_name: z.string() }).meta({
+  id: 'AliasSet',
+});
+
+export const FunctionVersionsSchema = z
+  .object({
+    function_id: z.string(),
+    function_name: z.string(),
+    versions: z.array(FunctionInfoSchema),
+    aliases: z.array(AliasInfoSchema),
+  })
+  .meta({ id: 'FunctionVersions' });
+
+export const FunctionAliasesSchema = z
+  .object({ function_id: z.string(), function_name: z.string(), aliases: z.array(AliasInfoSchema) })
+  .meta({ id: 'FunctionAliases' });
+
+export const FunctionDeletedSchema = z
+  .object({
+    function_id: z.string(),
+    function_name: z.string(),
+    version: z.number().int().optional(),
+    deleted: z.literal(true),
+  })
+  .meta({ id: 'FunctionDeleted' });
+
+export const AliasDeletedSchema = z
+  .object({ function: z.string(), alias: z.string(), deleted: z.literal(true) })
+  .meta({ id: 'AliasDeleted' });
+
+export const JobStatusSchema = z.enum(['pending', 'running', 'completed', 'failed']).meta({ id: 'JobStatus' });
+
+export const JobSchema = z
+  .object({
+    job_id: z.string(),
+    function_id: z.string(),
+    function_name: z.string().optional(),
+    function_version: z.number().int().optional(),
+    status: JobStatusSchema,
+    result: z.unknown().optional().meta({ description: "The function's return value (present once completed)" }),
+    error: z
+      .object({ code: ErrorCodeSchema, message: z.string(), type: z.string().optional(), trace: z.string().optional() })
+      .optional()
+      .meta({ description: 'Why the job failed' }),
+    output_files: z
+      .array(z.string())
+      .meta({ description: 'Links to the files the function wrote to its output directory' }),
+    execution_time_ms: z.number().optional(),
+    logs: z.string().optional(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    started_at: z.string().optional(),
+    finished_at: z.string().optional(),
+    attempts: z.number().int().optional(),
+    peak_memory_bytes: z.number().optional(),
+    worker: z.string().optional(),
+    start: z.enum(['cold', 'warm', 'prewarmed']).optional(),
+    message: z.string().optional().meta({ description: 'Set when a sync run hands over to polling' }),
+  })
+  .meta({ id: 'Job' });
+
+export const JobSubmittedSchema = z
+  .object({
+    job_id: z.string(),
+    function_id: z.string(),
+    function_name: z.string(),
+    function_version: z.number().int(),
+    status: z.literal('pending'),
+    message: z.string(),
+  })
+  .meta({ id: 'JobSubmitted' });
+
+export const RunRequestSchema = z
+  .object({
+    function: z.string().optional().meta({ description: 'A name or id, optionally with ":<version>" or ":<alias>"' }),
+    function_id: z
+      .string()
+      .optional()
+      .meta({ description: 'The original field: same forms as "function"; give one of the two' }),
+    payload: z.unknown().optional().meta({ description: 'The event handed to the function (default {})' }),
+  })
+  .meta({ id: 'RunRequest' });
+
+export const AliasRequestSchema = z.object({ version: z.number().int().min(1) }).meta({ id: 'AliasRequest' });
+
+export const UploadFormSchema = z
+  .object({
+    file: z
+      .string()
+      .meta({ format: 'binary', description: 'One source file of the runtime (.py .js .mjs .cpp .go …) or a .zip' }),
+    function_name: z.string().meta({ description: 'Deploying an existing name makes its next version' }),
+    runtime: z.string().meta({ examples: ['python3.11', 'nodejs20.x', 'cpp', 'go'] }),
+    handler: z.string().optional().meta({ description: 'module.function' }),
+    timeout: z.string().optional().meta({ description: 'Seconds' }),
+    memory_mb: z.string().optional(),
+    disk_mb: z.string().optional(),
+    max_concurrency: z.string().optional(),
+    network: NetworkSchema.optional(),
+    env: z.string().optional().meta({ description: 'A JSON object of strings' }),
+  })
+  .meta({ id: 'UploadForm' });
