@@ -29,12 +29,10 @@ const json = (schema: z.ZodType, description: string) => ({ description, content
 const errors = { default: json(S.ErrorBodySchema, 'An error: 4xx for the request, 5xx for the host') };
 const responses = (r: ZodOpenApiResponsesObject): ZodOpenApiResponsesObject => ({ ...r, ...errors });
 
-const ref = z
-  .string()
-  .meta({
-    description: 'A function name or id; where one version is meant also `name:3` or `name:alias`',
-    example: 'hello:prod',
-  });
+const ref = z.string().meta({
+  description: 'A function name or id; where one version is meant also `name:3` or `name:alias`',
+  example: 'hello:prod',
+});
 const refParams = { path: z.object({ ref }) };
 const aliasParams = { path: z.object({ ref, alias: z.string().meta({ example: 'prod' }) }) };
 const jobParams = { path: z.object({ job_id: z.string() }) };

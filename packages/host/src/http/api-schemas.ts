@@ -41,6 +41,14 @@ export const FunctionInfoSchema = z
     disk_mb: z.number().int().optional(),
     network: NetworkSchema,
     max_concurrency: z.number().int().optional(),
+    public: z
+      .literal(true)
+      .optional()
+      .meta({ description: 'Its HTTP endpoint (/fn/{name}) answers without an API key' }),
+    http_event: z
+      .literal('2.0')
+      .optional()
+      .meta({ description: 'Its HTTP endpoint hands it API Gateway payload 2.0 events' }),
     s3_key: z.string(),
     code_sha256: z.string(),
     code_size: z.number().int(),
@@ -154,5 +162,10 @@ export const UploadFormSchema = z
     max_concurrency: z.string().optional(),
     network: NetworkSchema.optional(),
     env: z.string().optional().meta({ description: 'A JSON object of strings' }),
+    public: z
+      .enum(['true', 'false'])
+      .optional()
+      .meta({ description: 'Serve its HTTP endpoint /fn/{name} without an API key' }),
+    http_event: z.literal('2.0').optional().meta({ description: 'Event format of its HTTP endpoint' }),
   })
   .meta({ id: 'UploadForm' });
