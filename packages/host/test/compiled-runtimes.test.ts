@@ -46,6 +46,18 @@ int main() {
   return 0;
 }
 `;
+/** Counts the bytes of its event on stdin. */
+const SIZE_CPP = `#include <cstdio>
+int main() {
+  char buf[65536];
+  size_t n, total = 0;
+  while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) total += n;
+  printf("{\\"bytes\\": %zu}\\n", total);
+  return 0;
+}
+`;
+/** An event just under the 6 MiB payload limit: 50 times what one environment string may hold. */
+const bigPayload = () => ({ name: 'big', pad: 'x'.repeat(6 * 1024 * 1024 - 1024) });
 const EXIT_CPP = '#include <iostream>\nint main() { std::cerr << "cannot go on" << std::endl; return 5; }\n';
 
 /** The C++ and Go runtimes through the HTTP API: compiled at deploy, run per job, in both sandboxes. */
@@ -100,6 +112,47 @@ for (const sandbox of ['process', 'docker'] as const) {
           run(host.app, { function_id: String(up.body['function_id']), payload: { name: 'again' } }),
         );
         expect(again.body).toMatchObject({ status: 'completed', start: 'warm', result: { message: 'Hello, again!' } });
+      },
+    );
+
+    it.skipIf(!env.ready)('a 6 MiB event reaches a C++ program on stdin, cold and warm', async () => {
+      const cold = await makeEngineHost({ sandbox, warm: { enabled: false } });
+      try {
+        for (const [h, starts] of [
+          [cold, ['cold', 'cold']],
+          [host, ['cold', 'warm']],
+        ] as const) {
+          const up = await json(
+            upload(h.app, { file: { name: 'size.cpp', content: SIZE_CPP }, function_name: 'size', runtime: 'cpp' }),
+          );
+          expect(up.status).toBe(201);
+          const payload = bigPayload();
+          for (const start of starts) {
+            const ran = await json(run(h.app, { function_id: String(up.body['function_id']), payload }));
+            expect(ran.body).toMatchObject({
+              status: 'completed',
+              start,
+              result: { bytes: JSON.stringify(payload).length },
+            });
+          }
+        }
+      } finally {
+        await cold.close();
+      }
+    });
+
+    it.skipIf(!env.ready || !goReady)(
+      'a 6 MiB event reaches a Go program on stdin, through its exec server',
+      async () => {
+        const source = await readFile(join(examples, 'hello.go'));
+        const up = await json(
+          upload(host.app, { file: { name: 'hello.go', content: source }, function_name: 'big-go', runtime: 'go' }),
+        );
+        expect(up.status).toBe(201);
+        for (const start of ['cold', 'warm']) {
+          const ran = await json(run(host.app, { function_id: String(up.body['function_id']), payload: bigPayload() }));
+          expect(ran.body).toMatchObject({ status: 'completed', start, result: { message: 'Hello, big!' } });
+        }
       },
     );
 

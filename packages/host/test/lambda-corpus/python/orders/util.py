@@ -1,0 +1,4 @@
+def parse(body):
+    import json
+
+    return json.loads(body)
