@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'FUNCTION_NOT_FOUND'
   | 'JOB_NOT_FOUND'
   | 'CONFLICT'
+  | 'IDEMPOTENCY_CONFLICT'
   | 'NOT_FOUND'
   | 'PAYLOAD_TOO_LARGE'
   | 'REQUEST_TIMEOUT'

@@ -95,6 +95,7 @@ describe('controller routes', () => {
       ...host.nanogrid.jobs,
       status: host.nanogrid.jobs.status.bind(host.nanogrid.jobs),
       wait: host.nanogrid.jobs.wait.bind(host.nanogrid.jobs),
+      submitOnce: host.nanogrid.jobs.submitOnce.bind(host.nanogrid.jobs),
     };
     const submit = async (fid: string, payload: unknown) => {
       const submitted = await host.nanogrid.jobs.submit(fid, payload);

@@ -3,7 +3,7 @@ import type { JobPatch, JobRecord, ResultSink, WaitOptions } from '@nanogrid/cor
 import { ChannelSubscriber } from './channel-subscriber.js';
 import { RedisLink } from './connection.js';
 import type { RedisConnectionOptions } from './connection.js';
-import { WRITE_RECORD } from './result-scripts.js';
+import { CLAIM, WRITE_RECORD } from './result-scripts.js';
 
 export interface RedisResultsOptions extends RedisConnectionOptions {
   /** Plugin name shown in logs and errors. @default 'redis-results' */
@@ -138,6 +138,12 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     },
     async get(jobId: string) {
       return (await read(jobId))?.record;
+    },
+    async claim(claimKey: string, value: string, ttlMs: number) {
+      const held = await link.run(async (c) =>
+        CLAIM.run(c, [`${link.prefix}claim:${claimKey}`], [value, Math.max(1, Math.ceil(ttlMs))]),
+      );
+      return typeof held === 'string' ? held : undefined;
     },
     async publish(final: JobRecord) {
       if (!isFinalStatus(final.status)) {

@@ -9,6 +9,10 @@ import { LuaScript } from './lua-script.js';
  * The version check makes read-merge-write atomic without merging JSON in Lua
  * (cjson turns `[]` into `{}`).
  */
+/** SET NX PX, else the holder's value: KEYS[1] the claim, ARGV[1] value, ARGV[2] TTL ms. Returns false when taken. */
+export const CLAIM = new LuaScript(`if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('GET', KEYS[1])`);
+
 export const WRITE_RECORD = new LuaScript(`local cur = redis.call('HMGET', KEYS[1], 'status', 'v')
 local st = cur[1]
 if st == 'completed' or st == 'failed' then return -1 end

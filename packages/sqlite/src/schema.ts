@@ -42,4 +42,13 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX rate_limits_reset ON rate_limits (reset_at);
   `,
+  // 2: claims (idempotency keys, schedule ticks): a key held until it expires.
+  `
+  CREATE TABLE claims (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX claims_expiry ON claims (expires_at);
+  `,
 ];

@@ -60,6 +60,11 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     sweep: db.prepare<[number]>('DELETE FROM job_records WHERE expires_at <= ? RETURNING length(record) AS n'),
     size: db.prepare<[string]>('SELECT length(record) AS n FROM job_records WHERE job_id = ?'),
     held: db.prepare('SELECT COALESCE(SUM(length(record)), 0) AS n FROM job_records'),
+    claimHeld: db.prepare<[string, number]>('SELECT value FROM claims WHERE key = ? AND expires_at > ?'),
+    hold: db.prepare<[string, string, number]>(
+      'INSERT OR REPLACE INTO claims (key, value, expires_at) VALUES (?, ?, ?)',
+    ),
+    sweepClaims: db.prepare<[number]>('DELETE FROM claims WHERE expires_at <= ?'),
   }));
   // Counted once at open from the file, then kept in step with every write and sweep (O(1) per write).
   const budget = byteBudget({
@@ -74,6 +79,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   const sweep = (now: number) => {
     lastSweep = now;
     for (const row of st.sweep.all(now) as { n: number }[]) budget.add(-row.n);
+    st.sweepClaims.run(now);
   };
 
   const live = (jobId: string, now: number): { record: JobRecord; final: boolean } | undefined => {
@@ -148,6 +154,16 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     },
     async get(jobId: string) {
       return current(jobId);
+    },
+    async claim(key: string, value: string, ttlMs: number) {
+      // Read and write in one synchronous step: no other write slips in between.
+      return write(() => {
+        const now = Date.now();
+        const held = st.claimHeld.get(key, now) as { value: string } | undefined;
+        if (held) return held.value;
+        st.hold.run(key, value, now + ttlMs);
+        return undefined;
+      });
     },
     async publish(final: JobRecord) {
       if (!isFinalStatus(final.status)) {

@@ -105,6 +105,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
   };
 
   const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : clone(r));
+  const claims = new Map<string, { value: string; until: number }>();
 
   return {
     name,
@@ -124,6 +125,14 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     },
     async get(jobId: string) {
       return copy(live(jobId));
+    },
+    async claim(key: string, value: string, ttlMs: number) {
+      const now = Date.now();
+      const held = claims.get(key);
+      if (held && held.until > now) return held.value;
+      if (claims.size >= 100_000) for (const [k, c] of claims) if (c.until <= now) claims.delete(k);
+      claims.set(key, { value, until: now + ttlMs });
+      return undefined;
     },
     async publish(final: JobRecord) {
       if (!isFinalStatus(final.status)) {

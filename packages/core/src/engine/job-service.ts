@@ -16,6 +16,9 @@ export interface Submitted {
   fn: FunctionMeta;
 }
 
+/** How long an idempotency key names its job: as long as job records live by default. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+
 function jobNotFound(jobId: string): NanoGridError {
   return new NanoGridError('JOB_NOT_FOUND', `no job with id "${jobId}" (job records are kept for 24 hours)`, {
     details: { job_id: jobId },
@@ -38,7 +41,7 @@ export class JobService {
   ) {}
 
   /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
-  async submit(ref: string, payload: unknown, field = 'function'): Promise<Submitted> {
+  async submit(ref: string, payload: unknown, field = 'function', opts: { jobId?: string } = {}): Promise<Submitted> {
     const fn = await this.registry.get(ref, field);
     const size = Buffer.byteLength(JSON.stringify(payload ?? {}));
     if (size > this.options.maxPayloadBytes) {
@@ -52,7 +55,7 @@ export class JobService {
     }
     const now = new Date().toISOString();
     const record: JobRecord = {
-      job_id: randomUUID(),
+      job_id: opts.jobId ?? randomUUID(),
       function_id: fn.function_id,
       function_name: fn.function_name,
       function_version: fn.version,
@@ -94,6 +97,49 @@ export class JobService {
       throw e;
     }
     return { record, fn };
+  }
+
+  /**
+   * `submit` under an idempotency key: the first request with `key` queues a
+   * job, a repeat within 24 h gets that job back (`replayed`), and a repeat
+   * whose `fingerprint` (what was asked) differs is IDEMPOTENCY_CONFLICT. The
+   * key is taken atomically in the result sink, so two controllers answering
+   * the same key at once queue one job.
+   */
+  async submitOnce(
+    key: string,
+    fingerprint: string,
+    ref: string,
+    payload: unknown,
+    field = 'function',
+  ): Promise<Submitted & { replayed: boolean }> {
+    if (!this.results.claim) {
+      throw new NanoGridError(
+        'BAD_REQUEST',
+        `Idempotency-Key needs a results backend that can claim keys; ${this.results.name} cannot`,
+      );
+    }
+    const jobId = randomUUID();
+    const held = await this.results.claim(
+      `idem:${key}`,
+      JSON.stringify({ job_id: jobId, fingerprint }),
+      IDEMPOTENCY_TTL_MS,
+    );
+    if (held === undefined) return { ...(await this.submit(ref, payload, field, { jobId })), replayed: false };
+    const prior = JSON.parse(held) as { job_id: string; fingerprint: string };
+    if (prior.fingerprint !== fingerprint) {
+      throw new NanoGridError(
+        'IDEMPOTENCY_CONFLICT',
+        `this Idempotency-Key was used in the last 24 hours for a different request (job ${prior.job_id}); send a new key for a new request`,
+        { details: { job_id: prior.job_id } },
+      );
+    }
+    const record = await this.results.get(prior.job_id);
+    // No record: the first submit was refused before queueing (or the record expired): try it again under the same id.
+    if (!record) return { ...(await this.submit(ref, payload, field, { jobId: prior.job_id })), replayed: false };
+    const version = record.function_version;
+    const fn = await this.registry.get(version === undefined ? record.function_id : `${record.function_id}:${version}`);
+    return { record, fn, replayed: true };
   }
 
   async status(jobId: string): Promise<JobRecord> {

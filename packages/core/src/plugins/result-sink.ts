@@ -31,6 +31,13 @@ export interface ResultSink {
    * latest record (or undefined for an unknown job).
    */
   wait(jobId: string, opts?: WaitOptions): Promise<JobRecord | undefined>;
+  /**
+   * Holds `key` with `value` for `ttlMs` unless it is already held: resolves
+   * undefined when this call took it, else with the value that holds it.
+   * Atomic across every controller sharing the sink, so idempotency keys and
+   * schedule ticks are taken once. Features that need it refuse to start without it.
+   */
+  claim?(key: string, value: string, ttlMs: number): Promise<string | undefined>;
   /** Proves at start-up that the store is reachable; throws a NanoGridError naming the fix. */
   check?(): Promise<void>;
   close(): Promise<void>;

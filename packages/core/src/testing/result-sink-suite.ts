@@ -211,6 +211,26 @@ export function testResultSink<S extends ResultSink>(
       expect(await waitB).toMatchObject({ job_id: b.job_id, status: 'pending' });
     });
 
+    it('claim: one of many concurrent claims of a key takes it, the rest see its value', async () => {
+      expect(typeof sink.claim).toBe('function');
+      const key = `claim-${Math.random().toString(36).slice(2)}`;
+      const answers = await Promise.all(Array.from({ length: n }, (_, i) => sink.claim!(key, `v${i}`, 60_000)));
+      const taken = answers.filter((a) => a === undefined);
+      expect(taken).toHaveLength(1);
+      const winner = `v${answers.indexOf(undefined)}`;
+      expect(answers.filter((a) => a !== undefined).every((a) => a === winner)).toBe(true);
+      expect(await sink.claim!(key, 'later', 60_000)).toBe(winner);
+      expect(await sink.claim!(`${key}-other`, 'x', 60_000)).toBeUndefined();
+    });
+
+    it('claim: a key is free again once its TTL has passed', async () => {
+      const key = `claim-ttl-${Math.random().toString(36).slice(2)}`;
+      expect(await sink.claim!(key, 'first', 300)).toBeUndefined();
+      expect(await sink.claim!(key, 'second', 300)).toBe('first');
+      await sleep(400);
+      await eventually(async () => expect(await sink.claim!(key, 'third', 60_000)).not.toBe('first'), slack, 100);
+    });
+
     if (ttlSec !== false) {
       it(
         `forgets a job ${ttlSec}s after its last write`,

@@ -2,11 +2,12 @@ import type { JobRecord, JobService } from '@nanogrid/core';
 import type { Context } from 'hono';
 import { NanoGridError } from '@nanogrid/core';
 import { errorBody, statusOf } from './error-response.js';
+import { idempotencyKey, runFingerprint } from './idempotency-key.js';
 import { readRun, wantsAsync } from './read-run.js';
 import { jobView } from './views.js';
 
 export interface RunHandlerOptions {
-  jobs: Pick<JobService, 'submit' | 'wait'>;
+  jobs: Pick<JobService, 'submit' | 'submitOnce' | 'wait'>;
   /** Added to the function's timeout for queueing, cold start and upload of outputs. */
   syncMarginMs: number;
   /** Aborted when the host shuts down: pending sync waits answer 202 instead of hanging. */
@@ -40,7 +41,11 @@ export function runHandler(opts: RunHandlerOptions) {
       );
       return c.json(errorBody(err), 429, { 'Retry-After': '1' });
     }
-    const { record, fn } = await opts.jobs.submit(ref, payload, field);
+    const key = idempotencyKey(c);
+    const { record, fn, replayed } = key
+      ? await opts.jobs.submitOnce(key, runFingerprint(ref, payload), ref, payload, field)
+      : { ...(await opts.jobs.submit(ref, payload, field)), replayed: false };
+    if (replayed) c.header('Idempotent-Replayed', 'true');
     if (wantsAsync(c)) {
       return c.json(
         {

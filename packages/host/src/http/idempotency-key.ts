@@ -1,0 +1,29 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
+import { invalidField } from './error-response.js';
+
+const KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The request's `Idempotency-Key`, scoped to its credentials so two clients
+ * with different API keys never share one; undefined when none was sent.
+ */
+export function idempotencyKey(c: Context): string | undefined {
+  const key = c.req.header('idempotency-key');
+  if (key === undefined) return undefined;
+  if (!KEY_RE.test(key)) {
+    throw invalidField('Idempotency-Key', 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID');
+  }
+  const who = createHash('sha256')
+    .update(c.req.header('authorization') ?? '')
+    .digest('hex')
+    .slice(0, 32);
+  return `${who}:${key}`;
+}
+
+/** What a run asks for: the same key with another fingerprint is a conflict. */
+export function runFingerprint(ref: string, payload: unknown): string {
+  return createHash('sha256')
+    .update(JSON.stringify([ref, payload]))
+    .digest('hex');
+}
