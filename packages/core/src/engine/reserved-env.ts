@@ -8,8 +8,8 @@
  *   hooks). They would run code in the bootstrap itself, and outside a
  *   sandbox in every program the run starts.
  */
-export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([
-  // the contract
+/** The names every run gets from the sandbox and the engine (the function contract, Lambda's). */
+const CONTRACT_NAMES = [
   'PAYLOAD',
   'HANDLER',
   'JOB_ID',
@@ -21,6 +21,14 @@ export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([
   'TMPDIR',
   'HOME',
   'PATH',
+  // Lambda's, set per run (lambda-env.ts)
+  '_HANDLER',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+];
+
+export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([
+  ...CONTRACT_NAMES,
   // the C library (glibc's unsecure variables besides LD_*)
   'GCONV_PATH',
   'GETCONF_DIR',
@@ -78,19 +86,7 @@ export function reservedEnvReason(name: string): string | undefined {
   if (prefix === 'LD_') return 'it changes what the dynamic loader loads';
   if (prefix) return `names starting with ${prefix} belong to NanoGrid`;
   if (!RESERVED_ENV_NAMES.has(upper)) return undefined;
-  return [
-    'PAYLOAD',
-    'HANDLER',
-    'JOB_ID',
-    'FUNCTION_ID',
-    'FUNCTION_NAME',
-    'FUNCTION_VERSION',
-    'AI_ENDPOINT',
-    'OUTPUT_DIR',
-    'TMPDIR',
-    'HOME',
-    'PATH',
-  ].includes(upper)
+  return CONTRACT_NAMES.includes(upper)
     ? 'the sandbox sets it for every run (the function contract)'
     : 'it changes what the loader, a shell or the runtime loads before the function runs';
 }
