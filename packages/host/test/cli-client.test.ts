@@ -66,10 +66,15 @@ describe('nanogrid client commands', () => {
     expect(first).toMatchObject({ code: 0 });
     expect(first.out).toMatch(/deployed greeter version 1 \(id [0-9a-f-]{36}\)/);
     expect(first.err).toContain('symbolic links are not deployed: passwd');
-    const second = await cli(['deploy', join(dir, 'greeter'), '--env', 'MODE=flag', '--json'], env);
+    const second = await cli(
+      ['deploy', join(dir, 'greeter'), '--env', 'MODE=flag', '--memory', '256', '--disk', '64', '--json'],
+      env,
+    );
     expect(JSON.parse(second.out)).toMatchObject({
       function_name: 'greeter',
       version: 2,
+      memory_mb: 256,
+      disk_mb: 64,
       timeout: 20,
       env_keys: ['MODE'],
     });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FunctionStore } from '../engine/function-store.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { uniqueId } from './helpers.js';
 
@@ -184,6 +185,17 @@ export function testStorageBackend<B extends StorageBackend>(
       const got = await readAll(await s.get(`${p}/race.bin`));
       if (opts.atomicPuts === false) expect(got.length).toBe(256 * 1024);
       else expect(bodies.some((b) => b.equals(got))).toBe(true);
+    });
+
+    it('racing version claims never hand out one number twice (listings read their own writes)', async () => {
+      // Function versions are numbered this way on every backend (FunctionStore.claimVersion).
+      const store = new FunctionStore(s);
+      const id = uniqueId('fn');
+      const claimed = await Promise.all(Array.from({ length: 6 }, () => store.claimVersion(id)));
+      expect(new Set(claimed).size).toBe(6);
+      expect((await store.scan(id)).highest).toBeGreaterThanOrEqual(6);
+      await store.deleteFunction(id);
+      expect(await s.list(`functions/${id}/`)).toEqual([]);
     });
 
     it(`streams a ${Math.round(large / 1048576)} MiB object in and out`, async () => {

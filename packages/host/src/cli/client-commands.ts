@@ -25,7 +25,8 @@ export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
     --name <n>           function name (default: nanogrid.json "name", else the file/directory name)
     --runtime <r>        python3.11, nodejs20.x, cpp, go … (default: from the source files)
     --handler <h>        module.function (default: the runtime's)
-    --timeout <s>        seconds      --memory <mb>      --max-concurrency <n>
+    --timeout <s>        seconds      --memory <mb>      --disk <mb>      --max-concurrency <n>
+    --public             its HTTP endpoint /fn/<name> answers without an API key
     --env KEY=VALUE      repeatable   --network none|ai|internet
   invoke <function>      Run a function and print its result (<function>: name, name:3, name:alias or id)
     --data <json|@file>  the payload (@- reads stdin; default {})

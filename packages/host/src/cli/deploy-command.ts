@@ -15,6 +15,8 @@ const OPTIONS = {
   handler: { type: 'string' },
   timeout: { type: 'string' },
   memory: { type: 'string' },
+  disk: { type: 'string' },
+  public: { type: 'boolean' },
   env: { type: 'string', short: 'e', multiple: true },
   network: { type: 'string' },
   'max-concurrency': { type: 'string' },
@@ -66,6 +68,8 @@ async function gather(target: string, v: ParsedCommand['values'], io: CliIo): Pr
     throw new UsageError(`--network must be one of ${NETWORKS.join(', ')}, got "${network}"`);
   const timeout = positiveInt('--timeout', v['timeout'] as string | undefined) ?? defaults.timeout;
   const memoryMb = positiveInt('--memory', v['memory'] as string | undefined) ?? defaults.memory;
+  const diskMb = positiveInt('--disk', v['disk'] as string | undefined) ?? defaults.disk;
+  const isPublic = (v['public'] as boolean | undefined) ?? defaults.public;
   const maxConcurrency =
     positiveInt('--max-concurrency', v['max-concurrency'] as string | undefined) ?? defaults.max_concurrency;
   const envFlags = (v['env'] as string[] | undefined) ?? [];
@@ -78,6 +82,8 @@ async function gather(target: string, v: ParsedCommand['values'], io: CliIo): Pr
     ...(handler !== undefined ? { handler } : {}),
     ...(timeout !== undefined ? { timeout } : {}),
     ...(memoryMb !== undefined ? { memoryMb } : {}),
+    ...(diskMb !== undefined ? { diskMb } : {}),
+    ...(isPublic !== undefined ? { public: isPublic } : {}),
     ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
     ...(network !== undefined ? { network: network as NetworkPolicy } : {}),
     ...(envFlags.length || defaults.env ? { env: envPairs(envFlags, defaults.env ?? {}) } : {}),

@@ -11,17 +11,23 @@ export interface DeployDefaults {
   /** Seconds. */
   timeout?: number;
   memory?: number;
+  /** MiB of /tmp and /output. */
+  disk?: number;
+  /** Its HTTP endpoint answers without an API key. */
+  public?: boolean;
   network?: NetworkPolicy;
   env?: Record<string, string>;
   max_concurrency?: number;
 }
 
-const FIELDS: Record<keyof DeployDefaults, 'string' | 'number' | 'object'> = {
+const FIELDS: Record<keyof DeployDefaults, 'string' | 'number' | 'boolean' | 'object'> = {
   name: 'string',
   runtime: 'string',
   handler: 'string',
   timeout: 'number',
   memory: 'number',
+  disk: 'number',
+  public: 'boolean',
   network: 'string',
   env: 'object',
   max_concurrency: 'number',
