@@ -108,6 +108,30 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
     expect((await engine.ng.registry.list()).length).toBe(listed);
   });
 
+  it('another machine of the cluster runs the function with the tree the deploy installed, from storage', async () => {
+    const fn = await engine.deploy({
+      'main.py': `${HANDLER}# other machine\n`,
+      'requirements.txt': 'tinydep==1.0.0\n',
+    });
+    expect(await engine.ng.storage.list('deps/')).toHaveLength(1);
+    const served = index.requests.length;
+    const other = await buildEngine(
+      pythonRuntime({ dependencies: { indexUrl: index.url } }),
+      processSandbox({ logger: silentLogger }),
+      {
+        storage: engine.ng.storage,
+      },
+    );
+    try {
+      const job = await other.run(fn.function_id);
+      expect(job.result).toEqual({ value: 'tiny 1.0', from: '__nanogrid_deps' });
+      expect(other.builds()).toBe(0);
+      expect(index.requests.length).toBe(served);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a redeploy whose install fails leaves the previous version serving', async () => {
     const name = `keep-${Date.now()}`;
     const v1 = await engine.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==1.0.0\n' }, { name });

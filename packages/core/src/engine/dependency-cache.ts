@@ -1,11 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ENGINE_OPTIONS, SANDBOX } from '../di/tokens.js';
+import { pipeline } from 'node:stream/promises';
+import { extractZip } from '../archive/extract-zip.js';
+import { zipTree } from '../archive/zip-tree.js';
+import { ENGINE_OPTIONS, SANDBOX, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { NanoGridError, isNanoGridError } from '../errors.js';
 import type { DependencyInstall, RuntimeDependencyStep, RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
+import type { StorageBackend } from '../plugins/storage-backend.js';
 import type { EngineOptions } from './engine-options.js';
 import { linkTree, treeSize } from './link-tree.js';
 
@@ -22,11 +27,17 @@ function buildFailed(step: RuntimeDependencyStep, message: string, extra: Record
   return new NanoGridError('BUILD_FAILED', message, { details: { field: step.manifest, ...extra } });
 }
 
+/** Files of an installed tree a worker accepts from storage. */
+const TREE_MAX_ENTRIES = 200_000;
+
 /**
  * Installed dependency trees, one per manifest + lock files + install settings
  * (`work/deps/{sha256}`): a runtime's dependency step runs once per key, and
  * every code version with the same key gets the tree hard-linked into its code
- * directory. Concurrent requests for one key share the install.
+ * directory. Concurrent requests for one key share the install. The installed
+ * tree is also stored (`deps/{sha256}.zip`), so other machines (the workers of
+ * a controller that installed at deploy) fetch the very tree the deploy checked
+ * instead of installing again.
  */
 @injectable()
 export class DependencyCache {
@@ -36,6 +47,7 @@ export class DependencyCache {
 
   constructor(
     @inject(SANDBOX) private readonly sandbox: Sandbox,
+    @inject(STORAGE) private readonly storage: StorageBackend,
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
   ) {}
 
@@ -76,7 +88,10 @@ export class DependencyCache {
     let p = this.pending.get(dir);
     if (!p) {
       p = (async () => {
-        if (!(await exists(dir))) await this.install(plugin, step, install, image, { manifest, locks }, dir);
+        if (await exists(dir)) return dir;
+        const stored = `deps/${key.slice(0, 40)}.zip`;
+        if (!(await this.fetch(step, stored, dir)))
+          await this.install(plugin, step, install, image, { manifest, locks }, dir, stored);
         return dir;
       })().finally(() => this.pending.delete(dir));
       this.pending.set(dir, p);
@@ -94,6 +109,7 @@ export class DependencyCache {
     image: string,
     input: { manifest: string; locks: Record<string, string> },
     dir: string,
+    stored: string,
   ): Promise<void> {
     const what = `the packages of ${step.manifest} (${install.packages.slice(0, 10).join(', ')}${install.packages.length > 10 ? ', …' : ''})`;
     if (!this.sandbox.isolated && !step.allowUnisolated) {
@@ -160,13 +176,45 @@ export class DependencyCache {
           },
         );
       }
-      await mkdir(join(dir, '..'), { recursive: true });
-      await rename(out, dir).catch((err: NodeJS.ErrnoException) => {
-        // Another process installed the same key first: theirs is as good as ours.
-        if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
-      });
+      await this.storage.put(stored, await zipTree(tree), { contentType: 'application/zip' });
+      await this.settle(out, dir);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /** The tree another machine installed, from storage; false when there is none. */
+  private async fetch(step: RuntimeDependencyStep, stored: string, dir: string): Promise<boolean> {
+    let body;
+    try {
+      body = await this.storage.get(stored);
+    } catch (err) {
+      if (isNanoGridError(err, 'NOT_FOUND')) return false;
+      throw err;
+    }
+    const tmp = `${dir}.tmp-${randomBytes(6).toString('hex')}`;
+    try {
+      await mkdir(tmp, { recursive: true });
+      const file = join(tmp, 'tree.zip');
+      await pipeline(body, createWriteStream(file));
+      const out = join(tmp, 'out');
+      await mkdir(join(out, step.target), { recursive: true });
+      await extractZip(file, join(out, step.target), {
+        maxEntries: TREE_MAX_ENTRIES,
+        maxBytes: step.maxBytes ?? 512 * MiB,
+      });
+      await this.settle(out, dir);
+      return true;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private async settle(out: string, dir: string): Promise<void> {
+    await mkdir(join(dir, '..'), { recursive: true });
+    await rename(out, dir).catch((err: NodeJS.ErrnoException) => {
+      // Another process prepared the same key first: theirs is as good as ours.
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    });
   }
 }

@@ -11,6 +11,7 @@ import type { JobRecord } from '../job.js';
 import { silentLogger } from '../logger.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { Sandbox } from '../plugins/sandbox.js';
+import type { StorageBackend } from '../plugins/storage-backend.js';
 import { uniqueId } from './helpers.js';
 
 /** An all-in-one engine over one runtime that counts the build runs (compiles, dependency installs) its sandbox starts. */
@@ -28,8 +29,15 @@ export interface BuildEngine {
   close(): Promise<void>;
 }
 
-/** Starts a BuildEngine on `sandbox` (the engine closes it) in a fresh temp dir. */
-export async function buildEngine(runtime: RuntimePlugin, sandbox: Sandbox): Promise<BuildEngine> {
+/**
+ * Starts a BuildEngine on `sandbox` (the engine closes it) in a fresh temp dir;
+ * `storage` shares a store between engines, as machines of one cluster do.
+ */
+export async function buildEngine(
+  runtime: RuntimePlugin,
+  sandbox: Sandbox,
+  opts: { storage?: StorageBackend } = {},
+): Promise<BuildEngine> {
   const dir = await mkdtemp(join(tmpdir(), 'nanogrid-build-'));
   let builds = 0;
   const counted: Sandbox = {
@@ -42,7 +50,7 @@ export async function buildEngine(runtime: RuntimePlugin, sandbox: Sandbox): Pro
   const ng = await composeNanoGrid(
     {
       dataDir: join(dir, 'data'),
-      storage: fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
+      storage: opts.storage ?? fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
       queue: memoryQueue({ name: uniqueId('q') }),
       results: memoryResults(),
       sandbox: counted,
