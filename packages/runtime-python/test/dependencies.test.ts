@@ -143,6 +143,22 @@ describe('requirements.txt installed at deploy (process sandbox, local index)', 
     expect((await engine.run(name)).result).toMatchObject({ value: 'tiny 1.0' });
   });
 
+  it('an install over its size or time limit is BUILD_FAILED', async () => {
+    const sandbox = processSandbox({ logger: silentLogger });
+    const small = await buildEngine(pythonRuntime({ dependencies: { indexUrl: index.url, maxMb: 0.0001 } }), sandbox);
+    const slow = await buildEngine(pythonRuntime({ dependencies: { indexUrl: index.url, timeoutSec: 0.05 } }), sandbox);
+    try {
+      const big = await buildError(small.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==1.0.0\n' }));
+      expect(big).toMatchObject({ code: 'BUILD_FAILED', message: expect.stringMatching(/over the 0 MiB limit/) });
+      const late = await buildError(slow.deploy({ 'main.py': HANDLER, 'requirements.txt': 'tinydep==1.0.0\n' }));
+      expect(late).toMatchObject({ code: 'BUILD_FAILED', message: expect.stringContaining('ran past 0.05 s') });
+      expect(await small.ng.registry.list()).toEqual([]);
+    } finally {
+      await small.close();
+      await slow.close();
+    }
+  });
+
   it('a hostile requirements.txt is refused before any install runs', async () => {
     const before = engine.builds();
     const err = await buildError(
