@@ -1,8 +1,10 @@
 // The distributed topology of docker-compose.yml: Redis results, SQS queue, S3 storage.
 // Only this file differs from the embedded default; the same file serves every role.
+import { consoleLogger } from '@nanogrid/core';
 import { defineConfig } from '@nanogrid/host';
-import { redisRateLimitStore, redisResults } from '@nanogrid/redis';
 import { sqsQueue } from '@nanogrid/queue-sqs';
+import { redisRateLimitStore, redisResults } from '@nanogrid/redis';
+import { dockerSandbox } from '@nanogrid/sandbox-docker';
 import { s3Storage } from '@nanogrid/storage-s3';
 
 const redis = process.env.REDIS_URL ?? 'redis://redis:6379';
@@ -26,11 +28,20 @@ export default defineConfig({
     queueName: 'nanogrid-jobs',
     endpoint: process.env.SQS_ENDPOINT ?? 'http://sqs:9324',
     createQueue: true,
+    // How soon a job whose worker died is delivered again (a live worker keeps extending it).
+    visibilityTimeoutSec: Number(process.env.NANOGRID_SQS_VISIBILITY_SEC ?? 300),
+    // Longest long poll. A receive still waiting when its worker dies takes the next message
+    // all the same (on SQS too), costing that job one delivery: a short wait bounds the window.
+    waitTimeSec: Number(process.env.NANOGRID_SQS_WAIT_SEC ?? 20),
     ...aws,
   }),
   results: redisResults({ connection: redis }),
-  // Workers reach Docker through the mounted socket; controllers never run code.
-  sandbox: 'auto',
+  // Workers reach the host's Docker engine through the mounted socket (controllers never
+  // run code). Paths inside a worker's container are not the engine's: warm instances
+  // talk over the attach stream instead of named pipes in /tmp, and peak memory comes
+  // from the stats API instead of the host's cgroup files. Code and outputs never
+  // need a shared path: they go in and out as archives.
+  sandbox: dockerSandbox({ warmPipes: false, cgroupRoot: false, logger: consoleLogger() }),
   worker: { concurrency: 4 },
   http: {
     rateLimitStore: redisRateLimitStore({ connection: redis }), // the per-IP limit holds across both controllers
