@@ -1,5 +1,6 @@
 // The distributed topology of docker-compose.yml: Redis results, SQS queue, S3 storage.
 // Only this file differs from the embedded default; the same file serves every role.
+import { hostname } from 'node:os';
 import { consoleLogger } from '@nanogrid/core';
 import { defineConfig } from '@nanogrid/host';
 import { sqsQueue } from '@nanogrid/queue-sqs';
@@ -41,7 +42,9 @@ export default defineConfig({
   // talk over the attach stream instead of named pipes in /tmp, and peak memory comes
   // from the stats API instead of the host's cgroup files. Code and outputs never
   // need a shared path: they go in and out as archives.
-  sandbox: dockerSandbox({ warmPipes: false, cgroupRoot: false, logger: consoleLogger() }),
+  // The worker id is the container's host name (its id): unique on the engine and the same
+  // when the container restarts, so a restarted worker removes what its killed process left.
+  sandbox: dockerSandbox({ workerId: hostname(), warmPipes: false, cgroupRoot: false, logger: consoleLogger() }),
   worker: { concurrency: 4 },
   http: {
     rateLimitStore: redisRateLimitStore({ connection: redis }), // the per-IP limit holds across both controllers
