@@ -11,12 +11,12 @@
 #   scripts/compose-images.sh --force   # rebuild nanogrid/host:dev anyway
 #
 # Environment:
-#   NANOGRID_COMPOSE_RUNTIMES  runtime images to make sure of. Default: python,node
+#   NANOGRID_COMPOSE_RUNTIMES  runtime images to make sure of ('' for none). Default: python,node
 #   NANOGRID_HOST_IMAGE        tag of the host image. Default: nanogrid/host:dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-RUNTIMES="${NANOGRID_COMPOSE_RUNTIMES:-python,node}"
+RUNTIMES="${NANOGRID_COMPOSE_RUNTIMES-python,node}"
 HOST_IMAGE="${NANOGRID_HOST_IMAGE:-nanogrid/host:dev}"
 BASE_IMAGE=nanogrid/host-base:20
 
@@ -31,7 +31,7 @@ case "${1:-}" in
   *) fail "unknown argument '$1' (try --help)" ;;
 esac
 
-bash scripts/build-images.sh --only "$RUNTIMES,host-base,redis"
+bash scripts/build-images.sh --only "${RUNTIMES:+$RUNTIMES,}host-base,redis"
 
 # The image holds the built workspace: make sure it is installed and compiled.
 sh scripts/setup.sh
