@@ -42,8 +42,6 @@ const TREE_MAX_ENTRIES = 200_000;
 @injectable()
 export class DependencyCache {
   private readonly pending = new Map<string, Promise<string>>();
-  /** Installs run by this process (a cache hit runs none). */
-  installs = 0;
 
   constructor(
     @inject(SANDBOX) private readonly sandbox: Sandbox,
@@ -128,7 +126,6 @@ export class DependencyCache {
       const files = { ...install.files, ...input.locks, [step.manifest]: input.manifest };
       for (const [name, content] of Object.entries(files)) await writeFile(join(stage, name), content, { mode: 0o644 });
       const timeoutMs = step.timeoutMs ?? 300_000;
-      this.installs += 1;
       let run;
       try {
         run = await this.sandbox.run({
