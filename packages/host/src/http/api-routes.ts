@@ -9,7 +9,7 @@ import * as S from './api-schemas.js';
  * is a handler plus an entry here.
  */
 export interface ApiRoute {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI form: `/functions/{ref}`. */
   path: string;
   /** Served without the API key (load balancers, signed links, tooling). @default false */
@@ -17,12 +17,11 @@ export interface ApiRoute {
   operation: ZodOpenApiOperationObject;
 }
 
-/**
- * Routes under these prefixes have contracts of their own: the AWS Lambda API
- * (`/2015-03-31`), and functions' HTTP endpoints (`/fn/…`), where the function
- * decides the methods, statuses and bodies.
- */
-export const UNDOCUMENTED_PREFIXES = ['/2015-03-31', '/fn/'] as const;
+/** Routes under these prefixes are another API with its own contract: the AWS Lambda API. */
+export const UNDOCUMENTED_PREFIXES = ['/2015-03-31'] as const;
+
+/** Methods a function's HTTP endpoint is documented with (it answers any). */
+export const ENDPOINT_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
 /** Any failure: the error shape, its status following from the code. */
@@ -204,9 +203,32 @@ export const API_ROUTES: readonly ApiRoute[] = [
       responses: responses({ '200': json(S.AliasDeletedSchema, 'Deleted') }),
     },
   },
+  ...ENDPOINT_METHODS.map(
+    (method): ApiRoute => ({
+      method,
+      path: '/fn/{ref}',
+      operation: {
+        operationId: `endpoint_${method}`,
+        summary: "A function's HTTP endpoint",
+        description:
+          'Any method, on `/fn/{ref}` or any path below it, runs the function with an API Gateway proxy event (payload 1.0, or 2.0 when deployed with http_event) and answers with what it returns: the function decides status, headers and body. A failed run answers 502, one past its timeout 504, both with the error shape. Functions deployed `public` need no API key here.',
+        security: [{ apiKey: [] }, {}],
+        requestParams: { path: z.object({ ref }) },
+        requestBody: { content: { '*/*': { schema: z.string().meta({ format: 'binary' }) } } },
+        responses: {
+          default: {
+            description: "The function's answer",
+            content: { '*/*': { schema: z.string().meta({ format: 'binary' }) } },
+          },
+        },
+      },
+    }),
+  ),
 ];
 
 /** `/functions/{ref}` → `/functions/:ref` (and `{key}` of /files → `*`), the form Hono routes by. */
 export function honoPath(route: ApiRoute): string {
-  return route.path === '/files/{key}' ? '/files/*' : route.path.replace(/\{(\w+)\}/g, ':$1');
+  if (route.path === '/files/{key}') return '/files/*';
+  if (route.path === '/fn/{ref}') return '/fn/*';
+  return route.path.replace(/\{(\w+)\}/g, ':$1');
 }
