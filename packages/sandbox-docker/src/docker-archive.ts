@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { NanoGridError } from '@nanogrid/core';
@@ -124,6 +124,10 @@ export async function extractOutputArchive(
       );
     }
   }
-  if (over) throw over;
+  if (over) {
+    // Nothing of a refused copy stays behind: the caller's directory was empty before it.
+    for (const name of await readdir(root)) await rm(path.join(root, name), { recursive: true, force: true });
+    throw over;
+  }
   return report;
 }

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -249,6 +250,11 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   async function run(spec: SandboxRunSpec): Promise<SandboxRunResult> {
     if (spec.signal?.aborted)
       throw new NanoGridError('SHUTTING_DOWN', 'the run was cancelled before it started', { plugin: 'docker-sandbox' });
+    if (!(await stat(spec.codeDir).catch(() => undefined))?.isDirectory())
+      throw new NanoGridError('SANDBOX_ERROR', 'the code directory of this run does not exist', {
+        plugin: 'docker-sandbox',
+        details: { codeDir: spec.codeDir },
+      });
     const d = await docker();
     const support = await cgroupSupport();
     const runId = randomBytes(8).toString('hex');
@@ -326,10 +332,12 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     const oomKilled = !killedByUs && (state.OOMKilled || state.ExitCode === 137);
     const peakMemoryBytes = support ? await readCgroupPeak(support, runId) : await poller?.stop();
 
-    await extractOutputArchive(await container.getArchive({ path: '/output' }), spec.outputDir, {
-      maxBytes: opts.maxOutputBytes ?? 256 * MiB,
-      maxEntries: opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
-    });
+    // A run killed for its deadline, or aborted, leaves no outputs (its partial files are not results).
+    if (!killedByUs)
+      await extractOutputArchive(await container.getArchive({ path: '/output' }), spec.outputDir, {
+        maxBytes: opts.maxOutputBytes ?? 256 * MiB,
+        maxEntries: opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
+      });
 
     const signalled = killedByUs || oomKilled;
     return {
