@@ -21,15 +21,16 @@ function splitRow(line: string): string[] {
     .map((c) => c.trim());
 }
 
+/** The table as Biome formats Markdown: every column padded to its widest cell. */
 function render(columns: string[], rows: Map<string, string[]>): string {
-  const lines = [`| ${columns.join(' | ')} |`, `|${columns.map(() => '---').join('|')}|`];
-  for (const c of HOSTILE_CASES) {
+  const body = HOSTILE_CASES.map((c) => {
     const cells = rows.get(c.id) ?? [];
-    const fixed = [`\`${c.id}\``, c.attack, c.holds];
     const rest = columns.slice(FIXED.length).map((_, i) => cells[FIXED.length + i] || 'not run');
-    lines.push(`| ${[...fixed, ...rest].join(' | ')} |`);
-  }
-  return lines.join('\n');
+    return [`\`${c.id}\``, c.attack, c.holds, ...rest];
+  });
+  const widths = columns.map((h, i) => Math.max(3, h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  return [line(columns), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
 /**
