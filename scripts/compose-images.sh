@@ -38,12 +38,14 @@ sh scripts/setup.sh
 node_modules/.bin/tsc -b || fail "tsc -b failed: the workspace does not build"
 
 # Inputs of the host image: its base, its Dockerfile and ignore list, the lockfile
-# (node_modules follow it), every package.json, the compiled packages and deploy/.
+# (node_modules follow it), the root files, deploy/, scripts/ and every package
+# (sources, compiled dist/, bin/, package.json; not its node_modules or tests).
 inputs_hash() {
   {
     docker image inspect --format '{{.Id}}' "$BASE_IMAGE"
-    find deploy scripts .dockerignore pnpm-lock.yaml pnpm-workspace.yaml package.json packages/*/package.json packages/*/dist \
-      -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    find deploy scripts .dockerignore pnpm-lock.yaml pnpm-workspace.yaml package.json packages \
+      \( -name node_modules -o -path 'packages/*/test' -o -name '*.tsbuildinfo' \) -prune -o -type f -print0 \
+      | LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 }
 want=$(inputs_hash)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type Dockerode from 'dockerode';
 
 /** Labels every sandbox container carries; orphan clean-up keys on them. */
@@ -34,15 +35,27 @@ export interface OrphanCandidate {
   createdMs: number;
 }
 
-/** Whether a process of this host exists (signal 0). */
+/**
+ * Whether a process of this host exists (signal 0). Linux also answers signal 0
+ * for a thread id, and thread ids share the pid space: a dead worker's pid is
+ * often a thread of a live process (always so in a container, where pids stay
+ * small), so a number whose /proc entry names another thread group is no process.
+ */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return true; // no /proc (not Linux), or it just ended: the signal said it exists
+  }
+  const tgid = /^Tgid:\s*(\d+)/m.exec(status)?.[1];
+  return tgid === undefined || Number(tgid) === pid;
 }
 
 /**

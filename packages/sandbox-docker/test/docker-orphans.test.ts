@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDocker } from '../src/docker-client.js';
-import { isOrphan, LABEL } from '../src/docker-orphans.js';
+import { isOrphan, LABEL, pidAlive } from '../src/docker-orphans.js';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
 
@@ -35,6 +36,25 @@ describe('isOrphan', () => {
     expect(isOrphan(other, ctx, {}, 1_000_000)).toBe(false);
     expect(isOrphan(other, ctx, { olderThanMs: 60_000 }, 1_000_000)).toBe(true);
   });
+});
+
+describe('pidAlive', () => {
+  it('is true for a live process and false for one that exited', async () => {
+    expect(pidAlive(process.pid)).toBe(true);
+    expect(pidAlive(await deadPid())).toBe(false);
+  });
+
+  it.runIf(process.platform === 'linux')(
+    "is false for the id of a thread: a dead worker's pid reused by a thread is no worker",
+    () => {
+      // Node always runs helper threads (libuv pool, V8 platform); their ids answer signal 0.
+      const threads = readdirSync('/proc/self/task')
+        .map(Number)
+        .filter((tid) => tid !== process.pid);
+      expect(threads.length).toBeGreaterThan(0);
+      for (const tid of threads) expect(pidAlive(tid)).toBe(false);
+    },
+  );
 });
 
 const env = await dockerTestEnv();
