@@ -134,7 +134,9 @@ export class NanoGridClient {
   /**
    * Runs a function and waits for its final record (`function`: a name, id,
    * `name:3` or `name:alias`). A long queue or a host shutting down answers
-   * with the job still pending or running: `wait()` it.
+   * with the job still pending or running: `wait()` it. Node's built-in fetch
+   * waits at most 300 s for an answer: for longer functions use `submit()`
+   * and `wait()` (or pass a `fetch` with a longer headers timeout).
    */
   run(fn: string, payload: unknown = {}, opts: { signal?: AbortSignal } = {}): Promise<Job> {
     return this.request('POST', '/run', { json: { function: fn, payload }, accept: isJob, ...opts });

@@ -107,6 +107,15 @@ describe('nanogrid client commands', () => {
     expect((await cli(['rm', 'greeter'], env)).out).toBe('deleted greeter (every version and alias)');
   });
 
+  it('a function allowed more than Node fetch waits for is queued and polled, not awaited', async () => {
+    expect(
+      (await cli(['deploy', join(dir, 'greeter/main.py'), '--name', 'patient', '--timeout', '600'], env)).code,
+    ).toBe(0);
+    const res = await cli(['invoke', 'patient', '--data', '{"name":"Long"}'], env);
+    expect(res).toMatchObject({ code: 0, out: '{\n  "hi": "Long"\n}' });
+    expect(res.err).toMatch(/patient:1 may run up to 600 s: polling job [0-9a-f-]{36}/);
+  });
+
   it('a failed job prints its error and exits 1', async () => {
     expect((await cli(['deploy', join(dir, 'fails.py'), '--handler', 'fails.handler'], env)).code).toBe(0);
     const res = await cli(['invoke', 'fails'], env);

@@ -75,8 +75,19 @@ export async function invokeCommand(
       io.err(`queued ${sub.function_name}:${sub.function_version}; follow it: nanogrid logs ${sub.job_id} --follow`);
     return EXIT.OK;
   }
+  // Node's fetch gives up on an answer after 300 s: longer functions are queued and polled instead of awaited.
+  const { timeout } = await ctx.client.getFunction(fn);
+  if (timeout > LONGEST_SYNC_SEC) {
+    const sub = await ctx.client.submit(fn, payload);
+    if (!ctx.json)
+      io.err(`${sub.function_name}:${sub.function_version} may run up to ${timeout} s: polling job ${sub.job_id}`);
+    return report(ctx, await ctx.client.wait(sub.job_id, { intervalMs: 1000 }));
+  }
   return report(ctx, await ctx.client.run(fn, payload));
 }
+
+/** A function whose timeout (plus the host's 30 s margin) fits in Node fetch's 300 s wait for an answer is awaited. */
+const LONGEST_SYNC_SEC = 240;
 
 export async function statusCommand(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { ctx, positionals } = parseCommand('status', args, {}, io, env, { min: 1, max: 1, names: 'a job id' });
