@@ -162,6 +162,8 @@ export interface Job {
   peak_memory_bytes?: number;
   worker?: string;
   start?: 'cold' | 'warm' | 'prewarmed';
+  /** What started the job (absent: an API call). */
+  trigger?: 'api' | 'http' | 'schedule';
   /** Set when a sync run handed over to polling (202). */
   message?: string;
 }

@@ -60,3 +60,5 @@ export * from './metrics/nanogrid-metrics.js';
 // --- triggers and completion callbacks
 export * from './triggers/schedule-expression.js';
 export * from './webhooks/index.js';
+export * from './triggers/schedule-store.js';
+export * from './triggers/scheduler.js';

@@ -41,9 +41,14 @@ export interface JobMessage {
   submitted_at?: string;
 }
 
+/** What started a job: an API call (`/run`, the Lambda API), an HTTP endpoint, or a schedule. */
+export type JobTrigger = 'api' | 'http' | 'schedule';
+
 /** Job state as kept by a ResultSink and shown by `GET /status/:job_id`. */
 export interface JobRecord {
   job_id: string;
+  /** Absent means `api`. */
+  trigger?: JobTrigger;
   function_id: string;
   function_name?: string;
   /** The version that runs (or ran) it. */

@@ -6,6 +6,8 @@ import {
   type JobService,
   type LimitsConfig,
   type Logger,
+  ScheduleStore,
+  type Scheduler,
   type StorageBackend,
   consoleLogger,
 } from '@nanogrid/core';
@@ -20,6 +22,7 @@ import { openApiDocument } from './http/openapi.js';
 import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
 import { runHandler } from './http/run-handler.js';
+import { scheduleRoutes } from './http/schedule-routes.js';
 import { functionView, jobView } from './http/views.js';
 import { LAMBDA_PREFIX, lambdaErrorResponse, toLambdaError, unknownOperation } from './lambda/lambda-error.js';
 import { lambdaApi } from './lambda/lambda-api.js';
@@ -61,6 +64,8 @@ export interface ControllerDeps {
   uploadDir?: string;
   /** The Lambda API's identity and the key pairs its clients sign with. @default us-east-1, 000000000000, none */
   lambda?: Partial<LambdaIdentity> & { credentials?: LambdaCredential[] };
+  /** Schedules of functions: where they are kept and the scheduler that fires them (absent: refused). */
+  schedules?: { store: ScheduleStore; scheduler?: Scheduler };
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -182,6 +187,12 @@ export function createController(deps: ControllerDeps): Hono {
   app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
 
   functionRoutes(app, { registry: deps.registry, logger });
+  scheduleRoutes(app, {
+    registry: deps.registry,
+    store: deps.schedules?.store ?? new ScheduleStore(storage),
+    logger,
+    ...(deps.schedules?.scheduler ? { scheduler: deps.schedules.scheduler } : {}),
+  });
 
   return app;
 }

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import {
@@ -9,6 +10,8 @@ import {
   type Role,
   type RuntimePlugin,
   NanoGridError,
+  ScheduleStore,
+  Scheduler,
   composeNanoGrid,
   consoleLogger,
 } from '@nanogrid/core';
@@ -94,6 +97,18 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
     );
   }
   const shutdown = new AbortController();
+  // Every controller runs a scheduler; a claim in the result sink makes one of them fire each tick.
+  const scheduleStore = new ScheduleStore(nanogrid.storage);
+  const scheduler =
+    role !== 'worker' && nanogrid.results.claim
+      ? new Scheduler({
+          store: scheduleStore,
+          jobs: nanogrid.jobs,
+          results: nanogrid.results,
+          logger,
+          owner: `${hostname()}:${process.pid}`,
+        })
+      : undefined;
   const app =
     role === 'worker'
       ? healthOnly(logger, nanogrid.metrics, config.http?.apiKeys ?? [])
@@ -108,6 +123,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           shutdownSignal: shutdown.signal,
           uploadDir: join(nanogrid.options.workDir, 'incoming'),
           lambda: config.lambda ?? {},
+          schedules: { store: scheduleStore, ...(scheduler ? { scheduler } : {}) },
         });
 
   let server: Server;
@@ -145,11 +161,13 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   }
   nanogrid.worker?.start();
   nanogrid.autoscaler.start();
+  scheduler?.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       removeSignals();
+      await scheduler?.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Running jobs finish and publish, so sync requests waiting on them get real answers…

@@ -3,7 +3,7 @@ import { ENGINE_OPTIONS, LOGGER, QUEUE, RESULTS } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { NanoGridError, toNanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
-import type { JobMessage, JobRecord } from '../job.js';
+import type { JobMessage, JobRecord, JobTrigger } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../plugins/queue-source.js';
 import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
@@ -41,7 +41,12 @@ export class JobService {
   ) {}
 
   /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
-  async submit(ref: string, payload: unknown, field = 'function', opts: { jobId?: string } = {}): Promise<Submitted> {
+  async submit(
+    ref: string,
+    payload: unknown,
+    field = 'function',
+    opts: { jobId?: string; trigger?: JobTrigger } = {},
+  ): Promise<Submitted> {
     const fn = await this.registry.get(ref, field);
     const size = Buffer.byteLength(JSON.stringify(payload ?? {}));
     if (size > this.options.maxPayloadBytes) {
@@ -56,6 +61,7 @@ export class JobService {
     const now = new Date().toISOString();
     const record: JobRecord = {
       job_id: opts.jobId ?? randomUUID(),
+      ...(opts.trigger && opts.trigger !== 'api' ? { trigger: opts.trigger } : {}),
       function_id: fn.function_id,
       function_name: fn.function_name,
       function_version: fn.version,

@@ -35,6 +35,7 @@ const ref = z.string().meta({
 const refParams = { path: z.object({ ref }) };
 const aliasParams = { path: z.object({ ref, alias: z.string().meta({ example: 'prod' }) }) };
 const jobParams = { path: z.object({ job_id: z.string() }) };
+const scheduleParams = { path: z.object({ ref, id: z.string() }) };
 
 export const API_ROUTES: readonly ApiRoute[] = [
   {
@@ -109,6 +110,10 @@ export const API_ROUTES: readonly ApiRoute[] = [
       requestParams: {
         header: z.object({
           'x-async': z.enum(['true', '1', 'yes']).optional().meta({ description: 'Answer 202 at once with a job id' }),
+          'idempotency-key': z.string().min(1).max(255).optional().meta({
+            description:
+              'A retry with the same key within 24 h gets the same job (409 IDEMPOTENCY_CONFLICT for another body)',
+          }),
         }),
       },
       requestBody: { required: true, content: { 'application/json': { schema: S.RunRequestSchema } } },
@@ -201,6 +206,37 @@ export const API_ROUTES: readonly ApiRoute[] = [
       summary: 'Delete an alias',
       requestParams: aliasParams,
       responses: responses({ '200': json(S.AliasDeletedSchema, 'Deleted') }),
+    },
+  },
+  {
+    method: 'post',
+    path: '/functions/{ref}/schedules',
+    operation: {
+      operationId: 'createSchedule',
+      summary: 'Run the function on a schedule (each tick fires once across every controller)',
+      requestParams: refParams,
+      requestBody: { required: true, content: { 'application/json': { schema: S.ScheduleRequestSchema } } },
+      responses: responses({ '201': json(S.ScheduleSchema, 'The schedule') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/functions/{ref}/schedules',
+    operation: {
+      operationId: 'listSchedules',
+      summary: "The function's schedules",
+      requestParams: refParams,
+      responses: responses({ '200': json(S.ScheduleListSchema, 'The schedules') }),
+    },
+  },
+  {
+    method: 'delete',
+    path: '/functions/{ref}/schedules/{id}',
+    operation: {
+      operationId: 'deleteSchedule',
+      summary: 'Delete a schedule',
+      requestParams: scheduleParams,
+      responses: responses({ '200': json(S.ScheduleDeletedSchema, 'Deleted') }),
     },
   },
   ...ENDPOINT_METHODS.map(

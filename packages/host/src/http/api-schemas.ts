@@ -93,6 +93,37 @@ export const AliasDeletedSchema = z
   .object({ function: z.string(), alias: z.string(), deleted: z.literal(true) })
   .meta({ id: 'AliasDeleted' });
 
+export const ScheduleRequestSchema = z
+  .object({
+    schedule: z.string().meta({
+      description: 'rate(N minutes|hours|days|seconds), or cron with 5 fields (minute first) or 6 (seconds first)',
+      examples: ['rate(5 minutes)', '0 9 * * 1-5', '*/10 * * * * *'],
+    }),
+    timezone: z.string().optional().meta({ description: 'IANA zone cron fields are read in', example: 'Europe/Paris' }),
+    payload: z.unknown().optional().meta({ description: 'The event each run gets (default {})' }),
+  })
+  .meta({ id: 'ScheduleRequest' });
+
+export const ScheduleSchema = z
+  .object({
+    schedule_id: z.string(),
+    function_id: z.string(),
+    function: z.string().meta({ description: 'What runs: the name (latest version), name:alias or name:version' }),
+    schedule: z.string(),
+    timezone: z.string(),
+    payload: z.unknown(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'Schedule' });
+
+export const ScheduleListSchema = z
+  .object({ function_id: z.string(), schedules: z.array(ScheduleSchema) })
+  .meta({ id: 'ScheduleList' });
+
+export const ScheduleDeletedSchema = z
+  .object({ schedule_id: z.string(), deleted: z.literal(true) })
+  .meta({ id: 'ScheduleDeleted' });
+
 export const JobStatusSchema = z.enum(['pending', 'running', 'completed', 'failed']).meta({ id: 'JobStatus' });
 
 export const JobSchema = z
@@ -120,6 +151,10 @@ export const JobSchema = z
     peak_memory_bytes: z.number().optional(),
     worker: z.string().optional(),
     start: z.enum(['cold', 'warm', 'prewarmed']).optional(),
+    trigger: z
+      .enum(['api', 'http', 'schedule'])
+      .optional()
+      .meta({ description: 'What started the job (absent: an API call)' }),
     message: z.string().optional().meta({ description: 'Set when a sync run hands over to polling' }),
   })
   .meta({ id: 'Job' });
@@ -166,6 +201,6 @@ export const UploadFormSchema = z
       .enum(['true', 'false'])
       .optional()
       .meta({ description: 'Serve its HTTP endpoint /fn/{name} without an API key' }),
-    http_event: z.literal('2.0').optional().meta({ description: 'Event format of its HTTP endpoint' }),
+    http_event: z.enum(['1.0', '2.0']).optional().meta({ description: 'Event format of its HTTP endpoint' }),
   })
   .meta({ id: 'UploadForm' });

@@ -56,7 +56,9 @@ export function endpointHandler(opts: EndpointHandlerOptions) {
       fn.http_event ?? '1.0',
     );
     // The version resolved above runs, even if an alias moves meanwhile.
-    const { record } = await opts.jobs.submit(`${fn.function_id}:${fn.version}`, event);
+    const { record } = await opts.jobs.submit(`${fn.function_id}:${fn.version}`, event, 'function', {
+      trigger: 'http',
+    });
     const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
     const final = await opts.jobs.wait(record.job_id, {
       timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,

@@ -31,5 +31,6 @@ export function jobView(r: JobRecord): Job {
     ...(r.peak_memory_bytes !== undefined ? { peak_memory_bytes: r.peak_memory_bytes } : {}),
     ...(r.worker ? { worker: r.worker } : {}),
     ...(r.start ? { start: r.start } : {}),
+    ...(r.trigger ? { trigger: r.trigger } : {}),
   };
 }
