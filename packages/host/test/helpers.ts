@@ -17,7 +17,7 @@ import type { Hono } from 'hono';
 import { checkedByContract } from './contract.js';
 import { type ControllerDeps, createController, defaultRuntimes, sandboxPicker } from '../src/index.js';
 
-/** The original's hello.py (MISSION.md), unchanged: script mode, PAYLOAD in, stdout out. */
+/** The hello.py of the original system (the first NanoGrid, on AWS), unchanged: script mode, PAYLOAD in, stdout out. */
 export const HELLO_PY = `import json
 import os
 

@@ -44,7 +44,7 @@ def handler(event, context):
 `,
     },
   },
-  // The original hello of MISSION.md: a plain script, PAYLOAD in, print out.
+  // The hello.py of the original system (the first NanoGrid, on AWS): a plain script, PAYLOAD in, print out.
   scriptText: {
     entryFile: 'hello.py',
     files: {

@@ -35,7 +35,7 @@ export const expectResult = (
     : `expected ${what}, got ${JSON.stringify(r)}`;
 };
 
-/** The examples of MISSION.md that need nothing but the runtimes' own toolchains. */
+/** The original system's demo functions that need nothing but the runtimes' own toolchains. */
 export const CORE_CASES: DemoCase[] = [
   {
     title: 'hello (original, unchanged)',
