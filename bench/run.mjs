@@ -124,6 +124,8 @@ const docker = await detectDocker({ timeoutMs: 2000 });
 const latency = [];
 const first = [];
 const rates = [];
+/** Host CPU per call (ms, in the "median" column) of the embedded-store rows. */
+const hostCpu = [];
 
 console.log(
   `NanoGrid bench ${new Date().toISOString()} — ${quick ? 'quick' : 'full'} run; Docker engine: ${docker ? 'yes' : 'no (Docker rows left out)'}`,
@@ -261,11 +263,13 @@ for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
         const fid = await deploy(url, `tp-${sandbox}-${store}`, 'python3.11', 'fn.py', PY);
         await invoke(url, fid);
         const n = quick ? 1000 : 5000;
-        rates.push({
-          name: `embedded queue${store === 'sqlite' ? ' (SQLite)' : ''}, ${sandbox} warm instances, ${clients} clients`,
-          n,
-          perSec: await loadRun(url, fid, n, clients),
-        });
+        // The host runs in this process (the load and the instances in others): its CPU per call is what a store adds to.
+        const cpu0 = process.cpuUsage();
+        const perSec = await loadRun(url, fid, n, clients);
+        const cpu = process.cpuUsage(cpu0);
+        const name = `embedded queue${store === 'sqlite' ? ' (SQLite)' : ''}, ${sandbox} warm instances, ${clients} clients`;
+        rates.push({ name, n, perSec });
+        hostCpu.push({ name, n, median: (cpu.user + cpu.system) / 1000 / n });
       },
     );
   }
@@ -308,6 +312,11 @@ if (embeddedOnly) {
   printTable(
     'Throughput (invocations per second)',
     rates,
+    `embedded queue, process warm instances, ${clients} clients`,
+  );
+  printTable(
+    'Host CPU per call (ms of the host process, in the median column; lower is better)',
+    hostCpu,
     `embedded queue, process warm instances, ${clients} clients`,
   );
   process.exit(0);

@@ -82,16 +82,20 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     st.sweepClaims.run(now);
   };
 
-  const live = (jobId: string, now: number): { record: JobRecord; final: boolean } | undefined => {
+  const live = (jobId: string, now: number): { record: JobRecord; final: boolean; bytes: number } | undefined => {
     const row = st.get.get(jobId, now) as { record: string; final: number } | undefined;
-    return row && { record: JSON.parse(row.record) as JobRecord, final: row.final === 1 };
+    return row && { record: JSON.parse(row.record) as JobRecord, final: row.final === 1, bytes: row.record.length };
   };
 
-  /** Writes a record; `fresh` (a new job) is refused past the budget, a known job's later state never is. */
-  const put = (record: JobRecord, now: number, fresh = false) => {
+  /**
+   * Writes a record; `fresh` (a new job) is refused past the budget, a known job's later state never is.
+   * `before`: the bytes of the live row it replaces, when the caller has just read it (saves a query).
+   */
+  const put = (record: JobRecord, now: number, fresh = false, before?: number) => {
     const final = isFinalStatus(record.status);
     const json = JSON.stringify(record);
-    const delta = json.length - ((st.size.get(record.job_id) as { n: number } | undefined)?.n ?? 0);
+    const old = before ?? (st.size.get(record.job_id) as { n: number } | undefined)?.n ?? 0;
+    const delta = json.length - old;
     if (fresh && !budget.fits(delta) && now - lastSweep > 1000) sweep(now); // expired records first
     if (fresh) budget.take(delta);
     else budget.add(delta);
@@ -131,14 +135,14 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       ...rest,
       updated_at: patch.updated_at ?? new Date(now).toISOString(),
     };
-    put(next, now);
+    put(next, now, false, existing.bytes);
     return next;
   };
   const publish = (final: JobRecord, now: number): JobRecord | undefined => {
     const existing = live(final.job_id, now);
     if (existing?.final) return undefined;
     const next = { ...existing?.record, ...final };
-    put(next, now);
+    put(next, now, false, existing?.bytes);
     return next;
   };
 
