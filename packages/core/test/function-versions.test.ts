@@ -86,6 +86,13 @@ describe('function versions and aliases', () => {
     }
     expect((await rejects(env.ng.registry.get('greet:99'))).code).toBe('FUNCTION_NOT_FOUND');
     expect(parseFunctionRef('greet:$LATEST').qualifier).toEqual({ kind: 'latest' });
+    // A name shaped like an id would shadow the function that has that id.
+    const greetId = functionIdOf('greet');
+    expect(await rejects(deploy(greetId, 'shadow'))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { field: 'function_name' },
+    });
+    expect((await env.ng.registry.get(greetId)).function_name).toBe('greet');
   });
 
   it('a failed deploy leaves the previous version serving, and claims no version', async () => {

@@ -14,6 +14,8 @@ export interface FunctionRef {
 export const FUNCTION_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** Ids are UUIDs; older ids and ids sent by other producers are any word characters. */
 export const FUNCTION_ID_RE = /^[\w-]{1,128}$/;
+/** The shape of the ids NanoGrid makes; names may not take it. */
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Starts with a letter, so it never reads as a version number. */
 export const ALIAS_RE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const LATEST = new Set(['latest', '$LATEST']);

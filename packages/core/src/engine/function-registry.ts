@@ -15,6 +15,7 @@ import type { EngineOptions } from './engine-options.js';
 import { packageCode } from './entry-file.js';
 import {
   FUNCTION_NAME_RE,
+  UUID_RE,
   type FunctionRef,
   checkAliasName,
   checkVersion,
@@ -25,8 +26,6 @@ import {
 import { type FunctionAlias, FunctionStore } from './function-store.js';
 import { Replicator } from './replicator.js';
 import { type DeployRequest, findRuntime, validateDeploy } from './validate-deploy.js';
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function notFound(ref: string): NanoGridError {
   return new NanoGridError('FUNCTION_NOT_FOUND', `no function "${ref}"; GET /functions lists the deployed ones`, {

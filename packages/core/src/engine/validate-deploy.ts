@@ -3,7 +3,7 @@ import { NETWORK_POLICIES, type NetworkPolicy } from '../function-meta.js';
 import { runtimeMatches, type RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { EngineOptions } from './engine-options.js';
 import { reservedEnvReason } from './reserved-env.js';
-import { FUNCTION_NAME_RE } from './function-ref.js';
+import { FUNCTION_NAME_RE, UUID_RE } from './function-ref.js';
 
 /** Code already on the local disk (a streamed upload): read from there, never loaded whole. */
 export interface CodeFile {
@@ -103,6 +103,13 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
     throw invalid(
       'function_name',
       'function_name must be 1-128 letters, digits, "_", "-" or "." and start with a letter or digit',
+    );
+  }
+  // References try an id first: a name shaped like one could shadow (or be shadowed by) another function.
+  if (UUID_RE.test(req.functionName)) {
+    throw invalid(
+      'function_name',
+      `function_name "${req.functionName}" looks like a function id; pick a name that does not`,
     );
   }
   const plugin = findRuntime(runtimes, req.runtime);
