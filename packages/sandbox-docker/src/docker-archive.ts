@@ -113,6 +113,7 @@ export async function extractOutputArchive(
     });
   } catch (err) {
     if (!over) {
+      await emptyDir(root);
       throw new NanoGridError(
         'SANDBOX_ERROR',
         // The worker's paths stay out of what the client reads (the cause keeps them for the logs).
@@ -125,9 +126,15 @@ export async function extractOutputArchive(
     }
   }
   if (over) {
-    // Nothing of a refused copy stays behind: the caller's directory was empty before it.
-    for (const name of await readdir(root)) await rm(path.join(root, name), { recursive: true, force: true });
+    // All or nothing: a run over a cap leaves no part of its outputs behind.
+    await emptyDir(root);
     throw over;
   }
   return report;
+}
+
+/** Removes what is inside `dir` (the caller owns the directory itself). */
+async function emptyDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => []);
+  await Promise.all(names.map((name) => rm(path.join(dir, name), { recursive: true, force: true })));
 }

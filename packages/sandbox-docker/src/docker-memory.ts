@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { readdir, readFile, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
@@ -190,4 +190,19 @@ export function pollStatsPeak(
       return peak;
     },
   };
+}
+
+/** CPU time the run's parent cgroup has used so far, ms (sync: the idle watchdog reads it often); undefined when unreadable. */
+export function readCgroupCpuMs(support: CgroupPeakSupport, runId: string): number | undefined {
+  try {
+    if (support.version === 1) {
+      const ns = Number(readFileSync(path.join(support.root, 'cpuacct', GROUP, runId, 'cpuacct.usage'), 'utf8'));
+      return Number.isFinite(ns) ? ns / 1e6 : undefined;
+    }
+    const stat = readFileSync(path.join(support.root, GROUP, runId, 'cpu.stat'), 'utf8');
+    const usec = Number(/^usage_usec (\d+)/m.exec(stat)?.[1]);
+    return Number.isFinite(usec) ? usec / 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -29,6 +29,7 @@ import {
   detectCgroupPeak,
   openPeakMeter,
   pollStatsPeak,
+  readCgroupCpuMs,
   readCgroupPeak,
   removeRunCgroups,
   removeStaleRunCgroups,
@@ -110,10 +111,14 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   let client: Promise<Dockerode> | undefined;
   const docker = () => (client ??= openDocker(conn));
   let cgroups: Promise<CgroupPeakSupport | undefined> | undefined;
+  /** The same, once known (the warm pool's idle watchdog reads cgroups synchronously). */
+  let cgroupSync: CgroupPeakSupport | undefined;
   const cgroupSupport = () =>
     (cgroups ??=
       cgroupRoot !== false && isLocalEngine(conn)
-        ? docker().then((d) => detectCgroupPeak(d, cgroupRoot))
+        ? docker()
+            .then((d) => detectCgroupPeak(d, cgroupRoot))
+            .then((s) => (cgroupSync = s))
         : Promise.resolve(undefined));
   let aiReady: Promise<void> | undefined;
   const ensureAi = async () => {
@@ -218,6 +223,9 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
           const support = await cgroupSupport();
           return support ? openPeakMeter(support, runId) : undefined;
         },
+        ...(cgroupRoot !== false && isLocalEngine(conn)
+          ? { cpuMs: (runId: string) => (cgroupSync ? readCgroupCpuMs(cgroupSync, runId) : undefined) }
+          : {}),
         resizeDisk: async (runId, diskMb) => {
           const scratch = scratches.get(runId);
           if (!scratch) return false;
@@ -239,11 +247,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     try {
       return await warmPool().run(spec);
     } catch (err) {
-      if (err instanceof NanoGridError) throw err;
-      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, {
-        plugin: 'docker-sandbox',
-        cause: err,
-      });
+      throw sandboxError(err, spec);
     }
   }
 
@@ -253,7 +257,6 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     if (!(await stat(spec.codeDir).catch(() => undefined))?.isDirectory())
       throw new NanoGridError('SANDBOX_ERROR', 'the code directory of this run does not exist', {
         plugin: 'docker-sandbox',
-        details: { codeDir: spec.codeDir },
       });
     const d = await docker();
     const support = await cgroupSupport();
@@ -262,11 +265,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     try {
       return await execute(container, spec, runId, support);
     } catch (err) {
-      if (err instanceof NanoGridError) throw err;
-      throw new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${dockerMessage(err)}`, {
-        plugin: 'docker-sandbox',
-        cause: err,
-      });
+      throw sandboxError(err, spec);
     } finally {
       await removeRun(container, runId, support);
     }
@@ -332,14 +331,15 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     const oomKilled = !killedByUs && (state.OOMKilled || state.ExitCode === 137);
     const peakMemoryBytes = support ? await readCgroupPeak(support, runId) : await poller?.stop();
 
-    // A run killed for its deadline, or aborted, leaves no outputs (its partial files are not results).
-    if (!killedByUs)
+    const signalled = killedByUs || oomKilled;
+    // Nothing of a killed run is copied out: what it left may be half written.
+    if (!signalled) {
       await extractOutputArchive(await container.getArchive({ path: '/output' }), spec.outputDir, {
         maxBytes: opts.maxOutputBytes ?? 256 * MiB,
         maxEntries: opts.maxOutputFiles ?? MAX_OUTPUT_FILES,
       });
+    }
 
-    const signalled = killedByUs || oomKilled;
     return {
       exitCode: signalled ? null : state.ExitCode,
       signal: signalled ? 'SIGKILL' : null,
@@ -386,4 +386,27 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       aiReady = undefined;
     },
   };
+}
+
+/**
+ * A failure as the client may read it: NanoGridErrors pass, anything else is
+ * SANDBOX_ERROR; either way the run's host directories never appear in the
+ * message (the cause keeps the original for the logs).
+ */
+function sandboxError(err: unknown, spec: { codeDir: string; outputDir: string }): NanoGridError {
+  const hide = (text: string) =>
+    [spec.codeDir, spec.outputDir].filter(Boolean).reduce((t, dir) => t.split(dir).join('<run dir>'), text);
+  if (err instanceof NanoGridError) {
+    const message = hide(err.message);
+    if (message === err.message) return err;
+    return new NanoGridError(err.code, message, {
+      plugin: err.plugin ?? 'docker-sandbox',
+      cause: err,
+      ...(err.details ? { details: err.details } : {}),
+    });
+  }
+  return new NanoGridError('SANDBOX_ERROR', `the Docker sandbox failed: ${hide(dockerMessage(err))}`, {
+    plugin: 'docker-sandbox',
+    cause: err,
+  });
 }

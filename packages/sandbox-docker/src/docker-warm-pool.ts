@@ -42,6 +42,8 @@ export interface WarmPoolDeps {
   fifoRoot?: string;
   /** Opens the instance's peak-memory meter (once it started); absent when cgroups cannot be read. */
   peakMeter?(runId: string): Promise<PeakMeter | undefined>;
+  /** CPU time an instance's cgroup has used, ms; absent (or undefined) when cgroups cannot be read. */
+  cpuMs?(runId: string): number | undefined;
   /** Changes the disk quota of a run's /tmp + /output; false when it cannot (no scratch mount). */
   resizeDisk?(runId: string, diskMb: number): Promise<boolean>;
   logger: Logger;
@@ -59,9 +61,15 @@ interface Instance extends WarmInstance {
   fifo: FifoChannel | undefined;
   /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
   peak?: PeakMeter | null;
+  /** CPU ms of its cgroup when the idle watchdog first saw it after its last call (-1: not taken yet). */
+  idleCpuMs: number;
 }
 
 const MiB = 1024 * 1024;
+/** How often idle instances are looked at. */
+const WATCH_MS = 500;
+/** CPU an idle instance may use between two calls, ms. */
+const IDLE_CPU_MS = 300;
 
 /**
  * Warm instances in Docker: one container per function version runs the
@@ -77,14 +85,43 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   private readonly targets = new Map<string, PrewarmSpec>();
   private readonly filling = new Map<string, Promise<void>>();
 
+  private readonly watchdog: ReturnType<typeof setInterval> | undefined;
+
   constructor(
     private readonly deps: WarmPoolDeps,
     opts: WarmPoolOptions = {},
   ) {
     super(opts);
+    if (deps.cpuMs) {
+      this.watchdog = setInterval(() => this.watch(), WATCH_MS);
+      this.watchdog.unref();
+    }
+  }
+
+  /**
+   * The cgroup holds memory and pids between calls; CPU it only shares out. An
+   * instance using CPU while it has no call (a thread its handler left
+   * spinning) is killed; the next call starts a fresh one. Off the call path:
+   * a call only resets the baseline.
+   */
+  private watch(): void {
+    for (const i of this.instances) {
+      if (i.busy || i.dead) continue;
+      const cpu = this.deps.cpuMs?.(i.runId);
+      if (cpu === undefined) continue;
+      if (i.idleCpuMs < 0) i.idleCpuMs = cpu;
+      else if (cpu - i.idleCpuMs > IDLE_CPU_MS) {
+        this.deps.logger.warn('docker-sandbox: a warm instance used CPU with no call; it is stopped', {
+          key: i.key,
+          cpu_ms: Math.round(cpu - i.idleCpuMs),
+        });
+        void this.discard(i);
+      }
+    }
   }
 
   override async close(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
     this.closed = true;
     await Promise.allSettled([...this.filling.values()]);
     const spares = [...this.spares.values()].flat();
@@ -207,6 +244,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         image: spec.image,
         memoryMb: spec.memoryMb,
         diskMb: spec.diskMb ?? DEFAULT_DISK_MB,
+        idleCpuMs: -1,
         runId,
         container,
         channel: fifo ? new WarmChannel(fifo.output, fifo.input) : new WarmChannel(out, stream),
@@ -243,6 +281,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   }
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
+    i.idleCpuMs = -1; // the watchdog takes its baseline at its next look after this call
     i.stderr.reset(spec.maxStderrBytes ?? MiB);
     if (i.peak === undefined) i.peak = (await this.deps.peakMeter?.(i.runId)) ?? null;
     i.peak?.reset();
