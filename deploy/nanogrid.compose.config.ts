@@ -40,11 +40,18 @@ export default defineConfig({
   // Workers reach the host's Docker engine through the mounted socket (controllers never
   // run code). Paths inside a worker's container are not the engine's: warm instances
   // talk over the attach stream instead of named pipes in /tmp, and peak memory comes
-  // from the stats API instead of the host's cgroup files. Code and outputs never
-  // need a shared path: they go in and out as archives.
+  // from the stats API instead of the host's cgroup files; the per-run tmpfs of the disk
+  // quota cannot be mounted where the engine sees it, so /tmp alone is capped (scratchDir:
+  // false). Code and outputs never need a shared path: they go in and out as archives.
   // The worker id is the container's host name (its id): unique on the engine and the same
   // when the container restarts, so a restarted worker removes what its killed process left.
-  sandbox: dockerSandbox({ workerId: hostname(), warmPipes: false, cgroupRoot: false, logger: consoleLogger() }),
+  sandbox: dockerSandbox({
+    workerId: hostname(),
+    warmPipes: false,
+    cgroupRoot: false,
+    scratchDir: false,
+    logger: consoleLogger(),
+  }),
   worker: { concurrency: 4 },
   http: {
     rateLimitStore: redisRateLimitStore({ connection: redis }), // the per-IP limit holds across both controllers
