@@ -1,7 +1,7 @@
 // Host memory under large requests: resident memory (VmRSS) of a `nanogrid start`
 // process before, at its peak (VmHWM) and after each scenario. The client runs in
 // this process, the host in its own, so only the host's memory is counted.
-//   node bench/host-memory.mjs [uploads] [results] [payloads]
+//   node bench/host-memory.mjs [uploads] [results] [payloads] [--store=memory|sqlite]
 //   uploads:  10 concurrent uploads of a ~47 MB zip
 //   results:  100 async jobs that each return a 5 MB result
 //   payloads: 100 async jobs with a 5 MB payload, queued behind a busy function
@@ -15,6 +15,7 @@ import { createZip } from '@nanogrid/core';
 
 const MB = 1024 * 1024;
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const store = process.argv.find((a) => a.startsWith('--store='))?.slice(8) ?? 'memory';
 const scenarios = chosen.length > 0 ? chosen : ['uploads', 'results', 'payloads'];
 const CLI = new URL('../packages/host/dist/cli.js', import.meta.url).pathname;
 
@@ -34,6 +35,7 @@ async function startHost(dir) {
     join(dir, 'nanogrid.config.json'),
     JSON.stringify({
       sandbox: 'process',
+      embedded: { store },
       hostname: '127.0.0.1',
       http: { rateLimit: false },
       worker: { concurrency: 2, pollWaitMs: 1000 },
@@ -152,6 +154,7 @@ for (const name of scenarios) {
     await rm(dir, { recursive: true, force: true });
   }
 }
+console.log(`embedded store: ${store}`);
 const head = ['scenario', 'RSS before (MiB)', 'peak (MiB)', 'RSS after (MiB)', 'outcome'];
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
