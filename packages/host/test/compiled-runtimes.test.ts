@@ -62,7 +62,8 @@ const EXIT_CPP = '#include <iostream>\nint main() { std::cerr << "cannot go on" 
 
 /** The C++ and Go runtimes through the HTTP API: compiled at deploy, run per job, in both sandboxes. */
 for (const sandbox of ['process', 'docker'] as const) {
-  describe(`C++ and Go (${sandbox} sandbox)`, async () => {
+  // Compiling Go and C++ takes seconds each; on a loaded 2-core machine much more than the default 30 s budget.
+  describe(`C++ and Go (${sandbox} sandbox)`, { timeout: 120_000 }, async () => {
     const env =
       sandbox === 'docker' ? await dockerTestEnv(['nanogrid/cpp:12', 'nanogrid/go:1.19']) : { ready: true, reason: '' };
     // The process sandbox builds Go with the host's `go` (.ci/run installs it; CI never skips).
