@@ -16,7 +16,7 @@ import { redisQueue, redisResults } from '@nanogrid/redis';
 import { printTable, sample, throughput, time } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
-// `--embedded-only`: just the warm throughput rows of the two embedded stores (memory vs SQLite).
+// `--embedded-only`: just the warm throughput rows of the two embedded stores (memory vs SQLite; `--rounds=N`).
 const embeddedOnly = process.argv.includes('--embedded-only');
 const N = quick ? 10 : 30;
 const run = promisify(execFile);
@@ -255,23 +255,32 @@ if (!embeddedOnly) {
   });
 }
 // The warm path on both embedded stores, side by side: memory (the ceiling) and SQLite (the default).
+// `--rounds=N` alternates them N times and keeps each one's median (a loaded machine drifts between rows).
+const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1);
 for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
+  const seen = { memory: { perSec: [], cpuMs: [] }, sqlite: { perSec: [], cpuMs: [] } };
+  const n = quick ? 1000 : 5000;
+  for (let round = 0; round < rounds; round++) {
+    for (const store of ['memory', 'sqlite']) {
+      await withHost(
+        { sandbox, warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 }, embedded: { store } },
+        async (url) => {
+          const fid = await deploy(url, `tp-${sandbox}-${store}`, 'python3.11', 'fn.py', PY);
+          await invoke(url, fid);
+          // The host runs in this process (the load and the instances in others): its CPU per call is what a store adds to.
+          const cpu0 = process.cpuUsage();
+          seen[store].perSec.push(await loadRun(url, fid, n, clients));
+          const cpu = process.cpuUsage(cpu0);
+          seen[store].cpuMs.push((cpu.user + cpu.system) / 1000 / n);
+        },
+      );
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   for (const store of ['memory', 'sqlite']) {
-    await withHost(
-      { sandbox, warm: { enabled: true }, worker: { concurrency: 8, pollWaitMs: 1000 }, embedded: { store } },
-      async (url) => {
-        const fid = await deploy(url, `tp-${sandbox}-${store}`, 'python3.11', 'fn.py', PY);
-        await invoke(url, fid);
-        const n = quick ? 1000 : 5000;
-        // The host runs in this process (the load and the instances in others): its CPU per call is what a store adds to.
-        const cpu0 = process.cpuUsage();
-        const perSec = await loadRun(url, fid, n, clients);
-        const cpu = process.cpuUsage(cpu0);
-        const name = `embedded queue${store === 'sqlite' ? ' (SQLite)' : ''}, ${sandbox} warm instances, ${clients} clients`;
-        rates.push({ name, n, perSec });
-        hostCpu.push({ name, n, median: (cpu.user + cpu.system) / 1000 / n });
-      },
-    );
+    const name = `embedded queue${store === 'sqlite' ? ' (SQLite)' : ''}, ${sandbox} warm instances, ${clients} clients`;
+    rates.push({ name, n: n * rounds, perSec: median(seen[store].perSec) });
+    hostCpu.push({ name, n: n * rounds, median: median(seen[store].cpuMs) });
   }
 }
 let redis;
