@@ -25,6 +25,7 @@ import { sandboxPicker } from './pick-sandbox.js';
 import { withEmbeddedStore } from './embedded-store.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { guardRequestBodies } from './guard-request-bodies.js';
+import { removeStaleUploads } from './http/receive-multipart.js';
 import { serverTimeouts } from './server-timeouts.js';
 
 export interface StartHostOptions {
@@ -109,6 +110,13 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           owner: `${hostname()}:${process.pid}`,
         })
       : undefined;
+  // Uploads of a process that died mid-request left temp files: a live one is never older than a request may take.
+  const uploadDir = join(nanogrid.options.workDir, 'incoming');
+  const stale = await removeStaleUploads(
+    uploadDir,
+    Math.max(3_600_000, 2 * (config.http?.requestTimeoutMs ?? 300_000)),
+  );
+  if (stale > 0) logger.info('removed uploads left by an earlier process', { count: stale, dir: uploadDir });
   const app =
     role === 'worker'
       ? healthOnly(logger, nanogrid.metrics, config.http?.apiKeys ?? [])
@@ -121,7 +129,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           logger,
           limits: config.limits ?? {},
           shutdownSignal: shutdown.signal,
-          uploadDir: join(nanogrid.options.workDir, 'incoming'),
+          uploadDir,
           lambda: config.lambda ?? {},
           schedules: { store: scheduleStore, ...(scheduler ? { scheduler } : {}) },
         });

@@ -1,10 +1,11 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createZip, silentLogger } from '@nanogrid/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningHost, startHost } from '../src/index.js';
+import { removeStaleUploads } from '../src/http/receive-multipart.js';
 import { type ErrorJson, HELLO_PY, uploadForm } from './helpers.js';
 
 const LIMIT = 256 * 1024;
@@ -158,5 +159,23 @@ describe('POST /upload streams the file to disk', () => {
     );
     expect(await codeOf(res)).toBe('BAD_ARCHIVE');
     await noLeftovers();
+  });
+
+  it('at start, upload temp files left by a process that died mid-request are removed; recent ones are not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nanogrid-stale-'));
+    try {
+      await mkdir(join(dir, 'upload-old'));
+      await writeFile(join(dir, 'upload-old', 'file'), 'half an upload');
+      const hoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      await utimes(join(dir, 'upload-old'), hoursAgo, hoursAgo);
+      await mkdir(join(dir, 'upload-live'));
+      await mkdir(join(dir, 'not-an-upload'));
+      await utimes(join(dir, 'not-an-upload'), hoursAgo, hoursAgo);
+      expect(await removeStaleUploads(dir, 3_600_000)).toBe(1);
+      expect((await readdir(dir)).sort()).toEqual(['not-an-upload', 'upload-live']);
+      expect(await removeStaleUploads(join(dir, 'missing'), 0)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -42,6 +42,24 @@ export interface ReceivedMultipart {
 
 const badRequest = (message: string, cause?: unknown): NanoGridError =>
   new NanoGridError('BAD_REQUEST', message, cause === undefined ? {} : { cause });
+
+/**
+ * Removes what uploads of a process that died mid-request left in `dir`
+ * (`upload-*` directories older than `olderThanMs`); returns how many. A live
+ * upload is never that old: the whole request must arrive within `requestTimeoutMs`.
+ */
+export async function removeStaleUploads(dir: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names.filter((n) => n.startsWith('upload-'))) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (!info || now - info.mtimeMs < olderThanMs) continue;
+    await rm(path, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
 
 /** The body as a Node stream: the IncomingMessage under Node's server, the web body elsewhere (tests). */
 function bodyStream(c: Context): Readable {
