@@ -63,10 +63,13 @@ const WHOAMI_PY = `def handler(event, context):
  * while the host copies /output out (the race of a warm instance that outlives its answer).
  */
 const SWAP_PY = `import os, threading
+GEN = [0]
 
-def swap(path):
+def swap(path, gen):
     out = os.path.dirname(path)
     for _ in range(20000):
+        if GEN[0] != gen:
+            return  # the next call began: stop, as its own thread takes over
         try:
             # Atomic swaps: the name is always there, a plain file or a link to a secret.
             os.symlink("/etc/shadow", os.path.join(out, ".l"))
@@ -78,10 +81,12 @@ def swap(path):
             pass
 
 def handler(event, context):
+    GEN[0] += 1
     path = os.path.join(os.environ["OUTPUT_DIR"], "report.txt")
-    with open(path, "w") as f:
+    with open(path + ".new", "w") as f:
         f.write("plain")
-    threading.Thread(target=swap, args=(path,), daemon=True).start()
+    os.rename(path + ".new", path)  # replaces a link left by the last call's thread instead of following it
+    threading.Thread(target=swap, args=(path, GEN[0]), daemon=True).start()
     return {"ok": True}
 `;
 
@@ -175,7 +180,7 @@ describe.skipIf(!env.ready)('Docker sandbox against hostile functions (warm inst
     let collected = 0;
     for (let i = 0; i < 10; i++) {
       const job = await call(fid, {});
-      expect(job.status).toBe('completed');
+      expect(job.status, JSON.stringify(job.error)).toBe('completed');
       for (const url of job.output_files) {
         collected++;
         const key = decodeURIComponent(new URL(url).pathname.replace(/^\/files\//, ''));
