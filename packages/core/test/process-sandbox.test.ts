@@ -130,28 +130,36 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
     expect(run.stdout).toBe(input);
   });
 
-  it.skipIf(skip)('kills the whole process group at the timeout, background children included', async () => {
-    const marker = `${1000 + Math.floor(Math.random() * 1000)}.${process.pid}${counter}`;
-    const spec = await specFor(['sh', '-c', `sleep ${marker} & echo started; wait`], { timeoutMs: 2000 });
-    const started = Date.now();
-    const pending = sandbox().run(spec);
-    expect(await waitForProcess(`sleep ${marker}`)).not.toEqual([]);
-    const run = await pending;
-    expect(run.timedOut).toBe(true);
-    expect(run.exitCode === null ? run.signal : 'exited').toBe('SIGKILL');
-    expect(run.stdout).toBe('started\n');
-    expect(Date.now() - started).toBeLessThan(8000);
-    expect(await processesWith(`sleep ${marker}`)).toEqual([]);
-  });
+  it.skipIf(skip)(
+    'kills the whole process group at the timeout, background children included',
+    async () => {
+      const marker = `${1000 + Math.floor(Math.random() * 1000)}.${process.pid}${counter}`;
+      const spec = await specFor(['sh', '-c', `sleep ${marker} & echo started; wait`], { timeoutMs: 2000 });
+      const started = Date.now();
+      const pending = sandbox().run(spec);
+      expect(await waitForProcess(`sleep ${marker}`)).not.toEqual([]);
+      const run = await pending;
+      expect(run.timedOut).toBe(true);
+      expect(run.exitCode === null ? run.signal : 'exited').toBe('SIGKILL');
+      expect(run.stdout).toBe('started\n');
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(await processesWith(`sleep ${marker}`)).toEqual([]);
+    },
+    90_000,
+  ); // a /proc walk per check: slow on a busy host
 
-  it.skipIf(skip)('kills background children left behind when the main process exits', async () => {
-    const marker = `${2000 + Math.floor(Math.random() * 1000)}.${process.pid}${counter}`;
-    // The child proves it runs by writing its own line (a /proc scan can be slower than the run on a loaded host).
-    const script = `(echo child-up; exec sleep ${marker}) > /dev/null 2>&1 & sleep 0.1; kill -0 $! && echo running; echo done`;
-    const run = await sandbox().run(await specFor(['sh', '-c', script]));
-    expect(run).toMatchObject({ exitCode: 0, stdout: 'running\ndone\n', timedOut: false });
-    expect(await processesWith(`sleep ${marker}`)).toEqual([]);
-  });
+  it.skipIf(skip)(
+    'kills background children left behind when the main process exits',
+    async () => {
+      const marker = `${2000 + Math.floor(Math.random() * 1000)}.${process.pid}${counter}`;
+      // The child proves it runs by writing its own line (a /proc scan can be slower than the run on a loaded host).
+      const script = `(echo child-up; exec sleep ${marker}) > /dev/null 2>&1 & sleep 0.1; kill -0 $! && echo running; echo done`;
+      const run = await sandbox().run(await specFor(['sh', '-c', script]));
+      expect(run).toMatchObject({ exitCode: 0, stdout: 'running\ndone\n', timedOut: false });
+      expect(await processesWith(`sleep ${marker}`)).toEqual([]);
+    },
+    90_000,
+  ); // a /proc walk per check: slow on a busy host
 
   it.skipIf(skip)('kills a run that goes over its memory limit and reports the peak', async () => {
     const hog = 'a = []\nwhile True:\n    a.append(b"x" * (8 << 20))\n';
