@@ -187,6 +187,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
       expect(outcome.error.type).toBe(fixtures.throws.errorType);
       expect(outcome.error.message).toContain('conformance-boom');
       expect(outcome.error.trace).toMatch(/\S/);
+      expect(outcome.error.trace, "the trace starts in the function's code").not.toMatch(/__nanogrid_/);
     });
 
     it('runs a file without a handler as a script: PAYLOAD in, stdout text out', async () => {
