@@ -200,4 +200,9 @@ module.exports.endpoint = (event, context, callback) => {
         'exports.handler = function (event, context) {\n  setTimeout(() => context.succeed({ succeeded: true }), 10);\n};\n',
     },
   },
+  syntaxError: {
+    entryFile: 'index.mjs',
+    handler: 'index.handler',
+    files: { 'index.mjs': 'export const handler = async (event) => {\n  return { event ;\n};\n' },
+  },
 };

@@ -190,7 +190,11 @@ def _looks_like_handler(node):
 def defines_handler(source_path, name):
     """False only for a script: a file that binds no `name` and has no function looking like a handler."""
     with open(source_path, "rb") as f:
-        tree = ast.parse(f.read(), filename=source_path)
+        source = f.read()
+    try:
+        tree = ast.parse(source, filename=source_path)
+    except SyntaxError:
+        return True  # loading it reports the syntax error as the module's (IMPORT_ERROR), as Lambda does
     return _binds_name(tree.body, name) or any(_looks_like_handler(node) for node in tree.body)
 
 

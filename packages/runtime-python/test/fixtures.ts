@@ -199,4 +199,8 @@ def handler(event, context):
         'import os\n\nTABLE = os.environ["TABLE_NAME_NOT_SET"]\n\ndef handler(event, context):\n    return TABLE\n',
     },
   },
+  syntaxError: {
+    entryFile: 'main.py',
+    files: { 'main.py': 'import json\n\ndef handler(event, context)\n    return json.dumps(event)\n' },
+  },
 };

@@ -62,6 +62,8 @@ export interface RuntimeFixtures {
   missingHandler: RuntimeFixture;
   /** Module that raises `errorType` while it loads (it reads an environment variable that is not set). */
   importError: RuntimeFixture & { errorType: string };
+  /** Module with a syntax error in the line that defines its handler. */
+  syntaxError: RuntimeFixture;
   /** Languages with Lambda's callbacks: a handler calling `callback(null, { called: true, value: event.value })` after a timer. */
   callback?: RuntimeFixture;
   /** Languages with Lambda's callbacks: an `(event, context)` handler ending with `context.succeed({ succeeded: true })` after a timer. */

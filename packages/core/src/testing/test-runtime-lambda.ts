@@ -125,6 +125,13 @@ export function lambdaCases(h: RuntimeHarness): void {
     }
   });
 
+  it('reports a module that does not parse as IMPORT_ERROR SyntaxError, not as a script', async () => {
+    const outcome = await h.run(fixtures.syntaxError, {});
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.error).toMatchObject({ code: 'IMPORT_ERROR', type: 'SyntaxError' });
+  });
+
   const { callback, contextSucceed } = fixtures;
   if (callback) {
     it('completes a callback handler through its callback', async () => {
