@@ -16,6 +16,7 @@ import { BWRAP_CODE_DIR, bwrapDiskFromHost, bwrapOutputsFromHost, probeBwrap } f
 import { copyOutputs } from './copy-outputs.js';
 import { findExecutable, splitPath } from './find-executable.js';
 import { planner } from './process-plan.js';
+import { createRunCgroup, joinCgroups, probeCgroupRoots, type RunCgroup } from './run-cgroup.js';
 import { pageSize } from './process-tree.js';
 import { runSupervised } from './run-supervised.js';
 import { CappedBuffer } from './capped-buffer.js';
@@ -43,6 +44,16 @@ export interface ProcessSandboxOptions {
   bindPaths?: string[];
   /** Interval of the memory sampler; a run can overshoot its limit for about this long. @default 50 */
   memorySampleMs?: number;
+  /**
+   * Per-run cgroups (v1 memory and pids, made under the worker's own cgroup)
+   * when the worker may make them (root): the kernel then holds `memory_mb`
+   * and `pidsLimit` for a run's and a warm instance's whole life. `'auto'`
+   * uses them when a probe works; `false` never.
+   * @default 'auto'
+   */
+  cgroups?: 'auto' | false;
+  /** Processes and threads a run may have at once, where cgroups are used. @default 512 */
+  pidsLimit?: number;
   /**
    * Niceness (1–19) given to runs through `nice`. CPU shares (`spec.cpus`)
    * cannot be enforced without cgroups: use the Docker sandbox for that.
@@ -118,6 +129,17 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
   const tmpRoot = opts.tmpRoot ?? tmpdir();
   const bindPaths = (opts.bindPaths ?? []).map((p) => resolve(p));
   const pageBytes = pageSize();
+  const cgroupRoots = opts.cgroups === false ? undefined : probeCgroupRoots();
+  const pidsLimit = opts.pidsLimit ?? 512;
+  let cgroupRuns = 0;
+  /** A run's cgroups, named after the worker's pid and a counter (undefined without cgroups). */
+  const runCgroup = (memoryMb: number): RunCgroup | undefined =>
+    cgroupRoots
+      ? createRunCgroup(cgroupRoots, `nanogrid-${process.pid}-${++cgroupRuns}`, {
+          memoryBytes: memoryMb * 1024 * 1024,
+          pids: pidsLimit,
+        })
+      : undefined;
   if (!existsSync('/proc/self/stat'))
     logger.warn('process sandbox: no /proc on this host: memory limits are not enforced');
   const diskBytesOf = (spec: { diskMb?: number }): number => (spec.diskMb ?? DEFAULT_DISK_MB) * 1024 * 1024;
@@ -153,6 +175,7 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
           }),
         isolated: bwrapPath !== undefined,
         tmpfsUsed,
+        cgroup: runCgroup,
         tmpRoot,
         pageBytes,
         sampleMs,
@@ -198,6 +221,7 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
         });
       }
       let runDir: string;
+      let cg: RunCgroup | undefined;
       try {
         await mkdir(tmpRoot, { recursive: true });
         runDir = await mkdtemp(join(tmpRoot, 'nanogrid-run-'));
@@ -227,9 +251,11 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
           const m = status && /"child-pid":\s*(\d+)/.exec(status.toString());
           return m ? Number(m[1]) : undefined;
         };
-        const result = await runSupervised({
-          file: p.file,
-          args: p.args,
+        cg = runCgroup(spec.memoryMb);
+        const launch = cg ? joinCgroups(cg.procs, p.file, p.args) : p;
+        let result = await runSupervised({
+          file: launch.file,
+          args: launch.args,
           cwd: bwrapPath ? '/' : codeDir,
           env: p.env,
           ...(p.argsBlock ? { argsBlock: p.argsBlock } : {}),
@@ -268,10 +294,21 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
             },
           );
         }
-        if (!bwrapPath && !killedByUs) await copyOutputs(join(runDir, 'output'), spec.outputDir, { plugin: PLUGIN });
+        // The kernel held the cgroup's memory limit: its OOM kill is the run's, as the sampler's would be.
+        if (cg && !result.timedOut && !result.oomKilled && cg.oomKills() > 0)
+          result = {
+            ...result,
+            oomKilled: true,
+            exitCode: null,
+            signal: 'SIGKILL',
+            peakMemoryBytes: Math.max(result.peakMemoryBytes ?? 0, cg.peakBytes()),
+          };
+        if (!bwrapPath && !killedByUs && !result.oomKilled)
+          await copyOutputs(join(runDir, 'output'), spec.outputDir, { plugin: PLUGIN });
         return result;
       } finally {
         await rm(runDir, { recursive: true, force: true });
+        await cg?.remove();
       }
     },
   };

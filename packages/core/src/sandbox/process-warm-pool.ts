@@ -9,6 +9,7 @@ import { bwrapOutputsFromHost } from './bwrap.js';
 import { copyOutputs } from './copy-outputs.js';
 import type { ProcessPlan } from './process-plan.js';
 import { ProcessTree } from './process-tree.js';
+import { joinCgroups, type RunCgroup } from './run-cgroup.js';
 import { WarmChannel, WarmStderr, answeredRun } from './warm-channel.js';
 import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
@@ -24,6 +25,8 @@ export interface ProcessWarmPoolDeps {
   isolated: boolean;
   /** Bytes of a run's tmpfs (RAM), given the pid of a process inside. */
   tmpfsUsed(childPid: number | undefined): number;
+  /** The instance's own cgroups (memory limit, pids limit), where the worker can make them. */
+  cgroup?(memoryMb: number): RunCgroup | undefined;
 }
 
 interface Instance extends WarmInstance {
@@ -38,6 +41,10 @@ interface Instance extends WarmInstance {
   childPid: number | undefined;
   /** Memory limit of its function, bytes (0: none). */
   limitBytes: number;
+  /** Its cgroups: the kernel holds its memory and pids limits between calls too. */
+  cgroup: RunCgroup | undefined;
+  /** OOM kills in its cgroup already accounted for (the exec server's programs). */
+  oomSeen: number;
   /** CPU ticks of its processes when its last call ended (the idle watchdog's baseline; -1: not taken yet). */
   idleTicks: number;
   /** When its processes were last walked in /proc (0: never). */
@@ -112,7 +119,9 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       await rm(dir, { recursive: true, force: true });
       throw err;
     }
-    const child = spawn(plan.file, plan.args, {
+    const cgroup = this.deps.cgroup?.(spec.memoryMb);
+    const launch = cgroup ? joinCgroups(cgroup.procs, plan.file, plan.args) : plan;
+    const child = spawn(launch.file, launch.args, {
       cwd: this.deps.isolated ? '/' : spec.codeDir,
       env: plan.env,
       detached: true,
@@ -156,6 +165,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     });
     if (failedToStart || child.pid === undefined) {
       await rm(dir, { recursive: true, force: true });
+      await cgroup?.remove();
       throw new NanoGridError(
         'SANDBOX_ERROR',
         `could not start a warm instance: ${(failedToStart as NodeJS.ErrnoException | undefined)?.code ?? 'no pid'}`,
@@ -176,6 +186,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       outputDir: !this.deps.isolated ? outputDir : childPid !== undefined ? bwrapOutputsFromHost(childPid) : '',
       childPid,
       limitBytes: spec.memoryMb > 0 ? spec.memoryMb * MiB : 0,
+      cgroup,
+      oomSeen: 0,
       idleTicks: -1,
       exited,
     };
@@ -253,9 +265,13 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     if (answer.kind === 'ended') {
       i.dead = true;
       const { code, signal } = await i.exited;
+      // Killed by the kernel at its cgroup's memory limit: the call ran out of memory.
+      if (i.cgroup && i.cgroup.oomKills() > i.oomSeen)
+        return { ...base, oomKilled: true, exitCode: null, signal: 'SIGKILL', stdout: '' };
       return { ...base, exitCode: code, signal, stdout: '' };
     }
     const { meta, resultLine } = answer;
+    if (meta.oom && i.cgroup) i.oomSeen = i.cgroup.oomKills(); // the exec server's program, killed in the instance's cgroup
     // A program the exec server started and reaped is gone from the tree: its own peak comes with the answer.
     if (meta.maxrss !== undefined) {
       over(meta.maxrss);
@@ -293,5 +309,6 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     await i.exited;
     i.channel.end();
     await rm(i.dir, { recursive: true, force: true });
+    await i.cgroup?.remove();
   }
 }
