@@ -60,6 +60,9 @@ export interface ErrorBody {
 
 export type NetworkPolicy = 'none' | 'ai' | 'internet';
 
+/** How a completion webhook is written: the job record, or a Slack incoming-webhook message. */
+export type CallbackFormat = 'json' | 'slack';
+
 /** One version of a function, as the API shows it (env values are never shown). */
 export interface FunctionInfo {
   function_id: string;
@@ -80,6 +83,9 @@ export interface FunctionInfo {
   public?: true;
   /** API Gateway payload format of `/fn/{name}/…` events (absent: 1.0). */
   http_event?: '2.0';
+  /** Default completion webhook of its jobs. */
+  callback_url?: string;
+  callback_format?: CallbackFormat;
   s3_key: string;
   code_sha256: string;
   code_size: number;
@@ -164,6 +170,9 @@ export interface Job {
   start?: 'cold' | 'warm' | 'prewarmed';
   /** What started the job (absent: an API call). */
   trigger?: 'api' | 'http' | 'schedule';
+  /** Where the final record is POSTed when the job ends. */
+  callback_url?: string;
+  callback_format?: CallbackFormat;
   /** Set when a sync run handed over to polling (202). */
   message?: string;
 }

@@ -1,4 +1,5 @@
 import type {
+  CallbackFormat,
   AliasDeleted,
   AliasSet,
   ErrorBody,
@@ -43,6 +44,24 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Called with every record seen while polling. */
   onUpdate?: (job: Job) => void;
+}
+
+/** What `run()` and `submit()` may add to a run. */
+export interface RunOptions {
+  signal?: AbortSignal;
+  /** Receives the final job record when the job ends (default: the function's, if deployed with one). */
+  callbackUrl?: string;
+  /** @default 'json' */
+  callbackFormat?: CallbackFormat;
+}
+
+function runBody(fn: string, payload: unknown, opts: RunOptions): Record<string, unknown> {
+  return {
+    function: fn,
+    payload,
+    ...(opts.callbackUrl !== undefined ? { callback_url: opts.callbackUrl } : {}),
+    ...(opts.callbackFormat !== undefined ? { callback_format: opts.callbackFormat } : {}),
+  };
 }
 
 const isJob = (_status: number, body: unknown): boolean =>
@@ -138,13 +157,19 @@ export class NanoGridClient {
    * waits at most 300 s for an answer: for longer functions use `submit()`
    * and `wait()` (or pass a `fetch` with a longer headers timeout).
    */
-  run(fn: string, payload: unknown = {}, opts: { signal?: AbortSignal } = {}): Promise<Job> {
-    return this.request('POST', '/run', { json: { function: fn, payload }, accept: isJob, ...opts });
+  run(fn: string, payload: unknown = {}, opts: RunOptions = {}): Promise<Job> {
+    const { callbackUrl: _u, callbackFormat: _f, ...rest } = opts;
+    return this.request('POST', '/run', { json: runBody(fn, payload, opts), accept: isJob, ...rest });
   }
 
   /** Queues a run and returns at once (`X-Async: true`); poll with `status()` or `wait()`. */
-  submit(fn: string, payload: unknown = {}, opts: { signal?: AbortSignal } = {}): Promise<JobSubmitted> {
-    return this.request('POST', '/run', { json: { function: fn, payload }, headers: { 'x-async': 'true' }, ...opts });
+  submit(fn: string, payload: unknown = {}, opts: RunOptions = {}): Promise<JobSubmitted> {
+    const { callbackUrl: _u, callbackFormat: _f, ...rest } = opts;
+    return this.request('POST', '/run', {
+      json: runBody(fn, payload, opts),
+      headers: { 'x-async': 'true' },
+      ...rest,
+    });
   }
 
   status(jobId: string, opts: { signal?: AbortSignal } = {}): Promise<Job> {

@@ -1,4 +1,4 @@
-import type { NetworkPolicy } from './api-types.js';
+import type { CallbackFormat, NetworkPolicy } from './api-types.js';
 
 /** What `POST /upload` takes. */
 export interface DeployInput {
@@ -26,6 +26,10 @@ export interface DeployInput {
   public?: boolean;
   /** API Gateway payload format of `/fn/{name}/…` events. @default '1.0' */
   httpEvent?: '1.0' | '2.0';
+  /** Default completion webhook of its jobs (the host must allow its address). */
+  callbackUrl?: string;
+  /** @default 'json' */
+  callbackFormat?: CallbackFormat;
 }
 
 function blobOf(code: DeployInput['code']): Blob {
@@ -51,5 +55,7 @@ export function deployForm(input: DeployInput): FormData {
   if (input.env !== undefined) form.append('env', JSON.stringify(input.env));
   if (input.public !== undefined) form.append('public', String(input.public));
   if (input.httpEvent !== undefined) form.append('http_event', input.httpEvent);
+  if (input.callbackUrl !== undefined) form.append('callback_url', input.callbackUrl);
+  if (input.callbackFormat !== undefined) form.append('callback_format', input.callbackFormat);
   return form;
 }

@@ -211,6 +211,32 @@ export interface NanoGridConfig {
   jobTtlSec?: number;
   /** How functions and the Lambda API (`/2015-03-31/…`) present themselves to Lambda code and clients. */
   lambda?: LambdaConfig;
+  /** Completion webhooks (`callback_url` on /run or at deploy). */
+  webhooks?: WebhooksConfig;
+}
+
+/** Completion webhooks: signing, which networks callbacks may reach, retries. */
+export interface WebhooksConfig {
+  /**
+   * Key of the `X-NanoGrid-Signature: sha256=<hex HMAC-SHA256 of the body>`
+   * header on every callback. @default undefined (callbacks are not signed)
+   */
+  secret?: string;
+  /**
+   * Networks (CIDR) callbacks may reach although they are loopback, private or
+   * link-local, e.g. `['10.0.0.0/8']`. @default [] (public addresses only)
+   */
+  allowNetworks?: string[];
+  /** Delay before the first retry; doubles per attempt. @default 1000 */
+  retryMs?: number;
+  /** Longest delay between two attempts. @default 600000 (10 min) */
+  maxDelayMs?: number;
+  /** A callback not delivered this long after the job ended is given up. @default 86400000 (24 h) */
+  maxAgeMs?: number;
+  /** One attempt, connect to answer. @default 10000 */
+  timeoutMs?: number;
+  /** How often every process looks for callbacks left by a stopped one. @default 10000 */
+  sweepMs?: number;
 }
 
 export interface LambdaConfig {

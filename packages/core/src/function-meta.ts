@@ -35,6 +35,10 @@ export interface FunctionMeta {
   public?: true;
   /** API Gateway payload format of `/fn/{name}/…` events. Absent: REST proxy (1.0). */
   http_event?: '2.0';
+  /** Default `callback_url` of its jobs (a /run body may name another). */
+  callback_url?: string;
+  /** Format of that default callback. Absent: `json`. */
+  callback_format?: 'json' | 'slack';
   /** `functions/{id}/versions/{n}/code.zip`. */
   s3_key: string;
   /** sha256 of code.zip: code version, cache key of extracted code and builds. */

@@ -100,7 +100,16 @@ function fromOriginal(obj: Record<string, unknown>): JobMessage {
     timeout: optPositive(obj, 'timeout'),
     memory_mb: optPositive(obj, 'memory_mb'),
     submitted_at: optString(obj, 'submitted_at'),
+    // Checked again (SSRF policy) at every delivery attempt, whoever queued the message.
+    callback_url: optString(obj, 'callback_url'),
+    callback_format: optFormat(obj),
   });
+}
+
+function optFormat(obj: Record<string, unknown>): JobMessage['callback_format'] {
+  const v = obj.callback_format;
+  if (v === undefined || v === 'json' || v === 'slack') return v;
+  throw bad('job message field "callback_format" must be "json" or "slack"', { field: 'callback_format' });
 }
 
 /**

@@ -39,7 +39,14 @@ export interface JobMessage {
   memory_mb?: number;
   /** ISO time the job was submitted. */
   submitted_at?: string;
+  /** Where the final record is posted (checked at submit). */
+  callback_url?: string;
+  /** @default 'json' */
+  callback_format?: CallbackFormat;
 }
+
+/** How a completion callback is written: the job record itself, or a Slack incoming-webhook message. */
+export type CallbackFormat = 'json' | 'slack';
 
 /** What started a job: an API call (`/run`, the Lambda API), an HTTP endpoint, or a schedule. */
 export type JobTrigger = 'api' | 'http' | 'schedule';
@@ -78,6 +85,10 @@ export interface JobRecord {
   worker?: string;
   /** Cold or warm start (set by sandboxes that keep instances). */
   start?: StartKind;
+  /** Where the final record is posted when the job ends. */
+  callback_url?: string;
+  /** @default 'json' */
+  callback_format?: CallbackFormat;
 }
 
 /** Fields a worker may change on a job while it runs. */

@@ -45,6 +45,13 @@ describe('parseJobMessage — original shape', () => {
     expect(parseJobMessage({ ...original, payload: [1, 'a'] }).payload).toEqual([1, 'a']);
   });
 
+  it('keeps a completion callback and refuses an unknown callback_format', () => {
+    const withHook = { ...original, callback_url: 'https://hooks.example.com/x', callback_format: 'slack' as const };
+    expect(parseJobMessage(serializeJobMessage(withHook))).toEqual(withHook);
+    expectBad({ ...original, callback_url: 'https://hooks.example.com/x', callback_format: 'xml' }, 'callback_format');
+    expectBad({ ...original, callback_url: 42 }, 'callback_url');
+  });
+
   it('needs only job_id and function_id', () => {
     expect(parseJobMessage({ job_id: 'a', function_id: 'b' })).toEqual({ job_id: 'a', function_id: 'b', payload: {} });
   });

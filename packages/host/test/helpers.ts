@@ -119,6 +119,8 @@ export interface UploadFields {
   env?: string;
   public?: string;
   http_event?: string;
+  callback_url?: string;
+  callback_format?: string;
 }
 
 export function uploadForm(fields: UploadFields): FormData {

@@ -24,6 +24,7 @@ import type { WarmPoolOptions } from '../sandbox/warm-pool-base.js';
 import { bubblewrapStatus, isolatedProcessSandbox, sandboxSettings } from '../sandbox/isolation.js';
 import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { checkBackends } from './check-backends.js';
 import {
   CONFIG,
@@ -99,6 +100,8 @@ export interface NanoGrid {
   autoscaler: Autoscaler;
   /** Copies code and successful results to the replicas (durable outbox, retried). */
   replicator: Replicator;
+  /** Completion webhooks: durable outbox, retried; swept by every role. */
+  webhooks: WebhookOutbox;
   /** Present unless the role is `controller`. */
   worker: WorkerLoop | undefined;
   storage: StorageBackend;
@@ -224,6 +227,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     }),
   });
   container.registerSingleton(Replicator);
+  container.registerSingleton(WebhookOutbox);
   container.registerSingleton(DependencyCache);
   container.registerSingleton(ResultSpill);
   container.registerSingleton(CodeCache);
@@ -248,6 +252,10 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   // Copies that did not happen (a replica was down, a process stopped) are retried from the outbox.
   const replicator = container.resolve(Replicator);
   replicator.start();
+  // Callbacks a stopped process left in the outbox are delivered by whichever process sweeps first.
+  const webhooks = container.resolve(WebhookOutbox);
+  webhooks.onAttempt = (outcome) => metrics.webhooks.inc({ outcome });
+  webhooks.start();
   // Large results stored in storage are removed after the job TTL by the processes that run jobs.
   const spill = container.resolve(ResultSpill);
   if (worker) spill.start();
@@ -272,6 +280,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     registry: container.resolve(FunctionRegistry),
     jobs: container.resolve(JobService),
     replicator,
+    webhooks,
     metrics,
     autoscaler,
     worker,
@@ -288,6 +297,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
         spill.stop();
         await worker?.stop();
         await replicator.stop();
+        await webhooks.stop();
         const all = [
           queue.close(),
           results.close(),

@@ -1,3 +1,4 @@
+import type { CallbackUrlPolicy } from '../webhooks/callback-url-guard.js';
 import type { NetworkPolicy } from '../function-meta.js';
 import type { LambdaIdentity } from './lambda-env.js';
 
@@ -30,6 +31,19 @@ export interface EngineOptions {
   jobTtlSec: number;
   /** Lifetime of output links, seconds. */
   outputUrlTtlSec: number;
+  /** Completion webhooks, defaults filled in. */
+  webhooks: WebhookOptions;
   /** Serve runtimes that have a warm server from warm instances (sandboxes that keep them). */
   warm: boolean;
+}
+
+/** `config.webhooks` with its defaults. */
+export interface WebhookOptions {
+  secret: string | undefined;
+  policy: CallbackUrlPolicy;
+  retryMs: number;
+  maxDelayMs: number;
+  maxAgeMs: number;
+  timeoutMs: number;
+  sweepMs: number;
 }

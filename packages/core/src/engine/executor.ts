@@ -17,6 +17,7 @@ import { FunctionRegistry } from './function-registry.js';
 import { invoke } from './invoke.js';
 import { Replicator } from './replicator.js';
 import { ResultSpill } from './result-spill.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 /** The job's function as the worker loop read it, once per delivery: its metadata, or why the read failed. */
 export type FunctionLookup = { meta: FunctionMeta } | { error: unknown };
@@ -75,6 +76,7 @@ export class Executor {
     @inject(CodeCache) private readonly code: CodeCache,
     @inject(Replicator) private readonly replicator: Replicator,
     @inject(ResultSpill) private readonly spill: ResultSpill,
+    @inject(WebhookOutbox) private readonly webhooks: WebhookOutbox,
   ) {}
 
   /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
@@ -213,6 +215,8 @@ export class Executor {
       created_at: job.submitted_at ?? now,
       updated_at: now,
       output_files: [],
+      ...(job.callback_url ? { callback_url: job.callback_url } : {}),
+      ...(job.callback_format ? { callback_format: job.callback_format } : {}),
     };
     await this.results.create(base);
     return base;
@@ -230,10 +234,13 @@ export class Executor {
       finished_at: now,
       ...(error ? { error } : {}),
     };
+    // The callback is recorded before the record is published, so a crash in between cannot lose it.
+    if (final.callback_url) await this.webhooks.record(final);
     if (!(await this.results.publish(final))) {
       this.logger.warn("job already had a final state; this run's result is dropped", { job_id: record.job_id });
       return (await this.results.get(record.job_id)) ?? final;
     }
+    if (final.callback_url) this.webhooks.kick(final.job_id);
     return final;
   }
 }

@@ -89,6 +89,8 @@ export class FunctionRegistry {
         ...(v.maxConcurrency !== undefined ? { max_concurrency: v.maxConcurrency } : {}),
         ...(v.public ? { public: true as const } : {}),
         ...(v.httpEvent === '2.0' ? { http_event: '2.0' as const } : {}),
+        ...(v.callbackUrl !== undefined ? { callback_url: v.callbackUrl } : {}),
+        ...(v.callbackFormat !== undefined ? { callback_format: v.callbackFormat } : {}),
         s3_key: '',
         code_sha256: digest.sha256,
         code_size: digest.size,

@@ -10,6 +10,16 @@ import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
 import { ResultSpill } from './result-spill.js';
+import { checkCallback } from './validate-deploy.js';
+
+/** What a caller may add to a submit. */
+export interface SubmitOptions {
+  /** Job id to use (an idempotent retry). @default a new UUID */
+  jobId?: string;
+  trigger?: JobTrigger;
+  /** Completion callback of this job; absent: the function's default (if any). Checked here. */
+  callback?: { url?: unknown; format?: unknown };
+}
 
 export interface Submitted {
   record: JobRecord;
@@ -41,13 +51,9 @@ export class JobService {
   ) {}
 
   /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
-  async submit(
-    ref: string,
-    payload: unknown,
-    field = 'function',
-    opts: { jobId?: string; trigger?: JobTrigger } = {},
-  ): Promise<Submitted> {
+  async submit(ref: string, payload: unknown, field = 'function', opts: SubmitOptions = {}): Promise<Submitted> {
     const fn = await this.registry.get(ref, field);
+    const callback = this.callbackOf(fn, opts.callback);
     const size = Buffer.byteLength(JSON.stringify(payload ?? {}));
     if (size > this.options.maxPayloadBytes) {
       throw new NanoGridError(
@@ -69,6 +75,7 @@ export class JobService {
       created_at: now,
       updated_at: now,
       output_files: [],
+      ...callback,
     };
     const message: JobMessage = {
       job_id: record.job_id,
@@ -81,6 +88,7 @@ export class JobService {
       timeout: fn.timeout,
       memory_mb: fn.memory_mb,
       submitted_at: now,
+      ...callback,
     };
     await this.results.create(record);
     try {
@@ -118,6 +126,7 @@ export class JobService {
     ref: string,
     payload: unknown,
     field = 'function',
+    opts: Pick<SubmitOptions, 'callback'> = {},
   ): Promise<Submitted & { replayed: boolean }> {
     if (!this.results.claim) {
       throw new NanoGridError(
@@ -131,7 +140,7 @@ export class JobService {
       JSON.stringify({ job_id: jobId, fingerprint }),
       IDEMPOTENCY_TTL_MS,
     );
-    if (held === undefined) return { ...(await this.submit(ref, payload, field, { jobId })), replayed: false };
+    if (held === undefined) return { ...(await this.submit(ref, payload, field, { ...opts, jobId })), replayed: false };
     const prior = JSON.parse(held) as { job_id: string; fingerprint: string };
     if (prior.fingerprint !== fingerprint) {
       throw new NanoGridError(
@@ -142,10 +151,24 @@ export class JobService {
     }
     const record = await this.results.get(prior.job_id);
     // No record: the first submit was refused before queueing (or the record expired): try it again under the same id.
-    if (!record) return { ...(await this.submit(ref, payload, field, { jobId: prior.job_id })), replayed: false };
+    if (!record)
+      return { ...(await this.submit(ref, payload, field, { ...opts, jobId: prior.job_id })), replayed: false };
     const version = record.function_version;
     const fn = await this.registry.get(version === undefined ? record.function_id : `${record.function_id}:${version}`);
     return { record, fn, replayed: true };
+  }
+
+  /** The job's callback: the one asked for (checked now) or the function's default (checked at deploy). */
+  private callbackOf(
+    fn: FunctionMeta,
+    asked: SubmitOptions['callback'],
+  ): Pick<JobRecord, 'callback_url' | 'callback_format'> {
+    if (asked && (asked.url !== undefined || asked.format !== undefined)) {
+      const c = checkCallback(asked.url, asked.format, this.options);
+      return { callback_url: c.callbackUrl, ...(c.callbackFormat ? { callback_format: c.callbackFormat } : {}) };
+    }
+    if (!fn.callback_url) return {};
+    return { callback_url: fn.callback_url, ...(fn.callback_format ? { callback_format: fn.callback_format } : {}) };
   }
 
   async status(jobId: string): Promise<JobRecord> {

@@ -2,10 +2,36 @@ import { resolve } from 'node:path';
 import type { NanoGridConfig } from '../config.js';
 import { NETWORK_POLICIES } from '../function-meta.js';
 import { NanoGridError } from '../errors.js';
-import type { EngineOptions } from './engine-options.js';
+import ipaddr from 'ipaddr.js';
+import type { EngineOptions, WebhookOptions } from './engine-options.js';
 import { DEFAULT_LAMBDA_IDENTITY } from './lambda-env.js';
 
 const MiB = 1024 * 1024;
+
+function webhookOptions(config: NanoGridConfig): WebhookOptions {
+  const w = config.webhooks ?? {};
+  const allowNetworks = w.allowNetworks ?? [];
+  for (const cidr of allowNetworks) {
+    if (typeof cidr !== 'string' || !ipaddr.isValidCIDR(cidr)) {
+      throw new NanoGridError(
+        'CONFIG_INVALID',
+        `webhooks.allowNetworks: "${String(cidr)}" is not a CIDR such as 10.0.0.0/8`,
+        {
+          details: { field: 'webhooks.allowNetworks' },
+        },
+      );
+    }
+  }
+  return {
+    secret: w.secret || undefined,
+    policy: { allowNetworks },
+    retryMs: w.retryMs ?? 1000,
+    maxDelayMs: w.maxDelayMs ?? 600_000,
+    maxAgeMs: w.maxAgeMs ?? 86_400_000,
+    timeoutMs: w.timeoutMs ?? 10_000,
+    sweepMs: w.sweepMs ?? 10_000,
+  };
+}
 
 /** Fills the config's limits with their documented defaults and checks they fit together. */
 export function resolveEngineOptions(config: NanoGridConfig, cwd: string): EngineOptions {
@@ -37,6 +63,7 @@ export function resolveEngineOptions(config: NanoGridConfig, cwd: string): Engin
     jobTtlSec: config.jobTtlSec ?? 86_400,
     outputUrlTtlSec: 7 * 24 * 3600,
     warm: config.warm?.enabled ?? true,
+    webhooks: webhookOptions(config),
   };
   if (options.defaultTimeoutSec > options.maxTimeoutSec) {
     throw new NanoGridError(

@@ -1,4 +1,6 @@
 import { NanoGridError } from '../errors.js';
+import type { CallbackFormat } from '../job.js';
+import { checkCallbackUrl } from '../webhooks/callback-url-guard.js';
 import { NETWORK_POLICIES, type NetworkPolicy } from '../function-meta.js';
 import { runtimeMatches, type RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { EngineOptions } from './engine-options.js';
@@ -37,6 +39,10 @@ export interface DeployRequest {
   public?: boolean;
   /** API Gateway payload format of `/fn/{name}/…` events: REST proxy or HTTP API. @default '1.0' */
   httpEvent?: '1.0' | '2.0';
+  /** Default completion callback of its jobs (checked against `webhooks.allowNetworks`). */
+  callbackUrl?: string;
+  /** @default 'json' */
+  callbackFormat?: CallbackFormat;
 }
 
 /** A deploy request with every default filled in and every limit checked. */
@@ -53,6 +59,8 @@ export interface ValidDeploy {
   maxConcurrency?: number;
   public: boolean;
   httpEvent: '1.0' | '2.0';
+  callbackUrl?: string;
+  callbackFormat?: CallbackFormat;
 }
 
 /**
@@ -152,7 +160,9 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
       `http_event must be "1.0" (REST proxy) or "2.0" (HTTP API), got "${String(httpEvent)}"`,
     );
   }
+  const callback = checkCallback(req.callbackUrl, req.callbackFormat, o);
   return {
+    ...callback,
     functionName: req.functionName,
     public: req.public === true,
     httpEvent,
@@ -166,4 +176,25 @@ export function validateDeploy(req: DeployRequest, runtimes: readonly RuntimePlu
     env,
     ...(mc !== undefined ? { maxConcurrency: mc } : {}),
   };
+}
+
+/**
+ * A completion callback as given at deploy or submit: the URL is refused
+ * (VALIDATION_FAILED, field callback_url) unless it may be reached under
+ * `webhooks.allowNetworks`; the format is `json` or `slack`.
+ */
+export function checkCallback(
+  url: unknown,
+  format: unknown,
+  o: Pick<EngineOptions, 'webhooks'>,
+): { callbackUrl?: string; callbackFormat?: CallbackFormat } {
+  if (format !== undefined && format !== 'json' && format !== 'slack') {
+    throw invalid('callback_format', `callback_format must be "json" or "slack", got "${String(format)}"`);
+  }
+  if (url === undefined) {
+    if (format !== undefined) throw invalid('callback_format', 'callback_format needs a callback_url');
+    return {};
+  }
+  checkCallbackUrl(url, o.webhooks.policy);
+  return { callbackUrl: url as string, ...(format !== undefined ? { callbackFormat: format } : {}) };
 }

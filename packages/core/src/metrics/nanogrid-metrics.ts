@@ -64,6 +64,13 @@ export class NanoGridMetrics {
     registers: [this.registry],
   });
 
+  readonly webhooks = new Counter({
+    name: 'nanogrid_webhook_attempts_total',
+    help: 'Completion webhook attempts by outcome (delivered, retry, failed, expired)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   /** Records one final job record. */
   observe(record: JobRecord): void {
     const fn = record.function_id;

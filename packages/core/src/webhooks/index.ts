@@ -1,7 +1,6 @@
 export { type CallbackUrlPolicy, checkAddress, checkCallbackUrl, guardedLookup } from './callback-url-guard.js';
 export { type PostCallbackOptions, type PostCallbackResult, postCallback } from './post-callback.js';
 export {
-  type CallbackFormat,
   DELIVERY_HEADER,
   SIGNATURE_HEADER,
   callbackBody,
@@ -9,3 +8,4 @@ export {
   slackMessage,
   verifySignature,
 } from './webhook-message.js';
+export { type DeliveryOutcome, WEBHOOK_OUTBOX_PREFIX, type WebhookEntry, WebhookOutbox } from './webhook-outbox.js';

@@ -1,8 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { JobRecord } from '../job.js';
+import type { CallbackFormat, JobRecord } from '../job.js';
 
-/** How a completion callback is written: the job record itself, or a Slack incoming-webhook message. */
-export type CallbackFormat = 'json' | 'slack';
+export type { CallbackFormat };
 
 export const SIGNATURE_HEADER = 'X-NanoGrid-Signature';
 export const DELIVERY_HEADER = 'X-NanoGrid-Delivery';

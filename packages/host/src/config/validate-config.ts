@@ -204,6 +204,15 @@ const CONFIG_SHAPE: Record<string, Check> = {
   }),
   jobTtlSec: num({ min: 1, integer: true }),
   checkBackends: bool,
+  webhooks: object({
+    secret: str,
+    allowNetworks: arrayOf(matching(/^[0-9A-Fa-f.:]+\/\d{1,3}$/, 'a CIDR such as 10.0.0.0/8')),
+    retryMs: num({ min: 1, integer: true }),
+    maxDelayMs: num({ min: 1, integer: true }),
+    maxAgeMs: num({ min: 1, integer: true }),
+    timeoutMs: num({ min: 1, integer: true }),
+    sweepMs: num({ min: 1, integer: true }),
+  }),
   lambda: object({
     region: matching(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'a region such as us-east-1'),
     accountId: matching(/^\d{12}$/, 'twelve digits'),

@@ -27,6 +27,10 @@ export const HealthSchema = z.object({ status: z.literal('healthy') }).meta({ id
 
 const NetworkSchema = z.enum(['none', 'ai', 'internet']);
 
+export const CallbackFormatSchema = z
+  .enum(['json', 'slack'])
+  .meta({ id: 'CallbackFormat', description: 'json: the job record; slack: a Slack incoming-webhook message' });
+
 export const FunctionInfoSchema = z
   .object({
     function_id: z.string(),
@@ -49,6 +53,8 @@ export const FunctionInfoSchema = z
       .literal('2.0')
       .optional()
       .meta({ description: 'Its HTTP endpoint hands it API Gateway payload 2.0 events' }),
+    callback_url: z.string().optional().meta({ description: 'Default completion webhook of its jobs' }),
+    callback_format: CallbackFormatSchema.optional(),
     s3_key: z.string(),
     code_sha256: z.string(),
     code_size: z.number().int(),
@@ -155,6 +161,8 @@ export const JobSchema = z
       .enum(['api', 'http', 'schedule'])
       .optional()
       .meta({ description: 'What started the job (absent: an API call)' }),
+    callback_url: z.string().optional().meta({ description: 'Where the final record is POSTed' }),
+    callback_format: CallbackFormatSchema.optional(),
     message: z.string().optional().meta({ description: 'Set when a sync run hands over to polling' }),
   })
   .meta({ id: 'Job' });
@@ -178,6 +186,11 @@ export const RunRequestSchema = z
       .optional()
       .meta({ description: 'The original field: same forms as "function"; give one of the two' }),
     payload: z.unknown().optional().meta({ description: 'The event handed to the function (default {})' }),
+    callback_url: z.string().optional().meta({
+      description:
+        "Receives the final job record (POST, signed X-NanoGrid-Signature when webhooks.secret is set), retried for 24 h; default: the function's",
+    }),
+    callback_format: CallbackFormatSchema.optional(),
   })
   .meta({ id: 'RunRequest' });
 
@@ -202,5 +215,7 @@ export const UploadFormSchema = z
       .optional()
       .meta({ description: 'Serve its HTTP endpoint /fn/{name} without an API key' }),
     http_event: z.enum(['1.0', '2.0']).optional().meta({ description: 'Event format of its HTTP endpoint' }),
+    callback_url: z.string().optional().meta({ description: 'Default completion webhook of its jobs' }),
+    callback_format: CallbackFormatSchema.optional(),
   })
   .meta({ id: 'UploadForm' });

@@ -9,10 +9,12 @@ export interface RunRequest {
   /** The body field it came in (`function`, or the original `function_id`): errors name it. */
   field: 'function' | 'function_id';
   payload: unknown;
+  /** Completion webhook asked for in the body (its URL is checked by the job service). */
+  callback?: { url?: unknown; format?: unknown };
 }
 
 /**
- * Reads `POST /run`: JSON `{"function", "payload"}` (or the original
+ * Reads `POST /run`: JSON `{"function", "payload", "callback_url"?, "callback_format"?}` (or the original
  * `{"function_id", "payload"}`) of at most `limit` bytes; a missing payload is `{}`.
  */
 export async function readRun(c: Context, limit: number): Promise<RunRequest> {
@@ -28,7 +30,13 @@ export async function readRun(c: Context, limit: number): Promise<RunRequest> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new NanoGridError('BAD_JSON', 'the body must be a JSON object: {"function_id": "...", "payload": {...}}');
   }
-  const { function: fn, function_id: functionId, payload } = body as Record<string, unknown>;
+  const {
+    function: fn,
+    function_id: functionId,
+    payload,
+    callback_url: callbackUrl,
+    callback_format: callbackFormat,
+  } = body as Record<string, unknown>;
   const given = (v: unknown) => v !== undefined && v !== null && v !== '';
   if (given(fn) && given(functionId)) throw invalidField('function', 'give "function" or "function_id", not both');
   const field = given(fn) ? 'function' : 'function_id';
@@ -36,7 +44,15 @@ export async function readRun(c: Context, limit: number): Promise<RunRequest> {
   if (!given(ref))
     throw invalidField('function', '"function" is required: a name or id, optionally with ":<version>" or ":<alias>"');
   if (typeof ref !== 'string') throw invalidField(field, `"${field}" must be a string`);
-  return { ref, field, payload: payload ?? {} };
+  if (callbackUrl !== undefined && typeof callbackUrl !== 'string')
+    throw invalidField('callback_url', '"callback_url" must be a string: an http(s) URL');
+  if (callbackFormat !== undefined && callbackFormat !== 'json' && callbackFormat !== 'slack')
+    throw invalidField('callback_format', '"callback_format" must be "json" or "slack"');
+  const callback =
+    callbackUrl !== undefined || callbackFormat !== undefined
+      ? { url: callbackUrl, format: callbackFormat }
+      : undefined;
+  return { ref, field, payload: payload ?? {}, ...(callback ? { callback } : {}) };
 }
 
 /** `X-Async: true` (or `1`/`yes`) asks for 202 + a job id instead of waiting. */

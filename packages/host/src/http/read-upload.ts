@@ -68,6 +68,8 @@ const TEXT_FIELDS = [
   'env',
   'public',
   'http_event',
+  'callback_url',
+  'callback_format',
 ];
 
 export interface ReadUploadOptions {
@@ -126,6 +128,8 @@ function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): Deplo
   const envVars = env(fields);
   const isPublic = flag(fields, 'public');
   const httpEvent = text(fields, 'http_event') as '1.0' | '2.0' | undefined;
+  const callbackUrl = text(fields, 'callback_url');
+  const callbackFormat = text(fields, 'callback_format') as 'json' | 'slack' | undefined;
   return {
     functionName,
     runtime,
@@ -140,5 +144,7 @@ function toDeployRequest({ fields, fileFields, file }: ReceivedMultipart): Deplo
     ...(envVars !== undefined ? { env: envVars } : {}),
     ...(isPublic !== undefined ? { public: isPublic } : {}),
     ...(httpEvent !== undefined ? { httpEvent } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    ...(callbackFormat !== undefined ? { callbackFormat } : {}),
   };
 }

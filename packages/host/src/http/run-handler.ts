@@ -29,7 +29,7 @@ export function runHandler(opts: RunHandlerOptions) {
   let waiting = 0;
   const maxInflight = opts.maxInflight ?? 1000;
   return async (c: Context): Promise<Response> => {
-    const { ref, field, payload } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
+    const { ref, field, payload, callback } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
     if (!wantsAsync(c) && waiting >= maxInflight) {
       // Back-pressure: refuse before queueing, so nothing runs that nobody waits for.
       const err = new NanoGridError(
@@ -43,8 +43,8 @@ export function runHandler(opts: RunHandlerOptions) {
     }
     const key = idempotencyKey(c);
     const { record, fn, replayed } = key
-      ? await opts.jobs.submitOnce(key, runFingerprint(ref, payload), ref, payload, field)
-      : { ...(await opts.jobs.submit(ref, payload, field)), replayed: false };
+      ? await opts.jobs.submitOnce(key, runFingerprint(ref, payload), ref, payload, field, callback ? { callback } : {})
+      : { ...(await opts.jobs.submit(ref, payload, field, callback ? { callback } : {})), replayed: false };
     if (replayed) c.header('Idempotent-Replayed', 'true');
     if (wantsAsync(c)) {
       return c.json(

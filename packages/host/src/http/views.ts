@@ -32,5 +32,7 @@ export function jobView(r: JobRecord): Job {
     ...(r.worker ? { worker: r.worker } : {}),
     ...(r.start ? { start: r.start } : {}),
     ...(r.trigger ? { trigger: r.trigger } : {}),
+    ...(r.callback_url ? { callback_url: r.callback_url } : {}),
+    ...(r.callback_format ? { callback_format: r.callback_format } : {}),
   };
 }
