@@ -158,7 +158,7 @@ describe.each(modes)('processSandbox with $mode', ({ bwrap, skip }) => {
     );
     expect(run.oomKilled).toBe(true);
     expect(run.timedOut).toBe(false);
-    expect(run.peakMemoryBytes).toBeGreaterThan(96 * 1024 * 1024);
+    expect(run.peakMemoryBytes).toBeGreaterThanOrEqual(96 * 1024 * 1024); // a cgroup stops it right at the limit
   });
 
   it.skipIf(skip)('reports the peak memory of a run within its limit', async () => {
