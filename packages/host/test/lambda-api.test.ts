@@ -146,6 +146,31 @@ describe('the Lambda API through @aws-sdk/client-lambda', () => {
     });
   });
 
+  it('names load failures as Lambda does: Runtime.ImportModuleError and Runtime.HandlerNotFound', async () => {
+    const cases = [
+      [
+        `${name}-import`,
+        'import no_such_module_here\ndef lambda_handler(event, context):\n    return 1\n',
+        'Runtime.ImportModuleError',
+      ],
+      [`${name}-nohandler`, 'def other(event, context):\n    return 1\n', 'Runtime.HandlerNotFound'],
+    ] as const;
+    for (const [fn, code, type] of cases) {
+      await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: fn,
+          Runtime: 'python3.11',
+          Role: 'r',
+          Handler: 'lambda_function.lambda_handler',
+          Code: { ZipFile: await zipOf(code) },
+        }),
+      );
+      const res = await lambda.send(new InvokeCommand({ FunctionName: fn, Payload: '{}' }));
+      expect(res.FunctionError).toBe('Unhandled');
+      expect(decode(res.Payload)).toMatchObject({ errorType: type });
+    }
+  });
+
   it('maps code and configuration updates, versions and aliases onto NanoGrid versions', async () => {
     const updated = await lambda.send(
       new UpdateFunctionCodeCommand({ FunctionName: name, ZipFile: await zipOf(V2), Publish: true }),

@@ -104,7 +104,8 @@ export async function lambdaInvoke(
   c.header('X-Amz-Function-Error', 'Unhandled');
   const errorBody = {
     errorMessage: error.message,
-    errorType: error.type ?? ERROR_TYPES[error.code] ?? error.code,
+    // Lambda names load, timeout and memory failures itself; an exception raised by the handler by its class.
+    errorType: ERROR_TYPES[error.code] ?? error.type ?? error.code,
     ...(error.trace ? { stackTrace: error.trace.split('\n').filter(Boolean) } : {}),
   };
   return c.body(JSON.stringify(errorBody), 200, { 'content-type': 'application/json' });
