@@ -83,7 +83,7 @@ export interface FunctionInfo {
   public?: true;
   /** API Gateway payload format of `/fn/{name}/…` events (absent: 1.0). */
   http_event?: '2.0';
-  /** Default completion webhook of its jobs. */
+  /** Origin of the default completion webhook of its jobs (the path is not shown: it may be a secret). */
   callback_url?: string;
   callback_format?: CallbackFormat;
   s3_key: string;
@@ -170,7 +170,7 @@ export interface Job {
   start?: 'cold' | 'warm' | 'prewarmed';
   /** What started the job (absent: an API call). */
   trigger?: 'api' | 'http' | 'schedule';
-  /** Where the final record is POSTed when the job ends. */
+  /** Origin of the URL the final record is POSTed to when the job ends (the path is not shown). */
   callback_url?: string;
   callback_format?: CallbackFormat;
   /** Set when a sync run handed over to polling (202). */

@@ -110,3 +110,16 @@ export function guardedLookup(policy: CallbackUrlPolicy) {
     });
   };
 }
+
+/**
+ * A callback URL as shown by the API and in logs: its origin only. Paths often
+ * carry the secret (Slack incoming webhooks: `/services/T…/B…/<token>`).
+ */
+export function redactCallbackUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && !u.search ? u.origin : `${u.origin}/…`;
+  } catch {
+    return '…';
+  }
+}

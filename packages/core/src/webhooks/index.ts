@@ -1,4 +1,10 @@
-export { type CallbackUrlPolicy, checkAddress, checkCallbackUrl, guardedLookup } from './callback-url-guard.js';
+export {
+  type CallbackUrlPolicy,
+  checkAddress,
+  checkCallbackUrl,
+  guardedLookup,
+  redactCallbackUrl,
+} from './callback-url-guard.js';
 export { type PostCallbackOptions, type PostCallbackResult, postCallback } from './post-callback.js';
 export {
   DELIVERY_HEADER,

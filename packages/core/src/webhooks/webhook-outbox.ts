@@ -7,6 +7,7 @@ import { type JobRecord, isFinalStatus } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { ResultSink } from '../plugins/result-sink.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
+import { redactCallbackUrl } from './callback-url-guard.js';
 import { postCallback } from './post-callback.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, callbackBody, signBody } from './webhook-message.js';
 
@@ -204,7 +205,7 @@ export class WebhookOutbox {
     this.onAttempt(outcome);
     this.logger.error('webhook given up', {
       id: entry.id,
-      url: entry.url,
+      url: redactCallbackUrl(entry.url),
       outcome,
       attempts: entry.attempts,
       error: why,

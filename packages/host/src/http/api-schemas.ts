@@ -53,7 +53,9 @@ export const FunctionInfoSchema = z
       .literal('2.0')
       .optional()
       .meta({ description: 'Its HTTP endpoint hands it API Gateway payload 2.0 events' }),
-    callback_url: z.string().optional().meta({ description: 'Default completion webhook of its jobs' }),
+    callback_url: z.string().optional().meta({
+      description: 'Origin of the default completion webhook of its jobs (its path is not shown: it may be a secret)',
+    }),
     callback_format: CallbackFormatSchema.optional(),
     s3_key: z.string(),
     code_sha256: z.string(),
@@ -161,7 +163,10 @@ export const JobSchema = z
       .enum(['api', 'http', 'schedule'])
       .optional()
       .meta({ description: 'What started the job (absent: an API call)' }),
-    callback_url: z.string().optional().meta({ description: 'Where the final record is POSTed' }),
+    callback_url: z
+      .string()
+      .optional()
+      .meta({ description: 'Origin of the URL the final record is POSTed to (its path is not shown)' }),
     callback_format: CallbackFormatSchema.optional(),
     message: z.string().optional().meta({ description: 'Set when a sync run hands over to polling' }),
   })

@@ -1,13 +1,17 @@
 import type { FunctionInfo, Job } from '@nanogrid/client';
-import type { FunctionMeta, JobRecord } from '@nanogrid/core';
+import { type FunctionMeta, type JobRecord, redactCallbackUrl } from '@nanogrid/core';
 
-/** What the API shows of a function: everything but env values, which may be secrets. */
+/** What the API shows of a function: everything but env values and a callback's path, which may be secrets. */
 export type FunctionView = Omit<FunctionMeta, 'env'> & { env_keys: string[] };
 
 // The API's shapes are the client's types: a field the client does not know fails to compile here.
 export function functionView(meta: FunctionMeta): FunctionView & FunctionInfo {
-  const { env, ...rest } = meta;
-  return { ...rest, env_keys: Object.keys(env ?? {}).sort() };
+  const { env, callback_url, ...rest } = meta;
+  return {
+    ...rest,
+    ...(callback_url ? { callback_url: redactCallbackUrl(callback_url) } : {}),
+    env_keys: Object.keys(env ?? {}).sort(),
+  };
 }
 
 /** A job as `GET /status` and `POST /run` show it; `result` is always present once completed. */
@@ -32,7 +36,7 @@ export function jobView(r: JobRecord): Job {
     ...(r.worker ? { worker: r.worker } : {}),
     ...(r.start ? { start: r.start } : {}),
     ...(r.trigger ? { trigger: r.trigger } : {}),
-    ...(r.callback_url ? { callback_url: r.callback_url } : {}),
+    ...(r.callback_url ? { callback_url: redactCallbackUrl(r.callback_url) } : {}),
     ...(r.callback_format ? { callback_format: r.callback_format } : {}),
   };
 }
