@@ -23,4 +23,6 @@ export default defineConfig({
     cpus: 0.5,
   },
   jobTtlSec: 24 * 3600,
+  // Completion webhooks (callback_url on /run or at deploy): signing key and private networks callbacks may reach.
+  webhooks: { secret: process.env.NANOGRID_WEBHOOK_SECRET, allowNetworks: [] },
 });

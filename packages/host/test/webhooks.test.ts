@@ -10,11 +10,12 @@ import {
   fsStorage,
   memoryQueue,
   memoryResults,
+  resolveEngineOptions,
   silentLogger,
   verifySignature,
 } from '@nanogrid/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { defaultRuntimes, sandboxPicker } from '../src/index.js';
+import { defaultRuntimes, sandboxPicker, validateConfig } from '../src/index.js';
 import { type ErrorJson, FAIL_PY, HELLO_PY, type TestHost, deploy, makeHost, run, startTestHost } from './helpers.js';
 import { type WebhookReceiver, startReceiver } from './webhook-receiver.js';
 
@@ -260,4 +261,24 @@ describe('durable outbox across engines', () => {
     expect([...seen.keys()].sort()).toEqual(jobs.map((j) => j.record.job_id).sort());
     expect([...seen.values()]).toEqual([2, 2, 2, 2, 2, 2]);
   }, 60_000);
+});
+
+describe('webhooks config', () => {
+  it('refuses networks that are not CIDRs and unknown keys (CONFIG_INVALID)', () => {
+    expect(() => validateConfig({ webhooks: { allowNetworks: ['everything'] } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => validateConfig({ webhooks: { secrets: 'x' } })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => resolveEngineOptions({ webhooks: { allowNetworks: ['10.0.0.0/99'] } }, '/tmp')).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', details: { field: 'webhooks.allowNetworks' } }),
+    );
+    expect(resolveEngineOptions({ webhooks: { allowNetworks: ['10.0.0.0/8'] } }, '/tmp').webhooks).toMatchObject({
+      policy: { allowNetworks: ['10.0.0.0/8'] },
+      retryMs: 1000,
+      maxDelayMs: 600_000,
+      maxAgeMs: 86_400_000,
+    });
+  });
 });
