@@ -15,11 +15,14 @@ import {
   verifySignature,
 } from '@nanogrid/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { redisQueue, redisResults } from '@nanogrid/redis';
+import { type LocalRedis, redisTestEnv, startRedisServer, uniquePrefix } from '../../redis/test/redis-server.js';
 import { defaultRuntimes, sandboxPicker, validateConfig } from '../src/index.js';
 import { type ErrorJson, FAIL_PY, HELLO_PY, type TestHost, deploy, makeHost, run, startTestHost } from './helpers.js';
 import { type WebhookReceiver, startReceiver } from './webhook-receiver.js';
 
 const SECRET = 'whsec-test-secret';
+const redisEnv = redisTestEnv();
 const LOOPBACK = { secret: SECRET, allowNetworks: ['127.0.0.0/8'], retryMs: 20, sweepMs: 60_000 };
 
 let host: TestHost;
@@ -231,18 +234,17 @@ describe('durable outbox across engines', () => {
     await second.close();
   }, 60_000);
 
-  it('two engines sharing storage and results deliver each attempt once', async () => {
+  /** Six jobs, each callback failing once: every retry races between engines; each attempt must arrive once. */
+  async function deliverOnceAcross(backends: () => { queue: QueueSource; results: ResultSink }): Promise<void> {
     receiver = await startReceiver();
     const seen = new Map<string, number>();
-    // Every delivery fails once, so its retry races between the finishing engine's timer and both sweeps.
     receiver.respond = (h) => {
       const id = String(h['x-nanogrid-delivery']);
       seen.set(id, (seen.get(id) ?? 0) + 1);
       return seen.get(id) === 1 ? 503 : 200;
     };
-    const shared = { queue: memoryQueue({ name: `wq3-${Date.now()}` }), results: memoryResults() };
-    const a = await engine(shared, { ...LOOPBACK, sweepMs: 5 });
-    const b = await engine(shared, { ...LOOPBACK, sweepMs: 5 });
+    const a = await engine(backends(), { ...LOOPBACK, sweepMs: 5 });
+    const b = await engine(backends(), { ...LOOPBACK, sweepMs: 5 });
     await a.registry.deploy({
       functionName: 'hello',
       runtime: 'python3.9',
@@ -260,7 +262,29 @@ describe('durable outbox across engines', () => {
     expect(receiver.received).toHaveLength(12);
     expect([...seen.keys()].sort()).toEqual(jobs.map((j) => j.record.job_id).sort());
     expect([...seen.values()]).toEqual([2, 2, 2, 2, 2, 2]);
+    await Promise.all([a.close(), b.close()]);
+  }
+
+  it('two engines sharing storage and results deliver each attempt once', async () => {
+    const shared = { queue: memoryQueue({ name: `wq3-${Date.now()}` }), results: memoryResults() };
+    await deliverOnceAcross(() => shared);
   }, 60_000);
+
+  describe.skipIf(!redisEnv.ready)('on Redis', () => {
+    let redis: LocalRedis;
+    beforeAll(async () => {
+      redis = await startRedisServer();
+    }, 30_000);
+    afterAll(() => redis?.dispose());
+
+    it('two engines, each with its own Redis clients, deliver each attempt once', async () => {
+      const keyPrefix = uniquePrefix('webhooks');
+      await deliverOnceAcross(() => ({
+        queue: redisQueue({ connection: redis.url, keyPrefix }),
+        results: redisResults({ connection: redis.url, keyPrefix }),
+      }));
+    }, 60_000);
+  });
 });
 
 describe('webhooks config', () => {
