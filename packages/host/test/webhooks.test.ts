@@ -113,6 +113,20 @@ describe('completion webhooks over POST /run', () => {
     }
   });
 
+  it('an Idempotency-Key replay keeps the callback; another callback under the key is 409', async () => {
+    receiver = await startReceiver();
+    const key = { 'idempotency-key': `hook-${Date.now()}`, 'x-async': 'true' };
+    const body = { function: 'hello', callback_url: receiver.url };
+    const first = (await (await run(host.app, body, key)).json()) as { job_id: string };
+    const again = await run(host.app, body, key);
+    expect(((await again.json()) as { job_id: string }).job_id).toBe(first.job_id);
+    const other = await run(host.app, { ...body, callback_url: `${receiver.url}/2` }, key);
+    expect(other.status).toBe(409);
+    await receiver.waitFor(1);
+    await expect.poll(() => host.nanogrid.webhooks.pending()).toEqual([]);
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it('refuses bad callbacks with 400 VALIDATION_FAILED and queues nothing', async () => {
     const bad: [unknown, string][] = [
       ['file:///etc/passwd', 'callback_url'],

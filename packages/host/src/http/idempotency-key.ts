@@ -21,9 +21,10 @@ export function idempotencyKey(c: Context): string | undefined {
   return `${who}:${key}`;
 }
 
-/** What a run asks for: the same key with another fingerprint is a conflict. */
-export function runFingerprint(ref: string, payload: unknown): string {
+/** What a run asks for (function, payload, callback): the same key with another fingerprint is a conflict. */
+export function runFingerprint(ref: string, payload: unknown, callback?: unknown): string {
+  // Without a callback the fingerprint is what it was before callbacks existed (keys live 24 h across upgrades).
   return createHash('sha256')
-    .update(JSON.stringify([ref, payload]))
+    .update(JSON.stringify(callback === undefined ? [ref, payload] : [ref, payload, callback]))
     .digest('hex');
 }

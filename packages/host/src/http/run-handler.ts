@@ -43,7 +43,14 @@ export function runHandler(opts: RunHandlerOptions) {
     }
     const key = idempotencyKey(c);
     const { record, fn, replayed } = key
-      ? await opts.jobs.submitOnce(key, runFingerprint(ref, payload), ref, payload, field, callback ? { callback } : {})
+      ? await opts.jobs.submitOnce(
+          key,
+          runFingerprint(ref, payload, callback),
+          ref,
+          payload,
+          field,
+          callback ? { callback } : {},
+        )
       : { ...(await opts.jobs.submit(ref, payload, field, callback ? { callback } : {})), replayed: false };
     if (replayed) c.header('Idempotent-Replayed', 'true');
     if (wantsAsync(c)) {
