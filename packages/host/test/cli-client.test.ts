@@ -116,6 +116,18 @@ describe('nanogrid client commands', () => {
     expect(res.err).toMatch(/patient:1 may run up to 600 s: polling job [0-9a-f-]{36}/);
   });
 
+  it('--callback-url reaches the host: a loopback one is refused at deploy and invoke (no allowNetworks)', async () => {
+    const hook = ['--callback-url', 'http://127.0.0.1:9/hook'];
+    const deployed = await cli(['deploy', join(dir, 'greeter/main.py'), '--name', 'hooked', ...hook], env);
+    expect(deployed.code).toBe(3);
+    expect(deployed.err).toMatch(/callback_url/);
+    expect((await cli(['deploy', join(dir, 'greeter/main.py'), '--name', 'hooked'], env)).code).toBe(0);
+    const invoked = await cli(['invoke', 'hooked', ...hook, '--callback-format', 'slack'], env);
+    expect(invoked.code).toBe(3);
+    expect(invoked.err).toMatch(/callback_url/);
+    expect((await cli(['invoke', 'hooked', '--callback-format', 'xml'], env)).code).toBe(2);
+  });
+
   it('a failed job prints its error and exits 1', async () => {
     expect((await cli(['deploy', join(dir, 'fails.py'), '--handler', 'fails.handler'], env)).code).toBe(0);
     const res = await cli(['invoke', 'fails'], env);

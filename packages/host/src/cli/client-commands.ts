@@ -28,9 +28,11 @@ export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
     --timeout <s>        seconds      --memory <mb>      --disk <mb>      --max-concurrency <n>
     --public             its HTTP endpoint /fn/<name> answers without an API key
     --env KEY=VALUE      repeatable   --network none|ai|internet
+    --callback-url <url> default completion webhook of its jobs (--callback-format json|slack)
   invoke <function>      Run a function and print its result (<function>: name, name:3, name:alias or id)
     --data <json|@file>  the payload (@- reads stdin; default {})
     --async              queue it and print the job id
+    --callback-url <url> POST the final job record there when it ends (--callback-format json|slack)
   status <job>           Show a job
   logs <job>             Print a job's logs   (--follow: wait for the job to end first)
   ls                     List functions (latest versions)

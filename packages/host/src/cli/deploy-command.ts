@@ -20,6 +20,8 @@ const OPTIONS = {
   env: { type: 'string', short: 'e', multiple: true },
   network: { type: 'string' },
   'max-concurrency': { type: 'string' },
+  'callback-url': { type: 'string' },
+  'callback-format': { type: 'string' },
 } as const;
 
 const NETWORKS: readonly NetworkPolicy[] = ['none', 'ai', 'internet'];
@@ -32,6 +34,18 @@ function envPairs(pairs: string[], base: Record<string, string>): Record<string,
     env[p.slice(0, eq)] = p.slice(eq + 1);
   }
   return env;
+}
+
+/** `--callback-url` / `--callback-format` of deploy and invoke, as the client takes them. */
+export function callbackOptions(v: ParsedCommand['values']): Pick<DeployInput, 'callbackUrl' | 'callbackFormat'> {
+  const url = v['callback-url'] as string | undefined;
+  const format = v['callback-format'] as string | undefined;
+  if (format !== undefined && format !== 'json' && format !== 'slack')
+    throw new UsageError(`--callback-format must be json or slack, got "${format}"`);
+  return {
+    ...(url !== undefined ? { callbackUrl: url } : {}),
+    ...(format !== undefined ? { callbackFormat: format } : {}),
+  };
 }
 
 /** A function name from a file or directory name: what the server accepts (letters, digits, _ . -). */
@@ -74,7 +88,9 @@ async function gather(target: string, v: ParsedCommand['values'], io: CliIo): Pr
     positiveInt('--max-concurrency', v['max-concurrency'] as string | undefined) ?? defaults.max_concurrency;
   const envFlags = (v['env'] as string[] | undefined) ?? [];
   const handler = (v['handler'] as string | undefined) ?? defaults.handler;
+  const callback = callbackOptions(v);
   return {
+    ...callback,
     name: (v['name'] as string | undefined) ?? defaults.name ?? nameFrom(path),
     runtime,
     code,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Job } from '@nanogrid/client';
 import { type CliIo, type ClientContext, parseCommand } from './client-context.js';
+import { callbackOptions } from './deploy-command.js';
 import { EXIT } from './exit-codes.js';
 import { pretty, seconds, when } from './format.js';
 import { PackError } from './pack-dir.js';
@@ -61,15 +62,21 @@ export async function invokeCommand(
   const { ctx, values, positionals } = parseCommand(
     'invoke',
     args,
-    { data: { type: 'string', short: 'd' }, async: { type: 'boolean' } },
+    {
+      data: { type: 'string', short: 'd' },
+      async: { type: 'boolean' },
+      'callback-url': { type: 'string' },
+      'callback-format': { type: 'string' },
+    },
     io,
     env,
     { min: 1, max: 1, names: 'a function (name, name:version, name:alias or id)' },
   );
   const payload = await payloadOf(values['data'] as string | undefined, stdin);
   const fn = positionals[0] as string;
+  const callback = callbackOptions(values);
   if (values['async']) {
-    const sub = await ctx.client.submit(fn, payload);
+    const sub = await ctx.client.submit(fn, payload, callback);
     io.out(ctx.json ? JSON.stringify(sub, null, 2) : sub.job_id);
     if (!ctx.json)
       io.err(`queued ${sub.function_name}:${sub.function_version}; follow it: nanogrid logs ${sub.job_id} --follow`);
@@ -78,12 +85,12 @@ export async function invokeCommand(
   // Node's fetch gives up on an answer after 300 s: longer functions are queued and polled instead of awaited.
   const { timeout } = await ctx.client.getFunction(fn);
   if (timeout > LONGEST_SYNC_SEC) {
-    const sub = await ctx.client.submit(fn, payload);
+    const sub = await ctx.client.submit(fn, payload, callback);
     if (!ctx.json)
       io.err(`${sub.function_name}:${sub.function_version} may run up to ${timeout} s: polling job ${sub.job_id}`);
     return report(ctx, await ctx.client.wait(sub.job_id, { intervalMs: 1000 }));
   }
-  return report(ctx, await ctx.client.run(fn, payload));
+  return report(ctx, await ctx.client.run(fn, payload, callback));
 }
 
 /** A function whose timeout (plus the host's 30 s margin) fits in Node fetch's 300 s wait for an answer is awaited. */
