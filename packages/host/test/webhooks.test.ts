@@ -213,9 +213,10 @@ describe('durable outbox across engines', () => {
   it('a callback pending when the engine stops is delivered by the next one (memory results lost)', async () => {
     receiver = await startReceiver();
     receiver.answers.push(500);
+    // The retry is due 2 s after the first attempt: well after this engine is stopped, so the next one sends it.
     const first = await engine(
       { queue: memoryQueue({ name: `wq-${Date.now()}` }), results: memoryResults() },
-      { ...LOOPBACK, retryMs: 300 },
+      { ...LOOPBACK, retryMs: 2000 },
     );
     await first.registry.deploy({
       functionName: 'hello',
