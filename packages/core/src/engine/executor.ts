@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
@@ -107,9 +107,10 @@ export class Executor {
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
     const diskMb = Math.min(meta.disk_mb ?? this.options.defaultDiskMb, this.options.maxDiskMb);
-    // The one owner of the job's output directory: named, created, collected and removed here; sandboxes
-    // only copy regular files into it. Unique per execution in this process (a redelivery may run beside a
-    // stale attempt): a counter, not random bytes.
+    // The one owner of the job's output directory: named, collected and removed here; a sandbox only copies
+    // regular files into it, making it when there are any (a warm call with no outputs never touches the
+    // disk: a mkdir and rm per call would cost more than the call). Unique per execution in this process
+    // (a redelivery may run beside a stale attempt): a counter, not random bytes.
     const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${process.pid}-${++this.runs}`);
     const fail = (err: unknown): JobError => {
       const e = toNanoGridError(err, 'SANDBOX_ERROR', this.sandbox.name);
@@ -118,8 +119,8 @@ export class Executor {
         this.logger.warn('a job failed with a message naming host paths', { job_id: job.job_id, error: e.message });
       return { code: e.code, message };
     };
+    let mayHaveOutputs = true; // unknown until the run says otherwise
     try {
-      await mkdir(outputDir, { recursive: true });
       const plugin = this.registry.runtimeOf(meta);
       let codeDir: string;
       try {
@@ -161,6 +162,7 @@ export class Executor {
       } catch (err) {
         return this.finish(running, fail(err), {});
       }
+      mayHaveOutputs = outcome.outputsWritten !== false;
       const facts: Partial<JobRecord> = {
         execution_time_ms: Math.round(outcome.run.durationMs),
         logs: outcome.logs,
@@ -170,7 +172,7 @@ export class Executor {
       if (!outcome.ok) return this.finish(running, outcome.error, facts);
       let outputs: { key: string; url: string }[] = [];
       try {
-        if (outcome.outputsWritten !== false)
+        if (mayHaveOutputs)
           outputs = await collectOutputs(this.storage, job.job_id, outputDir, {
             maxBytes: this.options.maxOutputBytes,
             urlTtlSec: this.options.outputUrlTtlSec,
@@ -199,7 +201,7 @@ export class Executor {
       return final;
     } finally {
       // Whatever happened (a failed job's partial outputs included), nothing of the run stays on this disk.
-      await rm(outputDir, { recursive: true, force: true });
+      if (mayHaveOutputs) await rm(outputDir, { recursive: true, force: true });
     }
   }
 

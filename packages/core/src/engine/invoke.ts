@@ -18,7 +18,7 @@ export interface InvokeRequest {
   runtime: RuntimePlugin;
   fn: RuntimeFunctionInfo;
   codeDir: string;
-  /** Exists already: its owner (the Executor) creates and removes it. */
+  /** Named and removed by its owner (the Executor); the sandbox makes it when the run left outputs. */
   outputDir: string;
   payload: unknown;
   jobId: string;

@@ -18,9 +18,10 @@ export interface SandboxRunSpec {
   /**
    * Host directory that receives what the run leaves in its output directory
    * (`/output` in a container; `OUTPUT_DIR` in the environment either way).
-   * It exists before the run and its owner (the Executor) removes it: the
-   * sandbox only copies regular files into it, never links, at most
-   * MAX_OUTPUT_FILES, and nothing from a run it killed.
+   * Its owner (the Executor) names and removes it; the sandbox makes it (it
+   * may not exist yet) only when the run left outputs, and only copies
+   * regular files into it, never links, at most MAX_OUTPUT_FILES, and
+   * nothing from a run it killed.
    */
   outputDir: string;
   /** Extra environment; the sandbox adds `OUTPUT_DIR`, `TMPDIR` and `HOME`. */

@@ -30,6 +30,8 @@ interface Copy {
   files: number;
   bytes: number;
   made: Set<string>;
+  /** The destination exists (made at the first output). */
+  rootMade: boolean;
   maxFiles: number;
   maxBytes: number;
   plugin: string;
@@ -73,6 +75,10 @@ async function copyDir(dir: FileHandle, to: string, top: boolean, c: Copy): Prom
     try {
       const st = await h.stat();
       const dest = join(to, e.name);
+      if (top && !c.rootMade && (st.isDirectory() || st.isFile())) {
+        await mkdir(to, { recursive: true }); // made only when there is something to put in it
+        c.rootMade = true;
+      }
       if (st.isDirectory()) {
         await mkdir(dest);
         if (top) c.made.add(dest);
@@ -100,6 +106,7 @@ export async function copyOutputs(from: string, to: string, limits: CopyLimits):
     files: 0,
     bytes: 0,
     made: new Set(),
+    rootMade: false,
     maxFiles: limits.maxFiles ?? MAX_OUTPUT_FILES,
     maxBytes: limits.maxBytes ?? Number.POSITIVE_INFINITY,
     plugin: limits.plugin,
