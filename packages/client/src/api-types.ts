@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'JOB_NOT_FOUND'
   | 'CONFLICT'
   | 'IDEMPOTENCY_CONFLICT'
+  | 'CANCELLED'
   | 'NOT_FOUND'
   | 'PAYLOAD_TOO_LARGE'
   | 'REQUEST_TIMEOUT'
@@ -135,7 +136,7 @@ export interface AliasDeleted {
   deleted: true;
 }
 
-export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface JobError {
   code: ErrorCode;

@@ -183,7 +183,7 @@ export class NanoGridClient {
     for (;;) {
       const job = await this.status(jobId, opts.signal ? { signal: opts.signal } : {});
       opts.onUpdate?.(job);
-      if (job.status === 'completed' || job.status === 'failed') return job;
+      if (job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled') return job;
       if (opts.timeoutMs !== undefined && Date.now() - started + interval > opts.timeoutMs) {
         throw new NanoGridApiError('WAIT_TIMEOUT', `job ${jobId} is still ${job.status} after ${opts.timeoutMs} ms`, {
           details: { job_id: jobId },

@@ -18,6 +18,8 @@ export const ERROR_STATUS = {
   JOB_NOT_FOUND: 404,
   CONFLICT: 409,
   IDEMPOTENCY_CONFLICT: 409,
+  /** The job was cancelled (`POST /jobs/{id}/cancel`) before it finished. */
+  CANCELLED: 409,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   REQUEST_TIMEOUT: 408,

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './job.js';
+export * from './job-cursor.js';
 export * from './function-meta.js';
 export * from './config.js';
 export * from './logger.js';

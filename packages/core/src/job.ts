@@ -3,12 +3,13 @@ import type { ErrorCode } from './errors.js';
 /** How an invocation started: a new instance, an instance kept from an earlier call, or a spare started ahead of demand. */
 export type StartKind = 'cold' | 'warm' | 'prewarmed';
 
-export type JobStatus = 'pending' | 'running' | 'completed' | 'failed';
+/** `cancelled`: stopped by `POST /jobs/{id}/cancel` (a pending job never ran, a running one was killed). */
+export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
-export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed'];
+export const FINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 export function isFinalStatus(status: JobStatus): boolean {
-  return status === 'completed' || status === 'failed';
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
 }
 
 /** Why a job failed: a NanoGrid code plus, for user errors, the exception's type and trace. */

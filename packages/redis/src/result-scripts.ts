@@ -15,7 +15,7 @@ return redis.call('GET', KEYS[1])`);
 
 export const WRITE_RECORD = new LuaScript(`local cur = redis.call('HMGET', KEYS[1], 'status', 'v')
 local st = cur[1]
-if st == 'completed' or st == 'failed' then return -1 end
+if st == 'completed' or st == 'failed' or st == 'cancelled' then return -1 end
 if ARGV[1] ~= '*' and (cur[2] or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'record', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'v', 1)

@@ -1,7 +1,8 @@
 import { NanoGridError } from '../errors.js';
 import { isFinalStatus } from '../job.js';
 import type { JobPatch, JobRecord } from '../job.js';
-import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import { decodeJobCursor, encodeJobCursor, matchesJobQuery, newestFirst } from '../job-cursor.js';
+import type { JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import { byteBudget } from './byte-budget.js';
 
 export interface MemoryResultsOptions {
@@ -125,6 +126,18 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     },
     async get(jobId: string) {
       return copy(live(jobId));
+    },
+    async list(query: JobQuery) {
+      // A scan of the records held (bounded by the byte budget): fine for one process's store.
+      const after = query.cursor === undefined ? undefined : decodeJobCursor(query.cursor);
+      const now = Date.now();
+      const hits: JobRecord[] = [];
+      for (const s of records.values())
+        if (s.expiresAt > now && matchesJobQuery(s.record, query, after)) hits.push(s.record);
+      hits.sort(newestFirst);
+      const jobs = hits.slice(0, query.limit).map(clone);
+      const last = jobs.at(-1);
+      return hits.length > query.limit && last ? { jobs, next_cursor: encodeJobCursor(last) } : { jobs };
     },
     async claim(key: string, value: string, ttlMs: number) {
       const now = Date.now();

@@ -17,6 +17,7 @@ import { FunctionRegistry } from './function-registry.js';
 import { invoke } from './invoke.js';
 import { Replicator } from './replicator.js';
 import { ResultSpill } from './result-spill.js';
+import { watchCancel } from './watch-cancel.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 /** The job's function as the worker loop read it, once per delivery: its metadata, or why the read failed. */
@@ -94,15 +95,21 @@ export class Executor {
       );
     }
     const meta = ctx.fn.meta;
-    const running =
-      (await this.results.update(job.job_id, {
-        status: 'running',
-        started_at: now,
-        attempts: ctx.attempt,
-        worker: ctx.workerId,
-        function_name: meta.function_name,
-        function_version: meta.version,
-      })) ?? base;
+    const updated = await this.results.update(job.job_id, {
+      status: 'running',
+      started_at: now,
+      attempts: ctx.attempt,
+      worker: ctx.workerId,
+      function_name: meta.function_name,
+      function_version: meta.version,
+    });
+    if (!updated) {
+      // Final since the first read (cancelled, or another delivery finished it): it does not run.
+      const latest = await this.results.get(job.job_id);
+      if (latest && isFinalStatus(latest.status)) return latest;
+    }
+    const running = updated ?? base;
+    const cancel = watchCancel(this.results, job.job_id, ctx.signal);
 
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);
     const memoryMb = Math.min(job.memory_mb ?? meta.memory_mb, this.options.maxMemoryMb);
@@ -157,7 +164,7 @@ export class Executor {
                 warmKey: `${meta.function_id}:${meta.version}:${meta.code_sha256.slice(0, 16)}:${memoryMb}:${diskMb}:${meta.network}`,
               }
             : {}),
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          signal: cancel.signal,
         });
       } catch (err) {
         return this.finish(running, fail(err), {});
@@ -200,6 +207,7 @@ export class Executor {
       );
       return final;
     } finally {
+      cancel.stop();
       // Whatever happened (a failed job's partial outputs included), nothing of the run stays on this disk.
       if (mayHaveOutputs) await rm(outputDir, { recursive: true, force: true });
     }

@@ -3,10 +3,10 @@ import { ENGINE_OPTIONS, LOGGER, QUEUE, RESULTS } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { NanoGridError, toNanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
-import type { JobMessage, JobRecord, JobTrigger } from '../job.js';
+import { type JobMessage, type JobRecord, type JobTrigger, isFinalStatus } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../plugins/queue-source.js';
-import type { ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import type { JobPage, JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
 import { ResultSpill } from './result-spill.js';
@@ -175,6 +175,47 @@ export class JobService {
     const record = await this.results.get(jobId);
     if (!record) throw jobNotFound(jobId);
     return this.spill.load(record);
+  }
+
+  /**
+   * Cancels a job that is not final: publishes the final `cancelled` record, once, so a pending job
+   * never runs and the worker running it kills its sandbox. A final job answers CONFLICT.
+   */
+  async cancel(jobId: string): Promise<JobRecord> {
+    const record = await this.results.get(jobId);
+    if (!record) throw jobNotFound(jobId);
+    const now = new Date().toISOString();
+    const final: JobRecord = {
+      ...record,
+      status: 'cancelled',
+      updated_at: now,
+      finished_at: now,
+      error: { code: 'CANCELLED', message: 'the job was cancelled (POST /jobs/{id}/cancel)' },
+    };
+    if (isFinalStatus(record.status) || !(await this.results.publish(final))) {
+      const latest = (await this.results.get(jobId)) ?? record;
+      throw new NanoGridError(
+        'CONFLICT',
+        `job ${jobId} is already ${latest.status}; only a pending or running job can be cancelled`,
+        {
+          details: { job_id: jobId, status: latest.status },
+        },
+      );
+    }
+    this.logger.info('job cancelled', { job_id: jobId, function_id: record.function_id, was: record.status });
+    return final;
+  }
+
+  /** Recent jobs, newest first; needs a result store that keeps an index (`list`). */
+  async list(query: JobQuery): Promise<JobPage> {
+    if (!this.results.list) {
+      throw new NanoGridError(
+        'BAD_REQUEST',
+        `the result store "${this.results.name}" cannot list jobs; use the memory, SQLite or Redis store, or read jobs by id (GET /jobs/{id})`,
+        { plugin: this.results.name },
+      );
+    }
+    return this.results.list(query);
   }
 
   /** The final record, or the latest one when the wait ends first (timeout, abort). */

@@ -1,4 +1,21 @@
-import type { JobPatch, JobRecord } from '../job.js';
+import type { JobPatch, JobRecord, JobStatus } from '../job.js';
+
+/** Which jobs `list` returns: newest first (by `created_at`, then job id), at most `limit`. */
+export interface JobQuery {
+  function_id?: string;
+  status?: JobStatus;
+  /** ISO time: only jobs created at or after it. */
+  since?: string;
+  limit: number;
+  /** `next_cursor` of the previous page: the page continues after it. */
+  cursor?: string;
+}
+
+export interface JobPage {
+  jobs: JobRecord[];
+  /** Present when more jobs may follow. */
+  next_cursor?: string;
+}
 
 export interface WaitOptions {
   signal?: AbortSignal;
@@ -38,6 +55,8 @@ export interface ResultSink {
    * schedule ticks are taken once. Features that need it refuse to start without it.
    */
   claim?(key: string, value: string, ttlMs: number): Promise<string | undefined>;
+  /** Recent jobs (an index kept next to the records, expiring with them). Optional: `GET /jobs` needs it. */
+  list?(query: JobQuery): Promise<JobPage>;
   /** Proves at start-up that the store is reachable; throws a NanoGridError naming the fix. */
   check?(): Promise<void>;
   close(): Promise<void>;

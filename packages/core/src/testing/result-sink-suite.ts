@@ -3,6 +3,7 @@ import type { JobRecord } from '../job.js';
 import type { ResultSink } from '../plugins/result-sink.js';
 import { BUDGET_BYTES, resultsBudgetCases } from './budget-cases.js';
 import { eventually, sampleRecord, sleep } from './helpers.js';
+import { jobListCases } from './job-list-cases.js';
 
 /** What the suite asks of the factory: a TTL in seconds when the TTL test runs. */
 export interface ResultSinkFactoryOptions {
@@ -230,6 +231,8 @@ export function testResultSink<S extends ResultSink>(
       await sleep(400);
       await eventually(async () => expect(await sink.claim!(key, 'third', 60_000)).not.toBe('first'), slack, 100);
     });
+
+    jobListCases(() => sink);
 
     if (ttlSec !== false) {
       it(

@@ -35,7 +35,7 @@ function ref(job: Job): string {
 /** A finished job for people: the result on stdout, a failure on stderr. */
 function report(ctx: ClientContext, job: Job): number {
   if (ctx.json) ctx.io.out(JSON.stringify(job, null, 2));
-  if (job.status === 'failed') {
+  if (job.status === 'failed' || job.status === 'cancelled') {
     if (!ctx.json) {
       const e = job.error;
       // Exception messages often start with their type already ("ValueError: …").
@@ -148,7 +148,7 @@ export async function logsCommand(args: string[], io: CliIo, env: NodeJS.Process
   else if (job.logs) io.out(job.logs.trimEnd());
   else
     io.err(
-      job.status === 'completed' || job.status === 'failed'
+      job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled'
         ? '(no logs)'
         : `(no logs yet: the job is ${job.status}; --follow waits for it)`,
     );

@@ -132,7 +132,9 @@ export const ScheduleDeletedSchema = z
   .object({ schedule_id: z.string(), deleted: z.literal(true) })
   .meta({ id: 'ScheduleDeleted' });
 
-export const JobStatusSchema = z.enum(['pending', 'running', 'completed', 'failed']).meta({ id: 'JobStatus' });
+export const JobStatusSchema = z
+  .enum(['pending', 'running', 'completed', 'failed', 'cancelled'])
+  .meta({ id: 'JobStatus' });
 
 export const JobSchema = z
   .object({

@@ -65,7 +65,7 @@ export function endpointHandler(opts: EndpointHandlerOptions) {
       signal: AbortSignal.any(signals),
     });
     c.header('X-NanoGrid-Job-Id', record.job_id);
-    if (final.status === 'failed') {
+    if (final.status === 'failed' || final.status === 'cancelled') {
       const e = final.error ?? { code: 'INTERNAL' as const, message: 'the job failed without an error record' };
       return failure(c, new NanoGridError(e.code, e.message, { details: { job_id: record.job_id } }), 502);
     }

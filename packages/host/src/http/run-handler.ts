@@ -78,7 +78,7 @@ export function runHandler(opts: RunHandlerOptions) {
       waiting--;
     }
     if (final.status === 'completed') return c.json(jobView(final), 200);
-    if (final.status === 'failed') {
+    if (final.status === 'failed' || final.status === 'cancelled') {
       const code = final.error?.code ?? 'INTERNAL';
       const error = final.error ?? { code, message: 'the job failed without an error record' };
       return c.json({ ...jobView(final), error }, statusOf(code));

@@ -89,7 +89,7 @@ export async function lambdaInvoke(
     timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
     signal: AbortSignal.any(signals),
   });
-  if (final.status !== 'completed' && final.status !== 'failed') {
+  if (final.status !== 'completed' && final.status !== 'failed' && final.status !== 'cancelled') {
     throw new LambdaApiError(
       'ServiceException',
       500,

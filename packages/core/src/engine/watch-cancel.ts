@@ -1,0 +1,31 @@
+import type { ResultSink } from '../plugins/result-sink.js';
+
+export interface CancelWatch {
+  /** Aborts when the job's record turns `cancelled` (or when `parent` aborts): reaches the sandbox. */
+  readonly signal: AbortSignal;
+  /** Ends the watch (the run is over); the store's waiter is released. */
+  stop(): void;
+}
+
+/**
+ * Watches a running job for a cancel. `POST /jobs/{id}/cancel` publishes the
+ * final `cancelled` record through the result store (from any controller), so
+ * the worker running the job learns it through `wait`, the same way a client
+ * learns a result, and kills the run. The run's own publish then finds the
+ * record final and changes nothing.
+ */
+export function watchCancel(results: ResultSink, jobId: string, parent?: AbortSignal): CancelWatch {
+  const run = new AbortController();
+  const watch = new AbortController();
+  results
+    .wait(jobId, { signal: watch.signal })
+    .then((record) => {
+      if (record?.status === 'cancelled') run.abort();
+    })
+    // A store that fails here only loses the cancel watch; the run goes on and publishes as usual.
+    .catch(() => undefined);
+  return {
+    signal: parent ? AbortSignal.any([parent, run.signal]) : run.signal,
+    stop: () => watch.abort(),
+  };
+}
