@@ -1,8 +1,9 @@
 import { NanoGridError, isFinalStatus } from '@nanogrid/core';
-import type { JobPatch, JobRecord, ResultSink, WaitOptions } from '@nanogrid/core';
+import type { JobPatch, JobQuery, JobRecord, ResultSink, WaitOptions } from '@nanogrid/core';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import { RedisLink } from './connection.js';
 import type { RedisConnectionOptions } from './connection.js';
+import { redisJobIndex } from './redis-job-index.js';
 import { CLAIM, WRITE_RECORD } from './result-scripts.js';
 
 export interface RedisResultsOptions extends RedisConnectionOptions {
@@ -50,6 +51,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
 
   const key = (jobId: string) => `${link.prefix}job:${jobId}`;
   const channel = (jobId: string) => `${channelPrefix}${jobId}`;
+  const index = redisJobIndex(link, ttlSec, key);
 
   const read = (jobId: string) =>
     link.run(async (c) => {
@@ -122,7 +124,10 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     channel,
     async create(record: JobRecord) {
       // A final record is never replaced (WRITE_RECORD refuses): a late duplicate submit cannot undo a result.
-      await write(record, '*');
+      if ((await write(record, '*')) === 1) await index.add(record);
+    },
+    list(query: JobQuery) {
+      return index.list(query);
     },
     async update(jobId: string, patch: JobPatch) {
       const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
@@ -153,6 +158,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
         const cur = await read(final.job_id);
         if (cur && isFinalStatus(cur.record.status)) return false;
         const r = await write({ ...cur?.record, ...final }, cur?.version ?? '0');
+        if (r === 1 && !cur) await index.add(final); // a job first known by its result
         if (r !== 0) return r === 1;
       }
       throw contention(final.job_id);

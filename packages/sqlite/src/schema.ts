@@ -51,4 +51,14 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX claims_expiry ON claims (expires_at);
   `,
+  // 3: job listing (GET /jobs): the record's function, status and created time as columns, newest-first indexes.
+  `
+  ALTER TABLE job_records ADD COLUMN function_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE job_records ADD COLUMN status TEXT NOT NULL DEFAULT '';
+  ALTER TABLE job_records ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+  UPDATE job_records SET function_id = json_extract(record, '$.function_id'), status = json_extract(record, '$.status'),
+    created_at = json_extract(record, '$.created_at');
+  CREATE INDEX job_records_recent ON job_records (created_at DESC, job_id DESC);
+  CREATE INDEX job_records_function ON job_records (function_id, created_at DESC, job_id DESC);
+  `,
 ];

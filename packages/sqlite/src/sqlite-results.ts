@@ -1,10 +1,13 @@
 import {
   type JobPatch,
+  type JobQuery,
   type JobRecord,
   NanoGridError,
   type ResultSink,
   type WaitOptions,
   byteBudget,
+  decodeJobCursor,
+  encodeJobCursor,
   isFinalStatus,
 } from '@nanogrid/core';
 import { type SqliteSource, useDatabase } from './use-database.js';
@@ -53,9 +56,10 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
 
   const st = guard(() => ({
     get: db.prepare<[string, number]>('SELECT record, final FROM job_records WHERE job_id = ? AND expires_at > ?'),
-    put: db.prepare<[string, string, number, number]>(
-      `INSERT INTO job_records (job_id, record, final, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (job_id) DO UPDATE SET record = excluded.record, final = excluded.final, expires_at = excluded.expires_at`,
+    put: db.prepare<[string, string, number, number, string, string, string]>(
+      `INSERT INTO job_records (job_id, record, final, expires_at, function_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET record = excluded.record, final = excluded.final, expires_at = excluded.expires_at,
+         status = excluded.status`,
     ),
     sweep: db.prepare<[number]>('DELETE FROM job_records WHERE expires_at <= ? RETURNING length(record) AS n'),
     size: db.prepare<[string]>('SELECT length(record) AS n FROM job_records WHERE job_id = ?'),
@@ -99,7 +103,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     if (fresh && !budget.fits(delta) && now - lastSweep > 1000) sweep(now); // expired records first
     if (fresh) budget.take(delta);
     else budget.add(delta);
-    st.put.run(record.job_id, json, final ? 1 : 0, now + ttlMs);
+    st.put.run(record.job_id, json, final ? 1 : 0, now + ttlMs, record.function_id, record.status, record.created_at);
     if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
   };
 
@@ -146,6 +150,24 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     return next;
   };
 
+  /** Newest first through the indexes; the statement is built from the filters given (values always bound). */
+  const list = (q: JobQuery, now: number) => {
+    const where = ['expires_at > ?'];
+    const args: (string | number)[] = [now];
+    if (q.function_id !== undefined) where.push('function_id = ?'), args.push(q.function_id);
+    if (q.status !== undefined) where.push('status = ?'), args.push(q.status);
+    if (q.since !== undefined) where.push('created_at >= ?'), args.push(q.since);
+    if (q.cursor !== undefined) {
+      const after = decodeJobCursor(q.cursor);
+      where.push('(created_at, job_id) < (?, ?)'), args.push(after.created_at, after.job_id);
+    }
+    const sql = `SELECT record FROM job_records WHERE ${where.join(' AND ')} ORDER BY created_at DESC, job_id DESC LIMIT ?`;
+    const rows = db.prepare(sql).all(...args, q.limit + 1) as { record: string }[];
+    const jobs = rows.slice(0, q.limit).map((r) => JSON.parse(r.record) as JobRecord);
+    const last = jobs.at(-1);
+    return rows.length > q.limit && last ? { jobs, next_cursor: encodeJobCursor(last) } : { jobs };
+  };
+
   const current = (jobId: string) => guard(() => live(jobId, Date.now()))?.record;
 
   return {
@@ -158,6 +180,9 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     },
     async get(jobId: string) {
       return current(jobId);
+    },
+    async list(query: JobQuery) {
+      return guard(() => list(query, Date.now()));
     },
     async claim(key: string, value: string, ttlMs: number) {
       // Read and write in one synchronous step: no other write slips in between.
