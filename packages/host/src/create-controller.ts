@@ -18,6 +18,7 @@ import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { endpointHandler } from './http/endpoint-handler.js';
 import { filesHandler } from './http/files-handler.js';
 import { functionRoutes } from './http/function-routes.js';
+import { jobRoutes } from './http/job-routes.js';
 import { openApiDocument } from './http/openapi.js';
 import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
@@ -40,7 +41,7 @@ export interface MetricsSource {
 
 export interface ControllerDeps {
   registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete' | 'versions' | 'setAlias' | 'deleteAlias'>;
-  jobs: Pick<JobService, 'submit' | 'submitOnce' | 'status' | 'wait'>;
+  jobs: Pick<JobService, 'submit' | 'submitOnce' | 'status' | 'wait' | 'cancel' | 'list'>;
   /** Serves `GET /files/*` when it signs its own links (the embedded filesystem storage). */
   storage: StorageBackend;
   /** API keys, rate limit, body limit. @default open API, 1000 requests / 5 min per IP, 50 MiB bodies */
@@ -186,6 +187,7 @@ export function createController(deps: ControllerDeps): Hono {
 
   app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
 
+  jobRoutes(app, { registry: deps.registry, jobs: deps.jobs });
   functionRoutes(app, { registry: deps.registry, logger });
   scheduleRoutes(app, {
     registry: deps.registry,

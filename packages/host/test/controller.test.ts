@@ -96,6 +96,8 @@ describe('controller routes', () => {
       status: host.nanogrid.jobs.status.bind(host.nanogrid.jobs),
       wait: host.nanogrid.jobs.wait.bind(host.nanogrid.jobs),
       submitOnce: host.nanogrid.jobs.submitOnce.bind(host.nanogrid.jobs),
+      cancel: host.nanogrid.jobs.cancel.bind(host.nanogrid.jobs),
+      list: host.nanogrid.jobs.list.bind(host.nanogrid.jobs),
     };
     const submit = async (fid: string, payload: unknown) => {
       const submitted = await host.nanogrid.jobs.submit(fid, payload);

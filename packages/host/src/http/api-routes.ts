@@ -140,6 +140,47 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'get',
+    path: '/jobs/{job_id}',
+    operation: {
+      operationId: 'getJob',
+      summary: 'A job and, once final, its result or error (the same as GET /status/{job_id})',
+      requestParams: jobParams,
+      responses: responses({ '200': json(S.JobSchema, 'The job') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/jobs',
+    operation: {
+      operationId: 'listJobs',
+      summary: 'Recent jobs, newest first, a page at a time (needs a result store that lists: memory, SQLite, Redis)',
+      requestParams: {
+        query: z.object({
+          function: z.string().optional().meta({ description: 'Name or id: only its jobs (every version)' }),
+          status: S.JobStatusSchema.optional(),
+          since: z.string().optional().meta({ description: 'ISO 8601 time: jobs created at or after it' }),
+          limit: z.string().optional().meta({ description: 'Jobs per page, 1-100 (default 20)' }),
+          cursor: z.string().optional().meta({ description: 'next_cursor of the previous page' }),
+        }),
+      },
+      responses: responses({ '200': json(S.JobListSchema, 'A page of jobs') }),
+    },
+  },
+  {
+    method: 'post',
+    path: '/jobs/{job_id}/cancel',
+    operation: {
+      operationId: 'cancelJob',
+      summary: 'Cancel a pending or running job: it ends `cancelled` (a running one is killed in its sandbox)',
+      requestParams: jobParams,
+      responses: responses({
+        '200': json(S.JobSchema, 'The job, now cancelled'),
+        '409': json(S.ErrorBodySchema, 'The job was already final (CONFLICT)'),
+      }),
+    },
+  },
+  {
+    method: 'get',
     path: '/functions',
     operation: {
       operationId: 'listFunctions',

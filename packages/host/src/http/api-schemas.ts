@@ -174,6 +174,13 @@ export const JobSchema = z
   })
   .meta({ id: 'Job' });
 
+export const JobListSchema = z
+  .object({
+    jobs: z.array(JobSchema).meta({ description: 'Newest first' }),
+    next_cursor: z.string().optional().meta({ description: 'Pass as `cursor` for the next page; absent on the last' }),
+  })
+  .meta({ id: 'JobList' });
+
 export const JobSubmittedSchema = z
   .object({
     job_id: z.string(),
