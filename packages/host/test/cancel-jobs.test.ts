@@ -68,7 +68,10 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
 
   it('a running job cancelled through the other controller is killed; a pending one never runs; the next job runs', async () => {
     const running = await submit(other, sleeper);
-    await eventually(async () => expect((await json<Job>(other.app.request(`/jobs/${running}`))).body.status).toBe('running'), 30_000);
+    await eventually(
+      async () => expect((await json<Job>(other.app.request(`/jobs/${running}`))).body.status).toBe('running'),
+      30_000,
+    );
     await eventually(async () => expect(await pidsWith(token)).not.toEqual([]), 10_000);
     const pending = await submit(other, quick, { n: 1 });
     expect((await json<Job>(other.app.request(`/jobs/${pending}`))).body.status).toBe('pending');
@@ -104,7 +107,8 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
 
   it('GET /jobs lists newest first, filters by function and status, pages by cursor; bad queries are 400', async () => {
     const ids: string[] = [];
-    for (let n = 0; n < 3; n++) ids.push((await json<Job>(run(worker.app, { function_id: quick, payload: { n } }))).body.job_id);
+    for (let n = 0; n < 3; n++)
+      ids.push((await json<Job>(run(worker.app, { function_id: quick, payload: { n } }))).body.job_id);
     const seen: string[] = [];
     let cursor: string | undefined;
     do {

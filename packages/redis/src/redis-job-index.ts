@@ -42,9 +42,7 @@ export function redisJobIndex(link: RedisLink, ttlSec: number, jobKey: (jobId: s
   return {
     async add(record) {
       const oldest = new Date(Date.now() - ttlSec * 1000).toISOString();
-      await link.run((c) =>
-        INDEX_JOB.run(c, [all, byFunction(record.function_id)], [member(record), ttlSec, oldest]),
-      );
+      await link.run((c) => INDEX_JOB.run(c, [all, byFunction(record.function_id)], [member(record), ttlSec, oldest]));
     },
     async list(q) {
       const key = q.function_id !== undefined ? byFunction(q.function_id) : all;
@@ -78,4 +76,3 @@ export function redisJobIndex(link: RedisLink, ttlSec: number, jobKey: (jobId: s
     },
   };
 }
-

@@ -19,7 +19,8 @@ async function readJobQuery(c: Context, registry: JobRoutesDeps['registry']): Pr
   const q = c.req.query();
   const limitText = q.limit ?? String(JOB_PAGE_DEFAULT);
   const limit = /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
-  if (!(limit >= 1 && limit <= JOB_PAGE_MAX)) throw bad('limit', `limit must be a whole number from 1 to ${JOB_PAGE_MAX}`);
+  if (!(limit >= 1 && limit <= JOB_PAGE_MAX))
+    throw bad('limit', `limit must be a whole number from 1 to ${JOB_PAGE_MAX}`);
   const query: JobQuery = { limit };
   if (q.status !== undefined) {
     if (!STATUSES.includes(q.status as JobStatus)) throw bad('status', `status must be one of ${STATUSES.join(', ')}`);
@@ -31,7 +32,8 @@ async function readJobQuery(c: Context, registry: JobRoutesDeps['registry']): Pr
     query.since = new Date(t).toISOString();
   }
   if (q.cursor !== undefined) {
-    if (q.cursor.length === 0 || q.cursor.length > 1024) throw bad('cursor', 'cursor must be the next_cursor of a page');
+    if (q.cursor.length === 0 || q.cursor.length > 1024)
+      throw bad('cursor', 'cursor must be the next_cursor of a page');
     query.cursor = q.cursor;
   }
   // A name, id or name:version: the jobs of that function (every version).
