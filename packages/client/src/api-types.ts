@@ -94,6 +94,25 @@ export interface FunctionInfo {
   env_keys: string[];
 }
 
+/** `GET /jobs`: a page of jobs, newest first. */
+export interface JobList {
+  jobs: Job[];
+  /** Pass as `cursor` for the next page; absent on the last. */
+  next_cursor?: string;
+}
+
+/** Filters of `GET /jobs`. */
+export interface JobListQuery {
+  /** Function name or id: only its jobs. */
+  function?: string;
+  status?: JobStatus;
+  /** ISO 8601 time: jobs created at or after it. */
+  since?: string;
+  /** 1-100. @default 20 */
+  limit?: number;
+  cursor?: string;
+}
+
 export interface FunctionList {
   functions: FunctionInfo[];
 }

@@ -10,6 +10,8 @@ import type {
   FunctionVersions,
   Health,
   Job,
+  JobList,
+  JobListQuery,
   JobSubmitted,
 } from './api-types.js';
 import { NanoGridApiError } from './client-error.js';
@@ -176,7 +178,20 @@ export class NanoGridClient {
     return this.request('GET', `/status/${enc(jobId)}`, opts);
   }
 
-  /** Polls a job until it is completed or failed. */
+  /** Cancels a pending or running job (it ends `cancelled`); a job already final is a CONFLICT error. */
+  cancel(jobId: string, opts: { signal?: AbortSignal } = {}): Promise<Job> {
+    return this.request('POST', `/jobs/${enc(jobId)}/cancel`, opts);
+  }
+
+  /** A page of recent jobs, newest first; pass the page's `next_cursor` as `cursor` for the next one. */
+  listJobs(query: JobListQuery = {}, opts: { signal?: AbortSignal } = {}): Promise<JobList> {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return this.request('GET', `/jobs${qs ? `?${qs}` : ''}`, opts);
+  }
+
+  /** Polls a job until it is final (completed, failed or cancelled). */
   async wait(jobId: string, opts: WaitOptions = {}): Promise<Job> {
     const started = Date.now();
     const interval = opts.intervalMs ?? 500;

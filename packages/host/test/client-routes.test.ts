@@ -58,6 +58,14 @@ describe('@nanogrid/client against the real controller', () => {
       result: { message: 'Hello, Bo!' },
     });
     expect((await client.status(submitted.job_id)).job_id).toBe(submitted.job_id);
+    const page = await client.listJobs({ function: 'hi', status: 'completed', limit: 1 });
+    expect(page.jobs.map((j) => j.job_id)).toEqual([submitted.job_id]);
+    expect(page.next_cursor).toBeDefined();
+    const rest = await client.listJobs({ function: 'hi', cursor: page.next_cursor!, limit: 10 });
+    expect(rest.jobs.map((j) => j.status)).toEqual(['completed']);
+    expect(rest.next_cursor).toBeUndefined();
+    const finalCancel = await client.cancel(submitted.job_id).catch((e: { code?: string }) => e);
+    expect((finalCancel as { code?: string }).code).toBe('CONFLICT');
 
     expect((await client.listFunctions()).map((f) => f.function_name)).toContain('hi');
     expect((await client.getFunction('hi:1')).version).toBe(1);
