@@ -102,6 +102,13 @@ describe('nanogrid client commands', () => {
     expect(JSON.parse(logs.out)).toMatchObject({ job_id: jobId, status: 'completed' });
     const status = await cli(['status', jobId], env);
     expect(status.out).toMatch(/function\s+greeter:1\nstatus\s+completed/);
+    const jobs = await cli(['jobs', '--function', 'greeter', '--status', 'completed', '--limit', '1'], env);
+    expect(jobs.code).toBe(0);
+    expect(jobs.out).toMatch(new RegExp(`^JOB\\s+FUNCTION\\s+STATUS.*\\n${jobId}\\s+greeter:1\\s+completed`));
+    expect((await cli(['jobs', '--status', 'done'], env)).code).toBe(2);
+    const late = await cli(['cancel', jobId], env);
+    expect(late.code).toBe(3); // 409: the job is already final
+    expect(late.err).toMatch(/CONFLICT|already completed/);
 
     expect((await cli(['rm', 'greeter:2'], env)).code).toBe(0); // no alias points at 2
     expect((await cli(['rm', 'greeter'], env)).out).toBe('deleted greeter (every version and alias)');

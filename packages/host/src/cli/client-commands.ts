@@ -3,6 +3,7 @@ import type { CliIo } from './client-context.js';
 import { deployCommand } from './deploy-command.js';
 import { aliasCommand, lsCommand, rmCommand, versionsCommand } from './function-commands.js';
 import { invokeCommand, logsCommand, statusCommand } from './job-commands.js';
+import { cancelCommand, jobsCommand } from './job-list-commands.js';
 
 type ClientCommand = (args: string[], io: CliIo, env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -12,6 +13,8 @@ export const CLIENT_COMMANDS: Record<string, ClientCommand> = {
   invoke: (args, io, env) => invokeCommand(args, io, env, () => text(process.stdin)),
   status: statusCommand,
   logs: logsCommand,
+  cancel: cancelCommand,
+  jobs: jobsCommand,
   ls: lsCommand,
   rm: rmCommand,
   versions: versionsCommand,
@@ -35,6 +38,9 @@ export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
     --callback-url <url> POST the final job record there when it ends (--callback-format json|slack)
   status <job>           Show a job
   logs <job>             Print a job's logs   (--follow: wait for the job to end first)
+  cancel <job>           Cancel a pending or running job (a running one is killed)
+  jobs                   List recent jobs, newest first
+    --function <f>  --status <s>  --since <iso time>  --limit <n>  --cursor <next page>
   ls                     List functions (latest versions)
   rm <function>          Delete a function (name:3 deletes one version)
   versions <function>    List a function's versions and aliases
