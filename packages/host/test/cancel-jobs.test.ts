@@ -5,6 +5,7 @@ import { fsStorage, memoryQueue, memoryResults } from '@nanogrid/core';
 import { eventually } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorJson, type TestHost, deploy, run, startTestHost } from './helpers.js';
+import { startReceiver } from './webhook-receiver.js';
 
 type Job = { job_id: string; status: string; function_id: string; result?: unknown; error?: { code: string } };
 
@@ -53,6 +54,7 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
       results: memoryResults(),
       storage: fsStorage({ dir: join(dir, 'storage'), publicUrl: 'http://files.test' }),
       warm: { enabled: warm, prewarm: {} },
+      webhooks: { secret: 'whsec-cancel', allowNetworks: ['127.0.0.0/8'], retryMs: 20, sweepMs: 60_000 },
     };
     worker = await startTestHost({ sandbox: 'process', ...shared, worker: { concurrency: 1, pollWaitMs: 200 } });
     other = await startTestHost({ sandbox: 'process', ...shared, role: 'controller' });
@@ -94,6 +96,28 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
     }
   }, 90_000);
 
+  it('a cancelled job with a callback posts its cancelled record once', async () => {
+    const receiver = await startReceiver();
+    try {
+      const res = await run(other.app, { function_id: sleeper, callback_url: receiver.url }, { 'x-async': 'true' });
+      const { job_id } = (await res.json()) as Job;
+      await eventually(
+        async () => expect((await json<Job>(other.app.request(`/jobs/${job_id}`))).body.status).toBe('running'),
+        30_000,
+      );
+      expect((await other.app.request(`/jobs/${job_id}/cancel`, { method: 'POST' })).status).toBe(200);
+      const [got] = await receiver.waitFor(1);
+      expect(JSON.parse(got?.body ?? '')).toMatchObject({ job_id, status: 'cancelled', error: { code: 'CANCELLED' } });
+      await expect.poll(() => worker.nanogrid.webhooks.pending()).toEqual([]);
+      // The killed run's own finish records and sends nothing: one delivery in all.
+      const next = await json<Job>(run(worker.app, { function_id: quick, payload: { n: 9 } }));
+      expect(next.body.status).toBe('completed');
+      expect(receiver.received).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
+  }, 60_000);
+
   it('cancelling a final job is 409 CONFLICT; an unknown job is 404', async () => {
     const done = await json<Job>(run(other.app, { function_id: quick, payload: { n: 3 } }));
     expect(done.body.status).toBe('completed');
@@ -122,7 +146,7 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
     expect(seen.slice(0, 3)).toEqual([...ids].reverse());
     expect(new Set(seen).size).toBe(seen.length);
     const cancelled = await json<{ jobs: Job[] }>(other.app.request(`/jobs?status=cancelled&function=${sleeper}`));
-    expect(cancelled.body.jobs.map((j) => j.status)).toEqual(['cancelled']);
+    expect(cancelled.body.jobs.map((j) => j.status)).toEqual(['cancelled', 'cancelled']); // the two sleepers above
     const future = await json<{ jobs: Job[] }>(other.app.request('/jobs?since=2999-01-01T00:00:00Z'));
     expect(future.body.jobs).toEqual([]);
     for (const [q, field] of [

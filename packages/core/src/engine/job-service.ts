@@ -9,6 +9,7 @@ import type { QueueSource } from '../plugins/queue-source.js';
 import type { JobPage, JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
+import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { ResultSpill } from './result-spill.js';
 import { checkCallback } from './validate-deploy.js';
 
@@ -48,6 +49,7 @@ export class JobService {
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
     @inject(LOGGER) private readonly logger: Logger,
     @inject(ResultSpill) private readonly spill: ResultSpill,
+    @inject(WebhookOutbox) private readonly webhooks: WebhookOutbox,
   ) {}
 
   /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
@@ -192,6 +194,8 @@ export class JobService {
       finished_at: now,
       error: { code: 'CANCELLED', message: 'the job was cancelled (POST /jobs/{id}/cancel)' },
     };
+    // As for any final record: the callback is recorded before the publish, delivered after it.
+    if (final.callback_url && !isFinalStatus(record.status)) await this.webhooks.record(final);
     if (isFinalStatus(record.status) || !(await this.results.publish(final))) {
       const latest = (await this.results.get(jobId)) ?? record;
       throw new NanoGridError(
@@ -202,6 +206,7 @@ export class JobService {
         },
       );
     }
+    if (final.callback_url) this.webhooks.kick(jobId);
     this.logger.info('job cancelled', { job_id: jobId, function_id: record.function_id, was: record.status });
     return final;
   }
