@@ -75,7 +75,8 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
       30_000,
     );
     await eventually(async () => expect(await pidsWith(token)).not.toEqual([]), 10_000);
-    const pending = await submit(other, quick, { n: 1 });
+    // Pending behind the running one (concurrency 1): had it run, it would sleep on and block the next job.
+    const pending = await submit(other, sleeper);
     expect((await json<Job>(other.app.request(`/jobs/${pending}`))).body.status).toBe('pending');
 
     const p = await json<Job>(other.app.request(`/jobs/${pending}/cancel`, { method: 'POST' }));
@@ -88,6 +89,7 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
     expect(Date.now() - t0).toBeLessThan(5_000);
     const next = await json<Job>(run(worker.app, { function_id: quick, payload: { n: 2 } }));
     expect(next).toMatchObject({ status: 200, body: { status: 'completed', result: { ran: 2 } } });
+    expect(await pidsWith(token)).toEqual([]);
     // Neither job's record was overwritten by a late run: the pending one never ran, the running one stays cancelled.
     for (const id of [pending, running]) {
       const { body } = await json<Job>(worker.app.request(`/status/${id}`));
@@ -146,7 +148,7 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
     expect(seen.slice(0, 3)).toEqual([...ids].reverse());
     expect(new Set(seen).size).toBe(seen.length);
     const cancelled = await json<{ jobs: Job[] }>(other.app.request(`/jobs?status=cancelled&function=${sleeper}`));
-    expect(cancelled.body.jobs.map((j) => j.status)).toEqual(['cancelled', 'cancelled']); // the two sleepers above
+    expect(cancelled.body.jobs.map((j) => j.status)).toEqual(['cancelled', 'cancelled', 'cancelled']); // the sleepers above
     const future = await json<{ jobs: Job[] }>(other.app.request('/jobs?since=2999-01-01T00:00:00Z'));
     expect(future.body.jobs).toEqual([]);
     for (const [q, field] of [
