@@ -296,6 +296,8 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
         autoscaler.stop();
         spill.stop();
         await worker?.stop();
+        // A deploy prepares code in the background: let it finish before the work dir can be removed.
+        await container.resolve(CodeCache).idle();
         await replicator.stop();
         await webhooks.stop();
         const all = [

@@ -70,6 +70,11 @@ export class CodeCache {
     return p;
   }
 
+  /** Resolves once no code is being prepared (a deploy prepares in the background): close waits for it. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending.values()]);
+  }
+
   /** Drops a version's directory (after a function is deleted). */
   async evict(meta: FunctionMeta, plugin: RuntimePlugin): Promise<void> {
     for (const sub of ['src', 'out']) this.ready.delete(join(this.dirOf(meta, plugin), sub));

@@ -142,8 +142,13 @@ export class WorkerLoop {
       }
       let deliveries: Delivery[];
       try {
+        const asked = Date.now();
         deliveries = await this.queue.receive({ max: free, waitMs: this.options.pollWaitMs, signal });
         backoffMs = 250;
+        // A queue that answers "nothing" at once (closed under the worker, or no long poll) must not spin the loop.
+        if (deliveries.length === 0 && Date.now() - asked < 5) {
+          await delay(50, undefined, { signal }).catch(() => undefined);
+        }
       } catch (err) {
         if (signal.aborted) break;
         this.logger.warn('queue receive failed; retrying', {
