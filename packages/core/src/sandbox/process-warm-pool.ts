@@ -271,7 +271,12 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       return { ...base, exitCode: code, signal, stdout: '' };
     }
     const { meta, resultLine } = answer;
-    if (meta.oom && i.cgroup) i.oomSeen = i.cgroup.oomKills(); // the exec server's program, killed in the instance's cgroup
+    // The exec server's program, killed in the instance's cgroup (the server may not see the cgroup's files itself).
+    if (i.cgroup && (meta.oom || meta.signal === 'SIGKILL')) {
+      const kills = i.cgroup.oomKills();
+      if (kills > i.oomSeen && !meta.oom) meta.oom = true;
+      i.oomSeen = kills;
+    }
     // A program the exec server started and reaped is gone from the tree: its own peak comes with the answer.
     if (meta.maxrss !== undefined) {
       over(meta.maxrss);

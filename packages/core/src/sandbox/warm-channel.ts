@@ -117,7 +117,8 @@ export function answeredRun(
 ): Pick<WarmRunResult, 'exitCode' | 'signal' | 'oomKilled' | 'stdout' | 'stdoutTruncated' | 'outputCount'> {
   const logs = meta.logs ?? '';
   return {
-    exitCode: meta.exit ?? 0,
+    // A program killed by a signal has no exit code (reading 0 there turned an OOM kill into a success).
+    exitCode: meta.signal ? null : (meta.exit ?? 0),
     signal: meta.signal ?? null,
     oomKilled: meta.oom === true,
     stdout: meta.stdout ?? `${logs}${logs && !logs.endsWith('\n') ? '\n' : ''}${resultLine}\n`,
