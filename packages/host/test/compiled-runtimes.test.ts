@@ -228,7 +228,10 @@ for (const sandbox of ['process', 'docker'] as const) {
           result: { ok: true },
         });
         const hog = await json(run(host.app, { function_id: id, payload: { hog: true } }));
-        expect(hog.body, JSON.stringify(hog.body)).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
+        expect(hog.body, JSON.stringify(hog.body)).toMatchObject({
+          status: 'failed',
+          error: { code: 'OUT_OF_MEMORY' },
+        });
         expect((await json(run(host.app, { function_id: id, payload: {} }))).body).toMatchObject({
           status: 'completed',
           result: { ok: true },
