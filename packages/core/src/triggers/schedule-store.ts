@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { NanoGridError } from '../errors.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { parseSchedule } from './schedule-expression.js';
@@ -33,9 +34,7 @@ function invalid(field: string, message: string): NanoGridError {
 
 async function readJson<T>(storage: StorageBackend, key: string): Promise<T | undefined> {
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of await storage.get(key)) chunks.push(Buffer.from(c));
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    return JSON.parse((await buffer(await storage.get(key))).toString('utf8')) as T;
   } catch (err) {
     if (err instanceof NanoGridError && err.code === 'NOT_FOUND') return undefined;
     throw err;

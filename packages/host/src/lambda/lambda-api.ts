@@ -1,3 +1,4 @@
+import { buffer } from 'node:stream/consumers';
 import type { DeployRequest, FunctionMeta, FunctionRegistry, JobService, Logger, StorageBackend } from '@nanogrid/core';
 import { type Context, Hono } from 'hono';
 import { readBodyBytes } from '../http/read-body.js';
@@ -110,12 +111,6 @@ function deployRequest(name: string, b: Body, data: Buffer, base?: FunctionMeta)
   };
 }
 
-async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
-
 /**
  * The AWS Lambda API (version 2015-03-31) over the registry and job service,
  * so `aws lambda … --endpoint-url` and `@aws-sdk/client-lambda` work against
@@ -225,7 +220,7 @@ export function lambdaApi(deps: LambdaApiDeps): Hono {
     const ref = refOf(c);
     const current = await find({ name: ref.name });
     const b = parseJson(bodyOf(c));
-    const code = await readAll(await deps.storage.get(current.s3_key));
+    const code = await buffer(await deps.storage.get(current.s3_key));
     const meta = await registry.deploy(deployRequest(current.function_name, b, code, current));
     return c.json(functionConfiguration(meta, identity, '$LATEST'));
   });
