@@ -210,3 +210,89 @@ export interface JobSubmitted {
 export interface Health {
   status: 'healthy';
 }
+
+/** Counts of `GET /functions/{ref}/stats`, for one bucket or the whole window. */
+export interface StatsTotals {
+  /** Runs that finished (completed or failed; cancelled jobs are not counted). */
+  invocations: number;
+  errors: number;
+  /** Median duration, ms, within ~10%; null without runs. */
+  p50_ms: number | null;
+  p95_ms: number | null;
+  cold: number;
+  /** Runs served by a kept or prewarmed instance. */
+  warm: number;
+  /** Largest peak memory of a run, MiB; null when none reported one. */
+  peak_memory_mb: number | null;
+}
+
+export interface StatsBucket extends StatsTotals {
+  /** Start of the bucket, Unix seconds. */
+  t: number;
+}
+
+/** `GET /functions/{ref}/stats`. */
+export interface FunctionStats {
+  function_id: string;
+  name: string;
+  from: string;
+  to: string;
+  step_s: number;
+  /** Oldest first, empty ones included. */
+  buckets: StatsBucket[];
+  totals: StatsTotals;
+}
+
+/** Query of `GET /functions/{ref}/stats` and `GET /stats/functions`. */
+export interface StatsQuery {
+  /** `15m`, `1h`, `24h` or seconds: whole minutes, at most 24 h. @default '1h' */
+  window?: string;
+  /** Seconds per bucket, a multiple of 60 (`functionStats` only). @default about 60 buckets */
+  step?: number;
+}
+
+/** `GET /stats/functions`. */
+export interface StatsSummary {
+  from: string;
+  to: string;
+  functions: { function_id: string; name: string; invocations: number; errors: number }[];
+}
+
+/** A host's presence heartbeat (`GET /system`). */
+export interface HostInfo {
+  id: string;
+  role: 'all' | 'controller' | 'worker';
+  hostname: string;
+  pid: number;
+  started_at: string;
+  last_seen: string;
+  version: string;
+  sandbox: { name: string; isolated: boolean };
+  in_flight?: number;
+  concurrency?: number;
+  desired_workers?: number;
+}
+
+export interface BackendHealth {
+  role: 'queue' | 'results' | 'storage';
+  name: string;
+  /** `unchecked`: the plugin has no check(). */
+  status: 'ok' | 'failing' | 'unchecked';
+  latency_ms?: number;
+  error?: { code: string; message: string };
+}
+
+/** `GET /system`. */
+export interface SystemInfo {
+  now: string;
+  /** The controller that answered. */
+  host: { id: string; role: 'all' | 'controller' | 'worker'; version: string; started_at: string; uptime_s: number };
+  presence: 'ok' | 'failing' | 'unsupported';
+  controllers: HostInfo[];
+  workers: HostInfo[];
+  /** depth null: the queue did not answer. */
+  queue: { name: string; depth: number | null };
+  desired_workers: number;
+  sandbox: { name: string; isolated: boolean };
+  backends: BackendHealth[];
+}

@@ -7,12 +7,16 @@ import type {
   FunctionDeleted,
   FunctionInfo,
   FunctionList,
+  FunctionStats,
   FunctionVersions,
   Health,
   Job,
   JobList,
   JobListQuery,
   JobSubmitted,
+  StatsQuery,
+  StatsSummary,
+  SystemInfo,
 } from './api-types.js';
 import { NanoGridApiError } from './client-error.js';
 import { type DeployInput, deployForm } from './deploy-form.js';
@@ -237,6 +241,21 @@ export class NanoGridClient {
     return this.request('DELETE', `/functions/${enc(ref)}/aliases/${enc(alias)}`);
   }
 
+  /** A function's invocations, errors, p50/p95, cold/warm starts and peak memory over time (every version). */
+  functionStats(ref: string, query: StatsQuery = {}): Promise<FunctionStats> {
+    return this.request('GET', `/functions/${enc(ref)}/stats${queryString(query)}`);
+  }
+
+  /** Invocations and errors of every function over a window (default 1 h). */
+  statsSummary(query: Pick<StatsQuery, 'window'> = {}): Promise<StatsSummary> {
+    return this.request('GET', `/stats/functions${queryString(query)}`);
+  }
+
+  /** Controllers and workers seen, queue depth, desired workers, sandbox, backends and their health. */
+  system(): Promise<SystemInfo> {
+    return this.request('GET', '/system');
+  }
+
   /** Prometheus text. */
   metrics(): Promise<string> {
     return this.request('GET', '/metrics');
@@ -246,6 +265,13 @@ export class NanoGridClient {
   openapi(): Promise<Record<string, unknown>> {
     return this.request('GET', '/openapi.json');
   }
+}
+
+function queryString(query: object): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const qs = params.toString();
+  return qs ? `?${qs}` : '';
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

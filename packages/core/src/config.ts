@@ -213,6 +213,11 @@ export interface NanoGridConfig {
   lambda?: LambdaConfig;
   /** Completion webhooks (`callback_url` on /run or at deploy). */
   webhooks?: WebhooksConfig;
+  /** Each host's heartbeat in the result store, listed by `GET /system`. */
+  presence?: {
+    /** Time between heartbeats; a host that misses 3 disappears from the list. @default 10_000 */
+    intervalMs?: number;
+  };
 }
 
 /** Completion webhooks: signing, which networks callbacks may reach, retries. */

@@ -63,3 +63,7 @@ export * from './triggers/schedule-expression.js';
 export * from './webhooks/index.js';
 export * from './triggers/schedule-store.js';
 export * from './triggers/scheduler.js';
+export * from './telemetry/host-info.js';
+export * from './telemetry/duration-sketch.js';
+export * from './telemetry/job-stats.js';
+export * from './telemetry/host-presence.js';

@@ -24,6 +24,8 @@ import { rateLimit } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
 import { runHandler } from './http/run-handler.js';
 import { scheduleRoutes } from './http/schedule-routes.js';
+import { statsRoutes } from './http/stats-routes.js';
+import { type SystemSource, systemRoutes } from './http/system-routes.js';
 import { functionView, jobView } from './http/views.js';
 import { LAMBDA_PREFIX, lambdaErrorResponse, toLambdaError, unknownOperation } from './lambda/lambda-error.js';
 import { lambdaApi } from './lambda/lambda-api.js';
@@ -67,6 +69,12 @@ export interface ControllerDeps {
   lambda?: Partial<LambdaIdentity> & { credentials?: LambdaCredential[] };
   /** Schedules of functions: where they are kept and the scheduler that fires them (absent: refused). */
   schedules?: { store: ScheduleStore; scheduler?: Scheduler };
+  /**
+   * The shared backends and this host's facts: `GET /system`, and the statistics
+   * (`GET /functions/{ref}/stats`, `GET /stats/functions`) read from its result store.
+   * Absent: those routes answer BAD_REQUEST saying so. See hostTelemetry().
+   */
+  system?: SystemSource;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -195,6 +203,9 @@ export function createController(deps: ControllerDeps): Hono {
     logger,
     ...(deps.schedules?.scheduler ? { scheduler: deps.schedules.scheduler } : {}),
   });
+
+  statsRoutes(app, { registry: deps.registry, results: deps.system?.results });
+  systemRoutes(app, deps.system);
 
   return app;
 }

@@ -21,6 +21,9 @@ export { openApiDocument, type OpenApiOptions } from './http/openapi.js';
 export { rateLimit, type RateLimitOptions } from './http/rate-limit.js';
 export { apiKeyAuth } from './http/api-key-auth.js';
 export { clientIp } from './http/client-ip.js';
+export { hostTelemetry, hostVersion, type HostTelemetry } from './host-telemetry.js';
+export type { SystemSource, BackendHealth } from './http/system-routes.js';
+export { readWindow, readStep } from './http/stats-routes.js';
 
 // What a nanogrid.config.ts needs, so it can import everything from @nanogrid/host.
 export { defineConfig, NanoGridError } from '@nanogrid/core';

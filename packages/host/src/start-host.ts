@@ -25,6 +25,7 @@ import { sandboxPicker } from './pick-sandbox.js';
 import { withEmbeddedStore } from './embedded-store.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { guardRequestBodies } from './guard-request-bodies.js';
+import { hostTelemetry } from './host-telemetry.js';
 import { removeStaleUploads } from './http/receive-multipart.js';
 import { serverTimeouts } from './server-timeouts.js';
 
@@ -117,6 +118,9 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
     Math.max(3_600_000, 2 * (config.http?.requestTimeoutMs ?? 300_000)),
   );
   if (stale > 0) logger.info('removed uploads left by an earlier process', { count: stale, dir: uploadDir });
+  const telemetry = hostTelemetry(nanogrid, {
+    ...(config.presence?.intervalMs !== undefined ? { intervalMs: config.presence.intervalMs } : {}),
+  });
   const app =
     role === 'worker'
       ? healthOnly(logger, nanogrid.metrics, config.http?.apiKeys ?? [])
@@ -132,6 +136,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
           uploadDir,
           lambda: config.lambda ?? {},
           schedules: { store: scheduleStore, ...(scheduler ? { scheduler } : {}) },
+          system: telemetry.system,
         });
 
   let server: Server;
@@ -170,11 +175,13 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   nanogrid.worker?.start();
   nanogrid.autoscaler.start();
   scheduler?.start();
+  telemetry.presence.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       removeSignals();
+      telemetry.presence.stop();
       await scheduler?.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

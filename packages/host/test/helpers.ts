@@ -15,7 +15,14 @@ import {
 } from '@nanogrid/core';
 import type { Hono } from 'hono';
 import { checkedByContract } from './contract.js';
-import { type ControllerDeps, createController, defaultRuntimes, sandboxPicker } from '../src/index.js';
+import {
+  type ControllerDeps,
+  type HostTelemetry,
+  createController,
+  defaultRuntimes,
+  hostTelemetry,
+  sandboxPicker,
+} from '../src/index.js';
 
 /** The hello.py of the original system (the first NanoGrid, on AWS), unchanged: script mode, PAYLOAD in, stdout out. */
 export const HELLO_PY = `import json
@@ -47,6 +54,8 @@ export const LOOP_PY = `def handler(event, context):
 export interface TestHost {
   app: Hono;
   nanogrid: NanoGrid;
+  /** Its presence heartbeat (not started: call `beat()`) and `GET /system` source. */
+  telemetry: HostTelemetry;
   dir: string;
   close(): Promise<void>;
 }
@@ -77,6 +86,7 @@ export async function startTestHost(
     { runtimes: [], cwd: dir, logger: silentLogger, pickSandbox: sandboxPicker() },
   );
   nanogrid.worker?.start();
+  const telemetry = hostTelemetry(nanogrid);
   // Every answer a test gets through this host is checked against the API's document.
   const app = checkedByContract(
     createController({
@@ -84,14 +94,17 @@ export async function startTestHost(
       jobs: nanogrid.jobs,
       storage: nanogrid.storage,
       logger: silentLogger,
+      system: telemetry.system,
       ...controller,
     }),
   );
   return {
     app,
     nanogrid,
+    telemetry,
     dir,
     async close() {
+      telemetry.presence.stop();
       await nanogrid.close();
       await rm(dir, { recursive: true, force: true });
     },

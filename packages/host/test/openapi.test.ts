@@ -1,10 +1,29 @@
-import type { FunctionInfo, Job, JobSubmitted } from '@nanogrid/client';
+import type {
+  FunctionInfo,
+  FunctionStats,
+  HostInfo,
+  Job,
+  JobSubmitted,
+  StatsBucket,
+  StatsSummary,
+  SystemInfo,
+} from '@nanogrid/client';
 import type { ErrorCode } from '@nanogrid/core';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { API_ROUTES, ENDPOINT_METHODS, UNDOCUMENTED_PREFIXES, honoPath } from '../src/http/api-routes.js';
-import type { ErrorCodeSchema, FunctionInfoSchema, JobSchema, JobSubmittedSchema } from '../src/http/api-schemas.js';
+import type {
+  ErrorCodeSchema,
+  FunctionInfoSchema,
+  FunctionStatsSchema,
+  HostInfoSchema,
+  JobSchema,
+  JobSubmittedSchema,
+  StatsBucketSchema,
+  StatsSummarySchema,
+  SystemSchema,
+} from '../src/http/api-schemas.js';
 import { openApiDocument } from '../src/http/openapi.js';
 import { createController } from '../src/index.js';
 import { contractViolation } from './contract.js';
@@ -17,7 +36,12 @@ const sameShapes: [
   Same<keyof z.infer<typeof JobSchema>, keyof Job>,
   Same<keyof z.infer<typeof JobSubmittedSchema>, keyof JobSubmitted>,
   Same<z.infer<typeof ErrorCodeSchema>, ErrorCode>,
-] = [true, true, true, true];
+  Same<keyof z.infer<typeof FunctionStatsSchema>, keyof FunctionStats>,
+  Same<keyof z.infer<typeof StatsBucketSchema>, keyof StatsBucket>,
+  Same<keyof z.infer<typeof StatsSummarySchema>, keyof StatsSummary>,
+  Same<keyof z.infer<typeof SystemSchema>, keyof SystemInfo>,
+  Same<keyof z.infer<typeof HostInfoSchema>, keyof HostInfo>,
+] = [true, true, true, true, true, true, true, true, true];
 
 describe('OpenAPI document', () => {
   let host: TestHost;
@@ -41,7 +65,7 @@ describe('OpenAPI document', () => {
     expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     expect(documented.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    expect(sameShapes).toEqual([true, true, true, true]);
+    expect(sameShapes).toEqual([true, true, true, true, true, true, true, true, true]);
   });
 
   it('the app serves exactly the documented routes (besides other APIs under their own prefix)', () => {

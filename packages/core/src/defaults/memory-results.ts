@@ -2,7 +2,8 @@ import { NanoGridError } from '../errors.js';
 import { isFinalStatus } from '../job.js';
 import type { JobPatch, JobRecord } from '../job.js';
 import { decodeJobCursor, encodeJobCursor, matchesJobQuery, newestFirst } from '../job-cursor.js';
-import type { JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import type { CounterUpdate, JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import type { HostInfo } from '../telemetry/host-info.js';
 import { byteBudget } from './byte-budget.js';
 
 export interface MemoryResultsOptions {
@@ -107,6 +108,9 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
 
   const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : clone(r));
   const claims = new Map<string, { value: string; until: number }>();
+  const counters = new Map<string, { fields: Map<string, number>; until: number }>();
+  const hosts = new Map<string, { info: string; until: number }>();
+  let lastCounterSweep = Date.now();
 
   return {
     name,
@@ -146,6 +150,39 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       if (claims.size >= 100_000) for (const [k, c] of claims) if (c.until <= now) claims.delete(k);
       claims.set(key, { value, until: now + ttlMs });
       return undefined;
+    },
+    async bumpCounters(updates: CounterUpdate[], ttlMs: number) {
+      const now = Date.now();
+      if (now - lastCounterSweep >= SWEEP_EVERY_MS) {
+        lastCounterSweep = now;
+        for (const [k, c] of counters) if (c.until <= now) counters.delete(k);
+      }
+      for (const u of updates) {
+        let c = counters.get(u.key);
+        if (!c || c.until <= now) counters.set(u.key, (c = { fields: new Map(), until: 0 }));
+        c.until = now + ttlMs;
+        for (const [f, n] of Object.entries(u.add ?? {})) c.fields.set(f, (c.fields.get(f) ?? 0) + n);
+        for (const [f, n] of Object.entries(u.max ?? {})) c.fields.set(f, Math.max(c.fields.get(f) ?? n, n));
+      }
+    },
+    async readCounters(keys: string[]) {
+      const now = Date.now();
+      return keys.map((k) => {
+        const c = counters.get(k);
+        return c && c.until > now ? Object.fromEntries(c.fields) : {};
+      });
+    },
+    async heartbeat(host: HostInfo, ttlMs: number) {
+      hosts.set(host.id, { info: JSON.stringify(host), until: Date.now() + ttlMs });
+    },
+    async hosts() {
+      const now = Date.now();
+      const alive: HostInfo[] = [];
+      for (const [id, h] of hosts) {
+        if (h.until <= now) hosts.delete(id);
+        else alive.push(JSON.parse(h.info) as HostInfo);
+      }
+      return alive;
     },
     async publish(final: JobRecord) {
       if (!isFinalStatus(final.status)) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
+import { recordJobStats } from '../telemetry/job-stats.js';
 import { isNanoGridError, toNanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
 import { type JobError, type JobMessage, type JobRecord, isFinalStatus } from '../job.js';
@@ -251,6 +252,8 @@ export class Executor {
       return (await this.results.get(record.job_id)) ?? final;
     }
     if (final.callback_url) this.webhooks.kick(final.job_id);
+    // Counted once per job, by the run that published it (the caller already has its result).
+    await recordJobStats(this.results, final, this.logger);
     return final;
   }
 }

@@ -1,4 +1,14 @@
 import type { JobPatch, JobRecord, JobStatus } from '../job.js';
+import type { HostInfo } from '../telemetry/host-info.js';
+
+/** One write to a counter hash (the per-minute statistics): fields added to, fields raised to a maximum. */
+export interface CounterUpdate {
+  key: string;
+  /** Added to the field (a missing field starts at 0). */
+  add?: Record<string, number>;
+  /** The field keeps the larger of its value and this one. */
+  max?: Record<string, number>;
+}
 
 /** Which jobs `list` returns: newest first (by `created_at`, then job id), at most `limit`. */
 export interface JobQuery {
@@ -57,6 +67,17 @@ export interface ResultSink {
   claim?(key: string, value: string, ttlMs: number): Promise<string | undefined>;
   /** Recent jobs (an index kept next to the records, expiring with them). Optional: `GET /jobs` needs it. */
   list?(query: JobQuery): Promise<JobPage>;
+  /**
+   * Applies counter updates (all of them, atomically per key) and keeps each key `ttlMs` after
+   * its last write. Optional: the statistics of `GET /functions/{ref}/stats` need it.
+   */
+  bumpCounters?(updates: CounterUpdate[], ttlMs: number): Promise<void>;
+  /** The counters of each key, in the order asked ({} for a key never written or expired). */
+  readCounters?(keys: string[]): Promise<Record<string, number>[]>;
+  /** Writes a host's presence entry (replacing its last one), kept `ttlMs`: a host that stops beating disappears. */
+  heartbeat?(host: HostInfo, ttlMs: number): Promise<void>;
+  /** Every presence entry still alive, any order. */
+  hosts?(): Promise<HostInfo[]>;
   /** Proves at start-up that the store is reachable; throws a NanoGridError naming the fix. */
   check?(): Promise<void>;
   close(): Promise<void>;

@@ -170,6 +170,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
     cooldownMs: num({ min: 0, integer: true }),
     intervalMs: num({ min: 100, integer: true }),
   }),
+  presence: object({ intervalMs: num({ min: 100, max: 3_600_000, integer: true }) }),
   http: object({
     apiKeys: arrayOf(str),
     maxInflight: num({ min: 1, integer: true }),

@@ -280,6 +280,53 @@ export const API_ROUTES: readonly ApiRoute[] = [
       responses: responses({ '200': json(S.ScheduleDeletedSchema, 'Deleted') }),
     },
   },
+  {
+    method: 'get',
+    path: '/functions/{ref}/stats',
+    operation: {
+      operationId: 'functionStats',
+      summary: 'Invocations, errors, p50/p95 duration, cold/warm starts and peak memory of a function over time',
+      description:
+        'Counted per minute by the worker that finished each run, in the shared result store: every controller answers the same, and the numbers outlive restarts (25 h).',
+      requestParams: {
+        path: z.object({ ref }),
+        query: z.object({
+          window: z
+            .string()
+            .optional()
+            .meta({ description: 'How far back: 15m, 1h, 24h or seconds; whole minutes, at most 24h (default 1h)' }),
+          step: z
+            .string()
+            .optional()
+            .meta({ description: 'Seconds per bucket, a multiple of 60 (default: about 60 buckets)' }),
+        }),
+      },
+      responses: responses({ '200': json(S.FunctionStatsSchema, 'The buckets, oldest first, and the totals') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/stats/functions',
+    operation: {
+      operationId: 'statsSummary',
+      summary: 'Invocations and errors of every function over a window (the functions list)',
+      requestParams: {
+        query: z.object({
+          window: z.string().optional().meta({ description: 'How far back: 15m, 1h, 24h or seconds (default 1h)' }),
+        }),
+      },
+      responses: responses({ '200': json(S.StatsSummarySchema, 'One entry per function, zeros included') }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/system',
+    operation: {
+      operationId: 'system',
+      summary: 'Controllers and workers seen, queue depth, desired workers, sandbox, backends and their health',
+      responses: responses({ '200': json(S.SystemSchema, 'The system as this controller sees it') }),
+    },
+  },
   ...ENDPOINT_METHODS.map(
     (method): ApiRoute => ({
       method,

@@ -1,0 +1,156 @@
+import type { JobRecord } from '../job.js';
+import type { Logger } from '../logger.js';
+import type { CounterUpdate, ResultSink } from '../plugins/result-sink.js';
+import { addBins, binField, durationBin, quantile } from './duration-sketch.js';
+
+/**
+ * Per-minute statistics of finished jobs, kept as counter hashes in the
+ * result store: the worker that publishes a job's final record adds it to
+ * `stats:fn:{function_id}:{minute}` (invocations, errors, cold / warm starts,
+ * peak memory, duration bins) and to `stats:all:{minute}` (per-function
+ * invocations and errors, for the functions list). Every controller reads the
+ * same numbers, and they outlive any process; they expire after 25 h.
+ */
+export const STATS_TTL_MS = 25 * 3_600_000;
+/** The longest window a reader may ask for. */
+export const STATS_MAX_WINDOW_S = 86_400;
+const MINUTE_S = 60;
+
+const fnKey = (functionId: string, minute: number) => `stats:fn:${functionId}:${minute}`;
+const allKey = (minute: number) => `stats:all:${minute}`;
+// The function id is the field's prefix: split at the last '|' on read.
+const SEP = '|';
+
+/** Start of the minute (epoch seconds) that holds `ms`. */
+export const minuteOf = (ms: number): number => Math.floor(ms / 60_000) * MINUTE_S;
+
+/** The counter updates one final record makes; none for a cancelled job (it did not finish a run). */
+export function statsUpdates(record: JobRecord): CounterUpdate[] {
+  if (record.status !== 'completed' && record.status !== 'failed') return [];
+  const at = Date.parse(record.finished_at ?? record.updated_at);
+  const minute = minuteOf(Number.isNaN(at) ? Date.now() : at);
+  const failed = record.status === 'failed' ? 1 : 0;
+  const add: Record<string, number> = {
+    n: 1,
+    err: failed,
+    [record.start === undefined || record.start === 'cold' ? 'cold' : 'warm']: 1,
+  };
+  if (typeof record.execution_time_ms === 'number' && Number.isFinite(record.execution_time_ms))
+    add[binField(durationBin(record.execution_time_ms))] = 1;
+  const mem = record.peak_memory_bytes;
+  return [
+    { key: fnKey(record.function_id, minute), add, ...(typeof mem === 'number' && mem > 0 ? { max: { mem } } : {}) },
+    { key: allKey(minute), add: { [`${record.function_id}${SEP}n`]: 1, [`${record.function_id}${SEP}err`]: failed } },
+  ];
+}
+
+/** Adds a final record to the statistics; a store without counters, or one that fails, costs the job nothing. */
+export async function recordJobStats(results: ResultSink, record: JobRecord, logger: Logger): Promise<void> {
+  if (!results.bumpCounters) return;
+  const updates = statsUpdates(record);
+  if (updates.length === 0) return;
+  await results
+    .bumpCounters(updates, STATS_TTL_MS)
+    .catch((err: Error) =>
+      logger.warn('could not record job statistics', { job_id: record.job_id, error: err.message }),
+    );
+}
+
+export interface StatsTotals {
+  invocations: number;
+  errors: number;
+  /** Milliseconds, within ~10% (binned); null without finished runs. */
+  p50_ms: number | null;
+  p95_ms: number | null;
+  cold: number;
+  warm: number;
+  /** Largest peak memory of a run, MiB (0.1); null when no run reported one. */
+  peak_memory_mb: number | null;
+}
+
+export interface StatsBucket extends StatsTotals {
+  /** Start of the bucket, epoch seconds. */
+  t: number;
+}
+
+export interface StatsRange {
+  /** Epoch seconds, multiples of 60: buckets cover [from, to). */
+  from: number;
+  to: number;
+  /** Seconds per bucket, a multiple of 60. */
+  step: number;
+}
+
+/** Where buckets of `step` seconds covering the last `windowS` seconds before `nowMs` start and end. */
+export function statsRange(windowS: number, step: number, nowMs: number): StatsRange {
+  const to = minuteOf(nowMs) + MINUTE_S; // the current minute is included
+  const count = Math.ceil(windowS / step);
+  return { from: to - count * step, to, step };
+}
+
+const mib = (bytes: number) => Math.round((bytes / (1024 * 1024)) * 10) / 10;
+
+function totalsOf(minutes: Record<string, number>[]): StatsTotals {
+  const bins = new Map<number, number>();
+  let invocations = 0;
+  let errors = 0;
+  let cold = 0;
+  let warm = 0;
+  let mem = 0;
+  for (const c of minutes) {
+    invocations += c.n ?? 0;
+    errors += c.err ?? 0;
+    cold += c.cold ?? 0;
+    warm += c.warm ?? 0;
+    mem = Math.max(mem, c.mem ?? 0);
+    addBins(bins, c);
+  }
+  return {
+    invocations,
+    errors,
+    p50_ms: quantile(bins, 0.5),
+    p95_ms: quantile(bins, 0.95),
+    cold,
+    warm,
+    peak_memory_mb: mem > 0 ? mib(mem) : null,
+  };
+}
+
+/** One function's buckets over `range` and the totals of the whole range. */
+export async function readFunctionStats(
+  results: Required<Pick<ResultSink, 'readCounters'>>,
+  functionId: string,
+  range: StatsRange,
+): Promise<{ buckets: StatsBucket[]; totals: StatsTotals }> {
+  const minutes: number[] = [];
+  for (let m = range.from; m < range.to; m += MINUTE_S) minutes.push(m);
+  const counters = await results.readCounters(minutes.map((m) => fnKey(functionId, m)));
+  const perBucket = range.step / MINUTE_S;
+  const buckets: StatsBucket[] = [];
+  for (let i = 0; i < minutes.length; i += perBucket)
+    buckets.push({ t: minutes[i] as number, ...totalsOf(counters.slice(i, i + perBucket)) });
+  return { buckets, totals: totalsOf(counters) };
+}
+
+/** Invocations and errors of every function over `range` (functions without any are absent). */
+export async function readStatsSummary(
+  results: Required<Pick<ResultSink, 'readCounters'>>,
+  range: Pick<StatsRange, 'from' | 'to'>,
+): Promise<Map<string, { invocations: number; errors: number }>> {
+  const keys: string[] = [];
+  for (let m = range.from; m < range.to; m += MINUTE_S) keys.push(allKey(m));
+  const out = new Map<string, { invocations: number; errors: number }>();
+  for (const c of await results.readCounters(keys)) {
+    for (const [field, n] of Object.entries(c)) {
+      const cut = field.lastIndexOf(SEP);
+      const id = field.slice(0, cut);
+      const kind = field.slice(cut + 1);
+      const t = out.get(id) ?? { invocations: 0, errors: 0 };
+      if (kind === 'n') t.invocations += n;
+      else if (kind === 'err') t.errors += n;
+      else continue;
+      out.set(id, t);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+import {
+  type HostInfo,
+  NanoGridError,
+  type QueueSource,
+  type ResultSink,
+  type Role,
+  type Sandbox,
+  type StorageBackend,
+  liveHosts,
+  toNanoGridError,
+} from '@nanogrid/core';
+import type { SystemInfo } from '@nanogrid/client';
+import type { Hono } from 'hono';
+
+/** What `GET /system` reads: the shared backends, and this process's own facts. */
+export interface SystemSource {
+  /** Holds the presence heartbeats of every host. */
+  results: ResultSink;
+  queue: QueueSource;
+  storage: StorageBackend;
+  /** This host's sandbox (`none` on a controller that runs no code). */
+  sandbox: Pick<Sandbox, 'name' | 'isolated'>;
+  /** Worker capacity this host's autoscaling policy wants now. */
+  desiredWorkers(): number;
+  /** This process's presence id, role and start. */
+  hostId: string;
+  role: Role;
+  startedAt: Date;
+  version: string;
+  /** A backend's `check()` slower than this counts as failing, ms. @default 2000 */
+  checkTimeoutMs?: number;
+}
+
+export interface BackendHealth {
+  role: 'queue' | 'results' | 'storage';
+  name: string;
+  /** `unchecked`: the plugin has no `check()`. */
+  status: 'ok' | 'failing' | 'unchecked';
+  latency_ms?: number;
+  error?: { code: string; message: string };
+}
+
+async function health(
+  role: BackendHealth['role'],
+  plugin: { name: string; check?(): Promise<void> },
+  timeoutMs: number,
+): Promise<BackendHealth> {
+  if (!plugin.check) return { role, name: plugin.name, status: 'unchecked' };
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new NanoGridError('BACKEND_UNAVAILABLE', `no answer to its check within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([plugin.check(), timeout]);
+    return { role, name: plugin.name, status: 'ok', latency_ms: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (err) {
+    const e = toNanoGridError(err, 'BACKEND_UNAVAILABLE', plugin.name);
+    return { role, name: plugin.name, status: 'failing', error: { code: e.code, message: e.message } };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Settles to a fallback instead of failing: one backend down must not hide the rest of the view. */
+const orElse = <T>(p: Promise<T>, fallback: T): Promise<T> => p.catch(() => fallback);
+
+/** `GET /system`: hosts seen (from their heartbeats), queue depth, desired workers, sandbox, backends' health. */
+export function systemRoutes(app: Hono, source: SystemSource | undefined): void {
+  app.get('/system', async (c) => {
+    if (!source)
+      throw new NanoGridError(
+        'BAD_REQUEST',
+        'this controller was created without a system source (createController({ system }))',
+      );
+    const t = source.checkTimeoutMs ?? 2000;
+    const [hosts, depth, backends] = await Promise.all([
+      orElse(liveHosts(source.results), undefined as HostInfo[] | undefined),
+      orElse(source.queue.depth(), null as number | null),
+      Promise.all([
+        health('queue', source.queue, t),
+        health('results', source.results, t),
+        health('storage', source.storage, t),
+      ]),
+    ]);
+    const seen = hosts ?? [];
+    const body: SystemInfo = {
+      now: new Date().toISOString(),
+      host: {
+        id: source.hostId,
+        role: source.role,
+        version: source.version,
+        started_at: source.startedAt.toISOString(),
+        uptime_s: Math.floor((Date.now() - source.startedAt.getTime()) / 1000),
+      },
+      presence: hosts === undefined ? 'failing' : source.results.hosts ? 'ok' : 'unsupported',
+      controllers: seen.filter((h) => h.role !== 'worker'),
+      workers: seen.filter((h) => h.role !== 'controller'),
+      queue: { name: source.queue.name, depth },
+      desired_workers: source.desiredWorkers(),
+      // A controller that runs no code shows the sandbox its workers run jobs in.
+      sandbox:
+        source.sandbox.name === 'none'
+          ? (seen.find((h) => h.role !== 'controller')?.sandbox ?? { name: 'none', isolated: true })
+          : { name: source.sandbox.name, isolated: source.sandbox.isolated },
+      backends,
+    };
+    return c.json(body);
+  });
+}

@@ -1,0 +1,111 @@
+import type { FunctionStats, StatsSummary, SystemInfo } from '@nanogrid/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ErrorJson, FAIL_PY, HELLO_PY, type TestHost, deploy, makeHost, run } from './helpers.js';
+
+async function get<T>(host: TestHost, path: string): Promise<{ status: number; body: T }> {
+  const res = await host.app.request(path);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+describe('GET /functions/{ref}/stats, /stats/functions, /system (one host)', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await makeHost();
+    await deploy(host.app, 'st-ok', HELLO_PY);
+    await deploy(host.app, 'st-fail', FAIL_PY);
+    await deploy(host.app, 'st-idle', HELLO_PY);
+    for (let i = 0; i < 3; i += 1)
+      expect((await run(host.app, { function: 'st-ok', payload: { name: i } })).status).toBe(200);
+    expect((await run(host.app, { function: 'st-fail' })).status).toBe(500);
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('counts runs per minute bucket: invocations, errors, durations, starts, peak memory', async () => {
+    const { status, body } = await get<FunctionStats>(host, '/functions/st-ok/stats?window=1h&step=60');
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ name: 'st-ok', step_s: 60 });
+    expect(body.buckets).toHaveLength(60);
+    expect(Date.parse(body.to) - Date.parse(body.from)).toBe(3_600_000);
+    expect(body.totals).toMatchObject({ invocations: 3, errors: 0 });
+    expect(body.totals.cold + body.totals.warm).toBe(3);
+    expect(body.totals.p50_ms).toBeGreaterThan(0);
+    expect(body.totals.p95_ms).toBeGreaterThanOrEqual(body.totals.p50_ms ?? 0);
+    // The buckets add up to the totals, and the runs sit in the last ones (now).
+    expect(body.buckets.reduce((n, b) => n + b.invocations, 0)).toBe(3);
+    expect(body.buckets.slice(0, 50).every((b) => b.invocations === 0 && b.p50_ms === null)).toBe(true);
+    expect(body.buckets.map((b) => b.t)).toEqual(body.buckets.map((_, i) => Date.parse(body.from) / 1000 + i * 60));
+
+    const failed = await get<FunctionStats>(host, '/functions/st-fail/stats?window=15m&step=300');
+    expect(failed.body.buckets).toHaveLength(3);
+    expect(failed.body.totals).toMatchObject({ invocations: 1, errors: 1 });
+  });
+
+  it('the default step gives about 60 buckets; a 24 h window is allowed', async () => {
+    const day = await get<FunctionStats>(host, '/functions/st-ok/stats?window=24h');
+    expect([day.status, day.body.step_s, day.body.buckets.length, day.body.totals.invocations]).toEqual([
+      200, 1440, 60, 3,
+    ]);
+    const dflt = await get<FunctionStats>(host, '/functions/st-ok/stats');
+    expect([dflt.body.step_s, dflt.body.buckets.length]).toEqual([60, 60]);
+  });
+
+  it('the summary lists every function, zeros included', async () => {
+    const { status, body } = await get<StatsSummary>(host, '/stats/functions?window=1h');
+    expect(status).toBe(200);
+    const by = Object.fromEntries(body.functions.map((f) => [f.name, [f.invocations, f.errors]]));
+    expect(by).toEqual({ 'st-ok': [3, 0], 'st-fail': [1, 1], 'st-idle': [0, 0] });
+  });
+
+  it.each([
+    ['window=25h', 'window'],
+    ['window=86401', 'window'],
+    ['window=999999h', 'window'],
+    ['window=NaN', 'window'],
+    ['window=-1h', 'window'],
+    ['window=1e3', 'window'],
+    ['window=90s', 'window'],
+    ['window=0', 'window'],
+    [`window=${'9'.repeat(5000)}`, 'window'],
+    ['step=59', 'step'],
+    ['step=90', 'step'],
+    ['step=NaN', 'step'],
+    ['step=0', 'step'],
+    ['step=-60', 'step'],
+    ['step=7200', 'step'],
+    ['step=60.0', 'step'],
+    ['window=1h&step=Infinity', 'step'],
+  ])('a bad query (%s) is VALIDATION_FAILED naming the field', async (qs, field) => {
+    const { status, body } = await get<ErrorJson>(host, `/functions/st-ok/stats?${qs}`);
+    expect([status, body.error.code, body.error.field]).toEqual([400, 'VALIDATION_FAILED', field]);
+    if (field === 'window') {
+      const summary = await get<ErrorJson>(host, `/stats/functions?${qs}`);
+      expect([summary.status, summary.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    }
+  });
+
+  it('an unknown or malformed function is an error, not empty stats', async () => {
+    const missing = await get<ErrorJson>(host, '/functions/nope-never-deployed/stats');
+    expect([missing.status, missing.body.error.code]).toEqual([404, 'FUNCTION_NOT_FOUND']);
+    const hostile = await get<ErrorJson>(host, `/functions/${encodeURIComponent('../../etc:x')}/stats`);
+    expect(hostile.status).toBeGreaterThanOrEqual(400);
+    expect(hostile.status).toBeLessThan(500);
+  });
+
+  it('GET /system: this host (controller and worker), queue, desired workers, sandbox, backends', async () => {
+    await host.telemetry.presence.beat();
+    const { status, body } = await get<SystemInfo>(host, '/system');
+    expect(status).toBe(200);
+    expect(body.presence).toBe('ok');
+    expect(body.controllers.map((h) => h.id)).toEqual([host.telemetry.system.hostId]);
+    expect(body.workers.map((h) => h.id)).toEqual([host.telemetry.system.hostId]);
+    expect(body.controllers[0]).toMatchObject({ role: 'all', pid: process.pid, sandbox: { name: 'process' } });
+    expect(body.host).toMatchObject({ id: host.telemetry.system.hostId, role: 'all' });
+    expect(body.queue.depth).toBe(0);
+    expect(body.desired_workers).toBeGreaterThanOrEqual(0);
+    expect(body.sandbox.name).toBe('process');
+    expect(body.backends.map((b) => b.role).sort()).toEqual(['queue', 'results', 'storage']);
+    for (const b of body.backends) expect(b.status).not.toBe('failing');
+  });
+});
