@@ -1,14 +1,18 @@
 // The bench's load generator, in its own process so the host's event loop
-// serves requests only: `node bench/load.mjs <url> <function_id> <total> <clients>`.
+// serves requests only: `node bench/load.mjs <url> <function_id> <total> <clients> [--latency]`.
 // Keep-alive node:http clients each send POST /run (sync) until `total` are
-// done; prints {"perSec": …, "failed": …, "starts": {…}} on one line.
+// done; prints {"perSec": …, "failed": …, "starts": {…}} on one line, and with
+// `--latency` also {"median": ms, "p95": ms} of the calls (one client: the
+// latency of a call alone). The floor rows point it at bench/floor-server.mjs.
 // Raw node:http rather than @nanogrid/client (which bench/run.mjs uses): the
 // generator shares the host's cores, so it keeps its own per-call cost minimal.
 import http from 'node:http';
 
-const [url, functionId, totalArg, clientsArg] = process.argv.slice(2);
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const withLatency = process.argv.includes('--latency');
+const [url, functionId, totalArg, clientsArg] = args;
 if (!url || !functionId) {
-  console.error('usage: node bench/load.mjs <url> <function_id> <total> <clients>');
+  console.error('usage: node bench/load.mjs <url> <function_id> <total> <clients> [--latency]');
   process.exit(2);
 }
 const total = Number(totalArg ?? 1000);
@@ -38,18 +42,24 @@ function invoke() {
   });
 }
 
+// Warm-up (connections, JIT on both sides): not counted.
+for (let i = 0; i < Math.min(clients, 20); i++) await invoke().catch(() => undefined);
+
 let next = 0;
 let failed = 0;
 const starts = {};
+const ms = [];
 const started = performance.now();
 await Promise.all(
   Array.from({ length: clients }, async () => {
     while (next < total) {
       next++;
+      const t = performance.now();
       try {
         const job = await invoke();
         if (job.status !== 'completed') failed++;
         starts[job.start ?? 'none'] = (starts[job.start ?? 'none'] ?? 0) + 1;
+        if (withLatency) ms.push(performance.now() - t);
       } catch (err) {
         failed++;
         if (failed <= 3) console.error(String(err));
@@ -58,5 +68,7 @@ await Promise.all(
   }),
 );
 const perSec = total / ((performance.now() - started) / 1000);
-console.log(JSON.stringify({ perSec, failed, starts }));
+ms.sort((a, b) => a - b);
+const pct = (p) => ms[Math.min(ms.length - 1, Math.max(0, Math.ceil((p / 100) * ms.length) - 1))];
+console.log(JSON.stringify({ perSec, failed, starts, ...(withLatency ? { median: pct(50), p95: pct(95) } : {}) }));
 agent.destroy();

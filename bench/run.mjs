@@ -13,7 +13,8 @@ import { silentLogger } from '@nanogrid/core';
 import { detectDocker } from '@nanogrid/sandbox-docker';
 import { startHost } from '@nanogrid/host';
 import { redisQueue, redisResults } from '@nanogrid/redis';
-import { printTable, sample, throughput, time } from './stats.mjs';
+import { startFloor } from './floor-server.mjs';
+import { printTable, printTargets, sample, throughput, time } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
 // `--embedded-only`: just the warm throughput rows of the two embedded stores (memory vs SQLite; `--rounds=N`).
@@ -63,17 +64,42 @@ async function deploy(url, name, runtime, file, source) {
   return fn.function_id;
 }
 
-/** Throughput measured by bench/load.mjs in its own process (clients and host do not share an event loop). */
-async function loadRun(url, fid, total, clients) {
+/** bench/load.mjs in its own process (clients and host do not share an event loop): { perSec, median?, p95? }. */
+async function loadStats(url, fid, total, clients, latency = false) {
   const { stdout } = await run(
     'node',
-    [new URL('./load.mjs', import.meta.url).pathname, url, fid, String(total), String(clients)],
+    [
+      new URL('./load.mjs', import.meta.url).pathname,
+      url,
+      fid,
+      String(total),
+      String(clients),
+      ...(latency ? ['--latency'] : []),
+    ],
     { maxBuffer: 1 << 20 },
   );
   const r = JSON.parse(stdout.trim().split('\n').at(-1));
   if (r.failed > 0) throw new Error(`load: ${r.failed} of ${total} invocations failed`);
-  return r.perSec;
+  return r;
 }
+
+/** Throughput measured by bench/load.mjs. */
+const loadRun = async (url, fid, total, clients) => (await loadStats(url, fid, total, clients)).perSec;
+
+/**
+ * The floor of an HTTP row, measured just before it: a bare node:http server in this process (where the host
+ * runs) answering JSON to the same load generator. Latency with one client, or throughput with `clients`.
+ */
+async function floorOf(total, clients) {
+  const floor = await startFloor();
+  try {
+    return await loadStats(floor.url, 'floor', total, clients, clients === 1);
+  } finally {
+    await floor.close();
+  }
+}
+/** Each target of issue 16 beside the floor measured next to it. */
+const targets = [];
 
 async function invoke(url, fid) {
   const job = await api(url).run(fid, {});
@@ -165,6 +191,8 @@ if (!embeddedOnly) {
     name: 'floor: round trip to a warm python process',
     ...(await warmProcessRoundTrip(quick ? 500 : 2000)),
   });
+  const { median, p95 } = await floorOf(N * 30, 1);
+  latency.push({ name: 'floor: bare node:http server, JSON, keep-alive client', n: N * 30, median, p95 });
 }
 
 // --- Sync invocations over HTTP, repeated on one function
@@ -188,10 +216,19 @@ for (const [sandbox, warm] of setups) {
       ['node', 'nodejs20.x', 'fn.mjs', JS],
     ]) {
       const fid = await deploy(url, `${lang}-${sandbox}`, runtime, file, src);
-      latency.push({
-        name: `sync over HTTP, ${lang}, ${sandbox}, ${mode}`,
-        ...(await sample(warm ? N * 10 : N, () => invoke(url, fid), 2)),
-      });
+      if (!warm) {
+        latency.push({
+          name: `sync over HTTP, ${lang}, ${sandbox}, ${mode}`,
+          ...(await sample(N, () => invoke(url, fid), 2)),
+        });
+        continue;
+      }
+      // Warm rows: the load generator's keep-alive node:http client, one call at a time, beside its floor.
+      const floor = await floorOf(N * 30, 1);
+      const r = await loadStats(url, fid, N * 10, 1, true);
+      const name = `sync over HTTP, ${lang}, ${sandbox}, ${mode}`;
+      latency.push({ name, n: N * 10, median: r.median, p95: r.p95 });
+      targets.push({ name: `${name}, p50`, value: r.median, floor: floor.median, unit: 'ms', max: 3 });
     }
     if (sandbox === 'docker' && !warm) {
       // A function no worker has seen: deploy, then time its first call.
@@ -258,7 +295,7 @@ if (!embeddedOnly) {
 // `--rounds=N` alternates them N times and keeps each one's median (a loaded machine drifts between rows).
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1);
 for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
-  const seen = { memory: { perSec: [], cpuMs: [] }, sqlite: { perSec: [], cpuMs: [] } };
+  const seen = { memory: { perSec: [], cpuMs: [], floor: [] }, sqlite: { perSec: [], cpuMs: [], floor: [] } };
   const n = quick ? 1000 : 5000;
   for (let round = 0; round < rounds; round++) {
     for (const store of ['memory', 'sqlite']) {
@@ -268,6 +305,7 @@ for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
           const fid = await deploy(url, `tp-${sandbox}-${store}`, 'python3.11', 'fn.py', PY);
           await invoke(url, fid);
           // The host runs in this process (the load and the instances in others): its CPU per call is what a store adds to.
+          seen[store].floor.push((await floorOf(n * 2, clients)).perSec);
           const cpu0 = process.cpuUsage();
           seen[store].perSec.push(await loadRun(url, fid, n, clients));
           const cpu = process.cpuUsage(cpu0);
@@ -281,6 +319,15 @@ for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
     const name = `embedded queue${store === 'sqlite' ? ' (SQLite)' : ''}, ${sandbox} warm instances, ${clients} clients`;
     rates.push({ name, n: n * rounds, perSec: median(seen[store].perSec) });
     hostCpu.push({ name, n: n * rounds, median: median(seen[store].cpuMs) });
+    const ratios = seen[store].perSec.map((x, i) => x / seen[store].floor[i]);
+    targets.push({
+      name,
+      value: median(seen[store].perSec),
+      floor: median(seen[store].floor),
+      ratio: median(ratios),
+      unit: '/s',
+      min: 0.5,
+    });
   }
 }
 let redis;
@@ -304,11 +351,11 @@ if (redis) {
           const fid = await deploy(url, 'tpr', 'python3.11', 'fn.py', PY);
           await invoke(url, fid);
           const n = quick ? 1000 : 5000;
-          rates.push({
-            name: `Redis queue + results, ${sandbox} warm instances, ${clients} clients`,
-            n,
-            perSec: await loadRun(url, fid, n, clients),
-          });
+          const floor = (await floorOf(n * 2, clients)).perSec;
+          const name = `Redis queue + results, ${sandbox} warm instances, ${clients} clients`;
+          const perSec = await loadRun(url, fid, n, clients);
+          rates.push({ name, n, perSec });
+          targets.push({ name, value: perSec, floor, unit: '/s', min: 0.3 });
         },
       );
     }
@@ -318,6 +365,7 @@ if (redis) {
 }
 
 if (embeddedOnly) {
+  printTargets(targets);
   printTable(
     'Throughput (invocations per second)',
     rates,
@@ -333,4 +381,5 @@ if (embeddedOnly) {
 printTable('Latency of one invocation', latency, 'baseline: fresh container per job (docker run python3 -c)');
 printTable('First invocation of a function no worker has seen', first, 'baseline: bare docker run');
 printTable('Throughput (invocations per second)', rates, 'baseline: fresh container per job, 8 at once');
+printTargets(targets);
 process.exit(0);

@@ -59,3 +59,23 @@ export function printTable(title, rows, baselineName) {
     );
   }
 }
+
+/**
+ * Rows of { name, value, floor, unit, ratio?, max?, min? }: a measurement beside the floor measured next to it.
+ * `max`: the value may be at most that many times the floor (latency); `min`: at least that share of it (throughput).
+ */
+export function printTargets(rows) {
+  console.log('\nAgainst the floor (a bare node:http server answering JSON to the same client, measured just before)');
+  console.log(
+    `${'scenario'.padEnd(68)} ${'measured'.padStart(10)} ${'floor'.padStart(10)} ${'ratio'.padStart(7)}  target  met`,
+  );
+  console.log('-'.repeat(120));
+  for (const r of rows) {
+    const ratio = r.ratio ?? r.value / r.floor;
+    const target = r.max !== undefined ? `≤ ${r.max}×` : `≥ ${r.min}`;
+    const met = r.max !== undefined ? ratio <= r.max : ratio >= r.min;
+    console.log(
+      `${r.name.padEnd(68)} ${`${fmt(r.value)} ${r.unit}`.padStart(10)} ${`${fmt(r.floor)} ${r.unit}`.padStart(10)} ${ratio.toFixed(2).padStart(7)}  ${target.padEnd(6)}  ${met ? 'yes' : 'no'}`,
+    );
+  }
+}
