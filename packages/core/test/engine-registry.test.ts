@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { ZipFile } from 'yazl';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { codeKey, createZip, isNanoGridError, metaKey } from '../src/index.js';
 import { type EngineEnv, engineEnv, src } from './helpers/engine-env.js';
 
@@ -229,5 +229,32 @@ describe('FunctionRegistry', () => {
     expect(bad.code).toBe('BUILD_FAILED');
     expect(bad.message).toMatch(/syntax error|unexpected/i);
     expect((await env.ng.storage.list('functions/')).length).toBe(before);
+  });
+
+  it('reads a function once for many callers at once, and a deploy meanwhile is seen at once', async () => {
+    const first = await env.ng.registry.deploy({
+      functionName: 'herd',
+      runtime: 'sh',
+      fileName: 'h.sh',
+      data: src(ECHO),
+    });
+    const saved = env.ng.registry.metaCacheMs;
+    env.ng.registry.metaCacheMs = 0; // every read past this instant goes to storage
+    const list = vi.spyOn(env.ng.storage, 'list');
+    try {
+      await new Promise((r) => setTimeout(r, 2));
+      const metas = await Promise.all(Array.from({ length: 20 }, () => env.ng.registry.get(first.function_id)));
+      expect(metas.every((m) => m.version === 1)).toBe(true);
+      expect(list.mock.calls.filter(([prefix]) => prefix.includes(first.function_id))).toHaveLength(1);
+      // A read in flight while this process deploys version 2 is not what later reads get.
+      const inFlight = env.ng.registry.get(first.function_id);
+      await env.ng.registry.deploy({ functionName: 'herd', runtime: 'sh', fileName: 'h.sh', data: src(`${ECHO}#2\n`) });
+      await inFlight;
+      env.ng.registry.metaCacheMs = 60_000;
+      expect((await env.ng.registry.get(first.function_id)).version).toBe(2);
+    } finally {
+      list.mockRestore();
+      env.ng.registry.metaCacheMs = saved;
+    }
   });
 });

@@ -109,7 +109,7 @@ export class FunctionRegistry {
       };
       const keys = await this.store.writeVersion(meta, pkg.zip);
       this.remember(`v:${functionId}:${version}`, meta);
-      this.cache.delete(`l:${functionId}`);
+      this.forget(`l:${functionId}`);
       await this.replicator.enqueue(keys);
       // A worker in this process gets the code ready now rather than on the first call
       // (from storage when the upload is a temp file its caller removes once we return).
@@ -129,16 +129,40 @@ export class FunctionRegistry {
   metaCacheMs = 2000;
   private readonly cache = new Map<string, { value: unknown; until: number }>();
 
+  /** This process changed what `key` names: later reads load it again. */
+  private forget(key: string): void {
+    this.cache.delete(key);
+    this.loading.delete(key);
+  }
+
   private remember<T>(key: string, value: T): T {
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { value, until: Date.now() + this.metaCacheMs });
     return value;
   }
 
+  /** Loads in flight, by cache key: when an entry expires under load, one read refills it for every caller. */
+  private readonly loading = new Map<string, Promise<unknown>>();
+
   private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.cache.get(key);
     if (hit && hit.until > Date.now()) return hit.value as T;
-    return this.remember(key, await load());
+    const pending = this.loading.get(key);
+    if (pending) return pending as Promise<T>;
+    // A change made meanwhile (`forget`) drops the load: its value is returned to its callers, not kept.
+    const started: Promise<T> = load().then(
+      (value) => {
+        if (this.loading.get(key) !== started) return value;
+        this.loading.delete(key);
+        return this.remember(key, value);
+      },
+      (err: unknown) => {
+        if (this.loading.get(key) === started) this.loading.delete(key);
+        throw err;
+      },
+    );
+    this.loading.set(key, started);
+    return started;
   }
 
   /** The versions of the function a reference's base names: tried as an id, then as a name. */
@@ -227,7 +251,7 @@ export class FunctionRegistry {
     const target = await this.get(formatRef(this.unqualified(ref).base, { kind: 'version', version: n }));
     const record: FunctionAlias = { alias, version: n, updated_at: new Date().toISOString() };
     const key = await this.store.putAlias(target.function_id, record);
-    this.cache.delete(`a:${target.function_id}:${alias}`);
+    this.forget(`a:${target.function_id}:${alias}`);
     await this.replicator.enqueue([key]);
     return { function_id: target.function_id, function_name: target.function_name, ...record };
   }
@@ -237,7 +261,7 @@ export class FunctionRegistry {
     const { id } = await this.idOf(this.unqualified(ref), ref);
     if (!(await this.store.readAlias(id, alias))) throw noSuch(ref, { alias }, `has no alias "${alias}"`);
     await this.store.deleteAlias(id, alias);
-    this.cache.delete(`a:${id}:${alias}`);
+    this.forget(`a:${id}:${alias}`);
   }
 
   /**
@@ -270,7 +294,7 @@ export class FunctionRegistry {
     } else {
       await this.store.deleteFunction(id);
     }
-    for (const k of [...this.cache.keys()]) if (k.includes(id)) this.cache.delete(k);
+    for (const k of [...this.cache.keys(), ...this.loading.keys()]) if (k.includes(id)) this.forget(k);
     // The code cache is keyed by content, which another function may share: it is not evicted here.
     this.logger.info('function removed from storage', {
       function_id: id,

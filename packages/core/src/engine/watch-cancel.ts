@@ -14,6 +14,9 @@ export interface CancelWatch {
  * learns a result, and kills the run. The run's own publish then finds the
  * record final and changes nothing.
  */
+/** The reason the watch ends with: a constant, since `abort()` without one builds a DOMException (a stack) per call. */
+const RUN_OVER = new Error('the run is over');
+
 export function watchCancel(results: ResultSink, jobId: string, parent?: AbortSignal): CancelWatch {
   const run = new AbortController();
   const watch = new AbortController();
@@ -26,6 +29,6 @@ export function watchCancel(results: ResultSink, jobId: string, parent?: AbortSi
     .catch(() => undefined);
   return {
     signal: parent ? AbortSignal.any([parent, run.signal]) : run.signal,
-    stop: () => watch.abort(),
+    stop: () => watch.abort(RUN_OVER),
   };
 }

@@ -4,6 +4,7 @@ import { errorBody } from './error-response.js';
 import { toProxyEvent } from './proxy-event.js';
 import { fromProxyResult } from './proxy-response.js';
 import { readBodyBytes } from './read-body.js';
+import { requestWaits } from './wait-signal.js';
 
 export interface EndpointHandlerOptions {
   registry: Pick<FunctionRegistry, 'get'>;
@@ -39,6 +40,7 @@ function failure(c: Context, err: NanoGridError, status: 502 | 504 | undefined, 
  * JSON error body; a run that outlives its timeout (plus margin) a 504.
  */
 export function endpointHandler(opts: EndpointHandlerOptions) {
+  const waitFor = requestWaits(opts.shutdownSignal);
   return async (c: Context): Promise<Response> => {
     const { ref, proxyPath } = splitPath(c.req.path);
     const authorize = () => opts.auth(c, async () => {});
@@ -59,11 +61,10 @@ export function endpointHandler(opts: EndpointHandlerOptions) {
     const { record } = await opts.jobs.submit(`${fn.function_id}:${fn.version}`, event, 'function', {
       trigger: 'http',
     });
-    const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
-    const final = await opts.jobs.wait(record.job_id, {
-      timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
-      signal: AbortSignal.any(signals),
-    });
+    const request = waitFor(c);
+    const final = await opts.jobs
+      .wait(record.job_id, { timeoutMs: fn.timeout * 1000 + opts.syncMarginMs, signal: request.signal })
+      .finally(request.done);
     c.header('X-NanoGrid-Job-Id', record.job_id);
     if (final.status === 'failed' || final.status === 'cancelled') {
       const e = final.error ?? { code: 'INTERNAL' as const, message: 'the job failed without an error record' };

@@ -5,6 +5,7 @@ import { errorBody, statusOf } from './error-response.js';
 import { idempotencyKey, runFingerprint } from './idempotency-key.js';
 import { readRun, wantsAsync } from './read-run.js';
 import { jobView } from './views.js';
+import { requestWaits } from './wait-signal.js';
 
 export interface RunHandlerOptions {
   jobs: Pick<JobService, 'submit' | 'submitOnce' | 'wait'>;
@@ -28,6 +29,7 @@ const pollMessage = (jobId: string): string => `Job submitted. Poll GET /status/
 export function runHandler(opts: RunHandlerOptions) {
   let waiting = 0;
   const maxInflight = opts.maxInflight ?? 1000;
+  const waitFor = requestWaits(opts.shutdownSignal);
   return async (c: Context): Promise<Response> => {
     const { ref, field, payload, callback } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
     if (!wantsAsync(c) && waiting >= maxInflight) {
@@ -66,16 +68,17 @@ export function runHandler(opts: RunHandlerOptions) {
         202,
       );
     }
-    const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
+    const request = waitFor(c);
     waiting++;
     let final: JobRecord;
     try {
       final = await opts.jobs.wait(record.job_id, {
         timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
-        signal: AbortSignal.any(signals),
+        signal: request.signal,
       });
     } finally {
       waiting--;
+      request.done();
     }
     if (final.status === 'completed') return c.json(jobView(final), 200);
     if (final.status === 'failed' || final.status === 'cancelled') {

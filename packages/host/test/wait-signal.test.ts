@@ -1,0 +1,96 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { afterEach, describe, expect, it } from 'vitest';
+import { requestWaits } from '../src/http/wait-signal.js';
+
+/** A server whose one route waits on its request's signal and reports how the wait ended. */
+async function waitingServer(shutdown?: AbortSignal) {
+  const waits = requestWaits(shutdown);
+  let ended: (why: string) => void = () => undefined;
+  const endedOnce = new Promise<string>((resolve) => (ended = resolve));
+  let entered: () => void = () => undefined;
+  const inHandler = new Promise<void>((resolve) => (entered = resolve));
+  const app = new Hono();
+  app.post('/wait', async (c) => {
+    const w = waits(c);
+    entered();
+    const why = await new Promise<string>((resolve) => {
+      if (w.signal.aborted) return resolve('aborted at once');
+      w.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+      setTimeout(() => resolve('answered'), Number(c.req.query('ms') ?? 10_000)).unref();
+    });
+    w.done();
+    ended(why);
+    return c.json({ why });
+  });
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { port, endedOnce, inHandler, close: () => new Promise((r) => server.close(r)) };
+}
+
+const post = (port: number, path: string) => {
+  const req = request({ hostname: '127.0.0.1', port, path, method: 'POST' });
+  const answer = new Promise<string>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+  });
+  req.end();
+  return { req, answer };
+};
+
+describe('requestWaits: the signal of a sync wait', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+
+  it('aborts when the client goes away before its answer', async () => {
+    const s = await waitingServer();
+    cleanups.push(s.close);
+    const { req, answer } = post(s.port, '/wait');
+    answer.catch(() => undefined);
+    await s.inHandler;
+    req.destroy();
+    expect(await s.endedOnce).toBe('aborted');
+  });
+
+  it('does not abort a wait whose client stays, and answers it', async () => {
+    const s = await waitingServer();
+    cleanups.push(s.close);
+    const { answer } = post(s.port, '/wait?ms=50');
+    expect(JSON.parse(await answer)).toEqual({ why: 'answered' });
+  });
+
+  it('aborts every open wait at shutdown, and a wait opened after it at once', async () => {
+    const shutdown = new AbortController();
+    const s = await waitingServer(shutdown.signal);
+    cleanups.push(s.close);
+    const first = post(s.port, '/wait');
+    await s.inHandler;
+    shutdown.abort();
+    expect(JSON.parse(await first.answer)).toEqual({ why: 'aborted' });
+    const later = post(s.port, '/wait');
+    expect(JSON.parse(await later.answer)).toEqual({ why: 'aborted at once' });
+  });
+
+  it('falls back to the web Request signal outside a node server (app.request)', async () => {
+    const shutdown = new AbortController();
+    const waits = requestWaits(shutdown.signal);
+    const app = new Hono();
+    app.get('/', (c) => {
+      const w = waits(c);
+      shutdown.abort();
+      const aborted = w.signal.aborted;
+      w.done();
+      return c.json({ aborted });
+    });
+    expect(await (await app.request('/')).json()).toEqual({ aborted: true });
+  });
+});
