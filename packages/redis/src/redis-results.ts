@@ -4,6 +4,7 @@ import { ChannelSubscriber } from './channel-subscriber.js';
 import { RedisLink } from './connection.js';
 import type { RedisConnectionOptions } from './connection.js';
 import { redisJobIndex } from './redis-job-index.js';
+import { redisTelemetry } from './redis-telemetry.js';
 import { CLAIM, WRITE_RECORD } from './result-scripts.js';
 
 export interface RedisResultsOptions extends RedisConnectionOptions {
@@ -122,6 +123,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     name,
     key,
     channel,
+    ...redisTelemetry(link),
     async create(record: JobRecord) {
       // A final record is never replaced (WRITE_RECORD refuses): a late duplicate submit cannot undo a result.
       if ((await write(record, '*')) === 1) await index.add(record);

@@ -61,4 +61,20 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX job_records_recent ON job_records (created_at DESC, job_id DESC);
   CREATE INDEX job_records_function ON job_records (function_id, created_at DESC, job_id DESC);
   `,
+  // 4: counters (per-minute job statistics) and host presence heartbeats, both expiring.
+  `
+  CREATE TABLE counters (
+    key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value REAL NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (key, field)
+  ) WITHOUT ROWID;
+  CREATE INDEX counters_expiry ON counters (expires_at);
+  CREATE TABLE hosts (
+    id TEXT PRIMARY KEY,
+    info TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

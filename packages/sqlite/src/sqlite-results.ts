@@ -1,4 +1,6 @@
 import {
+  type CounterUpdate,
+  type HostInfo,
   type JobPatch,
   type JobQuery,
   type JobRecord,
@@ -69,6 +71,25 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       'INSERT OR REPLACE INTO claims (key, value, expires_at) VALUES (?, ?, ?)',
     ),
     sweepClaims: db.prepare<[number]>('DELETE FROM claims WHERE expires_at <= ?'),
+    // An expired row starts again from the new value; the key's TTL is refreshed on every write.
+    add: db.prepare<[string, string, number, number, number]>(
+      `INSERT INTO counters (key, field, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key, field) DO UPDATE SET expires_at = excluded.expires_at,
+         value = CASE WHEN counters.expires_at > ? THEN counters.value + excluded.value ELSE excluded.value END`,
+    ),
+    max: db.prepare<[string, string, number, number, number]>(
+      `INSERT INTO counters (key, field, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key, field) DO UPDATE SET expires_at = excluded.expires_at,
+         value = CASE WHEN counters.expires_at > ? THEN MAX(counters.value, excluded.value) ELSE excluded.value END`,
+    ),
+    touch: db.prepare<[number, string]>('UPDATE counters SET expires_at = ? WHERE key = ?'),
+    readCounters: db.prepare<[string, number]>(
+      'SELECT key, field, value FROM counters WHERE key IN (SELECT value FROM json_each(?)) AND expires_at > ?',
+    ),
+    sweepCounters: db.prepare<[number]>('DELETE FROM counters WHERE expires_at <= ?'),
+    beat: db.prepare<[string, string, number]>('INSERT OR REPLACE INTO hosts (id, info, expires_at) VALUES (?, ?, ?)'),
+    hosts: db.prepare<[number]>('SELECT info FROM hosts WHERE expires_at > ?'),
+    sweepHosts: db.prepare<[number]>('DELETE FROM hosts WHERE expires_at <= ?'),
   }));
   // Counted once at open from the file, then kept in step with every write and sweep (O(1) per write).
   const budget = byteBudget({
@@ -84,6 +105,8 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     lastSweep = now;
     for (const row of st.sweep.all(now) as { n: number }[]) budget.add(-row.n);
     st.sweepClaims.run(now);
+    st.sweepCounters.run(now);
+    st.sweepHosts.run(now);
   };
 
   const live = (jobId: string, now: number): { record: JobRecord; final: boolean; bytes: number } | undefined => {
@@ -193,6 +216,36 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
         st.hold.run(key, value, now + ttlMs);
         return undefined;
       });
+    },
+    async bumpCounters(updates: CounterUpdate[], ttlMs: number) {
+      await write(() => {
+        const now = Date.now();
+        for (const u of updates) {
+          for (const [f, n] of Object.entries(u.add ?? {})) st.add.run(u.key, f, n, now + ttlMs, now);
+          for (const [f, n] of Object.entries(u.max ?? {})) st.max.run(u.key, f, n, now + ttlMs, now);
+          st.touch.run(now + ttlMs, u.key);
+        }
+        if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
+      });
+    },
+    async readCounters(keys: string[]) {
+      const rows = guard(
+        () => st.readCounters.all(JSON.stringify(keys), Date.now()) as { key: string; field: string; value: number }[],
+      );
+      // Entries, then fromEntries: a field named like an Object.prototype member stays a plain field.
+      const byKey = new Map<string, [string, number][]>();
+      for (const r of rows) {
+        const c = byKey.get(r.key);
+        if (c) c.push([r.field, r.value]);
+        else byKey.set(r.key, [[r.field, r.value]]);
+      }
+      return keys.map((k) => Object.fromEntries(byKey.get(k) ?? []));
+    },
+    async heartbeat(host: HostInfo, ttlMs: number) {
+      await write(() => st.beat.run(host.id, JSON.stringify(host), Date.now() + ttlMs));
+    },
+    async hosts() {
+      return guard(() => (st.hosts.all(Date.now()) as { info: string }[]).map((r) => JSON.parse(r.info) as HostInfo));
     },
     async publish(final: JobRecord) {
       if (!isFinalStatus(final.status)) {

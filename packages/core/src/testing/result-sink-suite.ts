@@ -4,6 +4,7 @@ import type { ResultSink } from '../plugins/result-sink.js';
 import { BUDGET_BYTES, resultsBudgetCases } from './budget-cases.js';
 import { eventually, sampleRecord, sleep } from './helpers.js';
 import { jobListCases } from './job-list-cases.js';
+import { telemetryCases } from './telemetry-cases.js';
 
 /** What the suite asks of the factory: a TTL in seconds when the TTL test runs. */
 export interface ResultSinkFactoryOptions {
@@ -233,6 +234,7 @@ export function testResultSink<S extends ResultSink>(
     });
 
     jobListCases(() => sink);
+    telemetryCases(() => sink, slack);
 
     if (ttlSec !== false) {
       it(
