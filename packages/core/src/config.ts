@@ -163,6 +163,14 @@ export interface NanoGridConfig {
   port?: number;
   /** @default '0.0.0.0' */
   hostname?: string;
+  /**
+   * Host processes on this machine behind the one port (node:cluster), each a
+   * whole host of its role: `'auto'` is one per core. More than one needs a
+   * queue, job records and (with the rate limit on) a rate-limit store that
+   * every process shares, e.g. Redis: the embedded store is one process's
+   * (docs/scaling.md). `nanogrid start --processes` overrides it. @default 1
+   */
+  processes?: number | 'auto';
   /** Directory of the embedded defaults (filesystem storage, work files). @default '.nanogrid' */
   dataDir?: string;
   /** Where code, metadata and outputs live. @default filesystem storage under `dataDir` */

@@ -9,7 +9,7 @@ import type { CliIo } from './cli/client-context.js';
 import { exitCodeOf } from './cli/exit-codes.js';
 import { PackError } from './cli/pack-dir.js';
 import { UsageError } from './cli/usage-error.js';
-import { startHost } from './start-host.js';
+import { startProcesses } from './processes.js';
 
 export const USAGE = `Usage: nanogrid <command> [options]
 
@@ -19,6 +19,8 @@ Commands:
     --config <file>      config file (default: nanogrid.config.{ts,mts,mjs,js,json} in cwd)
     --port <n>           HTTP port; 0 picks a free one (default: config port, else 8080)
     --host <addr>        address to bind (default: config hostname, else 0.0.0.0)
+    --processes <n|auto> host processes behind the one port; more than 1 needs shared
+                         backends such as Redis (default: config processes, else 1)
   images build           Build the runtime images offline (scripts/build-images.sh)
     --force              rebuild images that already exist
     --only <keys>        a selection, e.g. python,node
@@ -68,10 +70,17 @@ async function start(args: string[], io: CliIo): Promise<number | undefined> {
         config: { type: 'string', short: 'c' },
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
+        processes: { type: 'string' },
       },
     }),
   );
   noPositionals('start', positionals);
+  let processes: number | 'auto' | undefined;
+  if (values.processes !== undefined) {
+    processes = values.processes === 'auto' ? 'auto' : Number(values.processes);
+    if (processes !== 'auto' && (!/^\d+$/.test(values.processes) || processes < 1 || processes > 1024))
+      throw new UsageError(`--processes must be "auto" or an integer 1..1024, got "${values.processes}"`);
+  }
   if (values.role !== undefined && !ROLES.includes(values.role as Role)) {
     throw new UsageError(`--role must be one of ${ROLES.join(', ')}, got "${values.role}"`);
   }
@@ -81,14 +90,17 @@ async function start(args: string[], io: CliIo): Promise<number | undefined> {
     if (!/^\d+$/.test(values.port) || port > 65_535)
       throw new UsageError(`--port must be an integer 0..65535, got "${values.port}"`);
   }
-  const host = await startHost({
+  const host = await startProcesses({
     ...(values.role ? { role: values.role as Role } : {}),
     ...(values.config ? { configPath: values.config } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values.host ? { hostname: values.host } : {}),
+    ...(processes !== undefined ? { processes } : {}),
   });
   // One stable line on stdout: scripts and the end-to-end test read the URL from it.
-  io.out(`nanogrid listening on ${host.url} role=${host.role}`);
+  io.out(
+    `nanogrid listening on ${host.url} role=${host.role}${host.processes > 1 ? ` processes=${host.processes}` : ''}`,
+  );
   return undefined; // keeps running until SIGTERM / SIGINT
 }
 

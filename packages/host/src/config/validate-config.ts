@@ -123,6 +123,10 @@ const CONFIG_SHAPE: Record<string, Check> = {
   role: oneOf('all', 'controller', 'worker'),
   port: num({ min: 0, max: 65_535, integer: true }),
   hostname: str,
+  processes: (v, p) => {
+    if (v !== 'auto' && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1024))
+      throw new Problem(p, `must be "auto" (one per core) or an integer in 1..1024, got ${show(v)}`);
+  },
   dataDir: str,
   storage,
   replicas: arrayOf(storage),
