@@ -36,6 +36,10 @@ export * from './sandbox/warm-channel.js';
 export * from './sandbox/warm-pool-base.js';
 // --- engine
 export * from './engine/invoke.js';
+// --- live logs and job events
+export * from './live/job-event.js';
+export * from './live/job-log-writer.js';
+export * from './live/in-process-live.js';
 export * from './engine/lambda-env.js';
 export * from './engine/interpret-run.js';
 export * from './engine/resolve-options.js';

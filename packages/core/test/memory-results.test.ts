@@ -2,12 +2,18 @@ import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryResults } from '../src/defaults/memory-results.js';
 import type { JobRecord } from '../src/job.js';
+import { testLiveEvents } from '../src/testing/live-events-suite.js';
 import { testResultSink } from '../src/testing/result-sink-suite.js';
 
 testResultSink('memory-results', async (o) => memoryResults(o), {
   ttlSec: 1,
   slackMs: 500,
   bounded: async (maxBytes) => memoryResults({ maxBytes }),
+});
+
+testLiveEvents('memory-results', async () => {
+  const sink = memoryResults();
+  return { writer: sink, reader: sink, listeners: () => sink.followers(), cleanup: () => sink.close() };
 });
 
 const record = (id: string, over: Partial<JobRecord> = {}): JobRecord => ({

@@ -4,7 +4,8 @@
 // instance. It runs `__nanogrid_lambda.mjs`, the cold bootstrap's own handler
 // code: nothing of it is copied here. Protocol (the same as the Python one), one JSON object per line:
 //   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
-//   out (stdout): META {"logs": "...", "outputs": N}  then  RESULT_MARKER {"ok": ..., ...}
+//   out (stdout): LOG "<chunk>" lines while the call runs (what the handler prints, as a JSON string),
+//                 then META {"logs": "...", "outputs": N}  then  RESULT_MARKER {"ok": ..., ...}
 // Before each call the temp and output directories are emptied. What the module
 // prints while it loads opens the first call's logs; a module that fails to load
 // answers each call with IMPORT_ERROR and is tried again on the next (as Lambda
@@ -31,10 +32,38 @@ const META = '\u001eNANOGRID_META ';
 // Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
 const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 const RESULT = '\u001eNANOGRID_RESULT ';
+const LOG = '\u001eNANOGRID_LOG ';
 const LOG_TAIL = 64 * 1024;
+// Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
+const LIVE_MAX = 2 * 1024 * 1024;
+// Prints closer together than this travel as one LOG frame (sent when the event loop next turns).
+const LIVE_BATCH_MS = 20;
 const realWrite = process.stdout.write.bind(process.stdout);
 let logs = [];
-const addLog = (chunk) => logs.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
+// Live output of the current call: only while a call runs, so a frame never comes between calls.
+let inCall = false;
+let live = '';
+let liveSent = 0;
+let lastFlush = 0;
+let flushTimer;
+function flushLive() {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
+  lastFlush = performance.now();
+  if (!inCall || live === '') return;
+  realWrite(`${LOG}${JSON.stringify(live)}\n`);
+  liveSent += live.length;
+  live = '';
+}
+function addLog(chunk) {
+  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  logs.push(text);
+  if (!inCall || liveSent >= LIVE_MAX) return;
+  live += text;
+  // At once when the last frame is old (a handler busy between prints still shows them), else batched.
+  if (performance.now() - lastFlush >= LIVE_BATCH_MS || live.length >= 64 * 1024) flushLive();
+  else flushTimer ??= setTimeout(flushLive, LIVE_BATCH_MS);
+}
 // Whatever the function prints is this call's logs, never the protocol channel.
 process.stdout.write = (chunk, encoding, cb) => {
   addLog(chunk);
@@ -139,6 +168,9 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
   clear(tmpDir);
   clear(outDir);
   let envelope;
+  inCall = !script; // a script's stdout is its result, not logs
+  live = '';
+  liveSent = 0;
   if (script) {
     logs = [];
     envelope = await runScript(env, event);
@@ -158,6 +190,8 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
       failCurrent = undefined;
     }
   }
+  flushLive();
+  inCall = false;
   const text = logs.join('');
   logs = [];
   process.stderr.write(STDERR_END);

@@ -84,6 +84,20 @@ export function handler(event) {
 `,
     },
   },
+  liveLogs: {
+    entryFile: 'main.mjs',
+    files: {
+      'main.mjs': `
+export async function handler(event) {
+  console.log(event.text);
+  console.error(\`err \${event.text}\`);
+  await new Promise((resolve) => setTimeout(resolve, event.waitMs));
+  console.log('done');
+  return { printed: event.text };
+}
+`,
+    },
+  },
   output: {
     entryFile: 'main.mjs',
     files: {

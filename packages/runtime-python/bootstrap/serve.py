@@ -6,7 +6,8 @@ copied here) and started once per warm instance with `python3 -u __nanogrid_serv
 Protocol, one JSON object per line:
 
   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
-  out (stdout): META {"logs": "...", "outputs": N}   then   RESULT_MARKER {"ok": ..., ...}
+  out (stdout): LOG "<chunk>" lines while the call runs (what the handler prints, as a JSON string),
+                then META {"logs": "...", "outputs": N}   then   RESULT_MARKER {"ok": ..., ...}
   err (stderr): whatever the call wrote, then STDERR_END, so the host knows the call's stderr is all there
 
 Before each invocation /tmp and the output directory are emptied, so nothing of
@@ -17,19 +18,24 @@ with IMPORT_ERROR (and is tried again on the next call, as Lambda re-runs a fail
 init); script mode re-runs the file per invocation, with the event on its stdin.
 """
 
+import codecs
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 
 import __nanogrid_bootstrap as nb
 import __nanogrid_lambda as lam
 
 META_MARKER = "\x1eNANOGRID_META "
+LOG_MARKER = "\x1eNANOGRID_LOG "
 # Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
 STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
+# Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
+LIVE_MAX = 2 * 1024 * 1024
 
 
 def _clear(path):
@@ -71,6 +77,73 @@ def _flush():
             stream.flush()
         except BaseException:
             pass
+
+
+class LiveLog:
+    """The handler's stdout during a call: a pipe a thread drains, keeping each chunk in
+    the call's capture (the META's logs) and sending it to the host as a LOG frame at once.
+    A read takes what is there, so a burst of prints travels as one frame. The end of a
+    call is a random token written through the same pipe: once the thread reaches it,
+    everything printed before is sent; what arrives later (a leftover subprocess) is dropped."""
+
+    def __init__(self, real_out):
+        self.r, self.w = os.pipe()
+        self.real_out = real_out
+        self.capture = None
+        self.token = None
+        self.reached = threading.Event()
+        threading.Thread(target=self._drain, name="nanogrid-live-log", daemon=True).start()
+
+    def begin(self, capture):
+        self.sent = 0
+        self.capture = capture
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def end(self):
+        token = ("\x1e" + os.urandom(12).hex() + "\n").encode("ascii")
+        self.reached.clear()
+        self.token = token
+        nb.write_all(self.w, token)
+        self.reached.wait()
+
+    def _emit(self, data):
+        capture = self.capture
+        if capture is None or not data:
+            return
+        try:
+            nb.write_all(capture.fileno(), data)
+            if self.sent >= LIVE_MAX:
+                return
+            self.sent += len(data)
+            text = self.decoder.decode(data)
+            if text:
+                nb.write_all(self.real_out, (LOG_MARKER + json.dumps(text) + "\n").encode("utf-8"))
+        except (OSError, ValueError):
+            pass  # a lost piece of live output must not stop the thread the call's end waits for
+
+    def _drain(self):
+        pending = b""
+        while True:
+            chunk = os.read(self.r, 65536)
+            if not chunk:
+                return
+            pending += chunk
+            token = self.token
+            if token is None:
+                self._emit(pending)
+                pending = b""
+                continue
+            at = pending.find(token)
+            if at >= 0:
+                self._emit(pending[:at])
+                pending = b""
+                self.capture = None
+                self.token = None
+                self.reached.set()
+                continue
+            keep = len(token) - 1  # the token may be split across reads
+            self._emit(pending[:-keep])
+            pending = pending[-keep:]
 
 
 class Function:
@@ -143,6 +216,8 @@ def main():
         os.dup2(real_err, 2)
         os.close(real_err)
 
+    live = None if function.script else LiveLog(real_out)
+
     while True:
         line = requests.readline()
         if not line:
@@ -161,7 +236,11 @@ def main():
         if function.script:
             _event_stdin(event_text)
         _flush()
-        os.dup2(capture.fileno(), 1)
+        if live is not None:
+            live.begin(capture)
+            os.dup2(live.w, 1)
+        else:
+            os.dup2(capture.fileno(), 1)
         failed = False
         try:
             result = function.call(event_text, capture)
@@ -175,6 +254,8 @@ def main():
             envelope = nb.encode_envelope(nb.error_envelope(exc))
         _flush()
         os.dup2(2, 1)
+        if live is not None:
+            live.end()
         # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
         logs = "" if function.script and not failed else _read_tail(capture, LOG_TAIL)
         capture.close()

@@ -87,6 +87,23 @@ def handler(event, context):
 `,
     },
   },
+  liveLogs: {
+    entryFile: 'main.py',
+    files: {
+      'main.py': `
+import sys
+import time
+
+
+def handler(event, context):
+    print(event["text"])
+    print("err " + event["text"], file=sys.stderr)
+    time.sleep(event["waitMs"] / 1000)
+    print("done")
+    return {"printed": event["text"]}
+`,
+    },
+  },
   output: {
     entryFile: 'main.py',
     files: {

@@ -1,15 +1,16 @@
 import type { Readable } from 'node:stream';
-import type { CappedBuffer } from '@nanogrid/core';
+import type { CappedBuffer, OutputListener } from '@nanogrid/core';
 
 /**
  * Splits Docker's multiplexed attach stream (8-byte header: stream type, 3
  * zero bytes, big-endian length; then the payload) into stdout and stderr.
- * Resolves when the stream ends or closes.
+ * Resolves when the stream ends or closes. `onOutput` hears each payload as it comes (live logs).
  */
 export function demuxDockerStream(
   stream: Readable | NodeJS.ReadableStream,
   stdout: CappedBuffer,
   stderr: CappedBuffer,
+  onOutput?: OutputListener,
 ): Promise<void> {
   let pending = Buffer.alloc(0);
   let frameType = -1;
@@ -33,6 +34,7 @@ export function demuxDockerStream(
       const payload = buf.subarray(0, take);
       // Type 2 is stderr; 1 is stdout (0, stdin echo, never comes without a TTY).
       (frameType === 2 ? stderr : stdout).write(payload);
+      onOutput?.(frameType === 2 ? 'stderr' : 'stdout', payload);
       frameLeft -= take;
       buf = buf.subarray(take);
     }

@@ -290,7 +290,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     })) as NodeJS.ReadWriteStream;
     const stdout = new CappedBuffer(spec.maxStdoutBytes ?? 8 * MiB, 'head');
     const stderr = new CappedBuffer(spec.maxStderrBytes ?? 1 * MiB, 'tail');
-    const drained = demuxDockerStream(stream, stdout, stderr);
+    const drained = demuxDockerStream(stream, stdout, stderr, spec.onOutput);
 
     let timedOut = false;
     let aborted = false;

@@ -282,7 +282,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
     i.idleCpuMs = -1; // the watchdog takes its baseline at its next look after this call
-    i.stderr.reset(spec.maxStderrBytes ?? MiB);
+    i.stderr.reset(spec.maxStderrBytes ?? MiB, spec.onOutput);
     if (i.peak === undefined) i.peak = (await this.deps.peakMeter?.(i.runId)) ?? null;
     i.peak?.reset();
     const t0 = Date.now();
@@ -296,7 +296,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       kill();
     }, spec.timeoutMs);
     spec.signal?.addEventListener('abort', kill, { once: true });
-    const answer = await i.channel.call(spec.invocationEnv).finally(() => {
+    const answer = await i.channel.call(spec.invocationEnv, spec.onOutput).finally(() => {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', kill);
     });

@@ -2,9 +2,10 @@ import { NanoGridError } from '../errors.js';
 import { isFinalStatus } from '../job.js';
 import type { JobPatch, JobRecord } from '../job.js';
 import { decodeJobCursor, encodeJobCursor, matchesJobQuery, newestFirst } from '../job-cursor.js';
-import type { CounterUpdate, JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import type { CounterUpdate, JobQuery, LogLine, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { HostInfo } from '../telemetry/host-info.js';
 import { byteBudget } from './byte-budget.js';
+import { InProcessLive } from '../live/in-process-live.js';
 
 export interface MemoryResultsOptions {
   /** Plugin name shown in logs and errors. @default 'memory-results' */
@@ -22,6 +23,8 @@ export interface MemoryResultsOptions {
 export interface MemoryResults extends ResultSink {
   /** Pending `wait` calls (for leak checks). */
   waiting(): number;
+  /** Live-log followers and job watchers registered now (for leak checks). */
+  followers(): number;
   /** Records currently kept (expired ones excluded). */
   size(): number;
   /** Bytes of records held now (what counts against `maxBytes`). */
@@ -91,6 +94,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     else budget.add(delta);
     records.set(record.job_id, { record: JSON.parse(json) as JobRecord, expiresAt: now + ttlMs, bytes: json.length });
     if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
+    hub.jobChanged(record);
     if (isFinalStatus(record.status)) {
       for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(JSON.parse(json) as JobRecord);
     }
@@ -107,6 +111,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
   };
 
   const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : clone(r));
+  const hub = new InProcessLive(async (jobId) => copy(live(jobId)));
   const claims = new Map<string, { value: string; until: number }>();
   const counters = new Map<string, { fields: Map<string, number>; until: number }>();
   const hosts = new Map<string, { info: string; until: number }>();
@@ -212,6 +217,18 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
         if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
       });
     },
+    async appendLogs(jobId: string, lines: LogLine[]) {
+      hub.append(jobId, lines);
+    },
+    followLogs(jobId, onLines, followOpts) {
+      return hub.follow(jobId, onLines, followOpts);
+    },
+    watchJobs(onJob, followOpts) {
+      return hub.watch(onJob, followOpts);
+    },
+    followers() {
+      return hub.listeners();
+    },
     waiting() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
@@ -227,6 +244,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       return n;
     },
     async close() {
+      hub.close();
       // Nothing to release but waiters: answer them with what is known.
       for (const [jobId, set] of [...listeners]) {
         const current = copy(live(jobId));

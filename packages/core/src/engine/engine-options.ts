@@ -1,6 +1,7 @@
 import type { CallbackUrlPolicy } from '../webhooks/callback-url-guard.js';
 import type { NetworkPolicy } from '../function-meta.js';
 import type { LambdaIdentity } from './lambda-env.js';
+import type { JobLogLimits } from '../live/job-log-writer.js';
 
 /** Resolved settings the engine runs with (defaults filled in by `resolveEngineOptions`). */
 export interface EngineOptions {
@@ -35,6 +36,8 @@ export interface EngineOptions {
   webhooks: WebhookOptions;
   /** Serve runtimes that have a warm server from warm instances (sandboxes that keep them). */
   warm: boolean;
+  /** Bounds of a job's live logs (line length, characters per job). @default 8 KiB lines, 1 MiB per job */
+  liveLogs?: JobLogLimits;
 }
 
 /** `config.webhooks` with its defaults. */

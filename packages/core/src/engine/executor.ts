@@ -19,6 +19,7 @@ import { invoke } from './invoke.js';
 import { Replicator } from './replicator.js';
 import { ResultSpill } from './result-spill.js';
 import { watchCancel } from './watch-cancel.js';
+import { JobLogWriter } from '../live/job-log-writer.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 /** The job's function as the worker loop read it, once per delivery: its metadata, or why the read failed. */
@@ -138,6 +139,7 @@ export class Executor {
         return this.finish(running, fail(err), {});
       }
       let outcome;
+      const live = this.liveLogs(job.job_id, plugin.protocol);
       try {
         outcome = await invoke(this.sandbox, {
           runtime: plugin,
@@ -166,10 +168,14 @@ export class Executor {
               }
             : {}),
           signal: cancel.signal,
+          ...(live ? { onOutput: live.onOutput } : {}),
         });
       } catch (err) {
+        await live?.close();
         return this.finish(running, fail(err), {});
       }
+      // Every line is in the store before the final record: a follower sees them all, then the end.
+      await live?.close();
       mayHaveOutputs = outcome.outputsWritten !== false;
       const facts: Partial<JobRecord> = {
         execution_time_ms: Math.round(outcome.run.durationMs),
@@ -212,6 +218,23 @@ export class Executor {
       // Whatever happened (a failed job's partial outputs included), nothing of the run stays on this disk.
       if (mayHaveOutputs) await rm(outputDir, { recursive: true, force: true });
     }
+  }
+
+  /** Live logs of one run, when the result store keeps them. */
+  private liveLogs(jobId: string, protocol: 'envelope' | 'stdout'): JobLogWriter | undefined {
+    const results = this.results;
+    if (!results.appendLogs) return undefined;
+    let warned = false;
+    return new JobLogWriter(
+      (lines) => results.appendLogs!(jobId, lines),
+      protocol,
+      this.options.liveLogs,
+      (err) => {
+        if (warned) return;
+        warned = true; // live logs are best effort: the job goes on, its final logs are in its record
+        this.logger.warn('live logs of a job could not be stored', { job_id: jobId, error: (err as Error).message });
+      },
+    );
   }
 
   /** The job's record, or a new pending one for a message that came without one. */

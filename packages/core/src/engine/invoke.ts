@@ -1,7 +1,7 @@
 import type { NetworkPolicy } from '../function-meta.js';
 import type { JobError, StartKind } from '../job.js';
 import type { RuntimeFunctionInfo, RuntimePlugin } from '../plugins/runtime-plugin.js';
-import type { Sandbox, SandboxRunResult } from '../plugins/sandbox.js';
+import type { OutputListener, Sandbox, SandboxRunResult } from '../plugins/sandbox.js';
 import { isNanoGridError } from '../errors.js';
 import { interpretRun } from './interpret-run.js';
 import {
@@ -41,6 +41,8 @@ export interface InvokeRequest {
   maxResultBytes?: number;
   labels?: Record<string, string>;
   signal?: AbortSignal;
+  /** Hears stdout and stderr while the run goes on (live logs); cold stdout ends with the envelope line. */
+  onOutput?: OutputListener;
   /** Serve from a warm instance of this key when the sandbox and the runtime can. */
   warmKey?: string;
 }
@@ -113,6 +115,7 @@ function runBase(req: InvokeRequest) {
     ...(req.aiEndpoint ? { aiEndpoint: req.aiEndpoint } : {}),
     ...(req.labels ? { labels: req.labels } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
+    ...(req.onOutput ? { onOutput: req.onOutput } : {}),
   };
 }
 

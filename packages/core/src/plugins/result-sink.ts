@@ -9,6 +9,7 @@ export interface CounterUpdate {
   /** The field keeps the larger of its value and this one. */
   max?: Record<string, number>;
 }
+import type { OutputStream } from './sandbox.js';
 
 /** Which jobs `list` returns: newest first (by `created_at`, then job id), at most `limit`. */
 export interface JobQuery {
@@ -27,10 +28,24 @@ export interface JobPage {
   next_cursor?: string;
 }
 
+export interface FollowOptions {
+  /** Ends the subscription. */
+  signal: AbortSignal;
+}
+
 export interface WaitOptions {
   signal?: AbortSignal;
   /** Give up after this long and return the current (non-final) record. */
   timeoutMs?: number;
+}
+
+/** One line a running job printed (live logs). */
+export interface LogLine {
+  stream: OutputStream;
+  /** The line without its newline (cut at the engine's line limit). */
+  line: string;
+  /** When the worker read it, ms since the epoch. */
+  t: number;
 }
 
 /**
@@ -78,6 +93,25 @@ export interface ResultSink {
   heartbeat?(host: HostInfo, ttlMs: number): Promise<void>;
   /** Every presence entry still alive, any order. */
   hosts?(): Promise<HostInfo[]>;
+   * Live logs: appends lines of a running job, in order, for `followLogs` of any
+   * controller. The worker awaits it before it publishes the final record. A
+   * store keeps a bounded number of lines per job (and drops them with the job).
+   */
+  appendLogs?(jobId: string, lines: LogLine[]): Promise<void>;
+  /**
+   * Delivers the job's lines appended so far, then each new batch as it is
+   * appended (no line twice, none left out), and resolves with the final record
+   * once every line appended before it was published has been delivered.
+   * Resolves undefined for an unknown job, when `signal` aborts, or on close;
+   * nothing is delivered after it resolves.
+   */
+  followLogs?(jobId: string, onLines: (lines: LogLine[]) => void, opts: FollowOptions): Promise<JobRecord | undefined>;
+  /**
+   * Job status changes of every job (created, running, final), as records
+   * without their `logs` (and without a `result` over 16 KiB, which GET /jobs/{id} has).
+   * Resolves once listening; events flow until `signal` aborts.
+   */
+  watchJobs?(onJob: (record: JobRecord) => void, opts: FollowOptions): Promise<void>;
   /** Proves at start-up that the store is reachable; throws a NanoGridError naming the fix. */
   check?(): Promise<void>;
   close(): Promise<void>;

@@ -165,6 +165,14 @@ export const RESULT_MARKER = '\u001eNANOGRID_RESULT ';
 /** Prefix of the line a warm server prints before each result: `{ logs, outputs }`. */
 export const META_MARKER = '\u001eNANOGRID_META ';
 
+/**
+ * Prefix of a line a warm server prints while a call runs: a JSON string, a
+ * chunk of what the handler printed to stdout (live logs). JSON keeps the
+ * chunk on one line and escapes every control character, so a function that
+ * prints a marker itself cannot forge a frame. Ignored between calls.
+ */
+export const LOG_MARKER = '\u001eNANOGRID_LOG ';
+
 /** What a warm server writes to stderr after each call: that call's stderr is complete. */
 export const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 

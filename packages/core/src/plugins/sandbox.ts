@@ -7,6 +7,16 @@ export const MAX_OUTPUT_FILES = 10_000;
 /** Space of a run's /tmp and /output together, MiB, when its spec names none. */
 export const DEFAULT_DISK_MB = 512;
 
+/** Which output a chunk came from. */
+export type OutputStream = 'stdout' | 'stderr';
+
+/**
+ * Receives a run's output while it runs, in chunks as they arrive (not lines;
+ * a Buffer may end inside a UTF-8 character). Called synchronously from the
+ * sandbox's stream handlers: it must be cheap and must not throw.
+ */
+export type OutputListener = (stream: OutputStream, chunk: Buffer | string) => void;
+
 /** One run of a command over a code directory: a function invocation or a build. */
 export interface SandboxRunSpec {
   /** Container image (Docker sandbox); the process sandbox uses the host's toolchain instead. */
@@ -44,6 +54,12 @@ export interface SandboxRunSpec {
   /** Labels for the container / process group (job id, function id …). */
   labels?: Record<string, string>;
   signal?: AbortSignal;
+  /**
+   * Live output: stdout and stderr chunks while the run goes on (the result's
+   * `stdout`/`stderr` are unchanged). A warm call reports its handler's prints
+   * (LOG frames) as `stdout` and its stderr as `stderr`.
+   */
+  onOutput?: OutputListener;
 }
 
 export interface SandboxRunResult {

@@ -267,6 +267,7 @@ export function processSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
           maxStderrBytes: spec.maxStderrBytes ?? 1024 * 1024,
           pageBytes,
           ...(spec.signal ? { signal: spec.signal } : {}),
+          ...(spec.onOutput ? { onOutput: spec.onOutput } : {}),
           ...(status
             ? {
                 statusPipe: status,

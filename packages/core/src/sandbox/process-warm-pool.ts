@@ -201,7 +201,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
   }
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
-    i.stderr.reset(spec.maxStderrBytes ?? MiB);
+    i.stderr.reset(spec.maxStderrBytes ?? MiB, spec.onOutput);
     const t0 = performance.now();
     const limit = spec.memoryMb > 0 ? spec.memoryMb * MiB : 0;
     let timedOut = false;
@@ -237,7 +237,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       kill();
     }, spec.timeoutMs);
     spec.signal?.addEventListener('abort', kill, { once: true });
-    const answer = await i.channel.call(spec.invocationEnv).finally(() => {
+    const answer = await i.channel.call(spec.invocationEnv, spec.onOutput).finally(() => {
       clearInterval(sampler);
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', kill);

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { NanoGridError } from '../errors.js';
-import type { SandboxRunResult } from '../plugins/sandbox.js';
+import type { OutputListener, SandboxRunResult } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { ProcessTree } from './process-tree.js';
 
@@ -24,6 +24,8 @@ export interface SupervisedRun {
   /** Page size of this host (see `pageSize()`). */
   pageBytes: number;
   signal?: AbortSignal;
+  /** Hears stdout and stderr as they come (live logs). */
+  onOutput?: OutputListener;
   /** When given, the child gets a pipe on fd 3 whose bytes land here (bubblewrap's `--json-status-fd 3`). */
   statusPipe?: CappedBuffer;
   /** Written to the child's fd 5, then closed (bubblewrap's `--args 5`). */
@@ -126,8 +128,15 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
       run.signal?.removeEventListener('abort', onAbort);
     };
 
-    out.on('data', (chunk: Buffer) => stdout.write(chunk));
-    err.on('data', (chunk: Buffer) => stderr.write(chunk));
+    const live = run.onOutput;
+    out.on('data', (chunk: Buffer) => {
+      stdout.write(chunk);
+      live?.('stdout', chunk);
+    });
+    err.on('data', (chunk: Buffer) => {
+      stderr.write(chunk);
+      live?.('stderr', chunk);
+    });
     status?.on('data', (chunk: Buffer) => run.statusPipe?.write(chunk));
     stdin.on('error', () => {
       // EPIPE: the program exited or closed stdin without reading it all; not an error of the run.

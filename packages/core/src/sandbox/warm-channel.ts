@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { META_MARKER, RESULT_MARKER, STDERR_END } from '../plugins/runtime-plugin.js';
-import type { WarmRunResult } from '../plugins/sandbox.js';
+import { LOG_MARKER, META_MARKER, RESULT_MARKER, STDERR_END } from '../plugins/runtime-plugin.js';
+import type { OutputListener, WarmRunResult } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 
 /** What a warm server reports before each result line. */
@@ -33,12 +33,15 @@ export type WarmExchange =
 
 /**
  * The line protocol of a warm server (see runtime-python's serve.py): one
- * `{"env": {...}}` line in; one `META_MARKER {...}` line and one
+ * `{"env": {...}}` line in; any number of `LOG_MARKER "<chunk>"` lines while
+ * the call runs (its live stdout), then one `META_MARKER {...}` line and one
  * `RESULT_MARKER {...}` line out. Shared by the Docker and process pools.
  */
 export class WarmChannel {
   private readonly lines: string[] = [];
   private waiter: ((line: string | undefined) => void) | undefined;
+  /** The current call's live-output listener. */
+  private onOutput: OutputListener | undefined;
   ended = false;
 
   constructor(
@@ -47,6 +50,8 @@ export class WarmChannel {
   ) {
     const rl = createInterface({ input: stdout, crlfDelay: Infinity });
     rl.on('line', (line) => {
+      // Log frames go to the call's listener and are never queued: one that comes late is dropped.
+      if (line.startsWith(LOG_MARKER)) return this.log(line);
       const w = this.waiter;
       this.waiter = undefined;
       if (w) w(line);
@@ -71,11 +76,32 @@ export class WarmChannel {
     this.stdin.write(`${JSON.stringify(value)}\n`);
   }
 
-  /** Sends one invocation and reads its two answer lines. */
-  async call(env: Record<string, string>): Promise<WarmExchange> {
+  /** Sends one invocation and reads its two answer lines; log frames meanwhile go to `onOutput`. */
+  async call(env: Record<string, string>, onOutput?: OutputListener): Promise<WarmExchange> {
     const stale = this.lines.shift();
     if (stale !== undefined)
       return { kind: 'garbage', message: `the warm instance wrote between calls: ${stale.slice(0, 200)}` };
+    this.onOutput = onOutput;
+    try {
+      return await this.exchange(env);
+    } finally {
+      this.onOutput = undefined;
+    }
+  }
+
+  private log(line: string): void {
+    const listener = this.onOutput;
+    if (!listener) return;
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(line.slice(LOG_MARKER.length));
+    } catch {
+      return; // a broken frame loses a piece of live output, never the call
+    }
+    if (typeof chunk === 'string' && chunk !== '') listener('stdout', chunk);
+  }
+
+  private async exchange(env: Record<string, string>): Promise<WarmExchange> {
     this.send({ env });
     const first = await this.next();
     if (first === undefined) return { kind: 'ended' };
@@ -141,29 +167,38 @@ export class WarmStderr {
   private held = Buffer.alloc(0);
   private ends = 0;
   private waiter: (() => void) | undefined;
+  /** The current call's live-output listener (marks left out). */
+  private onOutput: OutputListener | undefined;
 
   constructor(private readonly maxBytes: number) {
     this.buf = new CappedBuffer(maxBytes, 'tail');
   }
 
-  /** Starts a call: what is kept so far belongs to no call. */
-  reset(maxBytes = this.maxBytes): void {
+  /** Starts a call: what is kept so far belongs to no call; `onOutput` hears this call's stderr as it comes. */
+  reset(maxBytes = this.maxBytes, onOutput?: OutputListener): void {
     this.buf = new CappedBuffer(maxBytes, 'tail');
     this.ends = 0;
+    this.onOutput = onOutput;
+  }
+
+  private keep(data: Buffer): void {
+    this.buf.write(data);
+    // Only until the call's mark: what a call's leftovers write later belongs to no job.
+    if (this.ends === 0) this.onOutput?.('stderr', data);
   }
 
   write(chunk: Buffer): void {
     let data = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
     this.held = Buffer.alloc(0);
     for (let at = data.indexOf(END_BYTES); at >= 0; at = data.indexOf(END_BYTES)) {
-      if (at > 0) this.buf.write(data.subarray(0, at));
+      if (at > 0) this.keep(data.subarray(0, at));
       data = data.subarray(at + END_BYTES.length);
       this.ends++;
     }
     // Hold back a tail that could be the beginning of a mark.
     let keep = Math.min(END_BYTES.length - 1, data.length);
     while (keep > 0 && !END_BYTES.subarray(0, keep).equals(data.subarray(data.length - keep))) keep--;
-    if (data.length - keep > 0) this.buf.write(data.subarray(0, data.length - keep));
+    if (data.length - keep > 0) this.keep(data.subarray(0, data.length - keep));
     this.held = Buffer.from(data.subarray(data.length - keep));
     if (this.ends > 0 && this.waiter) {
       const w = this.waiter;

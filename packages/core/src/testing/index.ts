@@ -1,6 +1,7 @@
 // Conformance suites: one per interface, each taking a factory.
 export * from './queue-source-suite.js';
 export * from './result-sink-suite.js';
+export * from './live-events-suite.js';
 export * from './storage-backend-suite.js';
 export * from './sandbox-suite.js';
 export * from './hostile-cases.js';

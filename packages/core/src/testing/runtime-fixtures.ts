@@ -30,6 +30,12 @@ export interface RuntimeFixtures {
   scriptExit: RuntimeFixture;
   /** Handler that prints `log line {i}` for i in 0 … event.lines - 1 to stdout, then returns `{ done: true }`. */
   logs: RuntimeFixture;
+  /**
+   * Handler that prints the line `event.text` to stdout and `err ` + `event.text` to stderr, waits
+   * `event.waitMs` ms (a timer), prints the line `done` to stdout, then returns `{ printed: event.text }`.
+   * Live logs: the first lines must reach the host while it waits.
+   */
+  liveLogs: RuntimeFixture;
   /** Handler that writes `event.text` to `out.txt` in the output directory, then returns `{ written: true }`. */
   output: RuntimeFixture;
   /** Handler that imports a second file of the code directory and returns `{ answer: 42 }` computed there. */

@@ -5,9 +5,10 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invoke, type InvokeOutcome } from '../engine/invoke.js';
 import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
-import type { Sandbox } from '../plugins/sandbox.js';
+import type { OutputListener, Sandbox } from '../plugins/sandbox.js';
 import type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
 import { lambdaCases } from './test-runtime-lambda.js';
+import { liveOutputCases } from './test-runtime-live.js';
 
 export type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
 
@@ -36,10 +37,17 @@ export interface RuntimeHarness {
   /** Writes a fixture with the runtime's bootstrap into a fresh code directory. */
   prepare(fixture: RuntimeFixture): Promise<PreparedFixture>;
   /** One invocation of a prepared fixture (warm mode: on its instance, started by the first call). */
-  call(prepared: PreparedFixture, payload: unknown, extra?: { env?: Record<string, string> }): Promise<RunOutcome>;
+  call(prepared: PreparedFixture, payload: unknown, extra?: CallExtras): Promise<RunOutcome>;
   /** prepare + call. */
   run(fixture: RuntimeFixture, payload: unknown): Promise<RunOutcome>;
   expectOk(outcome: InvokeOutcome): unknown;
+}
+
+/** What a case may add to one invocation. */
+export interface CallExtras {
+  env?: Record<string, string>;
+  /** Hears the run's output while it runs. */
+  onOutput?: OutputListener;
 }
 
 export interface PreparedFixture {
@@ -88,11 +96,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
     }
 
     /** Runs a prepared fixture with its own output directory. */
-    async function call(
-      prepared: PreparedFixture,
-      payload: unknown,
-      extra: { env?: Record<string, string> } = {},
-    ): Promise<RunOutcome> {
+    async function call(prepared: PreparedFixture, payload: unknown, extra: CallExtras = {}): Promise<RunOutcome> {
       const { fixture, codeDir } = prepared;
       const outputDir = join(prepared.dir, `output-${randomUUID()}`);
       await mkdir(outputDir, { recursive: true });
@@ -115,6 +119,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
         network: 'none',
         aiEndpoint: AI_ENDPOINT,
         ...(extra.env ? { env: extra.env } : {}),
+        ...(extra.onOutput ? { onOutput: extra.onOutput } : {}),
         ...(mode === 'warm' ? { warmKey: prepared.key } : {}),
       });
       if (mode === 'warm' && sandbox.runWarm) expect(outcome.start, 'served by a warm instance').toBeDefined();
@@ -233,6 +238,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
     });
 
     lambdaCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
+    liveOutputCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
   });
 }
 
