@@ -1,5 +1,6 @@
 import type { JobPatch, JobRecord, JobStatus } from '../job.js';
 import type { HostInfo } from '../telemetry/host-info.js';
+import type { OutputStream } from './sandbox.js';
 
 /** One write to a counter hash (the per-minute statistics): fields added to, fields raised to a maximum. */
 export interface CounterUpdate {
@@ -9,7 +10,6 @@ export interface CounterUpdate {
   /** The field keeps the larger of its value and this one. */
   max?: Record<string, number>;
 }
-import type { OutputStream } from './sandbox.js';
 
 /** Which jobs `list` returns: newest first (by `created_at`, then job id), at most `limit`. */
 export interface JobQuery {
@@ -93,6 +93,7 @@ export interface ResultSink {
   heartbeat?(host: HostInfo, ttlMs: number): Promise<void>;
   /** Every presence entry still alive, any order. */
   hosts?(): Promise<HostInfo[]>;
+  /**
    * Live logs: appends lines of a running job, in order, for `followLogs` of any
    * controller. The worker awaits it before it publishes the final record. A
    * store keeps a bounded number of lines per job (and drops them with the job).
