@@ -16,6 +16,7 @@ const packages = [
   'storage-s3',
   'storage-gcs',
   'sqlite',
+  'ui',
 ];
 
 export default defineConfig({

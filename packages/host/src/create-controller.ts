@@ -11,6 +11,7 @@ import {
   type StorageBackend,
   consoleLogger,
 } from '@nanogrid/core';
+import { uiRoutes } from '@nanogrid/ui';
 import { type Context, Hono } from 'hono';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
@@ -75,6 +76,8 @@ export interface ControllerDeps {
    * Absent: those routes answer BAD_REQUEST saying so. See hostTelemetry().
    */
   system?: SystemSource;
+  /** Serve the web dashboard at `/ui/`. @default true */
+  ui?: boolean;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -163,6 +166,11 @@ export function createController(deps: ControllerDeps): Hono {
   // The API's contract (generated from http/api-routes.ts), open like /health for tooling.
   let doc: ReturnType<typeof openApiDocument> | undefined;
   app.get('/openapi.json', (c) => c.json((doc ??= openApiDocument())));
+
+  // The dashboard's page and code are open (they hold no data); every call they make sends the key.
+  if (deps.ui !== false) {
+    app.route('/', uiRoutes({ auth: (http.apiKeys?.length ?? 0) > 0 }));
+  }
 
   // Everything below needs a key when keys are configured.
   app.use('*', auth);

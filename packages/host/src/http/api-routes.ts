@@ -17,8 +17,8 @@ export interface ApiRoute {
   operation: ZodOpenApiOperationObject;
 }
 
-/** Routes under these prefixes are another API with its own contract: the AWS Lambda API. */
-export const UNDOCUMENTED_PREFIXES = ['/2015-03-31'] as const;
+/** Routes under these prefixes are not this API: the AWS Lambda API (its own contract) and the web dashboard. */
+export const UNDOCUMENTED_PREFIXES = ['/2015-03-31', '/ui'] as const;
 
 /** Methods a function's HTTP endpoint is documented with (it answers any). */
 export const ENDPOINT_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;

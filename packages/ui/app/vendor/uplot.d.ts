@@ -1,0 +1,2 @@
+// Served from uPlot's ES module build.
+export { default } from 'uplot';
