@@ -276,8 +276,8 @@ export interface HostInfo {
 export interface BackendHealth {
   role: 'queue' | 'results' | 'storage';
   name: string;
-  /** `unchecked`: the plugin has no check(). */
-  status: 'ok' | 'failing' | 'unchecked';
+  /** Its check() (or one read when it has none) answered within 2 s, or not. */
+  status: 'ok' | 'failing';
   latency_ms?: number;
   error?: { code: string; message: string };
 }

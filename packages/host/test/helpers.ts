@@ -86,7 +86,10 @@ export async function startTestHost(
     { runtimes: [], cwd: dir, logger: silentLogger, pickSandbox: sandboxPicker() },
   );
   nanogrid.worker?.start();
-  const telemetry = hostTelemetry(nanogrid);
+  const telemetry = hostTelemetry(
+    nanogrid,
+    config.presence?.intervalMs !== undefined ? { intervalMs: config.presence.intervalMs } : {},
+  );
   // Every answer a test gets through this host is checked against the API's document.
   const app = checkedByContract(
     createController({

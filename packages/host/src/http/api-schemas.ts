@@ -303,7 +303,9 @@ export const BackendHealthSchema = z
   .object({
     role: z.enum(['queue', 'results', 'storage']),
     name: z.string(),
-    status: z.enum(['ok', 'failing', 'unchecked']).meta({ description: 'unchecked: the plugin has no check()' }),
+    status: z
+      .enum(['ok', 'failing'])
+      .meta({ description: 'Its check() (or one read when it has none) answered within 2 s, or not' }),
     latency_ms: z.number().optional(),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })

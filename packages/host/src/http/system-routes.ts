@@ -34,18 +34,21 @@ export interface SystemSource {
 export interface BackendHealth {
   role: 'queue' | 'results' | 'storage';
   name: string;
-  /** `unchecked`: the plugin has no `check()`. */
-  status: 'ok' | 'failing' | 'unchecked';
+  status: 'ok' | 'failing';
   latency_ms?: number;
   error?: { code: string; message: string };
 }
 
+/** Key read by the probe of a plugin without `check()`: an answer (found or not) proves the backend answers. */
+const PROBE_KEY = 'nanogrid-health-probe';
+
+/** The plugin's `check()`, or a read that costs one round trip; slower than `timeoutMs` counts as failing. */
 async function health(
   role: BackendHealth['role'],
-  plugin: { name: string; check?(): Promise<void> },
+  name: string,
+  probe: () => Promise<unknown>,
   timeoutMs: number,
 ): Promise<BackendHealth> {
-  if (!plugin.check) return { role, name: plugin.name, status: 'unchecked' };
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -55,11 +58,11 @@ async function health(
     );
   });
   try {
-    await Promise.race([plugin.check(), timeout]);
-    return { role, name: plugin.name, status: 'ok', latency_ms: Math.round((performance.now() - started) * 10) / 10 };
+    await Promise.race([probe(), timeout]);
+    return { role, name, status: 'ok', latency_ms: Math.round((performance.now() - started) * 10) / 10 };
   } catch (err) {
-    const e = toNanoGridError(err, 'BACKEND_UNAVAILABLE', plugin.name);
-    return { role, name: plugin.name, status: 'failing', error: { code: e.code, message: e.message } };
+    const e = toNanoGridError(err, 'BACKEND_UNAVAILABLE', name);
+    return { role, name, status: 'failing', error: { code: e.code, message: e.message } };
   } finally {
     clearTimeout(timer);
   }
@@ -77,13 +80,14 @@ export function systemRoutes(app: Hono, source: SystemSource | undefined): void 
         'this controller was created without a system source (createController({ system }))',
       );
     const t = source.checkTimeoutMs ?? 2000;
+    const { queue, results, storage } = source;
     const [hosts, depth, backends] = await Promise.all([
       orElse(liveHosts(source.results), undefined as HostInfo[] | undefined),
       orElse(source.queue.depth(), null as number | null),
       Promise.all([
-        health('queue', source.queue, t),
-        health('results', source.results, t),
-        health('storage', source.storage, t),
+        health('queue', queue.name, () => (queue.check ? queue.check() : queue.depth()), t),
+        health('results', results.name, () => (results.check ? results.check() : results.get(PROBE_KEY)), t),
+        health('storage', storage.name, () => (storage.check ? storage.check() : storage.head(PROBE_KEY)), t),
       ]),
     ]);
     const seen = hosts ?? [];
