@@ -172,6 +172,10 @@ export interface Job {
   function_name?: string;
   function_version?: number;
   status: JobStatus;
+  /** The event it was submitted with (kept up to 64 KiB of JSON). */
+  payload?: unknown;
+  /** Size of a payload too large to keep, bytes. */
+  payload_bytes?: number;
   /** Present once completed (null when the function returned nothing). */
   result?: unknown;
   error?: JobError;

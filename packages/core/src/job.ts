@@ -52,6 +52,9 @@ export type CallbackFormat = 'json' | 'slack';
 /** What started a job: an API call (`/run`, the Lambda API), an HTTP endpoint, or a schedule. */
 export type JobTrigger = 'api' | 'http' | 'schedule';
 
+/** Payloads up to this many bytes of JSON are kept in the job record; larger ones only by their size. */
+export const JOB_PAYLOAD_KEPT_BYTES = 64 * 1024;
+
 /** Job state as kept by a ResultSink and shown by `GET /status/:job_id`. */
 export interface JobRecord {
   job_id: string;
@@ -62,6 +65,10 @@ export interface JobRecord {
   /** The version that runs (or ran) it. */
   function_version?: number;
   status: JobStatus;
+  /** The event it was submitted with, kept when its JSON is at most JOB_PAYLOAD_KEPT_BYTES (the dashboard shows it). */
+  payload?: unknown;
+  /** Size of a payload too large to keep in the record, bytes of JSON. */
+  payload_bytes?: number;
   created_at: string;
   updated_at: string;
   started_at?: string;

@@ -109,3 +109,28 @@ describe('GET /functions/{ref}/stats, /stats/functions, /system (one host)', () 
     for (const b of body.backends) expect(b.status).not.toBe('failing');
   });
 });
+
+describe('GET /jobs/{id}: the payload a job was submitted with', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await makeHost();
+    await deploy(host.app, 'pl-echo', HELLO_PY);
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('is kept up to 64 KiB of JSON; a larger one is shown by its size only', async () => {
+    const small = { name: 'Ada', nested: { list: [1, 'ü', null] } };
+    const ran = (await (await run(host.app, { function: 'pl-echo', payload: small })).json()) as { job_id: string };
+    const job = await get<{ payload?: unknown; payload_bytes?: number; result: unknown }>(host, `/jobs/${ran.job_id}`);
+    expect(job.body).toMatchObject({ payload: small, result: { message: 'Hello, Ada!' } });
+    expect(job.body.payload_bytes).toBeUndefined();
+
+    const big = { name: 'x'.repeat(70 * 1024) };
+    const bigRun = (await (await run(host.app, { function: 'pl-echo', payload: big })).json()) as { job_id: string };
+    const bigJob = await get<{ payload?: unknown; payload_bytes?: number }>(host, `/jobs/${bigRun.job_id}`);
+    expect(bigJob.body.payload).toBeUndefined();
+    expect(bigJob.body.payload_bytes).toBe(JSON.stringify(big).length);
+  });
+});

@@ -3,7 +3,7 @@ import { ENGINE_OPTIONS, LOGGER, QUEUE, RESULTS } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
 import { NanoGridError, toNanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
-import { type JobMessage, type JobRecord, type JobTrigger, isFinalStatus } from '../job.js';
+import { JOB_PAYLOAD_KEPT_BYTES, type JobMessage, type JobRecord, type JobTrigger, isFinalStatus } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../plugins/queue-source.js';
 import type { JobPage, JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
@@ -74,6 +74,8 @@ export class JobService {
       function_name: fn.function_name,
       function_version: fn.version,
       status: 'pending',
+      // Kept for the dashboard's job view; a large one by its size only (records stay small).
+      ...(size <= JOB_PAYLOAD_KEPT_BYTES ? { payload: payload ?? {} } : { payload_bytes: size }),
       created_at: now,
       updated_at: now,
       output_files: [],

@@ -50,5 +50,8 @@ export function slackMessage(record: JobRecord, functionName?: string): Record<s
 
 /** The body posted for a final job in the given format. */
 export function callbackBody(record: JobRecord, format: CallbackFormat, functionName?: string): string {
-  return JSON.stringify(format === 'slack' ? slackMessage(record, functionName) : record);
+  if (format === 'slack') return JSON.stringify(slackMessage(record, functionName));
+  // The callback's record is what it was before payloads were kept: the caller sent the payload.
+  const { payload: _payload, payload_bytes: _bytes, ...rest } = record;
+  return JSON.stringify(rest);
 }

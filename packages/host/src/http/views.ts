@@ -22,6 +22,8 @@ export function jobView(r: JobRecord): Job {
     ...(r.function_name !== undefined ? { function_name: r.function_name } : {}),
     ...(r.function_version !== undefined ? { function_version: r.function_version } : {}),
     status: r.status,
+    ...(r.payload !== undefined ? { payload: r.payload } : {}),
+    ...(r.payload_bytes !== undefined ? { payload_bytes: r.payload_bytes } : {}),
     ...(r.status === 'completed' ? { result: r.result ?? null } : r.result !== undefined ? { result: r.result } : {}),
     ...(r.error ? { error: r.error } : {}),
     output_files: r.output_files ?? [],
