@@ -1,4 +1,4 @@
-import { NanoGridError, isFinalStatus } from '@nanogrid/core';
+import { NanoGridError, isFinalStatus, jobEventRecord } from '@nanogrid/core';
 import type { JobPatch, JobQuery, JobRecord, ResultSink, WaitOptions } from '@nanogrid/core';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import { RedisLink } from './connection.js';
@@ -6,6 +6,7 @@ import type { RedisConnectionOptions } from './connection.js';
 import { redisJobIndex } from './redis-job-index.js';
 import { redisTelemetry } from './redis-telemetry.js';
 import { CLAIM, WRITE_RECORD } from './result-scripts.js';
+import { RedisLive } from './redis-live.js';
 
 export interface RedisResultsOptions extends RedisConnectionOptions {
   /** Plugin name shown in logs and errors. @default 'redis-results' */
@@ -19,6 +20,8 @@ export interface RedisResultsOptions extends RedisConnectionOptions {
    * subscriber of the original keeps working. @default 'result:'
    */
   channelPrefix?: string;
+  /** Live-log lines kept per job (a list expiring with the record). @default 20_000 */
+  maxLogLinesPerJob?: number;
 }
 
 export interface RedisResults extends ResultSink {
@@ -28,6 +31,8 @@ export interface RedisResults extends ResultSink {
   channel(jobId: string): string;
   /** Pending `wait` calls (for leak checks). */
   waiting(): number;
+  /** Pub/sub listeners of this instance (waits, log followers, job watchers), for leak checks. */
+  followers(): number;
 }
 
 /** Tries of read-merge-write before giving up under contention (each retry means another writer won). */
@@ -53,6 +58,12 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
   const key = (jobId: string) => `${link.prefix}job:${jobId}`;
   const channel = (jobId: string) => `${channelPrefix}${jobId}`;
   const index = redisJobIndex(link, ttlSec, key);
+  const live = new RedisLive(link, subscriber, {
+    ttlSec,
+    maxLinesPerJob: opts.maxLogLinesPerJob ?? 20_000,
+    recordKey: key,
+    resultChannel: channel,
+  });
 
   const read = (jobId: string) =>
     link.run(async (c) => {
@@ -64,8 +75,16 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
   const write = (record: JobRecord, expected: string) => {
     const json = JSON.stringify(record);
     const notify = isFinalStatus(record.status) ? channel(record.job_id) : '';
+    const event = jobEventRecord(record);
+    const eventJson = event === record ? '' : JSON.stringify(event);
     return link.run(async (c) =>
-      Number(await WRITE_RECORD.run(c, [key(record.job_id)], [expected, record.status, json, ttlSec, notify])),
+      Number(
+        await WRITE_RECORD.run(
+          c,
+          [key(record.job_id)],
+          [expected, record.status, json, ttlSec, notify, live.jobsChannel, eventJson],
+        ),
+      ),
     );
   };
 
@@ -171,6 +190,21 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       void p.finally(() => running.delete(p)).catch(() => undefined);
       return p;
     },
+    appendLogs(jobId, lines) {
+      return live.append(jobId, lines);
+    },
+    followLogs(jobId, onLines, followOpts) {
+      const p = live.follow(jobId, onLines, followOpts);
+      running.add(p);
+      void p.finally(() => running.delete(p)).catch(() => undefined);
+      return p;
+    },
+    watchJobs(onJob, followOpts) {
+      return live.watch(onJob, followOpts);
+    },
+    followers() {
+      return subscriber.size();
+    },
     waiting() {
       return stops.size;
     },
@@ -179,6 +213,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       closed = true;
       // Answer pending waiters with what is known, then release the connections.
       for (const stop of [...stops]) stop();
+      live.close();
       await Promise.allSettled([...running]);
       subscriber.close();
       await link.close();

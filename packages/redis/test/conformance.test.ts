@@ -1,4 +1,4 @@
-import { testQueueSource, testResultSink } from '@nanogrid/core/testing';
+import { testLiveEvents, testQueueSource, testResultSink } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { redisQueue, redisResults } from '../src/index.js';
 import type { RedisQueue } from '../src/index.js';
@@ -36,4 +36,18 @@ describe.skipIf(!env.ready)('redis conformance (real redis-server)', () => {
       }),
     { waiters: 100 },
   );
+
+  testLiveEvents('redisResults (two instances: a worker and another controller)', async () => {
+    const keyPrefix = uniquePrefix('live');
+    const writer = redisResults({ connection: server.url, keyPrefix });
+    const reader = redisResults({ connection: server.url, keyPrefix });
+    return {
+      writer,
+      reader,
+      listeners: () => reader.followers(),
+      cleanup: async () => {
+        await Promise.all([writer.close(), reader.close()]);
+      },
+    };
+  });
 });

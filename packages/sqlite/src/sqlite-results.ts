@@ -4,6 +4,8 @@ import {
   type JobPatch,
   type JobQuery,
   type JobRecord,
+  InProcessLive,
+  type LogLine,
   NanoGridError,
   type ResultSink,
   type WaitOptions,
@@ -30,6 +32,8 @@ export interface SqliteResultsOptions extends SqliteSource {
 export interface SqliteResults extends ResultSink {
   /** Pending `wait` calls (for leak checks). */
   waiting(): number;
+  /** Live-log followers and job watchers registered now (for leak checks). */
+  followers(): number;
   /** Start-up check: the file answers. */
   check(): Promise<void>;
   /** Bytes of records held now (what counts against `maxBytes`). */
@@ -44,6 +48,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * Job records in a SQLite file, with a TTL and `wait()`. The file is owned by
  * one host, so waiters are woken in-process when a final record is written;
  * records finished before a crash or restart are read back from the file.
+ * Live logs and job events are in-process too (the host that owns the file
+ * runs its jobs): lines of running jobs are held in memory, not in the file.
  */
 export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   const name = opts.name ?? 'sqlite-results';
@@ -192,14 +198,22 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   };
 
   const current = (jobId: string) => guard(() => live(jobId, Date.now()))?.record;
+  // Events go out once a write is in the file, like the answers to waiters.
+  const hub = new InProcessLive(async (jobId) => (database.open ? current(jobId) : undefined));
 
   return {
     name,
     async create(record: JobRecord) {
-      await write(() => create(record, Date.now()));
+      await write(
+        () => create(record, Date.now()),
+        () => hub.jobChanged(record),
+      );
     },
     async update(jobId: string, patch: JobPatch) {
-      return write(() => update(jobId, patch, Date.now()));
+      return write(
+        () => update(jobId, patch, Date.now()),
+        (next) => next && hub.jobChanged(next),
+      );
     },
     async get(jobId: string) {
       return current(jobId);
@@ -254,7 +268,11 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       // Waiters are answered once the final record is in the file, never before.
       const written = await write(
         () => publish(final, Date.now()),
-        (record) => record && notify(record),
+        (record) => {
+          if (!record) return;
+          hub.jobChanged(record);
+          notify(record);
+        },
       );
       return written !== undefined;
     },
@@ -294,6 +312,18 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
         if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
       });
     },
+    async appendLogs(jobId: string, lines: LogLine[]) {
+      hub.append(jobId, lines);
+    },
+    followLogs(jobId, onLines, followOpts) {
+      return hub.follow(jobId, onLines, followOpts);
+    },
+    watchJobs(onJob, followOpts) {
+      return hub.watch(onJob, followOpts);
+    },
+    followers() {
+      return hub.listeners();
+    },
     waiting() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
@@ -308,6 +338,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     async close() {
       if (closed) return;
       closed = true;
+      hub.close();
       // Answer the waiters with what is known, then let go of the file.
       for (const [jobId, set] of [...listeners]) {
         let record: JobRecord | undefined;

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testQueueSource, testResultSink } from '@nanogrid/core/testing';
+import { testLiveEvents, testQueueSource, testResultSink } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { type SqliteQueue, sqliteQueue, sqliteResults } from '../src/index.js';
 
@@ -32,4 +32,9 @@ describe('sqlite conformance', () => {
     async ({ ttlSec }) => sqliteResults({ file: file(), ...(ttlSec === undefined ? {} : { ttlSec }) }),
     { waiters: 100, bounded: async (maxBytes) => sqliteResults({ file: file(), maxBytes }) },
   );
+
+  testLiveEvents('sqliteResults', async () => {
+    const sink = sqliteResults({ file: file() });
+    return { writer: sink, reader: sink, listeners: () => sink.followers(), cleanup: () => sink.close() };
+  });
 });

@@ -8,10 +8,10 @@ export const JOB_EVENT_MAX_RESULT_BYTES = 16 * 1024;
  * stream) and without a large `result`, so a busy host's events stay small.
  */
 export function jobEventRecord(record: JobRecord): JobRecord {
+  const big = record.result !== undefined && (JSON.stringify(record.result)?.length ?? 0) > JOB_EVENT_MAX_RESULT_BYTES;
+  if (record.logs === undefined && !big) return record; // the same object: nothing to leave out
   const { logs: _logs, ...rest } = record;
-  if (rest.result === undefined) return rest;
-  const size = JSON.stringify(rest.result)?.length ?? 0;
-  if (size <= JOB_EVENT_MAX_RESULT_BYTES) return rest;
+  if (!big) return rest;
   const { result: _result, ...small } = rest;
   return small;
 }
