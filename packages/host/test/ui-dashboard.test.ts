@@ -179,10 +179,24 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await expect.poll(() => seriesPixels(page, 'Invocations per minute', [47, 111, 222])).toBeGreaterThan(10);
     await page.screenshot({ path: join(shotDir, 'ui-function.png'), fullPage: true });
 
-    // Phone width: nothing wider than the screen (tables scroll in their own box).
+    // The system page: this host as controller and worker, the queue, the backends' health.
+    await page.getByRole('link', { name: 'System' }).click();
+    await page.getByTestId('system-facts').waitFor();
+    expect(await text(page.getByTestId('system-facts'))).toMatch(/Queue.*\d+ waiting/s);
+    await page.getByRole('heading', { name: /Backends/ }).waitFor();
+    expect(
+      await page
+        .getByRole('row')
+        .filter({ hasText: /queue|results|storage/ })
+        .count(),
+    ).toBeGreaterThanOrEqual(3);
+    await page.screenshot({ path: join(shotDir, 'ui-system.png'), fullPage: true });
+
+    // Phone width: nothing wider than the screen (tables scroll in their own box); the last hour's count.
     await page.setViewportSize({ width: 375, height: 800 });
     await page.goto(`${host.url}/ui/#/functions`);
-    await page.getByRole('link', { name: 'greet' }).waitFor();
+    const greetRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'greet' }) });
+    await expect.poll(() => text(greetRow.locator('td').nth(3))).toBe('1');
     const wide = await page.evaluate(() =>
       Array.from(document.querySelectorAll('body *'))
         .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))

@@ -1,4 +1,3 @@
-import { countByFunction, recentJobs } from '../job-stats.js';
 import { errorText, time } from '../format.js';
 import { href } from '../router.js';
 import { client } from '../session.js';
@@ -7,12 +6,14 @@ import type { FunctionInfo } from '../vendor/client/index.js';
 import { type VNode, html, useState } from '../vendor/htm-preact.js';
 import { DeployForm } from './deploy-form.js';
 
-const HOUR = 3_600_000;
-
 /** Every function at its latest version, its last hour of calls, deploy and delete. */
 export function FunctionsPage(): VNode {
   const fns = useAsync(() => client().listFunctions(), []);
-  const counts = useAsync(async () => countByFunction((await recentJobs(client(), { windowMs: HOUR })).jobs), []);
+  // Counted by the workers as jobs end (GET /stats/functions), keyed by function id.
+  const counts = useAsync(async () => {
+    const summary = await client().statsSummary({ window: '1h' });
+    return new Map(summary.functions.map((f) => [f.function_id, f]));
+  }, []);
   const [note, setNote] = useState<{ ok: boolean; text: string }>();
   const remove = async (f: FunctionInfo) => {
     if (!confirm(`Delete ${f.function_name} and every version of it?`)) return;
@@ -28,6 +29,7 @@ export function FunctionsPage(): VNode {
   return html`
     <h1>Functions</h1>
     ${fns.error ? html`<p class="error" role="alert">${errorText(fns.error)}</p>` : ''}
+    ${counts.error ? html`<p class="muted">Statistics unavailable: ${errorText(counts.error)}</p>` : ''}
     ${note && html`<p class=${note.ok ? 'ok' : 'error'} role="status">${note.text}</p>`}
     <div class="table-wrap">
       <table>
@@ -35,7 +37,7 @@ export function FunctionsPage(): VNode {
         <thead><tr><th>Name</th><th>Runtime</th><th>Version</th><th>Invocations</th><th>Errors</th><th>Deployed</th><th><span class="sr-only">Actions</span></th></tr></thead>
         <tbody>
           ${list.map((f) => {
-            const c = counts.data?.get(f.function_name);
+            const c = counts.data?.get(f.function_id);
             return html`<tr>
               <td><a href=${href.fn(f.function_name)}>${f.function_name}</a></td>
               <td>${f.runtime}</td>
