@@ -84,11 +84,10 @@ export class Executor {
 
   /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
   async execute(job: JobMessage, ctx: ExecuteContext): Promise<JobRecord> {
-    const base = await this.currentRecord(job);
-    if (isFinalStatus(base.status)) return base;
     const now = new Date().toISOString();
-
     if ('error' in ctx.fn) {
+      const base = await this.currentRecord(job);
+      if (isFinalStatus(base.status)) return base;
       if (isRetryable(ctx.fn.error)) throw ctx.fn.error;
       return this.finish(
         base,
@@ -97,20 +96,23 @@ export class Executor {
       );
     }
     const meta = ctx.fn.meta;
-    const updated = await this.results.update(job.job_id, {
-      status: 'running',
+    const patch = {
+      status: 'running' as const,
       started_at: now,
       attempts: ctx.attempt,
       worker: ctx.workerId,
       function_name: meta.function_name,
       function_version: meta.version,
-    });
+    };
+    // The update is the read: it answers undefined for a record that is final (cancelled, or finished by
+    // another delivery: the job does not run) or missing (a message that came without one: made now).
+    let updated = await this.results.update(job.job_id, patch);
     if (!updated) {
-      // Final since the first read (cancelled, or another delivery finished it): it does not run.
-      const latest = await this.results.get(job.job_id);
-      if (latest && isFinalStatus(latest.status)) return latest;
+      const base = await this.currentRecord(job);
+      if (isFinalStatus(base.status)) return base;
+      updated = (await this.results.update(job.job_id, patch)) ?? base;
     }
-    const running = updated ?? base;
+    const running = updated;
     const cancel = watchCancel(this.results, job.job_id, ctx.signal);
 
     const timeoutSec = Math.min(job.timeout ?? meta.timeout, this.options.maxTimeoutSec);

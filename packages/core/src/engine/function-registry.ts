@@ -167,13 +167,21 @@ export class FunctionRegistry {
 
   /** The versions of the function a reference's base names: tried as an id, then as a name. */
   private async idOf(ref: FunctionRef, raw: string): Promise<{ id: string; versions: number[] }> {
-    const tries = UUID_RE.test(ref.base) ? [ref.base] : [];
-    if (FUNCTION_NAME_RE.test(ref.base)) tries.push(functionIdOf(ref.base));
-    for (const id of tries) {
-      const versions = await this.cached(`l:${id}`, async () => (await this.store.scan(id)).committed);
+    // The name's id (a hash) only when the reference is not an id that exists: most calls name an id.
+    if (UUID_RE.test(ref.base)) {
+      const versions = await this.versionsOf(ref.base);
+      if (versions.length > 0) return { id: ref.base, versions };
+    }
+    if (FUNCTION_NAME_RE.test(ref.base)) {
+      const id = functionIdOf(ref.base);
+      const versions = await this.versionsOf(id);
       if (versions.length > 0) return { id, versions };
     }
     throw notFound(raw);
+  }
+
+  private versionsOf(id: string): Promise<number[]> {
+    return this.cached(`l:${id}`, async () => (await this.store.scan(id)).committed);
   }
 
   private async version(id: string, version: number, raw: string): Promise<FunctionMeta> {
