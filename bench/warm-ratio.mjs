@@ -1,18 +1,21 @@
 // The warm path against its floor, quickly, for profiling and iterating:
-//   node [--cpu-prof] bench/warm-ratio.mjs [--sandbox=docker|process] [--store=memory|sqlite] [--n=3000] [--rounds=1]
-// One host in this process (as bench/run.mjs runs it); the floor (bench/floor-server.mjs) in this process too; the
+//   node bench/warm-ratio.mjs [--sandbox=docker|process] [--store=memory|sqlite] [--n=3000] [--rounds=1]
+//                             [--stages] [--profile=out.cpuprofile]
+// One host in this process (as bench/run.mjs runs it), the floor (bench/floor-server.mjs) in this process too, the
 // load generator (bench/load.mjs) in its own. Prints latency (1 client) and throughput (64 clients) of both, the
-// ratios, and the host's CPU per call (this process's CPU while the load ran).
+// ratios, and CPU per call of the host and the floor server. `--stages` (Docker): CPU per call of each stage — the
+// host's split by a CPU profile of its load phase (HTTP, queue, records, registry, pipe, GC), the instances (their
+// cgroups), the load generator, dockerd+containerd, and the machine's busy total — median of the rounds.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NanoGridClient } from '@nanogrid/client';
 import { silentLogger } from '@nanogrid/core';
 import { startHost } from '@nanogrid/host';
-import { Session } from 'node:inspector/promises';
-import { writeFile } from 'node:fs/promises';
+import { instancesCpuUs, machineCpuUs, pidsNamed, procCpuUs, stageShares } from './cpu-stages.mjs';
 import { startFloor } from './floor-server.mjs';
 
 const run = promisify(execFile);
@@ -21,8 +24,8 @@ const sandbox = arg('sandbox', 'docker');
 const store = arg('store', 'memory');
 const n = Number(arg('n', '3000'));
 const rounds = Number(arg('rounds', '1'));
-// `--profile=out.cpuprofile`: a CPU profile of the host during the 64-client host run only.
-const profile = arg('profile', undefined);
+const profileFile = arg('profile', undefined);
+const stages = process.argv.includes('--stages');
 const PY = 'def handler(event, context):\n    return {"ok": True}\n';
 
 async function load(url, fid, total, clients, latency) {
@@ -60,6 +63,7 @@ const host = await startHost({
   cwd: dataDir,
 });
 const floor = await startFloor();
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 try {
   const fn = await new NanoGridClient({ url: host.url }).deploy({
     name: 'ratio',
@@ -70,40 +74,72 @@ try {
   });
   const fid = fn.function_id;
   const rows = [];
+  const perCall = [];
+  const engine = stages ? await pidsNamed('dockerd', 'containerd') : [];
   for (let r = 0; r < rounds; r++) {
     const fl = await load(floor.url, 'floor', 1000, 1, true);
     const hl = await load(host.url, fid, Math.max(300, n / 10), 1, true);
     const fcpu0 = process.cpuUsage();
     const ft = await load(floor.url, 'floor', n * 2, 64);
     const fcpu = process.cpuUsage(fcpu0);
-    const session = profile ? new Session() : undefined;
+    const session = stages || profileFile ? new Session() : undefined;
     if (session) {
       session.connect();
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    const before = stages
+      ? { inst: await instancesCpuUs(process.pid), engine: await procCpuUs(engine), machine: await machineCpuUs() }
+      : undefined;
     const cpu0 = process.cpuUsage();
     const ht = await load(host.url, fid, n, 64);
     const cpu = process.cpuUsage(cpu0);
+    const hostUs = (cpu.user + cpu.system) / n;
     if (session) {
-      const { profile: p } = await session.post('Profiler.stop');
-      await writeFile(profile, JSON.stringify(p));
+      const { profile } = await session.post('Profiler.stop');
       session.disconnect();
+      if (profileFile) await writeFile(profileFile, JSON.stringify(profile));
+      if (before) {
+        const machine = await machineCpuUs();
+        const shares = stageShares(profile);
+        perCall.push({
+          ...Object.fromEntries(Object.entries(shares).map(([k, v]) => [`host ${k}`, v * hostUs])),
+          'host total': hostUs,
+          'runtime instances': ((await instancesCpuUs(process.pid)) - before.inst) / n,
+          'load generator': ht.cpuUsPerCall,
+          'dockerd + containerd (all)': ((await procCpuUs(engine)) - before.engine) / n,
+          'machine busy (all)': (machine.busy - before.machine.busy) / n,
+          'machine steal': (machine.steal - before.machine.steal) / n,
+          'floor: server': (fcpu.user + fcpu.system) / (n * 2),
+          'floor: load generator': ft.cpuUsPerCall,
+        });
+      }
     }
     rows.push({
-      floorP50: fl.median,
-      hostP50: hl.median,
-      hostP95: hl.p95,
-      latencyRatio: hl.median / fl.median,
-      floorPerSec: ft.perSec,
-      hostPerSec: ht.perSec,
-      throughputRatio: ht.perSec / ft.perSec,
-      hostCpuUsPerCall: ((cpu.user + cpu.system) / n).toFixed(0),
+      floorP50: fl.median.toFixed(3),
+      hostP50: hl.median.toFixed(3),
+      hostP95: hl.p95.toFixed(3),
+      latencyRatio: (hl.median / fl.median).toFixed(2),
+      floorPerSec: ft.perSec.toFixed(0),
+      hostPerSec: ht.perSec.toFixed(0),
+      throughputRatio: (ht.perSec / ft.perSec).toFixed(3),
+      hostCpuUsPerCall: hostUs.toFixed(0),
       floorCpuUsPerCall: ((fcpu.user + fcpu.system) / (n * 2)).toFixed(0),
       starts: JSON.stringify(ht.starts),
     });
   }
   console.table(rows);
+  if (perCall.length > 0) {
+    console.log(
+      `\nCPU per call, µs (median of ${perCall.length} rounds of ${n} calls, 64 clients, ${sandbox}, ${store})`,
+    );
+    for (const key of Object.keys(perCall[0]))
+      console.log(
+        `${key.padEnd(30)} ${median(perCall.map((p) => p[key] ?? 0))
+          .toFixed(0)
+          .padStart(7)}`,
+      );
+  }
 } finally {
   await floor.close();
   await host.close();

@@ -20,15 +20,21 @@ const RUN_OVER = new Error('the run is over');
 export function watchCancel(results: ResultSink, jobId: string, parent?: AbortSignal): CancelWatch {
   const run = new AbortController();
   const watch = new AbortController();
+  // Usually the run's own final record ends the wait (an in-process store answers it at once): then there is
+  // nothing to abort, and an abort (an Event dispatched through the store's listener) costs more than the watch.
+  let settled = false;
   results
     .wait(jobId, { signal: watch.signal })
     .then((record) => {
+      settled = true;
       if (record?.status === 'cancelled') run.abort();
     })
     // A store that fails here only loses the cancel watch; the run goes on and publishes as usual.
     .catch(() => undefined);
   return {
     signal: parent ? AbortSignal.any([parent, run.signal]) : run.signal,
-    stop: () => watch.abort(RUN_OVER),
+    stop: () => {
+      if (!settled) watch.abort(RUN_OVER);
+    },
   };
 }
