@@ -10,6 +10,9 @@ import { type PageProblems, browserTestEnv, launchChromium, measureTransfer, new
 // page.evaluate callbacks run in Chromium; these are the DOM names they use (the test program has no DOM types).
 interface El {
   tagName: string;
+  id: string;
+  labels?: ArrayLike<unknown> | null;
+  getAttribute(name: string): string | null;
   className: string;
   textContent: string | null;
   closest(selector: string): El | null;
@@ -83,6 +86,21 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  /** Form controls a screen reader could not name: no <label>, no aria-label(ledby), no text. */
+  function unlabelled(page: Page): Promise<string[]> {
+    return page.evaluate(() =>
+      Array.from(document.querySelectorAll('input, select, textarea, button'))
+        .filter(
+          (e) =>
+            !(e.labels && e.labels.length > 0) &&
+            !e.getAttribute('aria-label') &&
+            !e.getAttribute('aria-labelledby') &&
+            !(e.tagName === 'BUTTON' && e.textContent?.trim()),
+        )
+        .map((e) => `${e.tagName.toLowerCase()}#${e.id}`),
+    );
+  }
+
   /** Non-blank pixels of a series' colour on the chart's canvas. */
   function seriesPixels(page: Page, title: string, rgb: [number, number, number]): Promise<number> {
     return page.evaluate(
@@ -135,12 +153,14 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     expect(await page.getByLabel('Runtime').inputValue()).toBe('python3.11');
     await page.getByRole('button', { name: 'Deploy' }).click();
     await page.getByText('Deployed greet version 1.').waitFor();
+    expect(await unlabelled(page), 'functions page').toEqual([]);
     await page.getByRole('link', { name: 'greet' }).waitFor();
 
     // A second tab watches the jobs list.
     const jobs = await open();
     await signIn(jobs, '#/jobs');
     await jobs.getByRole('heading', { name: 'Jobs' }).waitFor();
+    expect(await unlabelled(jobs), 'jobs page').toEqual([]);
 
     // Invoke with a typed payload.
     await page.getByRole('link', { name: 'greet' }).click();
@@ -152,7 +172,9 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Run', exact: true }).isDisabled()).toBe(true);
     await editor.press('End');
     await editor.pressSequentially('}');
-    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    expect(await unlabelled(page), 'function page').toEqual([]);
+    // The keyboard's way to run it.
+    await editor.press('Control+Enter');
     const result = page.getByTestId('invoke-result');
     await result.waitFor();
     expect(JSON.parse(await text(result))).toEqual({ message: 'Hello, Ada <b>!' });
@@ -171,6 +193,8 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     expect(await text(jobs.getByTestId('job-status'))).toBe('completed');
     await expect.poll(() => text(jobs.getByTestId('job-logs'))).toContain('greeting Ada <b>');
     expect(JSON.parse(await text(jobs.getByTestId('job-result')))).toEqual({ message: 'Hello, Ada <b>!' });
+    expect(JSON.parse(await text(jobs.getByTestId('job-payload')))).toEqual({ name: 'Ada <b>' });
+    expect(await unlabelled(jobs), 'job page').toEqual([]);
     await jobs.screenshot({ path: join(shotDir, 'ui-job.png'), fullPage: true });
 
     // The invocations chart has drawn the call in its series colour (#2f6fde).
@@ -190,6 +214,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
         .filter({ hasText: /queue|results|storage/ })
         .count(),
     ).toBeGreaterThanOrEqual(3);
+    expect(await unlabelled(page), 'system page').toEqual([]);
     await page.screenshot({ path: join(shotDir, 'ui-system.png'), fullPage: true });
 
     // Phone width: nothing wider than the screen (tables scroll in their own box); the last hour's count.

@@ -78,7 +78,6 @@ export function JobPage(props: { id: string }): VNode {
   };
   if (error && !job) return html`<h1>Job</h1><p class="error" role="alert">${errorText(error)}</p>`;
   if (!job) return html`<h1>Job</h1><p class="muted">Loading…</p>`;
-  const payload = (job as Job & { payload?: unknown }).payload;
   const logs = streamed && running ? streamed.map((l) => l.line).join('\n') : job.logs;
   const fnName = job.function_name ?? job.function_id;
   return html`
@@ -102,7 +101,8 @@ export function JobPage(props: { id: string }): VNode {
       <dt>Attempts</dt><dd>${job.attempts ?? '–'}</dd>
       <dt>Peak memory</dt><dd>${bytes(job.peak_memory_bytes)}</dd>
     </dl>
-    ${payload !== undefined && html`<h2>Payload</h2><pre class="code">${json(payload)}</pre>`}
+    ${job.payload !== undefined && html`<h2>Payload</h2><pre class="code" data-testid="job-payload">${json(job.payload)}</pre>`}
+    ${job.payload_bytes !== undefined && html`<h2>Payload</h2><p class="muted">${bytes(job.payload_bytes)}: too large to keep with the record.</p>`}
     ${job.status === 'completed' && html`<h2>Result</h2><pre class="code" data-testid="job-result">${json(job.result)}</pre>`}
     ${job.error && html`<h2>Error</h2><pre class="code error" data-testid="job-error">${job.error.code}${job.error.type ? ` (${job.error.type})` : ''}: ${job.error.message}${job.error.trace ? `\n\n${job.error.trace}` : ''}</pre>`}
     <h2>Logs ${running && streamed ? html`<span class="live stream">live</span>` : ''}</h2>
