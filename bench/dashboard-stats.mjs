@@ -1,0 +1,133 @@
+// What the dashboard's statistics cost, on memory, SQLite and Redis (when redis-server is installed):
+// - per finished job: the counter write (statsUpdates → bumpCounters) beside the publish of the same
+//   job's final record, the baseline every job already pays;
+// - per chart: reading one function's buckets from the counters (1 h and 24 h windows, 60 buckets)
+//   beside the alternative, aggregating the same numbers from the job records (ResultSink.list pages).
+// `node bench/dashboard-stats.mjs [jobs]` (default 5000, spread over the last 59 minutes: the window is whole minutes).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryResults, readFunctionStats, statsRange, statsUpdates, STATS_TTL_MS } from '@nanogrid/core';
+import { redisResults } from '@nanogrid/redis';
+import { sqliteResults } from '@nanogrid/sqlite';
+import { percentile, printTable } from './stats.mjs';
+
+const jobs = Number(process.argv[2] ?? 5000);
+const now = Date.now();
+
+function record(i, fn) {
+  const at = new Date(now - Math.floor(Math.random() * 3_540_000)).toISOString();
+  return {
+    job_id: `bench-${fn}-${i}`,
+    function_id: fn,
+    status: i % 20 === 0 ? 'failed' : 'completed',
+    created_at: at,
+    updated_at: at,
+    finished_at: at,
+    output_files: [],
+    result: { ok: true, i },
+    execution_time_ms: 5 + Math.random() * 200,
+    peak_memory_bytes: 20e6 + Math.random() * 10e6,
+    start: i % 3 === 0 ? 'cold' : 'warm',
+  };
+}
+
+async function timed(n, fn) {
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn(i);
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  const total = ms.reduce((a, b) => a + b, 0);
+  return { n, median: percentile(ms, 50), p95: percentile(ms, 95), perSec: n / (total / 1000) };
+}
+
+/** The alternative: a chart's numbers from the job records, a page of 1000 at a time. */
+async function fromRecords(results, fn, sinceMs) {
+  const since = new Date(sinceMs).toISOString();
+  let cursor;
+  let n = 0;
+  const durations = [];
+  do {
+    const page = await results.list({ function_id: fn, since, limit: 1000, ...(cursor ? { cursor } : {}) });
+    for (const r of page.jobs) {
+      n += 1;
+      if (r.execution_time_ms !== undefined) durations.push(r.execution_time_ms);
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  durations.sort((a, b) => a - b);
+  return { n, p50: percentile(durations, 50) };
+}
+
+async function bench(name, results) {
+  const fn = `fn-${Math.random().toString(36).slice(2, 8)}`;
+  const records = Array.from({ length: jobs }, (_, i) => record(i, fn));
+  for (const r of records) await results.create({ ...r, status: 'pending' });
+  const publish = await timed(jobs, (i) => results.publish(records[i]));
+  const bump = await timed(jobs, (i) => results.bumpCounters(statsUpdates(records[i]), STATS_TTL_MS));
+  const counters = { readCounters: results.readCounters.bind(results) };
+  const hour = await timed(50, () => readFunctionStats(counters, fn, statsRange(3600, 60, now)));
+  const day = await timed(50, () => readFunctionStats(counters, fn, statsRange(86_400, 1440, now)));
+  const check = await readFunctionStats(counters, fn, statsRange(3600, 60, now));
+  const list = await timed(5, () => fromRecords(results, fn, now - 3_600_000));
+  const listed = await fromRecords(results, fn, now - 3_600_000);
+  if (check.totals.invocations !== jobs || listed.n !== jobs)
+    throw new Error(`${name}: counted ${check.totals.invocations} / listed ${listed.n}, expected ${jobs}`);
+  printTable(
+    `${name}, per finished job (${jobs} jobs)`,
+    [
+      { name: 'publish the final record (baseline: every job pays it)', ...publish },
+      { name: 'statistics counters (statsUpdates + bumpCounters)', ...bump },
+    ],
+    'publish the final record (baseline: every job pays it)',
+  );
+  printTable(
+    `${name}, one chart of a function with ${jobs} jobs in the last hour`,
+    [
+      { name: '1 h aggregated from the job records (list, baseline)', ...list },
+      { name: '1 h / 60 buckets from the counters', ...hour },
+      { name: '24 h / 60 buckets from the counters', ...day },
+    ],
+    '1 h aggregated from the job records (list, baseline)',
+  );
+  console.log(`p50 from counters ${check.totals.p50_ms} ms, exact ${listed.p50.toFixed(1)} ms`);
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'nanogrid-dashboard-bench-'));
+let redis;
+try {
+  const mem = memoryResults();
+  await bench('memory', mem);
+  await mem.close();
+  const sqlite = sqliteResults({ file: join(dir, 'results.db') });
+  await bench('sqlite', sqlite);
+  await sqlite.close();
+  const port = await freePort();
+  redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const started = await new Promise((resolve) => {
+    redis.once('error', () => resolve(false));
+    setTimeout(() => resolve(true), 300);
+  });
+  if (started) {
+    const r = redisResults({ connection: `redis://127.0.0.1:${port}` });
+    await bench('redis (local, loopback)', r);
+    await r.close();
+  } else console.log('\nredis: redis-server not installed, skipped');
+} finally {
+  redis?.kill();
+  await rm(dir, { recursive: true, force: true });
+}
