@@ -1,5 +1,5 @@
 // What the dashboard's statistics cost, on memory, SQLite and Redis (when redis-server is installed):
-// - per finished job: the counter write (statsUpdates → bumpCounters) beside the publish of the same
+// - per finished job: the statistics (StatsRecorder: merged in memory, one write) beside the publish of the same
 //   job's final record, the baseline every job already pays;
 // - per chart: reading one function's buckets from the counters (1 h and 24 h windows, 60 buckets)
 //   beside the alternative, aggregating the same numbers from the job records (ResultSink.list pages).
@@ -9,7 +9,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memoryResults, readFunctionStats, statsRange, statsUpdates, STATS_TTL_MS } from '@nanogrid/core';
+import {
+  STATS_TTL_MS,
+  StatsRecorder,
+  memoryResults,
+  readFunctionStats,
+  silentLogger,
+  statsRange,
+  statsUpdates,
+} from '@nanogrid/core';
 import { redisResults } from '@nanogrid/redis';
 import { sqliteResults } from '@nanogrid/sqlite';
 import { percentile, printTable } from './stats.mjs';
@@ -69,7 +77,16 @@ async function bench(name, results) {
   const records = Array.from({ length: jobs }, (_, i) => record(i, fn));
   for (const r of records) await results.create({ ...r, status: 'pending' });
   const publish = await timed(jobs, (i) => results.publish(records[i]));
-  const bump = await timed(jobs, (i) => results.bumpCounters(statsUpdates(records[i]), STATS_TTL_MS));
+  // What the worker does: record in memory, one write for the lot (timed with the records).
+  const recorder = new StatsRecorder(results, silentLogger);
+  const batched = await timed(1, async () => {
+    for (const r of records) recorder.record(r);
+    await recorder.stop();
+  });
+  const perJob = { n: jobs, median: batched.median / jobs, p95: Number.NaN, perSec: jobs / (batched.median / 1000) };
+  // Unbatched, for comparison (into another function's counters).
+  const other = records.map((r) => ({ ...r, function_id: `${fn}-unbatched` }));
+  const bump = await timed(jobs, (i) => results.bumpCounters(statsUpdates(other[i]), STATS_TTL_MS));
   const counters = { readCounters: results.readCounters.bind(results) };
   const hour = await timed(50, () => readFunctionStats(counters, fn, statsRange(3600, 60, now)));
   const day = await timed(50, () => readFunctionStats(counters, fn, statsRange(86_400, 1440, now)));
@@ -82,7 +99,8 @@ async function bench(name, results) {
     `${name}, per finished job (${jobs} jobs)`,
     [
       { name: 'publish the final record (baseline: every job pays it)', ...publish },
-      { name: 'statistics counters (statsUpdates + bumpCounters)', ...bump },
+      { name: 'statistics as the worker records them (StatsRecorder, mean)', ...perJob },
+      { name: 'statistics written per job, unbatched (bumpCounters)', ...bump },
     ],
     'publish the final record (baseline: every job pays it)',
   );

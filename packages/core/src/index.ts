@@ -71,3 +71,4 @@ export * from './telemetry/host-info.js';
 export * from './telemetry/duration-sketch.js';
 export * from './telemetry/job-stats.js';
 export * from './telemetry/host-presence.js';
+export * from './telemetry/stats-recorder.js';

@@ -90,6 +90,8 @@ describe.skipIf(!env.ready)('statistics and system view across controllers (Redi
     for (let i = 0; i < 3; i += 1)
       expect((await run(b.app, { function: 'dist-ok', payload: { name: `b${i}` } })).status).toBe(200);
     expect((await run(b.app, { function: 'dist-fail' })).status).toBe(500);
+    // The worker writes its counts once a second; write them now.
+    await worker.nanogrid.stats.flush();
     const fromA = await get<FunctionStats>(a, '/functions/dist-ok/stats?window=30m&step=120');
     const fromB = await get<FunctionStats>(b, '/functions/dist-ok/stats?window=30m&step=120');
     expect(fromA.status).toBe(200);

@@ -17,6 +17,8 @@ describe('GET /functions/{ref}/stats, /stats/functions, /system (one host)', () 
     for (let i = 0; i < 3; i += 1)
       expect((await run(host.app, { function: 'st-ok', payload: { name: i } })).status).toBe(200);
     expect((await run(host.app, { function: 'st-fail' })).status).toBe(500);
+    // The worker writes its counts once a second; write them now.
+    await host.nanogrid.stats.flush();
   });
   afterAll(async () => {
     await host?.close();

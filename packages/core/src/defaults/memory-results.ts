@@ -21,6 +21,10 @@ export interface MemoryResultsOptions {
 }
 
 export interface MemoryResults extends ResultSink {
+  bumpCounters(updates: CounterUpdate[], ttlMs: number): Promise<void>;
+  readCounters(keys: string[]): Promise<Record<string, number>[]>;
+  heartbeat(host: HostInfo, ttlMs: number): Promise<void>;
+  hosts(): Promise<HostInfo[]>;
   /** Pending `wait` calls (for leak checks). */
   waiting(): number;
   /** Live-log followers and job watchers registered now (for leak checks). */

@@ -24,6 +24,7 @@ import type { WarmPoolOptions } from '../sandbox/warm-pool-base.js';
 import { bubblewrapStatus, isolatedProcessSandbox, sandboxSettings } from '../sandbox/isolation.js';
 import { NanoGridMetrics } from '../metrics/nanogrid-metrics.js';
 import { Autoscaler } from '../scaling/autoscaler.js';
+import { StatsRecorder } from '../telemetry/stats-recorder.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { checkBackends } from './check-backends.js';
 import {
@@ -102,6 +103,8 @@ export interface NanoGrid {
   replicator: Replicator;
   /** Completion webhooks: durable outbox, retried; swept by every role. */
   webhooks: WebhookOutbox;
+  /** Per-minute job statistics, written by the worker once a second (`flush()` writes them now). */
+  stats: StatsRecorder;
   /** Present unless the role is `controller`. */
   worker: WorkerLoop | undefined;
   storage: StorageBackend;
@@ -230,6 +233,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
   container.registerSingleton(WebhookOutbox);
   container.registerSingleton(DependencyCache);
   container.registerSingleton(ResultSpill);
+  container.registerSingleton(StatsRecorder);
   container.registerSingleton(CodeCache);
   container.registerSingleton(FunctionRegistry);
   container.registerSingleton(JobService);
@@ -281,6 +285,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
     jobs: container.resolve(JobService),
     replicator,
     webhooks,
+    stats: container.resolve(StatsRecorder),
     metrics,
     autoscaler,
     worker,
@@ -296,6 +301,7 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
         autoscaler.stop();
         spill.stop();
         await worker?.stop();
+        await container.resolve(StatsRecorder).stop();
         // A deploy prepares code in the background: let it finish before the work dir can be removed.
         await container.resolve(CodeCache).idle();
         await replicator.stop();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
 import { inject, injectable } from '../di/tsyringe.js';
-import { recordJobStats } from '../telemetry/job-stats.js';
+import { StatsRecorder } from '../telemetry/stats-recorder.js';
 import { isNanoGridError, toNanoGridError } from '../errors.js';
 import type { FunctionMeta } from '../function-meta.js';
 import { type JobError, type JobMessage, type JobRecord, isFinalStatus } from '../job.js';
@@ -80,6 +80,7 @@ export class Executor {
     @inject(Replicator) private readonly replicator: Replicator,
     @inject(ResultSpill) private readonly spill: ResultSpill,
     @inject(WebhookOutbox) private readonly webhooks: WebhookOutbox,
+    @inject(StatsRecorder) private readonly stats: StatsRecorder,
   ) {}
 
   /** Runs one job; returns its final record, or the existing one when it was already final (a redelivery). */
@@ -277,8 +278,8 @@ export class Executor {
       return (await this.results.get(record.job_id)) ?? final;
     }
     if (final.callback_url) this.webhooks.kick(final.job_id);
-    // Counted once per job, by the run that published it (the caller already has its result).
-    await recordJobStats(this.results, final, this.logger);
+    // Counted once per job, by the run that published it.
+    this.stats.record(final);
     return final;
   }
 }

@@ -1,11 +1,11 @@
 import type { JobRecord } from '../job.js';
-import type { Logger } from '../logger.js';
 import type { CounterUpdate, ResultSink } from '../plugins/result-sink.js';
 import { addBins, binField, durationBin, quantile } from './duration-sketch.js';
 
 /**
  * Per-minute statistics of finished jobs, kept as counter hashes in the
- * result store: the worker that publishes a job's final record adds it to
+ * result store: the worker that publishes a job's final record adds it
+ * (through its StatsRecorder, once a second) to
  * `stats:fn:{function_id}:{minute}` (invocations, errors, cold / warm starts,
  * peak memory, duration bins) and to `stats:all:{minute}` (per-function
  * invocations and errors, for the functions list). Every controller reads the
@@ -42,18 +42,6 @@ export function statsUpdates(record: JobRecord): CounterUpdate[] {
     { key: fnKey(record.function_id, minute), add, ...(typeof mem === 'number' && mem > 0 ? { max: { mem } } : {}) },
     { key: allKey(minute), add: { [`${record.function_id}${SEP}n`]: 1, [`${record.function_id}${SEP}err`]: failed } },
   ];
-}
-
-/** Adds a final record to the statistics; a store without counters, or one that fails, costs the job nothing. */
-export async function recordJobStats(results: ResultSink, record: JobRecord, logger: Logger): Promise<void> {
-  if (!results.bumpCounters) return;
-  const updates = statsUpdates(record);
-  if (updates.length === 0) return;
-  await results
-    .bumpCounters(updates, STATS_TTL_MS)
-    .catch((err: Error) =>
-      logger.warn('could not record job statistics', { job_id: record.job_id, error: err.message }),
-    );
 }
 
 export interface StatsTotals {
