@@ -47,6 +47,7 @@ export * from './engine/validate-deploy.js';
 export * from './engine/entry-file.js';
 export * from './engine/code-cache.js';
 export * from './engine/dependency-cache.js';
+export { linkTree, type LinkTreeOptions } from './engine/link-tree.js';
 export * from './engine/collect-outputs.js';
 export * from './engine/function-registry.js';
 export * from './engine/function-ref.js';

@@ -47,8 +47,9 @@ const LAMBDA_SOURCE = readNodeLambda();
 
 /**
  * Generic starter of a prewarmed instance: Node is up before any function is
- * known; it reads the one init line byte by byte (so the server's own reader
- * gets every later byte), takes the function's env, then imports the server.
+ * known, with the runtime's Lambda layer loaded when its file is there; it
+ * reads the one init line byte by byte (so the server's own reader gets every
+ * later byte), takes the function's env, then imports the server.
  */
 const PREWARM_STARTER = [
   "import { readSync } from 'node:fs';",
@@ -57,6 +58,10 @@ const PREWARM_STARTER = [
   "import 'node:child_process';",
   "import 'node:readline';",
   "import 'node:util';",
+  "import { existsSync } from 'node:fs';",
+  // Where the sandbox put the runtime's files in the code directory before the start, they load now (the server
+  // itself reads the function's env when it loads, so it waits for the init line).
+  `if (existsSync('${NODE_LAMBDA_FILE}')) await import(pathToFileURL(resolve('${NODE_LAMBDA_FILE}')).href);`,
   'const bytes = [];',
   'const one = Buffer.alloc(1);',
   'for (;;) {',

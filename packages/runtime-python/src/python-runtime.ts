@@ -55,7 +55,12 @@ const LAMBDA_SOURCE = readPythonLambda();
 /** Reads the init line byte by byte from fd 0, so every later byte is left for the server. */
 const PREWARM_STARTER = [
   // The bootstrap's and the server's standard-library imports happen before any function is known.
-  'import ast, asyncio, atexit, gc, importlib.util, inspect, io, json, logging, os, runpy, shutil, sys, tempfile, time, traceback',
+  'import ast, asyncio, atexit, gc, importlib, importlib.util, inspect, io, json, logging, os, runpy, shutil, sys, tempfile, time, traceback',
+  // Where the sandbox put the runtime's files in the code directory before the start, the server loads now too.
+  'try:',
+  `    import ${PYTHON_SERVE_FILE.replace(/\.py$/, '')} as serve`,
+  'except ImportError:',
+  '    serve = None',
   // Byte by byte, unbuffered: the server reads later lines from fd 0 itself, so nothing may sit in a buffer here.
   'line = bytearray()',
   'while not line.endswith(b"\\n"):',
@@ -65,11 +70,16 @@ const PREWARM_STARTER = [
   '    line += byte',
   'init = json.loads(line)',
   'os.environ.update(init.get("env") or {})',
+  // The function's files appeared after the import system listed the directory.
+  'importlib.invalidate_caches()',
   'sys.path.insert(0, os.getcwd())',
   // PYTHONPATH came with the init line, after the interpreter read it: its folders (the dependencies) go on sys.path now.
   'sys.path[1:1] = [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]',
   `sys.argv = ["${PYTHON_SERVE_FILE}"]`,
-  `runpy.run_path("${PYTHON_SERVE_FILE}", run_name="__main__")`,
+  'if serve is None:',
+  `    runpy.run_path("${PYTHON_SERVE_FILE}", run_name="__main__")`,
+  'else:',
+  '    serve.main()',
 ].join('\n');
 
 /**
@@ -99,7 +109,8 @@ export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
     // Warm instances: the function is loaded once and served one request line at a time.
     serve: {
       command: () => [python, '-u', PYTHON_SERVE_FILE],
-      // A prewarmed interpreter: waits for the function's env (its code is copied in meanwhile), then runs the server.
+      // A prewarmed interpreter (the server loaded when its files are there): waits for the function's env (its
+      // code is put in meanwhile), then runs the server.
       prewarm: [python, '-u', '-c', PREWARM_STARTER],
     },
   };

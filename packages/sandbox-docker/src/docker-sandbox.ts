@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type Dockerode from 'dockerode';
 import {
   CappedBuffer,
@@ -36,6 +36,7 @@ import {
   runCgroupParent,
   type CgroupPeakSupport,
 } from './docker-memory.js';
+import { InstanceCodeDirs } from './code-dirs.js';
 import { containerAiEndpoint, ensureInternalNetwork, planNetwork } from './docker-network.js';
 import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './docker-orphans.js';
 import { containerSpec } from './docker-spec.js';
@@ -79,6 +80,16 @@ export interface DockerSandboxOptions extends DockerConnectionOptions {
   warmPipes?: boolean;
   /** Parent of the pipes' directories. @default os.tmpdir() */
   warmPipesDir?: string;
+  /**
+   * On a local engine a run's code is a read-only bind mount at /code instead
+   * of a copy through the archive API: a cold run binds its prepared code
+   * directory, a warm instance its own directory under this one (a prewarmed
+   * spare gets the function's code linked in when it is taken; see
+   * code-dirs.ts). Put it on the filesystem of the worker's `workDir` so
+   * the code is hard-linked, not copied. false: the archive API, as with a
+   * remote engine. @default `<os.tmpdir()>/nanogrid-code-<uid>`
+   */
+  codeDirs?: string | false;
   logger?: Logger;
 }
 
@@ -95,10 +106,10 @@ const MiB = 1024 * 1024;
 
 /**
  * Runs each invocation in a fresh, hardened container (see docker-spec.ts).
- * Code goes in with `putArchive` and outputs come out with `getArchive`, so no
- * host path is mounted and a remote `DOCKER_HOST` works the same (the one
- * exception: on a local engine, warm instances get a read-only directory of
- * three named pipes for their protocol; see fifo-channel.ts).
+ * Outputs come out with `getArchive`. With a remote `DOCKER_HOST` code goes in
+ * with `putArchive` and no host path is mounted; on a local engine the code is
+ * a read-only bind mount (code-dirs.ts), and warm instances get a read-only
+ * directory of three named pipes for their protocol (fifo-channel.ts).
  */
 export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   const { logger = silentLogger, socketPath, host, port, protocol } = opts;
@@ -140,6 +151,10 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   const scratchMounts = scratchRoot ? new ScratchMounts(scratchRoot, logger) : undefined;
   /** The scratch mount of each live run, released with its container. */
   const scratches = new Map<string, Scratch>();
+  const codeDirs =
+    opts.codeDirs === false || !isLocalEngine(conn)
+      ? undefined
+      : new InstanceCodeDirs(opts.codeDirs ?? join(tmpdir(), `nanogrid-code-${process.getuid?.() ?? 0}`));
 
   async function create(
     d: Dockerode,
@@ -147,6 +162,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     runId: string,
     support: CgroupPeakSupport | undefined,
     patch: Partial<Dockerode.ContainerCreateOptions> = {},
+    codeMount?: string,
   ): Promise<Dockerode.Container> {
     const net = await planNetwork(spec.network, spec.env, aiNetwork, ensureAi);
     const diskMb = spec.diskMb ?? DEFAULT_DISK_MB;
@@ -159,6 +175,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       pidsLimit: opts.pidsLimit ?? 128,
       diskMb,
       ...(scratch ? { scratchBinds: scratch.binds } : {}),
+      ...(codeMount ? { codeMount } : {}),
       user: opts.user ?? '65534:65534',
       labels: {
         [LABEL.worker]: workerId,
@@ -215,10 +232,12 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
   const warmPool = (): DockerWarmPool =>
     (pool ??= new DockerWarmPool(
       {
-        create: async (spec, runId, patch) => create(await docker(), spec, runId, await cgroupSupport(), patch),
+        create: async (spec, runId, patch, codeMount) =>
+          create(await docker(), spec, runId, await cgroupSupport(), patch, codeMount),
         remove: async (container, runId) => removeRun(container, runId, await cgroupSupport()),
         // Local engine: the protocol goes over named pipes in a bind-mounted directory, not through dockerd.
         ...(fifoRoot ? { fifoRoot } : {}),
+        ...(codeDirs ? { codeDirs } : {}),
         peakMeter: async (runId) => {
           const support = await cgroupSupport();
           return support ? openPeakMeter(support, runId) : undefined;
@@ -261,9 +280,11 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     const d = await docker();
     const support = await cgroupSupport();
     const runId = randomBytes(8).toString('hex');
-    const container = await create(d, spec, runId, support);
+    // A local engine binds the prepared code read-only (no copy); elsewhere it goes in through the archive API.
+    const codeMount = codeDirs ? resolve(spec.codeDir) : undefined;
+    const container = await create(d, spec, runId, support, {}, codeMount);
     try {
-      return await execute(container, spec, runId, support);
+      return await execute(container, spec, runId, support, codeMount !== undefined);
     } catch (err) {
       throw sandboxError(err, spec);
     } finally {
@@ -276,8 +297,9 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     spec: SandboxRunSpec,
     runId: string,
     support: CgroupPeakSupport | undefined,
+    codeMounted: boolean,
   ): Promise<SandboxRunResult> {
-    await container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
+    if (!codeMounted) await container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
 
     const withStdin = spec.stdin !== undefined;
     // Attached before start so no output is lost; hijacked only when stdin must be written.
@@ -375,6 +397,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
       if (support) await removeStaleRunCgroups(support.root, liveRuns);
       if (fifoRoot) removeStaleFifoDirs(fifoRoot);
       await scratchMounts?.removeStale();
+      await codeDirs?.removeStale();
       if (removed > 0) logger.info('docker-sandbox: removed containers left by a stopped worker', { removed });
       return removed;
     },

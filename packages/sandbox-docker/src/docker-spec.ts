@@ -12,6 +12,8 @@ export interface ContainerLimits {
   diskMb: number;
   /** Binds of a per-run host tmpfs holding /tmp and /output (docker-scratch.ts); none: a tmpfs /tmp and an /output volume. */
   scratchBinds?: string[];
+  /** Host directory bind-mounted read-only at /code (a local engine); none: an anonymous volume filled by the archive API. */
+  codeMount?: string;
   user: string;
   /** Labels the sandbox adds (worker, host, pid, run). */
   labels: Record<string, string>;
@@ -22,9 +24,10 @@ export interface ContainerLimits {
 /**
  * The container of one run, hardened:
  * - memory limit with no swap on top, CPU quota, pids limit (fork bombs);
- * - read-only root filesystem; writable places are /tmp and /output, and
- *   /code (an anonymous volume, because the archive API refuses to write into
- *   a read-only rootfs; filled as root, so the function cannot change its code).
+ * - read-only root filesystem; writable places are /tmp and /output. /code is
+ *   a read-only bind of the run's own code directory on a local engine
+ *   (`codeMount`), else an anonymous volume (the archive API refuses to write
+ *   into a read-only rootfs) filled as root: the function cannot change its code.
  *   /tmp and /output are two directories of one host tmpfs of `diskMb`
  *   (docker-scratch.ts: bind mounts, so `getArchive` sees /output, which it
  *   cannot in a container's own tmpfs); where the host cannot mount, /tmp is
@@ -62,7 +65,10 @@ export function containerSpec(spec: SandboxRunSpec, limits: ContainerLimits): Do
     StdinOnce: withStdin,
     Tty: false,
     NetworkDisabled: limits.network.networkMode === 'none',
-    Volumes: limits.scratchBinds ? { '/code': {} } : { '/code': {}, '/output': {} },
+    Volumes: {
+      ...(limits.codeMount ? {} : { '/code': {} }),
+      ...(limits.scratchBinds ? {} : { '/output': {} }),
+    },
     HostConfig: {
       Memory: memory,
       MemorySwap: memory,
@@ -79,6 +85,9 @@ export function containerSpec(spec: SandboxRunSpec, limits: ContainerLimits): Do
       ExtraHosts: limits.network.extraHosts,
       LogConfig: { Type: 'none', Config: {} },
       AutoRemove: false,
+      ...(limits.codeMount
+        ? { Mounts: [{ Type: 'bind', Source: limits.codeMount, Target: '/code', ReadOnly: true }] }
+        : {}),
       ...(limits.cgroupParent ? { CgroupParent: limits.cgroupParent } : {}),
     },
   };

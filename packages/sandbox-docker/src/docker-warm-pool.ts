@@ -18,6 +18,7 @@ import {
   type WarmRunResult,
   type WarmRunSpec,
 } from '@nanogrid/core';
+import type { InstanceCodeDir, InstanceCodeDirs } from './code-dirs.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
 import type { PeakMeter } from './docker-memory.js';
 import { FIFO_MOUNT, type FifoChannel, openFifoChannel } from './fifo-channel.js';
@@ -26,11 +27,12 @@ export type { WarmPoolOptions } from '@nanogrid/core';
 
 /** What the pool needs from the Docker sandbox around it. */
 export interface WarmPoolDeps {
-  /** Creates a hardened container for `spec` (labels, limits, network), not started. */
+  /** Creates a hardened container for `spec` (labels, limits, network), not started; `codeMount` is bound at /code. */
   create(
     spec: SandboxRunSpec,
     runId: string,
     patch: Partial<Dockerode.ContainerCreateOptions>,
+    codeMount?: string,
   ): Promise<Dockerode.Container>;
   /** Removes a container and what belongs to its run. */
   remove(container: Dockerode.Container, runId: string): Promise<void>;
@@ -40,6 +42,8 @@ export interface WarmPoolDeps {
    * goes over the attach stream.
    */
   fifoRoot?: string;
+  /** Each instance's own code directory, bound at /code (local engines only); absent: code goes in by `putArchive`. */
+  codeDirs?: InstanceCodeDirs;
   /** Opens the instance's peak-memory meter (once it started); absent when cgroups cannot be read. */
   peakMeter?(runId: string): Promise<PeakMeter | undefined>;
   /** CPU time an instance's cgroup has used, ms; absent (or undefined) when cgroups cannot be read. */
@@ -59,6 +63,11 @@ interface Instance extends WarmInstance {
   stdin: Writable;
   stderr: WarmStderr;
   fifo: FifoChannel | undefined;
+  code: InstanceCodeDir | undefined;
+  /** The starter of a prewarmed spare (only a function whose runtime has the same one may take it). */
+  starter?: string;
+  /** Image whose spares are refilled once this claimed spare's first call is over. */
+  refill?: string;
   /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
   peak?: PeakMeter | null;
   /** CPU ms of its cgroup when the idle watchdog first saw it after its last call (-1: not taken yet). */
@@ -155,12 +164,13 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
           memoryMb: target.memoryMb ?? 512,
           network: 'none',
         };
-        const spare = await this.launch(spec, '', undefined).catch((err: Error) => {
+        const spare = await this.launch(spec, '', undefined, target.files ?? {}).catch((err: Error) => {
           this.deps.logger.warn('docker-sandbox: could not prewarm an instance', { image, error: err.message });
           return undefined;
         });
         if (!spare) return;
         if (this.closed) return void (await this.destroy(spare));
+        spare.starter = JSON.stringify(target.command);
         this.spares.set(image, [...(this.spares.get(image) ?? []), spare]);
       }
     })().finally(() => this.filling.delete(image));
@@ -172,22 +182,27 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   private async claimSpare(spec: WarmRunSpec): Promise<Instance | undefined> {
     if (spec.network !== 'none') return undefined;
     const spares = this.spares.get(spec.image);
-    const spare = spares?.shift();
-    if (!spares || !spare) return undefined;
+    const spare = spares?.[0];
+    // Only a function whose runtime has this starter: it loaded that runtime's files, and serves its protocol.
+    if (!spares || !spare || !spec.prewarm || spare.starter !== JSON.stringify(spec.prewarm)) return undefined;
+    spares.shift();
     const diskMb = spec.diskMb ?? DEFAULT_DISK_MB;
     // A spare whose disk quota cannot take the function's goes back for another (this call starts cold).
     if (spare.diskMb !== diskMb && !(await this.deps.resizeDisk?.(spare.runId, diskMb).catch(() => false))) {
       spares.unshift(spare);
       return undefined;
     }
-    void this.fill(spec.image); // refilled in the background
     try {
-      await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
+      // Its own bind-mounted directory: a hard link per file, no tar through the Docker API.
+      if (spare.code) await spare.code.fill(spec.codeDir);
+      else await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
       if (spare.memoryMb !== spec.memoryMb) {
         const memory = Math.max(6, Math.floor(spec.memoryMb)) * MiB;
         await spare.container.update({ Memory: memory, MemorySwap: memory });
       }
       spare.channel.send({ env: spec.env });
+      // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
+      spare.refill = spec.image;
       spare.key = spec.key;
       spare.memoryMb = spec.memoryMb;
       spare.diskMb = diskMb;
@@ -197,6 +212,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         error: (err as Error).message,
       });
       await this.destroy(spare);
+      void this.fill(spec.image);
       return undefined;
     }
   }
@@ -210,26 +226,39 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     };
   }
 
-  /** Creates, fills (when `codeDir` is given), attaches and starts one instance. */
-  private async launch(spec: SandboxRunSpec, key: string, codeDir: string | undefined): Promise<Instance> {
+  /**
+   * Creates, fills (when `codeDir` is given), attaches and starts one instance.
+   * A spare's own code directory gets the runtime's `files` before it starts.
+   */
+  private async launch(
+    spec: SandboxRunSpec,
+    key: string,
+    codeDir: string | undefined,
+    files: Record<string, string> = {},
+  ): Promise<Instance> {
     const runId = randomBytes(8).toString('hex');
     const fifo = this.deps.fifoRoot ? openFifoChannel(this.deps.fifoRoot) : undefined;
     const patch: Partial<Dockerode.ContainerCreateOptions> = fifo
       ? { HostConfig: { Binds: [`${fifo.dir}:${FIFO_MOUNT}:ro`] } }
       : { StdinOnce: false, OpenStdin: true, AttachStdin: true };
     let container: Dockerode.Container;
+    let code: InstanceCodeDir | undefined;
     try {
+      code = await this.deps.codeDirs?.create(runId, codeDir ? {} : files);
       container = await this.deps.create(
         { ...spec, command: fifo ? fifo.wrap(spec.command) : spec.command, stdin: '' },
         runId,
         patch,
+        code?.dir,
       );
     } catch (err) {
       fifo?.close();
+      await code?.release();
       throw err;
     }
     try {
-      if (codeDir) await container.putArchive(await packCodeDir(codeDir), { path: '/code' });
+      if (codeDir && code) await code.fill(codeDir);
+      else if (codeDir) await container.putArchive(await packCodeDir(codeDir), { path: '/code' });
       const stream = (await container.attach({
         stream: true,
         stdin: !fifo,
@@ -251,6 +280,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         stdin: fifo ? fifo.input : stream,
         stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
         fifo,
+        code,
         busy: false,
         dead: false,
         lastUsed: Date.now(),
@@ -271,6 +301,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     } catch (err) {
       fifo?.close();
       await this.deps.remove(container, runId);
+      await code?.release();
       throw err instanceof NanoGridError
         ? err
         : new NanoGridError('SANDBOX_ERROR', `starting a warm instance failed: ${(err as Error).message}`, {
@@ -281,6 +312,17 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   }
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
+    const refill = i.refill;
+    i.refill = undefined;
+    try {
+      return await this.callOnce(i, spec);
+    } finally {
+      // A claimed spare's image gets a new spare once its first call is over (see claimSpare).
+      if (refill) void this.fill(refill);
+    }
+  }
+
+  private async callOnce(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
     i.idleCpuMs = -1; // the watchdog takes its baseline at its next look after this call
     i.stderr.reset(spec.maxStderrBytes ?? MiB, spec.onOutput);
     if (i.peak === undefined) i.peak = (await this.deps.peakMeter?.(i.runId)) ?? null;
@@ -358,5 +400,6 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     i.stdin.destroy();
     await this.deps.remove(i.container, i.runId);
     i.fifo?.close();
+    await i.code?.release();
   }
 }

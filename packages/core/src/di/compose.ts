@@ -248,7 +248,13 @@ export async function composeNanoGrid(config: NanoGridConfig, opts: ComposeOptio
       const count = counts[rt.name] ?? 0;
       if (count > 0 && rt.serve?.prewarm) {
         void sandbox
-          .prewarm({ image: rt.image, command: rt.serve.prewarm, count, memoryMb: options.defaultMemoryMb })
+          .prewarm({
+            image: rt.image,
+            command: rt.serve.prewarm,
+            count,
+            memoryMb: options.defaultMemoryMb,
+            files: rt.bootstrap,
+          })
           .catch((err: Error) => logger.warn('prewarm failed', { runtime: rt.name, error: err.message }));
       }
     }

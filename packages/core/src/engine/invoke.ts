@@ -138,6 +138,7 @@ async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[])
       labels,
       key: req.warmKey!,
       serveCommand: serve,
+      ...(req.runtime.serve?.prewarm ? { prewarm: req.runtime.serve.prewarm } : {}),
       env: fixed,
       invocationEnv: invocationOnly,
     });

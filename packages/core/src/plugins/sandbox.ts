@@ -89,6 +89,8 @@ export interface WarmRunSpec extends Omit<SandboxRunSpec, 'command' | 'stdin'> {
   serveCommand: string[];
   /** Environment of this invocation only (PAYLOAD, JOB_ID, deadline), sent with the request. */
   invocationEnv: Record<string, string>;
+  /** The runtime's prewarm starter (RuntimePlugin.serve.prewarm): only a spare it started may take this function. */
+  prewarm?: string[];
 }
 
 export interface WarmRunResult extends SandboxRunResult {
@@ -108,6 +110,12 @@ export interface PrewarmSpec {
   count: number;
   /** Memory of a spare; changed to the function's when one is taken. @default 512 */
   memoryMb?: number;
+  /**
+   * The runtime's bootstrap files (RuntimePlugin.bootstrap): where the sandbox
+   * can, it puts them in the spare's code directory before it starts, so the
+   * starter loads the runtime before any function is known.
+   */
+  files?: Record<string, string>;
 }
 
 /** Runs untrusted code with limits: a Docker container or a host process. */

@@ -1,0 +1,75 @@
+// First call of a function no worker has seen, on a prewarmed Docker pool, against a bare `docker run`
+// measured in the same run. `node bench/first-call.mjs [n]` (default 10 per row).
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { NanoGridClient } from '@nanogrid/client';
+import { silentLogger } from '@nanogrid/core';
+import { startHost } from '@nanogrid/host';
+import { printTable, sample, time } from './stats.mjs';
+
+const n = Number(process.argv[2] ?? 10);
+const run = promisify(execFile);
+const PY = 'def handler(event, context):\n    return {"ok": True}\n';
+const JS = 'export async function handler(event) { return { ok: true }; }\n';
+
+const rows = [];
+rows.push({
+  name: 'floor: bare docker run (true)',
+  ...(await sample(n, () => run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'true']), 1)),
+});
+const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-bench-'));
+const host = await startHost({
+  config: {
+    dataDir,
+    sandbox: 'docker',
+    http: { rateLimit: false },
+    embedded: { store: 'memory' },
+    warm: { enabled: true, prewarm: { python: 2, node: 2 } },
+  },
+  port: 0,
+  hostname: '127.0.0.1',
+  handleSignals: false,
+  logger: silentLogger,
+  cwd: dataDir,
+});
+const api = new NanoGridClient({ url: host.url });
+try {
+  for (const [lang, runtime, file, src, comment] of [
+    ['python', 'python3.11', 'fn.py', PY, '#'],
+    ['node', 'nodejs20.x', 'fn.mjs', JS, '//'],
+  ]) {
+    const times = [];
+    let warm;
+    for (let i = -1; i < n; i++) {
+      const fn = await api.deploy({
+        name: `first-${lang}-${i + 1}`,
+        runtime,
+        code: `${src}${comment} ${i}\n`,
+        fileName: file,
+        handler: 'fn.handler',
+      });
+      await new Promise((r) => setTimeout(r, 600)); // the refill done: steady state, not a burst
+      const ms = await time(async () => {
+        const job = await api.run(fn.function_id, {});
+        if (job.status !== 'completed' || job.start !== 'prewarmed') throw new Error(JSON.stringify(job));
+      });
+      if (i >= 0) times.push(ms); // the first is a warm-up
+      if (i === n - 1) warm = await sample(n * 5, () => api.run(fn.function_id, {}), 2);
+    }
+    times.sort((a, b) => a - b);
+    rows.push({
+      name: `first call of a never-seen ${lang} function`,
+      n,
+      median: times[n >> 1],
+      p95: times[Math.ceil(n * 0.95) - 1],
+    });
+    rows.push({ name: `then warm calls of it`, ...warm });
+  }
+} finally {
+  await host.close();
+  await rm(dataDir, { recursive: true, force: true });
+}
+printTable('First call of a function no worker has seen (Docker, prewarmed)', rows, 'floor: bare docker run (true)');

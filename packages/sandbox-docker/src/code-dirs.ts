@@ -1,0 +1,82 @@
+import { chmod, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { linkTree } from '@nanogrid/core';
+import { pidAlive } from './docker-orphans.js';
+
+/**
+ * One warm instance's own code directory on the host, bind-mounted read-only
+ * at `/code` when its container is created. A prewarmed spare gets the
+ * runtime's files in it before it starts (its starter loads them while no
+ * function is known); the function's code is linked in when the spare is
+ * taken, which costs a hard link per file instead of a tar stream through the
+ * Docker API. Nobody else mounts it: another instance cannot reach it.
+ */
+export interface InstanceCodeDir {
+  /** Host directory, bound read-only at /code. */
+  dir: string;
+  /** Links (or copies, across filesystems) the function's prepared code in, replacing the runtime's files. */
+  fill(codeDir: string): Promise<void>;
+  /** Removes it; call once the container is removed. Never throws. */
+  release(): Promise<void>;
+}
+
+const PREFIX = 'code-';
+
+/**
+ * Instance code directories of one worker under `root`, which must be a
+ * directory of this user that nobody else may enter (mode 0700: the engine
+ * resolves bind sources as root; inside a container only the instance's own
+ * directory is seen, mode 0755 so the function's uid can read it).
+ */
+export class InstanceCodeDirs {
+  constructor(private readonly root: string) {}
+
+  async create(runId: string, files: Record<string, string> = {}): Promise<InstanceCodeDir> {
+    await this.ownRoot();
+    const dir = join(this.root, `${PREFIX}${process.pid}-${runId}`);
+    await mkdir(dir, { mode: 0o755 });
+    try {
+      await chmod(dir, 0o755); // whatever the umask
+      for (const [name, content] of Object.entries(files)) {
+        if (name.includes('/') || name.startsWith('.')) continue; // the runtime's files are plain names
+        await writeFile(join(dir, name), content, { mode: 0o644 });
+      }
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+    let released: Promise<void> | undefined;
+    return {
+      dir,
+      fill: (codeDir) => linkTree(codeDir, dir, { replace: true, symlinks: true }),
+      release: () => (released ??= rm(dir, { recursive: true, force: true }).catch(() => undefined)),
+    };
+  }
+
+  /** The root exists, is a real directory of this user and only theirs (not a link planted in a shared /tmp). */
+  private async ownRoot(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const st = await lstat(this.root);
+    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) {
+      throw new Error(`${this.root} must be a directory of uid ${process.getuid?.()} with mode 0700`);
+    }
+  }
+
+  /** Removes directories of worker processes that are gone (a crash). Never throws. */
+  async removeStale(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const name of names) {
+      const pid = Number(new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1]);
+      if (!pid || pid === process.pid || pidAlive(pid)) continue;
+      await rm(join(this.root, name), { recursive: true, force: true }).catch(() => undefined);
+      removed++;
+    }
+    return removed;
+  }
+}
