@@ -1,0 +1,236 @@
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type JobRecord,
+  type NanoGrid,
+  composeNanoGrid,
+  createZip,
+  fsStorage,
+  memoryQueue,
+  memoryResults,
+  silentLogger,
+} from '@nanogrid/core';
+import { nodeRuntime } from '@nanogrid/runtime-node';
+import { pythonRuntime } from '@nanogrid/runtime-python';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerSandbox } from '../src/docker-sandbox.js';
+import { dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
+
+const NODE_IMAGE = 'nanogrid/node:18';
+const env = await dockerTestEnv([PYTHON_IMAGE, NODE_IMAGE]);
+
+/** Leaves every kind of state a later function could see if it landed in the same process or directory. */
+const LEAVER_PY = `import json, os, sys, types
+SECRET = "alpha-secret-7f3a"
+KEPT = []
+
+def handler(event, context):
+    os.environ["LEAKED_ENV"] = SECRET
+    json.LEAKED_ATTR = SECRET
+    sys.modules["leaked_module"] = types.ModuleType("leaked_module")
+    KEPT.append(open("/proc/self/status"))  # an fd left open
+    open(os.path.join(os.environ["TMPDIR"], "leaked.txt"), "w").write(SECRET)
+    return {"uid": os.getuid(), "fds": len(os.listdir("/proc/self/fd"))}
+`;
+
+/** Looks for what another function (or the spare's starter) could have left, and for other code directories. */
+const PROBE_PY = `import errno, json, os, re, sys
+
+def fd_kinds():
+    kinds = []
+    for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+        try:
+            target = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            continue  # the listing's own descriptor
+        kinds.append(re.sub(r"[0-9]+", "N", target))
+    return sorted(kinds)
+
+def handler(event, context):
+    secret = "alpha-" + "secret-7f3a"  # never written whole here: this file must not match itself
+    found = []
+    for root, _dirs, files in os.walk("/code"):
+        for name in files:
+            try:
+                if secret in open(os.path.join(root, name), errors="replace").read():
+                    found.append(os.path.join(root, name))
+            except OSError:
+                pass
+    # The host path of this instance's code directory, as the mount table names it, and its neighbours.
+    mount = [l.split() for l in open("/proc/self/mountinfo") if l.split()[4] == "/code"][0]
+    host_dir = mount[3]
+    try:
+        open("/code/planted.py", "w").write("x")
+        write_errno = 0
+    except OSError as e:
+        write_errno = e.errno
+    return {
+        "uid": os.getuid(),
+        "code": sorted(os.listdir("/code")),
+        "found": found,
+        "mount_options": mount[5],
+        "host_dir_visible": os.path.exists(host_dir) or os.path.exists(os.path.dirname(host_dir)),
+        "write_errno": write_errno,
+        "env": "LEAKED_ENV" in os.environ or any("alpha" in v for v in os.environ.values()),
+        "json_attr": hasattr(json, "LEAKED_ATTR"),
+        "module": "leaked_module" in sys.modules,
+        "tmp": os.listdir(os.environ["TMPDIR"]),
+        "fds": fd_kinds(),
+    }
+`;
+
+/** Allocates past its memory limit. */
+const GREEDY_PY = `def handler(event, context):
+    chunks = [bytearray(1 << 20) for _ in range(event["mb"])]
+    return {"held": len(chunks)}
+`;
+
+/**
+ * Prewarmed spares: generic containers that loaded the runtime before any
+ * function was known, each taken by exactly one function. What one function
+ * leaves must never reach another, and a spare is as isolated as a cold instance.
+ */
+describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)', () => {
+  let ng: NanoGrid;
+  let dir: string;
+  let codeDirs: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nanogrid-prewarm-hostile-'));
+    codeDirs = join(dir, 'code-dirs');
+    await mkdir(codeDirs, { mode: 0o700 });
+    ng = await composeNanoGrid(
+      {
+        dataDir: join(dir, 'data'),
+        storage: fsStorage({ dir: join(dir, 'storage') }),
+        queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
+        results: memoryResults(),
+        sandbox: dockerSandbox({ logger: silentLogger, workerId: `prewarm-${process.pid}`, codeDirs }),
+        worker: { concurrency: 2, pollWaitMs: 500 },
+        warm: { enabled: true, prewarm: { python: 2, node: 1 } },
+        runtimes: [pythonRuntime(), nodeRuntime()],
+      },
+      { runtimes: [], cwd: dir, logger: silentLogger },
+    );
+    ng.worker?.start();
+  }, 60_000);
+  afterAll(async () => {
+    await ng?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Resolves once the pool holds its spares (compose started them; this waits for the same fill). */
+  const sparesReady = async (): Promise<void> => {
+    const py = pythonRuntime();
+    await ng.sandbox.prewarm?.({
+      image: py.image,
+      command: py.serve!.prewarm!,
+      count: 2,
+      memoryMb: 512,
+      files: py.bootstrap,
+    });
+  };
+  const deploy = async (
+    name: string,
+    fileName: string,
+    code: string,
+    extra: { memoryMb?: number; network?: 'none' | 'internet'; env?: Record<string, string> } = {},
+  ) =>
+    (
+      await ng.registry.deploy({
+        functionName: `${name}-${Date.now()}`,
+        runtime: 'python3',
+        fileName,
+        handler: `${fileName.replace(/\.py$/, '')}.handler`,
+        data: Buffer.from(code),
+        ...extra,
+      })
+    ).function_id;
+  const call = async (fid: string, payload: unknown = {}): Promise<JobRecord> => {
+    const { record } = await ng.jobs.submit(fid, payload);
+    return ng.jobs.wait(record.job_id, { timeoutMs: 60_000 });
+  };
+
+  it("a function on a spare sees only its own code, read-only, and nothing another function's spare left", async () => {
+    await sparesReady();
+    const alpha = await deploy('alpha', 'alpha.py', LEAVER_PY, { env: { ALPHA_TOKEN: 'alpha-token' } });
+    const beta = await deploy('beta', 'beta.py', PROBE_PY);
+    const a = await call(alpha);
+    expect(a).toMatchObject({ status: 'completed', start: 'prewarmed', result: { uid: 65534 } });
+    const b = await call(beta);
+    expect(b).toMatchObject({ status: 'completed', start: 'prewarmed' });
+    const seen = b.result as Record<string, unknown>;
+    expect(seen).toMatchObject({
+      uid: 65534,
+      found: [],
+      host_dir_visible: false,
+      env: false,
+      json_attr: false,
+      module: false,
+      tmp: [],
+    });
+    expect(seen.code).toContain('beta.py');
+    expect(seen.code).not.toContain('alpha.py');
+    expect(String(seen.mount_options).split(',')).toContain('ro');
+    expect([13, 30]).toContain(seen.write_errno); // EACCES or EROFS
+    // The instance's directory exists on the host only while its container does.
+    expect((await readdir(codeDirs)).length).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('a process on a spare has the open files of a cold instance: the starter leaves none behind', async () => {
+    await sparesReady();
+    const warm = await call(await deploy('probe-spare', 'probe.py', PROBE_PY));
+    // A network policy other than `none` never takes a spare: the same probe starts cold.
+    const cold = await call(await deploy('probe-cold', 'probe.py', PROBE_PY, { network: 'internet' }));
+    expect(warm.start).toBe('prewarmed');
+    expect(cold.start).toBe('cold');
+    expect((warm.result as { fds: string[] }).fds).toEqual((cold.result as { fds: string[] }).fds);
+  }, 120_000);
+
+  it("a spare taking a function gets that function's memory limit", async () => {
+    await sparesReady();
+    const fid = await deploy('greedy', 'greedy.py', GREEDY_PY, { memoryMb: 64 });
+    const over = await call(fid, { mb: 200 });
+    expect(over).toMatchObject({ status: 'failed', start: 'prewarmed', error: { code: 'OUT_OF_MEMORY' } });
+    expect(await call(fid, { mb: 8 })).toMatchObject({ status: 'completed', result: { held: 8 } });
+  }, 120_000);
+
+  it('a Node spare that loaded the runtime serves a package of ES modules (package.json type: module)', async () => {
+    const node = nodeRuntime();
+    await ng.sandbox.prewarm?.({
+      image: node.image,
+      command: node.serve!.prewarm!,
+      count: 1,
+      memoryMb: 512,
+      files: node.bootstrap,
+    });
+    const zip = await createZip([
+      { path: 'package.json', data: '{"type":"module"}' },
+      {
+        path: 'index.js',
+        data: 'import { id } from "./lib.js";\nexport const handler = async (e) => ({ id: id(e.n), uid: process.getuid() });\n',
+      },
+      { path: 'lib.js', data: 'export const id = (n) => n * 2;\n' },
+    ]);
+    const fid = (
+      await ng.registry.deploy({
+        functionName: `esm-${Date.now()}`,
+        runtime: 'nodejs18.x',
+        fileName: 'code.zip',
+        handler: 'index.handler',
+        data: zip,
+      })
+    ).function_id;
+    expect(await call(fid, { n: 21 })).toMatchObject({
+      status: 'completed',
+      start: 'prewarmed',
+      result: { id: 42, uid: 65534 },
+    });
+  }, 120_000);
+
+  it('the code directories of instances are removed with them', async () => {
+    await ng.close();
+    expect(await readdir(codeDirs)).toEqual([]);
+  }, 60_000);
+});
