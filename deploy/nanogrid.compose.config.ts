@@ -42,7 +42,8 @@ export default defineConfig({
   // talk over the attach stream instead of named pipes in /tmp, and peak memory comes
   // from the stats API instead of the host's cgroup files; the per-run tmpfs of the disk
   // quota cannot be mounted where the engine sees it, so /tmp alone is capped (scratchDir:
-  // false). Code and outputs never need a shared path: they go in and out as archives.
+  // false), and code goes in as an archive, not as a bind mount of a host path (codeDirs:
+  // false). Outputs never need a shared path: they come out as archives.
   // The worker id is the container's host name (its id): unique on the engine and the same
   // when the container restarts, so a restarted worker removes what its killed process left.
   sandbox: dockerSandbox({
@@ -50,6 +51,7 @@ export default defineConfig({
     warmPipes: false,
     cgroupRoot: false,
     scratchDir: false,
+    codeDirs: false,
     logger: consoleLogger(),
   }),
   worker: { concurrency: 4 },

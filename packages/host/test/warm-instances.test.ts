@@ -239,12 +239,15 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
   });
 });
 
-/** A remote engine cannot bind the host's named pipes: there the protocol and stderr share the attach stream. */
-describe.skipIf(!env.ready)('warm instances over the attach stream (warmPipes: false, as with a remote engine)', () => {
+/**
+ * A remote engine cannot bind host paths: there the protocol and stderr share the attach stream, and code goes
+ * in through the archive API (a spare loads the runtime once the function's code is there).
+ */
+describe.skipIf(!env.ready)('warm instances over the attach stream, code by archive (as with a remote engine)', () => {
   let host: TestHost;
   beforeAll(async () => {
     host = await makeEngineHost({
-      sandbox: dockerSandbox({ warmPipes: false, logger: silentLogger }),
+      sandbox: dockerSandbox({ warmPipes: false, codeDirs: false, logger: silentLogger }),
       warm: { enabled: true, prewarm: {} },
     });
   });
@@ -274,5 +277,19 @@ describe.skipIf(!env.ready)('warm instances over the attach stream (warmPipes: f
     expect(await call(id)).toMatchObject({ status: 'completed' });
     expect(await call(id, { garbage: true })).toMatchObject({ status: 'failed', error: { code: 'BAD_RESULT' } });
     expect(await call(id)).toMatchObject({ status: 'completed', start: 'cold' });
+  });
+
+  // Last: the spare it starts would serve the cold calls the cases above expect.
+  it('a prewarmed spare takes the code of a function no worker has seen through the archive API', async () => {
+    const py = pythonRuntime();
+    await host.nanogrid.sandbox.prewarm!({
+      image: py.image,
+      command: py.serve!.prewarm!,
+      count: 1,
+      files: py.bootstrap,
+    });
+    const id = await deploy(host.app, 'attach-fresh', COUNTER_PY);
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'prewarmed', result: { loads: 1, calls: 1 } });
+    expect(await call(id)).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2 } });
   });
 });

@@ -145,27 +145,38 @@ describe.skipIf(!env.ready)('dockerSandbox: limits and hardening', () => {
     expect((await stat(join(spec.outputDir, 'kept.txt'))).size).toBe(1000);
   });
 
+  const WRITES_PY = [
+    'import json, os',
+    'def attempt(path):',
+    '    try:',
+    '        open(path, "w").write("x")',
+    '        return 0',
+    '    except OSError as e:',
+    '        return e.errno',
+    'print(json.dumps({p: attempt(p) for p in ["/etc/evil", "/evil", "/usr/bin/evil", "/code/evil", "/code/main.py", "/output/ok", "/tmp/ok"]}))',
+  ].join('\n');
+
   it('has a read-only root filesystem and read-only code: only /output and /tmp take writes', async () => {
-    const code = [
-      'import json, os',
-      'def attempt(path):',
-      '    try:',
-      '        open(path, "w").write("x")',
-      '        return 0',
-      '    except OSError as e:',
-      '        return e.errno',
-      'print(json.dumps({p: attempt(p) for p in ["/etc/evil", "/evil", "/usr/bin/evil", "/code/evil", "/code/main.py", "/output/ok", "/tmp/ok"]}))',
-    ].join('\n');
-    const res = await sandbox.run(await py(code));
+    const res = await sandbox.run(await py(WRITES_PY));
     expect(json(res)).toEqual({
       '/etc/evil': 30, // EROFS
       '/evil': 30,
       '/usr/bin/evil': 30,
-      '/code/evil': 13, // EACCES: root owns the code
-      '/code/main.py': 13,
+      '/code/evil': 30, // EROFS: a local engine binds the code read-only (the archive path: EACCES, root owns it)
+      '/code/main.py': 30,
       '/output/ok': 0,
       '/tmp/ok': 0,
     });
+  });
+
+  it('without code binds (as with a remote engine) the code goes in through the archive API, owned by root', async () => {
+    const archived = dockerSandbox({ codeDirs: false });
+    try {
+      const res = await archived.run(await py(WRITES_PY));
+      expect(json(res)).toMatchObject({ '/code/evil': 13, '/code/main.py': 13, '/evil': 30, '/tmp/ok': 0 }); // EACCES
+    } finally {
+      await archived.close();
+    }
   });
 
   it('runs without capabilities or a way to gain privileges', async () => {
