@@ -102,6 +102,33 @@ export interface JobList {
 }
 
 /** Filters of `GET /jobs`. */
+/** `GET /jobs/{job_id}/logs` without follow. */
+export interface JobLogs {
+  job_id: string;
+  status: JobStatus;
+  /** The record's logs: the tail of what the job printed ('' while it runs). */
+  logs: string;
+}
+
+/** Data of a `log` event: one line the job printed. */
+export interface LogEvent {
+  stream: 'stdout' | 'stderr';
+  /** Without its newline (cut past 8 KiB). */
+  line: string;
+  /** When the worker read it, ms since the epoch. */
+  t: number;
+}
+
+/** Data of the `end` event: the job is final and the stream closes. */
+export interface LogEnd {
+  job_id: string;
+  status: JobStatus;
+  error?: JobError;
+}
+
+/** What `followLogs()` yields: the lines, then the end. */
+export type LogStreamEvent = ({ type: 'log' } & LogEvent) | ({ type: 'end' } & LogEnd);
+
 export interface JobListQuery {
   /** Function name or id: only its jobs. */
   function?: string;

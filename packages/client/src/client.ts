@@ -13,6 +13,8 @@ import type {
   Job,
   JobList,
   JobListQuery,
+  JobLogs,
+  LogStreamEvent,
   JobSubmitted,
   StatsQuery,
   StatsSummary,
@@ -20,6 +22,7 @@ import type {
 } from './api-types.js';
 import { NanoGridApiError } from './client-error.js';
 import { type DeployInput, deployForm } from './deploy-form.js';
+import { readEventStream } from './event-stream.js';
 
 export interface NanoGridClientOptions {
   /** Base URL of a controller. @default 'http://localhost:8080' */
@@ -40,6 +43,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Statuses answered with a body of type T rather than an error (a failed job's 500 is a job). */
   accept?: (status: number, body: unknown) => boolean;
+  /** A successful answer is returned as the Response itself, its body unread (event streams). */
+  raw?: boolean;
 }
 
 export interface WaitOptions {
@@ -115,8 +120,9 @@ export class NanoGridClient {
         { cause: err },
       );
     }
-    const text = await res.text();
     const type = res.headers.get('content-type') ?? '';
+    if (opts.raw && res.ok) return res as T;
+    const text = await res.text();
     if (!type.includes('json')) {
       if (res.ok) return text as T;
       throw new NanoGridApiError(
@@ -193,6 +199,58 @@ export class NanoGridClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
     const qs = params.toString();
     return this.request('GET', `/jobs${qs ? `?${qs}` : ''}`, opts);
+  }
+
+  /** A job's stored logs (the tail of what it printed; '' while it runs: see `followLogs`). */
+  logs(jobId: string, opts: { signal?: AbortSignal } = {}): Promise<JobLogs> {
+    return this.request('GET', `/jobs/${enc(jobId)}/logs`, opts);
+  }
+
+  /**
+   * A job's lines as it prints them, then one `end` event with its final status
+   * (a job already final: its stored logs, then `end`). The iteration ends after
+   * `end`; breaking out of it, or `signal`, closes the stream.
+   */
+  async *followLogs(jobId: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<LogStreamEvent> {
+    for await (const e of this.events(`/jobs/${enc(jobId)}/logs?follow=1`, opts.signal)) {
+      if (e.event !== 'log' && e.event !== 'end') continue;
+      yield { type: e.event, ...JSON.parse(e.data) } as LogStreamEvent;
+      if (e.event === 'end') return;
+    }
+  }
+
+  /**
+   * Status changes of jobs as they happen (created, running, final), filtered
+   * like `listJobs` by function and status. Runs until `signal` aborts or the loop breaks.
+   */
+  async *followJobs(
+    query: Pick<JobListQuery, 'function' | 'status'> = {},
+    opts: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<Job> {
+    const params = new URLSearchParams({ follow: '1' });
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    for await (const e of this.events(`/jobs?${params}`, opts.signal))
+      if (e.event === 'job') yield JSON.parse(e.data) as Job;
+  }
+
+  /** Opens an event stream (errors before it starts are thrown as for any request). */
+  private async *events(path: string, signal?: AbortSignal): AsyncGenerator<{ event: string; data: string }> {
+    const ac = new AbortController();
+    const stop = () => ac.abort(signal?.reason);
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      const res = await this.request<Response>('GET', path, {
+        signal: ac.signal,
+        headers: { accept: 'text/event-stream' },
+        raw: true,
+      });
+      if (!res.body) return;
+      yield* readEventStream(res.body);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      ac.abort(); // the connection closes: the host releases its subscription
+    }
   }
 
   /** Polls a job until it is final (completed, failed or cancelled). */

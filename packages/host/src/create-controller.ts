@@ -44,7 +44,7 @@ export interface MetricsSource {
 
 export interface ControllerDeps {
   registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete' | 'versions' | 'setAlias' | 'deleteAlias'>;
-  jobs: Pick<JobService, 'submit' | 'submitOnce' | 'status' | 'wait' | 'cancel' | 'list'>;
+  jobs: Pick<JobService, 'submit' | 'submitOnce' | 'status' | 'wait' | 'cancel' | 'list' | 'followLogs' | 'watch'>;
   /** Serves `GET /files/*` when it signs its own links (the embedded filesystem storage). */
   storage: StorageBackend;
   /** API keys, rate limit, body limit. @default open API, 1000 requests / 5 min per IP, 50 MiB bodies */
@@ -76,6 +76,8 @@ export interface ControllerDeps {
    * Absent: those routes answer BAD_REQUEST saying so. See hostTelemetry().
    */
   system?: SystemSource;
+  /** Heartbeat of event streams (`?follow=1`): a `: ping` comment this often. @default 15_000 */
+  sseHeartbeatMs?: number;
   /** Serve the web dashboard at `/ui/`. @default true */
   ui?: boolean;
   /** Clock of the rate limiter (tests). @default Date.now */
@@ -203,7 +205,12 @@ export function createController(deps: ControllerDeps): Hono {
 
   app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
 
-  jobRoutes(app, { registry: deps.registry, jobs: deps.jobs });
+  jobRoutes(app, {
+    registry: deps.registry,
+    jobs: deps.jobs,
+    ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
+    ...(deps.sseHeartbeatMs !== undefined ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
+  });
   functionRoutes(app, { registry: deps.registry, logger });
   scheduleRoutes(app, {
     registry: deps.registry,

@@ -98,8 +98,10 @@ describe('nanogrid client commands', () => {
     const queued = await cli(['invoke', 'greeter:prod', '--async'], env);
     expect(queued.code).toBe(0);
     const jobId = queued.out.trim();
-    const logs = await cli(['logs', jobId, '--follow', '--interval', '50', '--json'], env);
-    expect(JSON.parse(logs.out)).toMatchObject({ job_id: jobId, status: 'completed' });
+    const logs = await cli(['logs', jobId, '--follow', '--json'], env);
+    expect(logs.code).toBe(0);
+    const events = logs.out.split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(events.at(-1)).toMatchObject({ type: 'end', job_id: jobId, status: 'completed' });
     const status = await cli(['status', jobId], env);
     expect(status.out).toMatch(/function\s+greeter:1\nstatus\s+completed/);
     const jobs = await cli(['jobs', '--function', 'greeter', '--status', 'completed', '--limit', '1'], env);

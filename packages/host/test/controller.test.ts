@@ -98,6 +98,8 @@ describe('controller routes', () => {
       submitOnce: host.nanogrid.jobs.submitOnce.bind(host.nanogrid.jobs),
       cancel: host.nanogrid.jobs.cancel.bind(host.nanogrid.jobs),
       list: host.nanogrid.jobs.list.bind(host.nanogrid.jobs),
+      followLogs: host.nanogrid.jobs.followLogs.bind(host.nanogrid.jobs),
+      watch: host.nanogrid.jobs.watch.bind(host.nanogrid.jobs),
     };
     const submit = async (fid: string, payload: unknown) => {
       const submitted = await host.nanogrid.jobs.submit(fid, payload);

@@ -35,7 +35,7 @@ const RESULT = '\u001eNANOGRID_RESULT ';
 const LOG = '\u001eNANOGRID_LOG ';
 const LOG_TAIL = 64 * 1024;
 // Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
-const LIVE_MAX = 2 * 1024 * 1024;
+const LIVE_MAX = 16 * 1024 * 1024;
 // Prints closer together than this travel as one LOG frame (sent when the event loop next turns).
 const LIVE_BATCH_MS = 20;
 const realWrite = process.stdout.write.bind(process.stdout);

@@ -35,7 +35,7 @@ LOG_MARKER = "\x1eNANOGRID_LOG "
 STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
 # Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
-LIVE_MAX = 2 * 1024 * 1024
+LIVE_MAX = 16 * 1024 * 1024
 
 
 def _clear(path):

@@ -6,12 +6,13 @@ import type { FunctionMeta } from '../function-meta.js';
 import { JOB_PAYLOAD_KEPT_BYTES, type JobMessage, type JobRecord, type JobTrigger, isFinalStatus } from '../job.js';
 import type { Logger } from '../logger.js';
 import type { QueueSource } from '../plugins/queue-source.js';
-import type { JobPage, JobQuery, ResultSink, WaitOptions } from '../plugins/result-sink.js';
+import type { JobPage, JobQuery, LogLine, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { EngineOptions } from './engine-options.js';
 import { FunctionRegistry } from './function-registry.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { ResultSpill } from './result-spill.js';
 import { checkCallback } from './validate-deploy.js';
+import { type JobWatchFilter, followJob, watchJobChanges } from '../live/follow-job.js';
 
 /** What a caller may add to a submit. */
 export interface SubmitOptions {
@@ -211,6 +212,24 @@ export class JobService {
     if (final.callback_url) this.webhooks.kick(jobId);
     this.logger.info('job cancelled', { job_id: jobId, function_id: record.function_id, was: record.status });
     return final;
+  }
+
+  /**
+   * A job's log lines while it runs, then its final record (undefined when
+   * `signal` aborts first). JOB_NOT_FOUND for an unknown job, before anything is sent.
+   */
+  async followLogs(
+    jobId: string,
+    onLines: (lines: LogLine[]) => void,
+    signal: AbortSignal,
+  ): Promise<JobRecord | undefined> {
+    if (!(await this.results.get(jobId))) throw jobNotFound(jobId);
+    return followJob(this.results, jobId, onLines, signal);
+  }
+
+  /** Job status changes (records without logs), filtered, until `signal` aborts. */
+  watch(filter: JobWatchFilter, onJob: (record: JobRecord) => void, signal: AbortSignal): Promise<void> {
+    return watchJobChanges(this.results, filter, onJob, signal);
   }
 
   /** Recent jobs, newest first; needs a result store that keeps an index (`list`). */

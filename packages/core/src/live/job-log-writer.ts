@@ -9,6 +9,8 @@ export interface JobLogLimits {
   maxLineChars?: number;
   /** Characters of lines kept per job (the record's `logs` is apart and unchanged). @default 1 MiB */
   maxJobChars?: number;
+  /** Lines kept per job (the stores keep at most 20,000). @default 10_000 */
+  maxJobLines?: number;
   /** Lines are sent in batches at most this often. @default 50 */
   flushMs?: number;
 }
@@ -38,12 +40,14 @@ export class JobLogWriter {
   };
   private pending: LogLine[] = [];
   private used = 0;
+  private count = 0;
   private full = false;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private chain: Promise<void> = Promise.resolve();
   private readonly maxLine: number;
   private readonly maxJob: number;
+  private readonly maxLines: number;
   private readonly flushMs: number;
 
   constructor(
@@ -54,6 +58,7 @@ export class JobLogWriter {
   ) {
     this.maxLine = limits.maxLineChars ?? 8192;
     this.maxJob = limits.maxJobChars ?? 1024 * 1024;
+    this.maxLines = limits.maxJobLines ?? 10_000;
     this.flushMs = limits.flushMs ?? 50;
   }
 
@@ -93,7 +98,7 @@ export class JobLogWriter {
     if (stream === 'stdout' && text.startsWith(RESULT_MARKER)) return; // the envelope (or a copy of its mark)
     if (text.length > this.maxLine) text = `${text.slice(0, this.maxLine)}…`;
     this.used += text.length + 1;
-    if (this.used > this.maxJob) {
+    if (this.used > this.maxJob || ++this.count > this.maxLines) {
       this.full = true;
       this.pending.push({ stream: 'stderr', line: LIVE_LOGS_CUT, t: Date.now() });
       this.flush();

@@ -37,7 +37,7 @@ export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
     --async              queue it and print the job id
     --callback-url <url> POST the final job record there when it ends (--callback-format json|slack)
   status <job>           Show a job
-  logs <job>             Print a job's logs   (--follow: wait for the job to end first)
+  logs <job>             Print a job's logs   (--follow: its lines as they come, until it ends)
   cancel <job>           Cancel a pending or running job (a running one is killed)
   jobs                   List recent jobs, newest first
     --function <f>  --status <s>  --since <iso time>  --limit <n>  --cursor <next page>

@@ -120,37 +120,44 @@ export async function statusCommand(args: string[], io: CliIo, env: NodeJS.Proce
   return EXIT.OK;
 }
 
-/** `logs <job> [--follow]`: the job's log tail; with --follow, waits for the job to end first (polling /status). */
+/**
+ * `logs <job> [--follow]`: the job's log tail; with --follow, its lines as it
+ * prints them (stdout lines on stdout, stderr lines on stderr; --json: one
+ * event per line) until it ends, exiting with the job's outcome (0 completed, 1 failed or cancelled).
+ */
 export async function logsCommand(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { ctx, values, positionals } = parseCommand(
     'logs',
     args,
-    { follow: { type: 'boolean', short: 'f' }, interval: { type: 'string' } },
+    { follow: { type: 'boolean', short: 'f' } },
     io,
     env,
     { min: 1, max: 1, names: 'a job id' },
   );
   const jobId = positionals[0] as string;
-  const interval = Number(values['interval'] ?? 1000);
-  if (!(interval >= 50))
-    throw new UsageError(`--interval must be at least 50 (ms), got "${String(values['interval'])}"`);
-  let last = '';
-  const job = values['follow']
-    ? await ctx.client.wait(jobId, {
-        intervalMs: interval,
-        onUpdate: (j) => {
-          if (j.status !== last && !ctx.json) io.err(`[${j.status}]`);
-          last = j.status;
-        },
-      })
-    : await ctx.client.status(jobId);
-  if (ctx.json) io.out(JSON.stringify({ job_id: job.job_id, status: job.status, logs: job.logs ?? '' }, null, 2));
+  if (values['follow']) return followLogs(ctx, jobId);
+  const job = await ctx.client.logs(jobId);
+  if (ctx.json) io.out(JSON.stringify(job, null, 2));
   else if (job.logs) io.out(job.logs.trimEnd());
   else
     io.err(
       job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled'
         ? '(no logs)'
-        : `(no logs yet: the job is ${job.status}; --follow waits for it)`,
+        : `(no logs yet: the job is ${job.status}; --follow shows them as they come)`,
     );
   return EXIT.OK;
+}
+
+async function followLogs(ctx: ClientContext, jobId: string): Promise<number> {
+  const { io } = ctx;
+  for await (const e of ctx.client.followLogs(jobId)) {
+    if (ctx.json) io.out(JSON.stringify(e));
+    else if (e.type === 'log') (e.stream === 'stderr' ? io.err : io.out)(e.line);
+    if (e.type !== 'end') continue;
+    if (e.status === 'completed') return EXIT.OK;
+    if (!ctx.json) io.err(`[${e.status}]${e.error ? ` ${e.error.code}: ${e.error.message}` : ''}`);
+    return EXIT.FAILED;
+  }
+  io.err(`the log stream of ${jobId} ended before the job did (the host went away?)`);
+  return EXIT.UNAVAILABLE;
 }

@@ -24,6 +24,14 @@ export const UNDOCUMENTED_PREFIXES = ['/2015-03-31', '/ui'] as const;
 export const ENDPOINT_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
+/** A Server-Sent Events stream (`?follow=1`): each event's `data` is one line of JSON. */
+const eventStream = (description: string) => ({
+  'text/event-stream': { schema: z.string().meta({ description }) },
+});
+const follow = z
+  .enum(['1', '0', 'true', 'false'])
+  .optional()
+  .meta({ description: '1: a text/event-stream (Server-Sent Events) instead of JSON; a `: ping` comment every 15 s' });
 /** Any failure: the error shape, its status following from the code. */
 const errors = { default: json(S.ErrorBodySchema, 'An error: 4xx for the request, 5xx for the host') };
 const responses = (r: ZodOpenApiResponsesObject): ZodOpenApiResponsesObject => ({ ...r, ...errors });
@@ -161,9 +169,41 @@ export const API_ROUTES: readonly ApiRoute[] = [
           since: z.string().optional().meta({ description: 'ISO 8601 time: jobs created at or after it' }),
           limit: z.string().optional().meta({ description: 'Jobs per page, 1-100 (default 20)' }),
           cursor: z.string().optional().meta({ description: 'next_cursor of the previous page' }),
+          follow,
         }),
       },
-      responses: responses({ '200': json(S.JobListSchema, 'A page of jobs') }),
+      responses: responses({
+        '200': {
+          description:
+            'A page of jobs; with follow=1 an event stream of status changes of the jobs matching `function` and `status`',
+          content: {
+            ...json(S.JobListSchema, '').content,
+            ...eventStream(
+              '`job` events, data: a Job (without `logs`; without `result` when it is over 16 KiB) each time a job is created, starts or ends',
+            ),
+          },
+        },
+      }),
+    },
+  },
+  {
+    method: 'get',
+    path: '/jobs/{job_id}/logs',
+    operation: {
+      operationId: 'jobLogs',
+      summary: "A job's logs; with follow=1 its lines live while it runs (Server-Sent Events), then its end",
+      requestParams: { ...jobParams, query: z.object({ follow }) },
+      responses: responses({
+        '200': {
+          description: 'The logs (JSON), or with follow=1 an event stream',
+          content: {
+            ...json(S.JobLogsSchema, '').content,
+            ...eventStream(
+              '`log` events (data: LogEvent) while the job runs, then one `end` event (data: LogEnd), then the stream closes; a job already final: its stored logs, then `end`',
+            ),
+          },
+        },
+      }),
     },
   },
   {

@@ -186,6 +186,30 @@ export const JobListSchema = z
   })
   .meta({ id: 'JobList' });
 
+export const JobLogsSchema = z
+  .object({
+    job_id: z.string(),
+    status: JobStatusSchema,
+    logs: z.string().meta({ description: "The record's logs: the tail of what the job printed ('' while it runs)" }),
+  })
+  .meta({ id: 'JobLogs' });
+
+export const LogEventSchema = z
+  .object({
+    stream: z.enum(['stdout', 'stderr']),
+    line: z.string().meta({ description: 'One line, without its newline (cut past 8 KiB)' }),
+    t: z.number().meta({ description: 'When the worker read it, ms since the epoch' }),
+  })
+  .meta({ id: 'LogEvent', description: 'Data of a `log` event of GET /jobs/{job_id}/logs?follow=1' });
+
+export const LogEndSchema = z
+  .object({
+    job_id: z.string(),
+    status: JobStatusSchema,
+    error: JobSchema.shape.error,
+  })
+  .meta({ id: 'LogEnd', description: 'Data of the `end` event: the job is final, the stream closes' });
+
 export const JobSubmittedSchema = z
   .object({
     job_id: z.string(),

@@ -1,10 +1,11 @@
 import { type FunctionRegistry, type JobQuery, type JobService, type JobStatus, NanoGridError } from '@nanogrid/core';
 import type { Context, Hono } from 'hono';
+import { type LiveRoutesDeps, followLogsResponse, readFollow, watchJobsResponse } from './live-routes.js';
 import { jobView } from './views.js';
 
-export interface JobRoutesDeps {
+export interface JobRoutesDeps extends Omit<LiveRoutesDeps, 'jobs'> {
   registry: Pick<FunctionRegistry, 'get'>;
-  jobs: Pick<JobService, 'status' | 'cancel' | 'list'>;
+  jobs: Pick<JobService, 'status' | 'cancel' | 'list' | 'followLogs' | 'watch'>;
 }
 
 const STATUSES: readonly JobStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
@@ -41,12 +42,27 @@ async function readJobQuery(c: Context, registry: JobRoutesDeps['registry']): Pr
   return query;
 }
 
-/** `GET /jobs`, `GET /jobs/{id}` (what `/status/{id}` answers), `POST /jobs/{id}/cancel`. */
+/**
+ * `GET /jobs` (`?follow=1`: job events), `GET /jobs/{id}` (what `/status/{id}` answers),
+ * `GET /jobs/{id}/logs` (`?follow=1`: live), `POST /jobs/{id}/cancel`.
+ */
 export function jobRoutes(app: Hono, deps: JobRoutesDeps): void {
   app.get('/jobs', async (c) => {
-    const page = await deps.jobs.list(await readJobQuery(c, deps.registry));
+    const follow = readFollow(c);
+    const query = await readJobQuery(c, deps.registry);
+    if (follow) {
+      const { function_id, status } = query;
+      return watchJobsResponse(c, deps, { ...(function_id ? { function_id } : {}), ...(status ? { status } : {}) });
+    }
+    const page = await deps.jobs.list(query);
     return c.json({ jobs: page.jobs.map(jobView), ...(page.next_cursor ? { next_cursor: page.next_cursor } : {}) });
   });
   app.get('/jobs/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
+  app.get('/jobs/:job_id/logs', async (c) => {
+    const jobId = c.req.param('job_id');
+    if (readFollow(c)) return followLogsResponse(c, deps, jobId);
+    const r = await deps.jobs.status(jobId);
+    return c.json({ job_id: r.job_id, status: r.status, logs: r.logs ?? '' });
+  });
   app.post('/jobs/:job_id/cancel', async (c) => c.json(jobView(await deps.jobs.cancel(c.req.param('job_id')))));
 }

@@ -1,0 +1,95 @@
+import { type JobRecord, type JobService, type JobWatchFilter, type LogLine, NanoGridError } from '@nanogrid/core';
+import type { Context } from 'hono';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import { jobView } from './views.js';
+
+export interface LiveRoutesDeps {
+  jobs: Pick<JobService, 'status' | 'followLogs' | 'watch'>;
+  /** Aborted at shutdown: open streams end. */
+  shutdownSignal?: AbortSignal;
+  /** A `: ping` comment this often keeps proxies and browsers from closing a quiet stream. @default 15_000 */
+  heartbeatMs?: number;
+}
+
+/** `follow` of a query: absent or 0/false is off, 1/true on; anything else is named. */
+export function readFollow(c: Context): boolean {
+  const v = c.req.query('follow');
+  if (v === undefined || v === '0' || v === 'false') return false;
+  if (v === '1' || v === 'true') return true;
+  throw new NanoGridError('VALIDATION_FAILED', 'follow must be 1 or 0 (true or false)', {
+    details: { field: 'follow' },
+  });
+}
+
+/** What the `end` event of a job's log stream says: how the job ended. */
+export function logEnd(r: JobRecord): { job_id: string; status: JobRecord['status']; error?: JobRecord['error'] } {
+  return { job_id: r.job_id, status: r.status, ...(r.error ? { error: r.error } : {}) };
+}
+
+/**
+ * An SSE response that ends when `run` resolves, the client goes away or the
+ * host shuts down (its signal aborts: subscriptions are released by `run`),
+ * with a heartbeat comment meanwhile. Events are JSON on one `data:` line.
+ */
+function sse(c: Context, deps: LiveRoutesDeps, run: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>) {
+  c.header('X-Accel-Buffering', 'no'); // a proxy in front must pass events on as they come
+  return streamSSE(c, async (stream) => {
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    stream.onAbort(stop);
+    deps.shutdownSignal?.addEventListener('abort', stop, { once: true });
+    if (deps.shutdownSignal?.aborted) stop();
+    const ping = setInterval(() => void stream.write(': ping\n\n').catch(stop), deps.heartbeatMs ?? 15_000);
+    try {
+      await stream.write(': connected\n\n'); // headers and a first byte now: fetch() resolves at once
+      await run(stream, ac.signal);
+    } finally {
+      clearInterval(ping);
+      deps.shutdownSignal?.removeEventListener('abort', stop);
+      ac.abort();
+    }
+  });
+}
+
+const send = (stream: SSEStreamingApi, event: string, data: unknown): void => {
+  // Not awaited: events queue in order on the stream; a client that is gone aborts the stream instead.
+  void stream.writeSSE({ event, data: JSON.stringify(data) }).catch(() => undefined);
+};
+
+/** `GET /jobs/{job_id}/logs?follow=1`: `log` events while the job runs, then one `end` event. */
+export async function followLogsResponse(c: Context, deps: LiveRoutesDeps, jobId: string): Promise<Response> {
+  await deps.jobs.status(jobId); // JOB_NOT_FOUND is a 404, before the stream starts
+  return sse(c, deps, async (stream, signal) => {
+    const end = await deps.jobs.followLogs(
+      jobId,
+      (lines: LogLine[]) => {
+        for (const l of lines) send(stream, 'log', { stream: l.stream, line: l.line, t: l.t });
+      },
+      signal,
+    );
+    if (end) await stream.writeSSE({ event: 'end', data: JSON.stringify(logEnd(end)) });
+  });
+}
+
+/** A job event: the job's view, with no `result` when the event left it out (GET /jobs/{id} has it). */
+function jobEventView(r: JobRecord) {
+  const view = jobView(r);
+  if (r.result === undefined) delete view.result;
+  return view;
+}
+
+/** `GET /jobs?follow=1`: a `job` event per status change of the jobs the filter matches. */
+export async function watchJobsResponse(c: Context, deps: LiveRoutesDeps, filter: JobWatchFilter): Promise<Response> {
+  // Listening starts before the response, so a store without job events answers a plain error.
+  const ac = new AbortController();
+  const early: JobRecord[] = [];
+  let target: SSEStreamingApi | undefined;
+  await deps.jobs.watch(filter, (r) => (target ? send(target, 'job', jobEventView(r)) : early.push(r)), ac.signal);
+  return sse(c, deps, async (stream, signal) => {
+    target = stream;
+    for (const r of early.splice(0)) send(stream, 'job', jobEventView(r));
+    if (!signal.aborted)
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    ac.abort();
+  });
+}
