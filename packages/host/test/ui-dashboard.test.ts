@@ -38,6 +38,23 @@ const GREET_PY = `def handler(event, context):
     print("greeting", event["name"])
     return {"message": "Hello, " + event["name"] + "!"}
 `;
+const FAILS_PY = `def handler(event, context):
+    raise ValueError("divisor must not be zero")
+`;
+const REPORT_PY = `import os
+
+def handler(event, context):
+    with open(os.path.join(os.environ["OUTPUT_DIR"], "report.txt"), "w") as f:
+        f.write("rows=2\\n")
+    return {"rows": 2}
+`;
+const SLOW_PY = `import time
+
+def handler(event, context):
+    print("step 1", flush=True)
+    time.sleep(60)
+    return {"done": True}
+`;
 // Screenshots go to a temp dir, or where UI_SCREENSHOTS says (docs/ to refresh the README's).
 const shots = process.env.UI_SCREENSHOTS ? resolve(process.env.UI_SCREENSHOTS) : undefined;
 
@@ -230,6 +247,60 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     expect(wide, 'elements wider than a phone screen').toEqual([]);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(shotDir, 'ui-phone.png'), fullPage: true });
+  }, 120_000);
+
+  /** Deploys through the API (the page's deploy form is the first test's). */
+  async function deploy(name: string, source: string): Promise<void> {
+    const form = new FormData();
+    form.append('file', new Blob([source]), 'main.py');
+    form.append('function_name', name);
+    form.append('runtime', 'python3.11');
+    const res = await fetch(`${host.url}/upload`, {
+      method: 'POST',
+      body: form,
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(res.status).toBe(201);
+  }
+
+  it('shows a failure with its trace, output file links, cancels a running job and deletes a function', async () => {
+    await deploy('fails', FAILS_PY);
+    await deploy('report', REPORT_PY);
+    await deploy('slow', SLOW_PY);
+    const page = await open();
+    await signIn(page, '#/functions/fails');
+    await page.getByRole('heading', { name: 'fails' }).waitFor();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const error = page.getByTestId('invoke-error');
+    await error.waitFor();
+    expect(await text(error)).toMatch(/^FUNCTION_ERROR: .*divisor must not be zero/);
+    expect(await text(error)).toContain('ValueError');
+    expect(await text(error)).toContain('Traceback');
+
+    // Output files: a link per file, and the link downloads it.
+    await page.goto(`${host.url}/ui/#/functions/report`);
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await page.getByTestId('invoke-result').waitFor();
+    await page.getByRole('link', { name: /^job / }).click();
+    const file = page.getByRole('link', { name: 'report.txt' });
+    await file.waitFor();
+    const link = (await file.getAttribute('href')) ?? '';
+    expect(await (await fetch(new URL(link, host.url))).text()).toBe('rows=2\n');
+
+    // Run async lands on the job's page; cancel kills it.
+    await page.goto(`${host.url}/ui/#/functions/slow`);
+    await page.getByRole('button', { name: 'Run async' }).click();
+    await page.waitForURL(/#\/jobs\/[\w-]+$/);
+    await expect.poll(() => text(page.getByTestId('job-status')), { timeout: 20_000 }).toBe('running');
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await expect.poll(() => text(page.getByTestId('job-status')), { timeout: 20_000 }).toBe('cancelled');
+
+    // Delete asks first; the row goes.
+    await page.goto(`${host.url}/ui/#/functions`);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete fails' }).click();
+    await page.getByText('Deleted fails.').waitFor();
+    await expect.poll(() => page.getByRole('link', { name: 'fails', exact: true }).count()).toBe(0);
   }, 120_000);
 
   it('a wrong key is refused on the form and nothing is stored', async () => {

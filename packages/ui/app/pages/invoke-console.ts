@@ -29,10 +29,10 @@ export function InvokeConsole(props: { fnRef: string; targets: string[]; onRan?:
     setJob(undefined);
     try {
       const api = client();
-      if (async) {
-        const submitted = await api.submit(target, parsed.value);
-        location.hash = href.job(submitted.job_id);
-      } else setJob(await api.run(target, parsed.value));
+      // Queued, then polled: a sync POST /run answers a failed job with a 500, which the browser logs as an error.
+      const submitted = await api.submit(target, parsed.value);
+      if (async) location.hash = href.job(submitted.job_id);
+      else setJob(await api.wait(submitted.job_id, { intervalMs: 200 }));
       props.onRan?.();
     } catch (err) {
       setFailure(errorText(err));
