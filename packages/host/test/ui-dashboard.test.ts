@@ -204,6 +204,16 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await expect.poll(() => text(row)).toContain('completed');
     await jobs.screenshot({ path: join(shotDir, 'ui-jobs.png') });
 
+    // Filters: they live in the URL and the list follows them.
+    await jobs.getByLabel('Status').selectOption('failed');
+    await jobs.getByText('No jobs match.').waitFor();
+    expect(jobs.url()).toContain('status=failed');
+    await jobs.getByLabel('Status').selectOption('');
+    await jobs.getByLabel('Function').selectOption('greet');
+    await row.waitFor();
+    expect(jobs.url()).toContain('function=greet');
+    expect(jobs.url()).not.toContain('status=');
+
     // Its page: result and logs.
     await row.getByRole('link').click();
     await jobs.getByTestId('job-status').waitFor();
@@ -292,6 +302,9 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Run async' }).click();
     await page.waitForURL(/#\/jobs\/[\w-]+$/);
     await expect.poll(() => text(page.getByTestId('job-status')), { timeout: 20_000 }).toBe('running');
+    // Its logs stream in while it runs (it sleeps a minute after printing).
+    await expect.poll(() => text(page.getByTestId('job-logs')), { timeout: 20_000 }).toContain('step 1');
+    expect(await text(page.getByTestId('job-status'))).toBe('running');
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await expect.poll(() => text(page.getByTestId('job-status')), { timeout: 20_000 }).toBe('cancelled');
 

@@ -14,10 +14,16 @@ export type LiveMode = 'connecting' | 'stream' | 'polling';
 const matches = (j: Job, f: JobFilter) =>
   (!f.status || j.status === f.status) && (!f.fn || j.function_name === f.fn || j.function_id === f.fn);
 
-function upsert(list: Job[], job: Job, filter: JobFilter, max: number): Job[] {
-  const rest = list.filter((j) => j.job_id !== job.job_id);
-  if (!matches(job, filter)) return rest;
-  return [job, ...rest].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).slice(0, max);
+/** Adds or replaces jobs (the newer record of a job wins: a page read may be older than an event), newest first. */
+function merge(list: Job[], incoming: Job[], filter: JobFilter, max: number): Job[] {
+  const byId = new Map(list.map((j) => [j.job_id, j]));
+  for (const job of incoming) {
+    const known = byId.get(job.job_id);
+    if (known && known.updated_at > job.updated_at) continue;
+    if (matches(job, filter)) byId.set(job.job_id, job);
+    else byId.delete(job.job_id);
+  }
+  return [...byId.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1)).slice(0, max);
 }
 
 /**
@@ -31,31 +37,34 @@ export function useLiveJobs(filter: JobFilter, max = 50): { jobs: Job[]; mode: L
   const [error, setError] = useState<unknown>();
   useEffect(() => {
     const stop = new AbortController();
+    setJobs([]);
     const query = {
       ...(filter.fn ? { function: filter.fn } : {}),
       ...(filter.status ? { status: filter.status } : {}),
     };
     const load = async () => {
       const page = await client().listJobs({ ...query, limit: max });
-      if (!stop.signal.aborted) setJobs(page.jobs);
+      if (!stop.signal.aborted) setJobs((list) => merge(list, page.jobs, filter, max));
     };
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
     (async () => {
       while (!stop.signal.aborted) {
         try {
-          await load();
-          setError(undefined);
           const qs = new URLSearchParams({ ...query, follow: '1' }).toString();
+          // The page is read once the stream listens, so no change falls between the two.
           await followSse(
             `/jobs?${qs}`,
             (e) => {
-              if (e.event === 'ready' || e.event === 'open') return setMode('stream');
               if (e.event !== 'job') return;
-              setMode('stream');
               const job = JSON.parse(e.data) as Job;
-              setJobs((list) => upsert(list, job, filter, max));
+              setJobs((list) => merge(list, [job], filter, max));
             },
             stop.signal,
+            () => {
+              setMode('stream');
+              setError(undefined);
+              load().catch(setError);
+            },
           );
         } catch (err) {
           if (stop.signal.aborted) return;
@@ -64,8 +73,8 @@ export function useLiveJobs(filter: JobFilter, max = 50): { jobs: Job[]; mode: L
         // The stream ended or is not served: poll a while, then try it again.
         setMode('polling');
         for (let i = 0; i < 5 && !stop.signal.aborted; i++) {
-          await wait(2000);
           await load().catch(setError);
+          await wait(2000);
         }
       }
     })();

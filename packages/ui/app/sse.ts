@@ -12,7 +12,12 @@ export interface SseEvent {
  * header (EventSource can only send cookies or put it in the URL). Resolves
  * when the server ends the stream or `signal` aborts.
  */
-export async function followSse(path: string, onEvent: (e: SseEvent) => void, signal: AbortSignal): Promise<void> {
+export async function followSse(
+  path: string,
+  onEvent: (e: SseEvent) => void,
+  signal: AbortSignal,
+  onOpen?: () => void,
+): Promise<void> {
   const res = await fetch(path, { headers: { ...authHeaders(), accept: 'text/event-stream' }, signal });
   if (res.status === 401) signOut();
   if (!res.ok || !res.body) {
@@ -27,6 +32,7 @@ export async function followSse(path: string, onEvent: (e: SseEvent) => void, si
     await res.body.cancel();
     throw new NanoGridApiError('BAD_RESPONSE', `${path} did not answer with an event stream`, { status: res.status });
   }
+  onOpen?.();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   try {
