@@ -327,6 +327,29 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     watched.at(-1)!.forgive(/401|Failed to load resource: the server responded with a status of 401/);
   });
 
+  it('without API keys the sign-in is skipped', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nanogrid-ui-open-'));
+    const open_ = await startHost({
+      config: { sandbox: 'process', hostname: '127.0.0.1', worker: { concurrency: 1, pollWaitMs: 1000 } },
+      port: 0,
+      cwd: dir,
+      logger: silentLogger,
+      handleSignals: false,
+    });
+    const page = await open();
+    try {
+      await page.goto(`${open_.url}/ui/#/jobs`);
+      await page.getByRole('heading', { name: 'Jobs' }).waitFor();
+      expect(await page.getByLabel('API key').count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    } finally {
+      // The page's event stream goes before the host does.
+      await page.close();
+      await open_.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('no page had a console error or a failed request', () => {
     expect(watched.flatMap((w) => w.list)).toEqual([]);
   });
