@@ -178,6 +178,8 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await signIn(jobs, '#/jobs');
     await jobs.getByRole('heading', { name: 'Jobs' }).waitFor();
     expect(await unlabelled(jobs), 'jobs page').toEqual([]);
+    // Kept current by the event stream (GET /jobs?follow=1), not by polling.
+    await expect.poll(() => text(jobs.getByTestId('live-mode'))).toBe('live');
 
     // Invoke with a typed payload.
     await page.getByRole('link', { name: 'greet' }).click();
@@ -202,6 +204,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     const row = jobs.getByRole('row').filter({ hasText: jobId.slice(0, 8) });
     await row.waitFor();
     await expect.poll(() => text(row)).toContain('completed');
+    expect(await text(jobs.getByTestId('live-mode'))).toBe('live');
     await jobs.screenshot({ path: join(shotDir, 'ui-jobs.png') });
 
     // Filters: they live in the URL and the list follows them.
