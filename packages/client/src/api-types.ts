@@ -289,6 +289,15 @@ export interface StatsSummary {
   functions: { function_id: string; name: string; invocations: number; errors: number }[];
 }
 
+/** A sandbox and its check (the Docker engine's ping), as `GET /system` shows it. */
+export interface SandboxHealth {
+  name: string;
+  isolated: boolean;
+  /** Absent when no host checked it (a controller without a sandbox and no worker seen). */
+  status?: 'ok' | 'failing';
+  error?: { code: string; message: string };
+}
+
 /** A host's presence heartbeat (`GET /system`). */
 export interface HostInfo {
   id: string;
@@ -298,7 +307,7 @@ export interface HostInfo {
   started_at: string;
   last_seen: string;
   version: string;
-  sandbox: { name: string; isolated: boolean };
+  sandbox: SandboxHealth;
   in_flight?: number;
   concurrency?: number;
   desired_workers?: number;
@@ -324,6 +333,6 @@ export interface SystemInfo {
   /** depth null: the queue did not answer. */
   queue: { name: string; depth: number | null };
   desired_workers: number;
-  sandbox: { name: string; isolated: boolean };
+  sandbox: SandboxHealth;
   backends: BackendHealth[];
 }

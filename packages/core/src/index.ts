@@ -74,3 +74,4 @@ export * from './telemetry/duration-sketch.js';
 export * from './telemetry/job-stats.js';
 export * from './telemetry/host-presence.js';
 export * from './telemetry/stats-recorder.js';
+export * from './telemetry/probe.js';

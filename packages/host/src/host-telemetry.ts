@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { HostPresence, type NanoGrid } from '@nanogrid/core';
+import { HostPresence, type NanoGrid, type SandboxHealth, probe } from '@nanogrid/core';
 import type { SystemSource } from './http/system-routes.js';
 
 let cachedVersion: string | undefined;
@@ -32,16 +32,25 @@ export function hostTelemetry(nanogrid: NanoGrid, opts: { intervalMs?: number; s
   const base = worker?.options.id ?? `${hostname()}:${process.pid}`;
   const hostId = `${base}/${randomBytes(3).toString('hex')}`;
   const version = hostVersion();
+  const sandbox = nanogrid.sandbox;
+  // A host that runs code checks its sandbox at each beat, so a controller without one can show the workers'.
+  const sandboxHealth = async (): Promise<SandboxHealth> => {
+    const base = { name: sandbox.name, isolated: sandbox.isolated };
+    if (sandbox.name === 'none') return base;
+    if (!sandbox.check) return { ...base, status: 'ok' };
+    const r = await probe(() => sandbox.check?.() ?? Promise.resolve(), 2000, sandbox.name);
+    return r.status === 'ok' ? { ...base, status: 'ok' } : { ...base, status: 'failing', error: r.error };
+  };
   const presence = new HostPresence(
     nanogrid.results,
-    () => ({
+    async () => ({
       id: hostId,
       role: nanogrid.role,
       hostname: hostname(),
       pid: process.pid,
       started_at: startedAt.toISOString(),
       version,
-      sandbox: { name: nanogrid.sandbox.name, isolated: nanogrid.sandbox.isolated },
+      sandbox: await sandboxHealth(),
       ...(worker ? { in_flight: worker.inFlight, concurrency: worker.concurrency } : {}),
       desired_workers: nanogrid.autoscaler.policy.desired,
     }),
@@ -55,6 +64,7 @@ export function hostTelemetry(nanogrid: NanoGrid, opts: { intervalMs?: number; s
       queue: nanogrid.queue,
       storage: nanogrid.storage,
       sandbox: nanogrid.sandbox,
+      sandboxHealth,
       desiredWorkers: () => nanogrid.autoscaler.policy.desired,
       hostId,
       role: nanogrid.role,

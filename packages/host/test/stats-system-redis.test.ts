@@ -76,7 +76,7 @@ describe.skipIf(!env.ready)('statistics and system view across controllers (Redi
         );
         expect(ids(body.workers)).toEqual([worker.telemetry.system.hostId]);
         // The controllers run no code: the view shows the workers' sandbox.
-        expect(body.sandbox.name).toBe('process');
+        expect(body.sandbox).toMatchObject({ name: 'process', status: 'ok' });
         expect(body.workers[0]).toMatchObject({ role: 'worker', sandbox: { name: 'process' }, concurrency: 2 });
         expect(body.backends.find((x) => x.role === 'results')).toMatchObject({ name: 'redis-results', status: 'ok' });
         expect(body.queue.depth).toBe(0);
@@ -90,7 +90,8 @@ describe.skipIf(!env.ready)('statistics and system view across controllers (Redi
     for (let i = 0; i < 3; i += 1)
       expect((await run(b.app, { function: 'dist-ok', payload: { name: `b${i}` } })).status).toBe(200);
     expect((await run(b.app, { function: 'dist-fail' })).status).toBe(500);
-    // The worker writes its counts once a second; write them now.
+    // A sync answer can come before the worker has counted the job: wait until it is done, then write now.
+    await eventually(async () => expect(worker.nanogrid.worker?.inFlight).toBe(0), 5000);
     await worker.nanogrid.stats.flush();
     const fromA = await get<FunctionStats>(a, '/functions/dist-ok/stats?window=30m&step=120');
     const fromB = await get<FunctionStats>(b, '/functions/dist-ok/stats?window=30m&step=120');

@@ -1,6 +1,8 @@
 import type { FunctionStats, StatsSummary, SystemInfo } from '@nanogrid/client';
+import { NanoGridError, type Sandbox } from '@nanogrid/core';
+import { eventually } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ErrorJson, FAIL_PY, HELLO_PY, type TestHost, deploy, makeHost, run } from './helpers.js';
+import { type ErrorJson, FAIL_PY, HELLO_PY, type TestHost, deploy, makeHost, run, startTestHost } from './helpers.js';
 
 async function get<T>(host: TestHost, path: string): Promise<{ status: number; body: T }> {
   const res = await host.app.request(path);
@@ -17,7 +19,8 @@ describe('GET /functions/{ref}/stats, /stats/functions, /system (one host)', () 
     for (let i = 0; i < 3; i += 1)
       expect((await run(host.app, { function: 'st-ok', payload: { name: i } })).status).toBe(200);
     expect((await run(host.app, { function: 'st-fail' })).status).toBe(500);
-    // The worker writes its counts once a second; write them now.
+    // A sync answer can come before the worker has counted the job: wait until it is done, then write now.
+    await eventually(async () => expect(host.nanogrid.worker?.inFlight).toBe(0), 5000);
     await host.nanogrid.stats.flush();
   });
   afterAll(async () => {
@@ -106,7 +109,8 @@ describe('GET /functions/{ref}/stats, /stats/functions, /system (one host)', () 
     expect(body.host).toMatchObject({ id: host.telemetry.system.hostId, role: 'all' });
     expect(body.queue.depth).toBe(0);
     expect(body.desired_workers).toBeGreaterThanOrEqual(0);
-    expect(body.sandbox.name).toBe('process');
+    expect(body.sandbox).toMatchObject({ name: 'process', status: 'ok' });
+    expect(body.workers[0]?.sandbox).toMatchObject({ name: 'process', status: 'ok' });
     expect(body.backends.map((b) => b.role).sort()).toEqual(['queue', 'results', 'storage']);
     for (const b of body.backends) expect(b.status).not.toBe('failing');
   });
@@ -134,5 +138,30 @@ describe('GET /jobs/{id}: the payload a job was submitted with', () => {
     const bigJob = await get<{ payload?: unknown; payload_bytes?: number }>(host, `/jobs/${bigRun.job_id}`);
     expect(bigJob.body.payload).toBeUndefined();
     expect(bigJob.body.payload_bytes).toBe(JSON.stringify(big).length);
+  });
+});
+
+describe('GET /system with a sandbox whose check fails', () => {
+  let host: TestHost;
+  const broken: Sandbox = {
+    name: 'flaky',
+    isolated: true,
+    run: () => Promise.reject(new NanoGridError('SANDBOX_UNAVAILABLE', 'engine gone')),
+    check: () => Promise.reject(new NanoGridError('SANDBOX_UNAVAILABLE', 'the engine does not answer')),
+  };
+  beforeAll(async () => {
+    host = await startTestHost({ sandbox: broken });
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('shows the sandbox failing, with its code, in the view and in the worker entry; the API keeps serving', async () => {
+    await host.telemetry.presence.beat();
+    const { status, body } = await get<SystemInfo>(host, '/system');
+    expect(status).toBe(200);
+    expect(body.sandbox).toMatchObject({ name: 'flaky', status: 'failing', error: { code: 'SANDBOX_UNAVAILABLE' } });
+    expect(body.workers[0]?.sandbox).toMatchObject({ status: 'failing', error: { code: 'SANDBOX_UNAVAILABLE' } });
+    expect((await host.app.request('/health')).status).toBe(200);
   });
 });

@@ -99,6 +99,8 @@ export interface DockerSandbox extends Sandbox {
   readonly workerId: string;
   /** Removes containers (and their volumes) that crashed workers left behind; returns how many. */
   cleanupOrphans(opts?: CleanupOrphansOptions): Promise<number>;
+  /** Pings the engine: SANDBOX_UNAVAILABLE when it does not answer. */
+  check(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -386,6 +388,16 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
     hostUrl: containerAiEndpoint,
     prewarm: (spec) => warmPool().prewarm(spec),
     setWarmCapacity: (n) => warmPool().setMaxTotal(n),
+    async check() {
+      try {
+        await (await docker()).ping();
+      } catch (err) {
+        throw new NanoGridError('SANDBOX_UNAVAILABLE', `the Docker engine does not answer: ${(err as Error).message}`, {
+          plugin: 'docker',
+          cause: err,
+        });
+      }
+    },
     async cleanupOrphans(cleanup: CleanupOrphansOptions = {}) {
       const d = await docker();
       const { removed, liveRuns } = await removeOrphanContainers(

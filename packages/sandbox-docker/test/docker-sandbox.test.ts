@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isNanoGridError } from '@nanogrid/core';
@@ -24,6 +25,13 @@ describe.skipIf(!env.ready)('dockerSandbox: running functions', () => {
   it('is named docker and isolated', () => {
     expect(sandbox.name).toBe('docker');
     expect(sandbox.isolated).toBe(true);
+  });
+
+  it('check() answers while the engine does; an engine that is not there is SANDBOX_UNAVAILABLE', async () => {
+    await expect(sandbox.check()).resolves.toBeUndefined();
+    const nowhere = dockerSandbox({ socketPath: join(tmpdir(), `no-docker-${process.pid}-${Date.now()}.sock`) });
+    await expect(nowhere.check()).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE' });
+    await nowhere.close();
   });
 
   it('returns exit code, stdout and stderr separately, and peak memory', async () => {

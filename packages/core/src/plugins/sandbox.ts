@@ -129,6 +129,12 @@ export interface Sandbox {
   /** Keeps `count` generic instances of an image started ahead of demand (refilled as they are taken). */
   prewarm?(spec: PrewarmSpec): Promise<void>;
   /**
+   * Proves the sandbox can start runs now (the Docker engine answers); throws a
+   * NanoGridError saying what is wrong. Shown by `GET /system`. Absent: nothing
+   * outside the process to lose.
+   */
+  check?(): Promise<void>;
+  /**
    * How a run reaches a URL of a service on the worker's host (a package index
    * on 127.0.0.1): a container rewrites loopback hosts to the Docker host's alias.
    * @default the URL unchanged

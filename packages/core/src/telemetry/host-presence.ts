@@ -23,7 +23,7 @@ export class HostPresence {
   constructor(
     private readonly results: ResultSink,
     /** The entry as of now (live fields such as in-flight jobs are read at each beat). */
-    private readonly describe: () => Omit<HostInfo, 'last_seen'>,
+    private readonly describe: () => Omit<HostInfo, 'last_seen'> | Promise<Omit<HostInfo, 'last_seen'>>,
     private readonly logger: Logger,
     opts: HostPresenceOptions = {},
   ) {
@@ -40,7 +40,7 @@ export class HostPresence {
   async beat(): Promise<void> {
     if (!this.results.heartbeat) return;
     try {
-      await this.results.heartbeat({ ...this.describe(), last_seen: new Date().toISOString() }, this.ttlMs);
+      await this.results.heartbeat({ ...(await this.describe()), last_seen: new Date().toISOString() }, this.ttlMs);
       if (this.failing) this.logger.info('presence heartbeat works again');
       this.failing = false;
     } catch (err) {

@@ -312,6 +312,18 @@ export const StatsSummarySchema = z
 
 const RoleSchema = z.enum(['all', 'controller', 'worker']);
 
+export const SandboxHealthSchema = z
+  .object({
+    name: z.string(),
+    isolated: z.boolean(),
+    status: z
+      .enum(['ok', 'failing'])
+      .optional()
+      .meta({ description: "Its check (the Docker engine's ping) at the host's last heartbeat or now" }),
+    error: z.object({ code: z.string(), message: z.string() }).optional(),
+  })
+  .meta({ id: 'SandboxHealth' });
+
 export const HostInfoSchema = z
   .object({
     id: z.string(),
@@ -321,7 +333,7 @@ export const HostInfoSchema = z
     started_at: z.string(),
     last_seen: z.string().meta({ description: 'Its last heartbeat; a host that misses 3 disappears' }),
     version: z.string(),
-    sandbox: z.object({ name: z.string(), isolated: z.boolean() }),
+    sandbox: SandboxHealthSchema,
     in_flight: z.number().int().optional(),
     concurrency: z.number().int().optional(),
     desired_workers: z.number().int().optional(),
@@ -365,7 +377,9 @@ export const SystemSchema = z
       .number()
       .int()
       .meta({ description: "Worker capacity the answering host's autoscaling policy wants" }),
-    sandbox: z.object({ name: z.string(), isolated: z.boolean() }),
+    sandbox: SandboxHealthSchema.meta({
+      description: "The answering host's sandbox, or (a controller that runs no code) the first worker's",
+    }),
     backends: z.array(BackendHealthSchema),
   })
   .meta({ id: 'System' });

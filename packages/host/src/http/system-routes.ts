@@ -5,9 +5,10 @@ import {
   type ResultSink,
   type Role,
   type Sandbox,
+  type SandboxHealth,
   type StorageBackend,
   liveHosts,
-  toNanoGridError,
+  probe,
 } from '@nanogrid/core';
 import type { SystemInfo } from '@nanogrid/client';
 import type { Hono } from 'hono';
@@ -20,6 +21,8 @@ export interface SystemSource {
   storage: StorageBackend;
   /** This host's sandbox (`none` on a controller that runs no code). */
   sandbox: Pick<Sandbox, 'name' | 'isolated'>;
+  /** Checks this host's sandbox now (absent: shown without a status). */
+  sandboxHealth?(): Promise<SandboxHealth>;
   /** Worker capacity this host's autoscaling policy wants now. */
   desiredWorkers(): number;
   /** This process's presence id, role and start. */
@@ -46,26 +49,10 @@ const PROBE_KEY = 'nanogrid-health-probe';
 async function health(
   role: BackendHealth['role'],
   name: string,
-  probe: () => Promise<unknown>,
+  check: () => Promise<unknown>,
   timeoutMs: number,
 ): Promise<BackendHealth> {
-  const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new NanoGridError('BACKEND_UNAVAILABLE', `no answer to its check within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    await Promise.race([probe(), timeout]);
-    return { role, name, status: 'ok', latency_ms: Math.round((performance.now() - started) * 10) / 10 };
-  } catch (err) {
-    const e = toNanoGridError(err, 'BACKEND_UNAVAILABLE', name);
-    return { role, name, status: 'failing', error: { code: e.code, message: e.message } };
-  } finally {
-    clearTimeout(timer);
-  }
+  return { role, name, ...(await probe(check, timeoutMs, name)) };
 }
 
 /** Settles to a fallback instead of failing: one backend down must not hide the rest of the view. */
@@ -81,9 +68,10 @@ export function systemRoutes(app: Hono, source: SystemSource | undefined): void 
       );
     const t = source.checkTimeoutMs ?? 2000;
     const { queue, results, storage } = source;
-    const [hosts, depth, backends] = await Promise.all([
+    const [hosts, depth, ownSandbox, backends] = await Promise.all([
       orElse(liveHosts(source.results), undefined as HostInfo[] | undefined),
       orElse(source.queue.depth(), null as number | null),
+      source.sandbox.name === 'none' ? undefined : source.sandboxHealth?.(),
       Promise.all([
         health('queue', queue.name, () => (queue.check ? queue.check() : queue.depth()), t),
         health('results', results.name, () => (results.check ? results.check() : results.get(PROBE_KEY)), t),
@@ -105,11 +93,11 @@ export function systemRoutes(app: Hono, source: SystemSource | undefined): void 
       workers: seen.filter((h) => h.role !== 'controller'),
       queue: { name: source.queue.name, depth },
       desired_workers: source.desiredWorkers(),
-      // A controller that runs no code shows the sandbox its workers run jobs in.
+      // A controller that runs no code shows the sandbox its workers run jobs in, as they last checked it.
       sandbox:
         source.sandbox.name === 'none'
           ? (seen.find((h) => h.role !== 'controller')?.sandbox ?? { name: 'none', isolated: true })
-          : { name: source.sandbox.name, isolated: source.sandbox.isolated },
+          : (ownSandbox ?? { name: source.sandbox.name, isolated: source.sandbox.isolated }),
       backends,
     };
     return c.json(body);
