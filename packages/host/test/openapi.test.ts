@@ -3,7 +3,10 @@ import type {
   FunctionStats,
   HostInfo,
   Job,
+  JobLogs,
   JobSubmitted,
+  LogEnd,
+  LogEvent,
   StatsBucket,
   StatsSummary,
   SystemInfo,
@@ -18,8 +21,11 @@ import type {
   FunctionInfoSchema,
   FunctionStatsSchema,
   HostInfoSchema,
+  JobLogsSchema,
   JobSchema,
   JobSubmittedSchema,
+  LogEndSchema,
+  LogEventSchema,
   StatsBucketSchema,
   StatsSummarySchema,
   SystemSchema,
@@ -41,7 +47,10 @@ const sameShapes: [
   Same<keyof z.infer<typeof StatsSummarySchema>, keyof StatsSummary>,
   Same<keyof z.infer<typeof SystemSchema>, keyof SystemInfo>,
   Same<keyof z.infer<typeof HostInfoSchema>, keyof HostInfo>,
-] = [true, true, true, true, true, true, true, true, true];
+  Same<keyof z.infer<typeof JobLogsSchema>, keyof JobLogs>,
+  Same<keyof z.infer<typeof LogEventSchema>, keyof LogEvent>,
+  Same<keyof z.infer<typeof LogEndSchema>, keyof LogEnd>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 describe('OpenAPI document', () => {
   let host: TestHost;
@@ -65,7 +74,7 @@ describe('OpenAPI document', () => {
     expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     expect(documented.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
-    expect(sameShapes).toEqual([true, true, true, true, true, true, true, true, true]);
+    expect(sameShapes).toEqual([true, true, true, true, true, true, true, true, true, true, true, true]);
   });
 
   it('the app serves exactly the documented routes (besides other APIs under their own prefix)', () => {
