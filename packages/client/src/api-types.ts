@@ -46,6 +46,7 @@ export type ErrorCode =
   | 'SHUTTING_DOWN'
   | 'QUEUE_FULL'
   | 'RESULTS_FULL'
+  | 'WORKER_LOST'
   | 'INTERNAL';
 
 /** `{"error": {...}}`: the body of every error answer. */

@@ -137,6 +137,15 @@ export interface EmbeddedConfig {
    * `'full'` flushes every commit to the disk. @default 'normal'
    */
   durability?: 'normal' | 'full';
+  /**
+   * A sync call (`POST /run`, an HTTP endpoint) whose function has a free run
+   * slot in this host's worker starts there at once, skipping the queue's round
+   * trip; otherwise it is queued. Such a call is at-most-once across a crash
+   * (nothing queued it): after a restart its record reads failed
+   * (`WORKER_LOST`) instead of the job running again. Off: every job is queued.
+   * @default true
+   */
+  syncInProcess?: boolean;
 }
 
 /** The queue-depth scaling policy (defaults: the original system's). */

@@ -42,6 +42,8 @@ export const ERROR_STATUS = {
   SHUTTING_DOWN: 503,
   QUEUE_FULL: 503,
   RESULTS_FULL: 503,
+  /** The host stopped while it ran the job in-process (a sync call, not queued): it did not run again. */
+  WORKER_LOST: 503,
   INTERNAL: 500,
 } as const;
 

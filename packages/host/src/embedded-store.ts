@@ -40,6 +40,15 @@ export async function withEmbeddedStore(config: NanoGridConfig, cwd: string, log
     results: !config.results,
     rate_limit: needRateLimit,
   });
+  if (!config.queue && !config.results) {
+    // Sync calls a stopped process ran in-process were never queued: their records say so now.
+    const lost = await backend.failOrphans();
+    if (lost > 0)
+      logger.warn('jobs in flight when the previous process stopped were not queued: marked failed', {
+        count: lost,
+        code: 'WORKER_LOST',
+      });
+  }
   return {
     ...config,
     queue: config.queue ?? backend.queue,

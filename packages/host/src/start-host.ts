@@ -72,6 +72,8 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
     ? { config: validateConfig(opts.config, 'startHost({ config })'), filepath: undefined }
     : await loadConfig({ cwd, ...(opts.configPath ? { configPath: opts.configPath } : {}) });
   const role = opts.role ?? loaded.config.role ?? 'all';
+  // The all-in-one host's own queue and records (SQLite or memory): sync calls may skip the queue.
+  const embeddedStore = role === 'all' && !loaded.config.queue && !loaded.config.results;
   const config: NanoGridConfig = await withEmbeddedStore({ ...loaded.config, role }, cwd, logger);
   logger.info(loaded.filepath ? 'config loaded' : 'no config file; running the embedded defaults', {
     ...(loaded.filepath ? { file: loaded.filepath } : { cwd }),
@@ -98,6 +100,9 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
       `role "${role}" runs jobs, but no worker could be composed (no sandbox?)`,
     );
   }
+  const worker = nanogrid.worker;
+  if (worker && embeddedStore && (config.embedded?.syncInProcess ?? true))
+    nanogrid.jobs.runInProcess((job, fn) => worker.runNow(job, fn));
   const shutdown = new AbortController();
   // Every controller runs a scheduler; a claim in the result sink makes one of them fire each tick.
   const scheduleStore = new ScheduleStore(nanogrid.storage);

@@ -338,6 +338,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       kill();
     }, spec.timeoutMs);
     spec.signal?.addEventListener('abort', kill, { once: true });
+    // Cancelled while it waited for this instance: the event has already fired.
+    if (spec.signal?.aborted) kill();
     const answer = await i.channel.call(spec.invocationEnv, spec.onOutput).finally(() => {
       clearTimeout(timer);
       spec.signal?.removeEventListener('abort', kill);

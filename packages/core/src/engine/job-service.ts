@@ -21,7 +21,15 @@ export interface SubmitOptions {
   trigger?: JobTrigger;
   /** Completion callback of this job; absent: the function's default (if any). Checked here. */
   callback?: { url?: unknown; format?: unknown };
+  /**
+   * The caller waits for the result (a sync call): with an in-process runner set (`runInProcess`), the job may
+   * start at once in this process instead of taking a queue round trip. @default false
+   */
+  sync?: boolean;
 }
+
+/** Starts a job in this process now, or answers false (it is queued then). */
+export type InProcessRunner = (job: JobMessage, fn: FunctionMeta) => boolean;
 
 export interface Submitted {
   record: JobRecord;
@@ -43,6 +51,8 @@ function jobNotFound(jobId: string): NanoGridError {
  */
 @injectable()
 export class JobService {
+  private inProcess: InProcessRunner | undefined;
+
   constructor(
     @inject(QUEUE) private readonly queue: QueueSource,
     @inject(RESULTS) private readonly results: ResultSink,
@@ -52,6 +62,17 @@ export class JobService {
     @inject(ResultSpill) private readonly spill: ResultSpill,
     @inject(WebhookOutbox) private readonly webhooks: WebhookOutbox,
   ) {}
+
+  /**
+   * Lets sync submissions start in this process's worker when it has room,
+   * skipping the queue (an all-in-one host on its embedded store sets it).
+   * Such a job is at-most-once across a crash of the process: nothing queued
+   * it, so it is not delivered again after a restart; the embedded store then
+   * fails its record (docs/scaling.md), and its client's request has failed too.
+   */
+  runInProcess(runner: InProcessRunner | undefined): void {
+    this.inProcess = runner;
+  }
 
   /** Queues a run of `ref` (name or id, optionally `:version` / `:alias`; `field` names it in errors). */
   async submit(ref: string, payload: unknown, field = 'function', opts: SubmitOptions = {}): Promise<Submitted> {
@@ -96,6 +117,7 @@ export class JobService {
       ...callback,
     };
     await this.results.create(record);
+    if (opts.sync && this.inProcess?.(message, fn)) return { record, fn };
     try {
       await this.queue.send(message);
     } catch (err) {

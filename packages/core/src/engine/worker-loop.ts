@@ -9,6 +9,13 @@ import type { Delivery, QueueSource } from '../plugins/queue-source.js';
 import { Executor, type FunctionLookup, isRetryable } from './executor.js';
 import { FunctionGate } from './function-gate.js';
 import { FunctionRegistry } from './function-registry.js';
+import type { FunctionMeta } from '../function-meta.js';
+import type { JobMessage } from '../job.js';
+import { localDelivery } from './local-delivery.js';
+import { RunSlots } from './run-slots.js';
+
+/** Why a long poll was cut short: a constant, since `abort()` without one builds a DOMException per call. */
+const CUT = new Error('a run slot was taken in-process');
 
 export const WORKER_OPTIONS: unique symbol = Symbol('nanogrid.workerOptions');
 
@@ -72,6 +79,9 @@ export class WorkerLoop {
   private loop: Promise<void> | undefined;
   private slotFreed: (() => void) | undefined;
   private readonly gate = new FunctionGate();
+  private readonly slots: RunSlots;
+  /** The receive in progress (its slots promised to the queue), which `runNow` may cut short. */
+  private receiving: { max: number; cut: AbortController } | undefined;
 
   constructor(
     @inject(QUEUE) private readonly queue: QueueSource,
@@ -79,7 +89,9 @@ export class WorkerLoop {
     @inject(FunctionRegistry) private readonly registry: FunctionRegistry,
     @inject(WORKER_OPTIONS) readonly options: WorkerLoopOptions,
     @inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.slots = new RunSlots(options.concurrency);
+  }
 
   /** Jobs received and not yet finished: running or waiting for their function. */
   get inFlight(): number {
@@ -100,6 +112,7 @@ export class WorkerLoop {
   setConcurrency(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, got ${n}`);
     this.options.concurrency = n;
+    this.slots.setLimit(n);
     const wake = this.slotFreed;
     this.slotFreed = undefined;
     wake?.();
@@ -124,6 +137,7 @@ export class WorkerLoop {
   async stop(): Promise<void> {
     if (!this.loop) return;
     this.abort?.abort();
+    this.receiving?.cut.abort();
     this.slotFreed?.();
     await this.loop;
     await Promise.allSettled([...this.running]);
@@ -141,12 +155,15 @@ export class WorkerLoop {
         continue;
       }
       let deliveries: Delivery[];
+      // Aborted by stop() or by runNow() taking a slot this receive was promised (then the loop asks again).
+      const cut = new AbortController();
+      this.receiving = { max: free, cut };
       try {
         const asked = Date.now();
-        deliveries = await this.queue.receive({ max: free, waitMs: this.options.pollWaitMs, signal });
+        deliveries = await this.queue.receive({ max: free, waitMs: this.options.pollWaitMs, signal: cut.signal });
         backoffMs = 250;
         // A queue that answers "nothing" at once (closed under the worker, or no long poll) must not spin the loop.
-        if (deliveries.length === 0 && Date.now() - asked < 5) {
+        if (deliveries.length === 0 && Date.now() - asked < 5 && !cut.signal.aborted) {
           await delay(50, undefined, { signal }).catch(() => undefined);
         }
       } catch (err) {
@@ -159,32 +176,63 @@ export class WorkerLoop {
         await delay(backoffMs, undefined, { signal }).catch(() => undefined); // an abort ends the wait early
         backoffMs = Math.min(backoffMs * 2, 10_000);
         continue;
+      } finally {
+        if (this.receiving?.cut === cut) this.receiving = undefined;
       }
-      for (const d of deliveries) {
-        const p = this.handle(d).finally(() => {
-          this.running.delete(p);
-          const wake = this.slotFreed;
-          this.slotFreed = undefined;
-          wake?.();
-        });
-        this.running.add(p);
-      }
+      for (const d of deliveries) this.track(this.handle(d));
     }
   }
 
-  private async handle(d: Delivery): Promise<void> {
-    const beat = setInterval(() => {
-      d.extend(this.options.extendMs).catch((err: Error) =>
-        this.logger.warn('heartbeat failed', { job_id: d.job.job_id, error: err.message }),
-      );
-    }, this.options.heartbeatMs);
-    beat.unref();
+  private track(run: Promise<void>): void {
+    const p = run.finally(() => {
+      this.running.delete(p);
+      const wake = this.slotFreed;
+      this.slotFreed = undefined;
+      wake?.();
+    });
+    this.running.add(p);
+  }
+
+  /**
+   * Runs a job submitted in this process now, skipping the queue, when a run
+   * slot and a slot of its function are free at this instant; false otherwise
+   * (the caller queues it). The job then lives as any other: its record, its
+   * cancel, its final publish, its webhook; `stop()` waits for it.
+   */
+  runNow(job: JobMessage, fn: FunctionMeta): boolean {
+    if (!this.started || this.gate.running(fn.function_id) >= this.limitOf({ meta: fn })) return false;
+    if (!this.slots.tryTake()) return false;
+    // The long poll in progress asked for slots this job now holds: cut it, so the worker does not receive
+    // more jobs than it may run (they would wait here, not in the queue).
+    const r = this.receiving;
+    if (r && this.slots.inUse + r.max > this.concurrency) {
+      this.receiving = undefined;
+      r.cut.abort(CUT);
+    }
+    this.track(this.handle(localDelivery(job, this.queue), { meta: fn }));
+    return true;
+  }
+
+  /** Runs a delivery; `local` (a job handed over by `runNow`) already holds a run slot and knows its function. */
+  private async handle(d: Delivery, local?: { meta: FunctionMeta }): Promise<void> {
+    const beat = local
+      ? undefined
+      : setInterval(() => {
+          d.extend(this.options.extendMs).catch((err: Error) =>
+            this.logger.warn('heartbeat failed', { job_id: d.job.job_id, error: err.message }),
+          );
+        }, this.options.heartbeatMs);
+    beat?.unref();
     // Read once per delivery: the gate needs the function's limit, the executor the rest.
-    const fn: FunctionLookup = await this.registry.forJob(d.job).then(
-      (meta) => ({ meta }),
-      (error: unknown) => ({ error }),
-    );
+    const fn: FunctionLookup =
+      local ??
+      (await this.registry.forJob(d.job).then(
+        (meta) => ({ meta }),
+        (error: unknown) => ({ error }),
+      ));
     const release = await this.gate.acquire(d.job.function_id, this.limitOf(fn));
+    // Waiting for a run slot happens after the function's gate, so a held job never blocks other functions.
+    if (!local) await this.slots.take();
     try {
       const final = await this.executeThroughOutages(d, fn);
       await d.ack();
@@ -219,6 +267,7 @@ export class WorkerLoop {
         });
       }
     } finally {
+      this.slots.give();
       release();
       clearInterval(beat);
     }

@@ -237,6 +237,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       kill();
     }, spec.timeoutMs);
     spec.signal?.addEventListener('abort', kill, { once: true });
+    // Cancelled while it waited for this instance: the event has already fired.
+    if (spec.signal?.aborted) kill();
     const answer = await i.channel.call(spec.invocationEnv, spec.onOutput).finally(() => {
       clearInterval(sampler);
       clearTimeout(timer);

@@ -120,6 +120,8 @@ export function runSupervised(run: SupervisedRun): Promise<SandboxRunResult> {
     );
     const onAbort = () => killAll();
     run.signal?.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the run was being set up (after the sandbox's own check): no event will come.
+    if (run.signal?.aborted) onAbort();
     let closeGuard: NodeJS.Timeout | undefined;
 
     const stopWatching = () => {

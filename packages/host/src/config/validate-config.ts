@@ -132,7 +132,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
   replicas: arrayOf(storage),
   queue: plugin('QueueSource', ['send', 'receive', 'depth', 'close']),
   results: plugin('ResultSink', ['create', 'update', 'get', 'publish', 'wait', 'close']),
-  embedded: object({ store: oneOf('sqlite', 'memory'), durability: oneOf('normal', 'full') }),
+  embedded: object({ store: oneOf('sqlite', 'memory'), durability: oneOf('normal', 'full'), syncInProcess: bool }),
   sandbox: (v, p) => {
     if (typeof v === 'string') return oneOf('auto', 'process', 'docker')(v, p);
     if (isRecord(v) && 'kind' in v)

@@ -60,6 +60,7 @@ export function endpointHandler(opts: EndpointHandlerOptions) {
     // The version resolved above runs, even if an alias moves meanwhile.
     const { record } = await opts.jobs.submit(`${fn.function_id}:${fn.version}`, event, 'function', {
       trigger: 'http',
+      sync: true,
     });
     const request = waitFor(c);
     const final = await opts.jobs

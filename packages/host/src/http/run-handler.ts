@@ -53,7 +53,10 @@ export function runHandler(opts: RunHandlerOptions) {
           field,
           callback ? { callback } : {},
         )
-      : { ...(await opts.jobs.submit(ref, payload, field, callback ? { callback } : {})), replayed: false };
+      : {
+          ...(await opts.jobs.submit(ref, payload, field, { ...(callback ? { callback } : {}), sync: !wantsAsync(c) })),
+          replayed: false,
+        };
     if (replayed) c.header('Idempotent-Replayed', 'true');
     if (wantsAsync(c)) {
       return c.json(

@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { JobRecord } from '../src/index.js';
+import { RunSlots } from '../src/engine/run-slots.js';
+import { type EngineEnv, engineEnv, src } from './helpers/engine-env.js';
+
+/** Most jobs whose [started_at, finished_at] overlap at one instant. */
+function maxOverlap(jobs: JobRecord[]): number {
+  const edges = jobs.flatMap((j) => [
+    { t: Date.parse(String(j.started_at)), d: 1 },
+    { t: Date.parse(String(j.finished_at)), d: -1 },
+  ]);
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const e of edges) max = Math.max(max, (now += e.d));
+  return max;
+}
+
+describe('RunSlots', () => {
+  it('admits up to the limit, queues the rest in order, and follows a changed limit', async () => {
+    const slots = new RunSlots(1);
+    expect(slots.tryTake()).toBe(true);
+    expect(slots.tryTake()).toBe(false);
+    const order: number[] = [];
+    const waiting = [slots.take().then(() => order.push(1)), slots.take().then(() => order.push(2))];
+    slots.setLimit(2); // one more at once: the first waiter goes
+    await waiting[0];
+    expect(order).toEqual([1]);
+    slots.give();
+    await waiting[1];
+    expect(order).toEqual([1, 2]);
+    expect(slots.inUse).toBe(2);
+  });
+});
+
+describe('sync jobs run in-process when the worker has room (process sandbox)', () => {
+  let env: EngineEnv;
+  beforeAll(async () => {
+    env = await engineEnv({ worker: { concurrency: 2, pollWaitMs: 200 } });
+    const worker = env.ng.worker;
+    if (!worker) throw new Error('no worker');
+    env.ng.jobs.runInProcess((job, fn) => worker.runNow(job, fn));
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  const deploy = async (name: string, script: string) =>
+    (await env.ng.registry.deploy({ functionName: name, runtime: 'sh', fileName: `${name}.sh`, data: src(script) }))
+      .function_id;
+
+  it('a sync job with a free slot skips the queue; an async one is queued; both complete', async () => {
+    const fid = await deploy('echo-in-process', 'cat\n');
+    const send = vi.spyOn(env.ng.queue, 'send');
+    try {
+      const sync = await env.ng.jobs.submit(fid, { n: 1 }, 'function', { sync: true });
+      expect(send).not.toHaveBeenCalled();
+      expect(await env.ng.jobs.wait(sync.record.job_id, { timeoutMs: 20_000 })).toMatchObject({
+        status: 'completed',
+        result: { n: 1 },
+        attempts: 1,
+      });
+      const queued = await env.ng.jobs.submit(fid, { n: 2 });
+      expect(send).toHaveBeenCalledTimes(1);
+      expect((await env.ng.jobs.wait(queued.record.job_id, { timeoutMs: 20_000 })).status).toBe('completed');
+    } finally {
+      send.mockRestore();
+    }
+  }, 60_000);
+
+  it('never runs more jobs at once than the worker concurrency, sync and queued together; the rest queue', async () => {
+    const fid = await deploy('sleeper-in-process', 'sleep 0.3\necho "{}"\n');
+    const send = vi.spyOn(env.ng.queue, 'send');
+    try {
+      const submitted = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => env.ng.jobs.submit(fid, { i }, 'function', { sync: i % 2 === 0 })),
+      );
+      const finals = await Promise.all(submitted.map((s) => env.ng.jobs.wait(s.record.job_id, { timeoutMs: 30_000 })));
+      expect(finals.every((f) => f.status === 'completed')).toBe(true);
+      expect(maxOverlap(finals)).toBeLessThanOrEqual(2);
+      // Two ran in-process at most (the slots), the other sync calls and every async one went to the queue.
+      expect(send.mock.calls.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      send.mockRestore();
+    }
+  }, 60_000);
+
+  it('a job cancelled while it runs in-process is killed, and stop() waits for in-process jobs', async () => {
+    const fid = await deploy('long-in-process', 'sleep 30\necho "{}"\n');
+    const { record } = await env.ng.jobs.submit(fid, {}, 'function', { sync: true });
+    for (let i = 0; i < 100 && (await env.ng.jobs.status(record.job_id)).status !== 'running'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await env.ng.jobs.cancel(record.job_id);
+    const final = await env.ng.jobs.wait(record.job_id, { timeoutMs: 20_000 });
+    expect(final.status).toBe('cancelled');
+    const quick = await env.ng.jobs.submit(await deploy('quick-in-process', 'sleep 0.5\necho "{}"\n'), {}, 'function', {
+      sync: true,
+    });
+    await env.ng.worker?.stop();
+    expect((await env.ng.jobs.status(quick.record.job_id)).status).toBe('completed');
+    env.ng.worker?.start();
+  }, 60_000);
+});
