@@ -186,7 +186,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       removeSignals();
-      telemetry.presence.stop();
+      await telemetry.presence.stop();
       await scheduler?.stop();
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

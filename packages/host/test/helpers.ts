@@ -107,7 +107,7 @@ export async function startTestHost(
     telemetry,
     dir,
     async close() {
-      telemetry.presence.stop();
+      await telemetry.presence.stop();
       await nanogrid.close();
       await rm(dir, { recursive: true, force: true });
     },

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FunctionStats, StatsSummary, SystemInfo } from '@nanogrid/client';
-import { type NanoGridConfig, fsStorage } from '@nanogrid/core';
+import { HostPresence, type NanoGridConfig, fsStorage, silentLogger } from '@nanogrid/core';
 import { eventually } from '@nanogrid/core/testing';
 import { redisQueue, redisResults } from '@nanogrid/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,13 +113,41 @@ describe.skipIf(!env.ready)('statistics and system view across controllers (Redi
     const a2 = await start('controller', prefix);
     const after = await get<FunctionStats>(a2, '/functions/dist-ok/stats?window=30m&step=120');
     expect(after.body.totals).toEqual(before.body.totals);
+    // A graceful stop leaves the list at once; the new one is there after its first beat.
+    await a2.telemetry.presence.beat();
+    const { body } = await get<SystemInfo>(b, '/system');
+    expect(ids(body.controllers)).toEqual(ids([{ id: a2.telemetry.system.hostId }, { id: b.telemetry.system.hostId }]));
+    expect(ids(body.controllers)).not.toContain(goneId);
+  });
+
+  it('a host that stops beating without a goodbye (crash, hang) drops out after 3 missed heartbeats', async () => {
+    const results = redisResults({ connection: redis.url, keyPrefix: prefix });
+    // Beats once by hand and never again: what a killed process leaves behind.
+    const ghost = new HostPresence(
+      results,
+      () => ({
+        id: 'ghost-worker/000000',
+        role: 'worker' as const,
+        hostname: 'gone',
+        pid: 1,
+        started_at: new Date().toISOString(),
+        version: '0.0.0',
+        sandbox: { name: 'process', isolated: true, status: 'ok' as const },
+      }),
+      silentLogger,
+      { intervalMs: 200 },
+    );
+    await ghost.beat();
+    const started = Date.now();
+    const seen = await get<SystemInfo>(b, '/system');
+    expect(ids(seen.body.workers)).toContain('ghost-worker/000000');
     await eventually(async () => {
       const { body } = await get<SystemInfo>(b, '/system');
-      expect(ids(body.controllers)).toEqual(
-        ids([{ id: a2.telemetry.system.hostId }, { id: b.telemetry.system.hostId }]),
-      );
-      expect(ids(body.controllers)).not.toContain(goneId);
+      expect(ids(body.workers)).toEqual([worker.telemetry.system.hostId]);
     }, 5000);
+    // Gone after its TTL (3 × 200 ms), not before.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    await results.close();
   });
 
   it('with Redis down, /system still answers (results failing) and stats are 503; both recover', async () => {

@@ -19,6 +19,8 @@ export class HostPresence {
   private readonly intervalMs: number;
   private readonly ttlMs: number;
   private failing = false;
+  /** The last entry written: what `stop()` expires (no new checks at shutdown). */
+  private last: HostInfo | undefined;
 
   constructor(
     private readonly results: ResultSink,
@@ -40,7 +42,8 @@ export class HostPresence {
   async beat(): Promise<void> {
     if (!this.results.heartbeat) return;
     try {
-      await this.results.heartbeat({ ...(await this.describe()), last_seen: new Date().toISOString() }, this.ttlMs);
+      this.last = { ...(await this.describe()), last_seen: new Date().toISOString() };
+      await this.results.heartbeat(this.last, this.ttlMs);
       if (this.failing) this.logger.info('presence heartbeat works again');
       this.failing = false;
     } catch (err) {
@@ -57,9 +60,17 @@ export class HostPresence {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops beating and, when it was started, leaves the list at once (an entry kept 1 ms) instead of after its TTL. */
+  async stop(): Promise<void> {
+    if (!this.timer) return;
     clearInterval(this.timer);
     this.timer = undefined;
+    if (!this.results.heartbeat || !this.last) return;
+    try {
+      await this.results.heartbeat(this.last, 1);
+    } catch {
+      // The store is down: the entry expires on its own.
+    }
   }
 }
 
