@@ -13,12 +13,16 @@ import { silentLogger } from '@nanogrid/core';
 import { detectDocker } from '@nanogrid/sandbox-docker';
 import { startHost } from '@nanogrid/host';
 import { redisQueue, redisResults } from '@nanogrid/redis';
+import { procCpuUs } from './cpu-stages.mjs';
 import { startFloor } from './floor-server.mjs';
+import { startProcessesHost } from './processes.mjs';
 import { printTable, printTargets, sample, throughput, time } from './stats.mjs';
 
 const quick = process.argv.includes('--quick');
 // `--embedded-only`: just the warm throughput rows of the two embedded stores (memory vs SQLite; `--rounds=N`).
 const embeddedOnly = process.argv.includes('--embedded-only');
+// `--processes-only`: just the rows of `nanogrid start --processes 1` and `2` on Redis (`--rounds=N`).
+const processesOnly = process.argv.includes('--processes-only');
 const N = quick ? 10 : 30;
 const run = promisify(execFile);
 const PY = 'def handler(event, context):\n    return {"ok": True}\n';
@@ -143,7 +147,7 @@ async function startRedis() {
     child.once('error', reject);
     child.stdout.on('data', (c) => c.toString().includes('Ready to accept') && resolve());
   });
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill() };
 }
 
 const docker = await detectDocker({ timeoutMs: 2000 });
@@ -158,7 +162,7 @@ console.log(
 );
 
 // --- Baselines and floors
-if (docker && !embeddedOnly) {
+if (docker && !embeddedOnly && !processesOnly) {
   latency.push({
     name: 'baseline: fresh container per job (docker run python3 -c)',
     ...(await sample(
@@ -186,7 +190,7 @@ if (docker && !embeddedOnly) {
     )),
   });
 }
-if (!embeddedOnly) {
+if (!embeddedOnly && !processesOnly) {
   latency.push({
     name: 'floor: round trip to a warm python process',
     ...(await warmProcessRoundTrip(quick ? 500 : 2000)),
@@ -196,18 +200,19 @@ if (!embeddedOnly) {
 }
 
 // --- Sync invocations over HTTP, repeated on one function
-const setups = embeddedOnly
-  ? []
-  : [
-      ['process', false],
-      ['process', true],
-      ...(docker
-        ? [
-            ['docker', false],
-            ['docker', true],
-          ]
-        : []),
-    ];
+const setups =
+  embeddedOnly || processesOnly
+    ? []
+    : [
+        ['process', false],
+        ['process', true],
+        ...(docker
+          ? [
+              ['docker', false],
+              ['docker', true],
+            ]
+          : []),
+      ];
 for (const [sandbox, warm] of setups) {
   await withHost({ sandbox, warm: { enabled: warm } }, async (url) => {
     const mode = warm ? 'warm instances' : 'a fresh run per call';
@@ -284,13 +289,13 @@ if (docker && !embeddedOnly) {
 // --- Throughput, 64 clients
 const clients = 64;
 const total = quick ? 200 : 600;
-if (docker && !embeddedOnly) {
+if (docker && !embeddedOnly && !processesOnly) {
   const perSec = await throughput(8, quick ? 16 : 32, () =>
     run('docker', ['run', '--rm', '--network', 'none', 'nanogrid/python:3', 'python3', '-c', 'print(1)']),
   );
   rates.push({ name: 'baseline: fresh container per job, 8 at once', n: quick ? 16 : 32, perSec });
 }
-if (!embeddedOnly) {
+if (!embeddedOnly && !processesOnly) {
   await withHost({ sandbox: 'process', warm: { enabled: false } }, async (url) => {
     const fid = await deploy(url, 'tp', 'python3.11', 'fn.py', PY);
     rates.push({
@@ -303,7 +308,7 @@ if (!embeddedOnly) {
 // The warm path on both embedded stores, side by side: memory (the ceiling) and SQLite (the default).
 // `--rounds=N` alternates them N times and keeps each one's median (a loaded machine drifts between rows).
 const rounds = Number(process.argv.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 1);
-for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
+for (const sandbox of processesOnly ? [] : docker ? ['process', 'docker'] : ['process']) {
   const seen = { memory: { perSec: [], cpuMs: [], floor: [] }, sqlite: { perSec: [], cpuMs: [], floor: [] } };
   const n = quick ? 1000 : 5000;
   for (let round = 0; round < rounds; round++) {
@@ -347,7 +352,7 @@ try {
 }
 if (redis) {
   try {
-    for (const sandbox of docker ? ['process', 'docker'] : ['process']) {
+    for (const sandbox of processesOnly ? [] : docker ? ['process', 'docker'] : ['process']) {
       const prefix = `bench-${sandbox}-${Date.now()}:`;
       await withHost(
         {
@@ -368,12 +373,55 @@ if (redis) {
         },
       );
     }
+    // The host scales with cores: `nanogrid start --processes 1` and `2` (the CLI, node:cluster) on Redis, alternated.
+    const seen = {};
+    const sandbox = docker ? 'docker' : 'process';
+    const n = quick ? 1000 : 5000;
+    const redisPid = redis.pid;
+    for (let round = 0; round < rounds; round++) {
+      for (const processes of [1, 2]) {
+        const host = await startProcessesHost({ processes, redisUrl: redis.url, sandbox });
+        try {
+          const fid = await deploy(host.url, `tpp-${processes}-${round}`, 'python3.11', 'fn.py', PY);
+          await invoke(host.url, fid);
+          await loadRun(host.url, fid, 200, clients); // every process's warm instances up
+          const floor = (await floorOf(n * 2, clients)).perSec;
+          const [cpu0, redis0] = [await host.cpuUs(), await procCpuUs([redisPid])];
+          const perSec = await loadRun(host.url, fid, n, clients);
+          const [cpu1, redis1] = [await host.cpuUs(), await procCpuUs([redisPid])];
+          const s = (seen[processes] ??= { perSec: [], floor: [], cpu: [], redis: [] });
+          s.perSec.push(perSec);
+          s.floor.push(floor);
+          s.cpu.push((cpu1 - cpu0) / n / 1000);
+          s.redis.push((redis1 - redis0) / n / 1000);
+        } finally {
+          await host.stop();
+        }
+      }
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+    for (const processes of [1, 2]) {
+      const s = seen[processes];
+      const name = `Redis, ${sandbox} warm, nanogrid start --processes ${processes}, ${clients} clients`;
+      rates.push({ name, n: n * rounds, perSec: median(s.perSec) });
+      hostCpu.push({ name: `${name} (host processes)`, n: n * rounds, median: median(s.cpu) });
+      hostCpu.push({ name: `${name} (redis-server)`, n: n * rounds, median: median(s.redis) });
+      const ratios = s.perSec.map((x, i) => x / s.floor[i]);
+      targets.push({
+        name,
+        value: median(s.perSec),
+        floor: median(s.floor),
+        ratio: median(ratios),
+        unit: '/s',
+        min: 0.3,
+      });
+    }
   } finally {
     redis.stop();
   }
 }
 
-if (embeddedOnly) {
+if (embeddedOnly || processesOnly) {
   printTargets(targets);
   printTable(
     'Throughput (invocations per second)',
@@ -390,5 +438,10 @@ if (embeddedOnly) {
 printTable('Latency of one invocation', latency, 'baseline: fresh container per job (docker run python3 -c)');
 printTable('First invocation of a function no worker has seen', first, 'floor: bare docker run (true)');
 printTable('Throughput (invocations per second)', rates, 'baseline: fresh container per job, 8 at once');
+printTable(
+  'Host CPU per call (ms, in the median column; lower is better)',
+  hostCpu,
+  `embedded queue, process warm instances, ${clients} clients`,
+);
 printTargets(targets);
 process.exit(0);
