@@ -1,0 +1,76 @@
+// Cost of live logs on the Python warm server's round trip: this checkout against a baseline checkout
+// (built), measured in the same run, alternating rounds:
+//   node bench/warm-log-frames.mjs <baseline checkout> [rounds=3] [n=1000]
+// Each round starts `__nanogrid_serve.py` of each checkout directly (no sandbox, no HTTP: only the
+// protocol) and times n calls of a handler that prints nothing, then one that prints 10 lines.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const [baseline, roundsArg, nArg] = process.argv.slice(2);
+if (!baseline) throw new Error('usage: node bench/warm-log-frames.mjs <baseline checkout> [rounds] [n]');
+const rounds = Number(roundsArg ?? 3);
+const n = Number(nArg ?? 1000);
+const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new URL('..', import.meta.url).pathname) };
+
+/** n timed round trips (after 50 untimed) of a warm server of `root` whose handler prints `prints` lines. */
+async function round(root, prints) {
+  const { pythonRuntime } = await import(join(root, 'packages/runtime-python/dist/index.js'));
+  const rt = pythonRuntime();
+  const dir = mkdtempSync(join(tmpdir(), 'nanogrid-bench-frames-'));
+  for (const [file, source] of Object.entries(rt.bootstrap)) writeFileSync(join(dir, file), source);
+  const body = prints ? `    for i in range(${prints}):\n        print("line", i)\n` : '';
+  writeFileSync(join(dir, 'fn.py'), `def handler(event, context):\n${body}    return {"ok": True}\n`);
+  const cmd = rt.serve.command({ runtime: 'python3.11', handler: 'fn.handler', entryFile: 'fn.py' });
+  const child = spawn(cmd[0], cmd.slice(1), {
+    cwd: dir,
+    env: { ...process.env, HANDLER: 'fn.handler', _HANDLER: 'fn.handler', NANOGRID_ENTRY_FILE: 'fn.py' },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const waiting = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    if (l.startsWith('\u001eNANOGRID_RESULT ')) waiting.shift()?.();
+  });
+  const env = { PAYLOAD: '{}', JOB_ID: 'bench', NANOGRID_TIMEOUT_MS: '60000' };
+  const call = () =>
+    new Promise((done) => {
+      waiting.push(done);
+      child.stdin.write(`${JSON.stringify({ env: { ...env, NANOGRID_DEADLINE_MS: String(Date.now() + 60_000) } })}\n`);
+    });
+  for (let i = 0; i < 50; i++) await call();
+  const ms = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await call();
+    ms.push(performance.now() - t);
+  }
+  child.kill();
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
+const samples = {};
+for (let r = 0; r < rounds; r++)
+  for (const prints of [0, 10])
+    for (const [label, root] of Object.entries(checkouts))
+      (samples[`${prints}, ${label}`] ??= []).push(...(await round(root, prints)));
+
+const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+console.log(`\nPython warm server round trip, ${rounds} alternating rounds of ${n} calls`);
+console.log(
+  `${'scenario'.padEnd(48)} ${'n'.padStart(6)} ${'median ms'.padStart(10)} ${'p95 ms'.padStart(9)}  vs baseline`,
+);
+console.log('-'.repeat(92));
+for (const prints of [0, 10]) {
+  const base = samples[`${prints}, baseline`].sort((a, b) => a - b);
+  for (const label of Object.keys(checkouts)) {
+    const xs = samples[`${prints}, ${label}`].sort((a, b) => a - b);
+    const vs = label === 'baseline' ? '(baseline)' : `${(pct(xs, 50) / pct(base, 50)).toFixed(3)}x the baseline median`;
+    const name = `handler printing ${prints} lines, ${label}`;
+    console.log(
+      `${name.padEnd(48)} ${String(xs.length).padStart(6)} ${pct(xs, 50).toFixed(3).padStart(10)} ${pct(xs, 95).toFixed(3).padStart(9)}  ${vs}`,
+    );
+  }
+}
