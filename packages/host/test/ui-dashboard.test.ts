@@ -252,14 +252,28 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await page.goto(`${host.url}/ui/#/functions`);
     const greetRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'greet' }) });
     await expect.poll(() => text(greetRow.locator('td').nth(3))).toBe('1');
-    const wide = await page.evaluate(() =>
-      Array.from(document.querySelectorAll('body *'))
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
-        .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
-    );
-    expect(wide, 'elements wider than a phone screen').toEqual([]);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
     await page.screenshot({ path: join(shotDir, 'ui-phone.png'), fullPage: true });
+    const pages: [string, () => Promise<void>][] = [
+      ['functions', async () => {}],
+      ['function', () => page.getByRole('link', { name: 'greet' }).click()],
+      ['jobs', () => page.getByRole('link', { name: 'Jobs', exact: true }).click()],
+      ['job', () => page.getByRole('link', { name: jobId.slice(0, 8) }).click()],
+      ['system', () => page.getByRole('link', { name: 'System' }).click()],
+    ];
+    for (const [name, go] of pages) {
+      await go();
+      await page.getByRole('heading', { level: 1 }).waitFor();
+      if (name === 'function') await page.locator('figure.chart canvas').first().waitFor();
+      if (name === 'job') await page.getByTestId('job-status').waitFor();
+      if (name === 'system') await page.getByTestId('system-facts').waitFor();
+      const wide = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('body *'))
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+          .map((e) => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`),
+      );
+      expect(wide, `${name} page: elements wider than a phone screen`).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), name).toBeLessThanOrEqual(375);
+    }
   }, 120_000);
 
   /** Deploys through the API (the page's deploy form is the first test's). */

@@ -78,7 +78,11 @@ export function JobPage(props: { id: string }): VNode {
   };
   if (error && !job) return html`<h1>Job</h1><p class="error" role="alert">${errorText(error)}</p>`;
   if (!job) return html`<h1>Job</h1><p class="muted">Loading…</p>`;
-  const logs = streamed && running ? streamed.map((l) => l.line).join('\n') : job.logs;
+  // Streamed lines keep their stream: stderr shows in the error colour.
+  const logs =
+    streamed && running
+      ? streamed.map((l) => html`<span class=${l.stream === 'stderr' ? 'stderr' : undefined}>${l.line}\n</span>`)
+      : job.logs;
   const fnName = job.function_name ?? job.function_id;
   return html`
     <p><a href=${href.jobs()}>← Jobs</a></p>
@@ -106,7 +110,7 @@ export function JobPage(props: { id: string }): VNode {
     ${job.status === 'completed' && html`<h2>Result</h2><pre class="code" data-testid="job-result">${json(job.result)}</pre>`}
     ${job.error && html`<h2>Error</h2><pre class="code error" data-testid="job-error">${job.error.code}${job.error.type ? ` (${job.error.type})` : ''}: ${job.error.message}${job.error.trace ? `\n\n${job.error.trace}` : ''}</pre>`}
     <h2>Logs ${running && streamed ? html`<span class="live stream">live</span>` : ''}</h2>
-    <pre class="code logs" data-testid="job-logs" aria-live=${running ? 'polite' : 'off'}>${logs || html`<span class="muted">no logs</span>`}</pre>
+    <pre class="code logs" data-testid="job-logs" aria-live=${running ? 'polite' : 'off'}>${logs?.length ? logs : html`<span class="muted">no logs</span>`}</pre>
     ${
       job.output_files.length > 0 &&
       html`<h2>Output files</h2><ul class="plain">
