@@ -87,6 +87,8 @@ export interface HttpConfig {
   publicUrl?: string;
   /** Take the client IP for the rate limit from `X-Forwarded-For` (right-most entry); only behind a proxy that sets it. @default false */
   trustProxy?: boolean;
+  /** Serve the web dashboard at `/ui/` (its page and files need no key; everything it shows does). @default true */
+  ui?: boolean;
   /**
    * Time a client has to send a request's whole header block, ms; a slow
    * header drip (slowloris) is dropped with 408 past it. @default 10_000

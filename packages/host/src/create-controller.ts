@@ -78,8 +78,6 @@ export interface ControllerDeps {
   system?: SystemSource;
   /** Heartbeat of event streams (`?follow=1`): a `: ping` comment this often. @default 15_000 */
   sseHeartbeatMs?: number;
-  /** Serve the web dashboard at `/ui/`. @default true */
-  ui?: boolean;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -170,7 +168,7 @@ export function createController(deps: ControllerDeps): Hono {
   app.get('/openapi.json', (c) => c.json((doc ??= openApiDocument())));
 
   // The dashboard's page and code are open (they hold no data); every call they make sends the key.
-  if (deps.ui !== false) {
+  if (http.ui !== false) {
     app.route('/', uiRoutes({ auth: (http.apiKeys?.length ?? 0) > 0 }));
   }
 

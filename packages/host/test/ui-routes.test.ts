@@ -51,7 +51,7 @@ describe('the dashboard at /ui', () => {
       registry: host.nanogrid.registry,
       jobs: host.nanogrid.jobs,
       storage: host.nanogrid.storage,
-      ui: false,
+      http: { ui: false },
     });
     expect((await off.request('/ui/')).status).toBe(404);
   });

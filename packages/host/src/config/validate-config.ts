@@ -186,6 +186,7 @@ const CONFIG_SHAPE: Record<string, Check> = {
     bodyLimitBytes: num({ min: 1, integer: true }),
     publicUrl: url,
     trustProxy: bool,
+    ui: bool,
     headersTimeoutMs: num({ min: 100, max: 3_600_000, integer: true }),
     bodyIdleTimeoutMs: num({ min: 100, max: 3_600_000, integer: true }),
     requestTimeoutMs: num({ min: 100, max: 86_400_000, integer: true }),
