@@ -51,7 +51,7 @@ try {
         fileName: file,
         handler: 'fn.handler',
       });
-      await new Promise((r) => setTimeout(r, 600)); // the refill done: steady state, not a burst
+      await new Promise((r) => setTimeout(r, Number(process.env.GAP ?? 600))); // the refill done: steady state, not a burst
       const ms = await time(async () => {
         const job = await api.run(fn.function_id, {});
         if (job.status !== 'completed' || job.start !== 'prewarmed') throw new Error(JSON.stringify(job));

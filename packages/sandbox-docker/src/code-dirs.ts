@@ -1,3 +1,4 @@
+import { copyFileSync, linkSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { linkTree } from '@nanogrid/core';
@@ -48,7 +49,10 @@ export class InstanceCodeDirs {
     let released: Promise<void> | undefined;
     return {
       dir,
-      fill: (codeDir) => linkTree(codeDir, dir, { replace: true, symlinks: true }),
+      fill: async (codeDir) => {
+        // A small tree in one go, off the thread pool: each async step would wait for a pool thread and the loop.
+        if (!linkSmallTree(codeDir, dir)) await linkTree(codeDir, dir, { replace: true, symlinks: true });
+      },
       release: () => (released ??= rm(dir, { recursive: true, force: true }).catch(() => undefined)),
     };
   }
@@ -79,4 +83,46 @@ export class InstanceCodeDirs {
     }
     return removed;
   }
+}
+
+/** Entries a tree may have to be linked synchronously (a few syscalls each: well under a millisecond in all). */
+const SYNC_MAX_ENTRIES = 256;
+
+/**
+ * linkTree's work for a tree of at most SYNC_MAX_ENTRIES entries, with
+ * synchronous calls (the walk stops at the cap before anything is linked);
+ * false when the tree is larger. Links are recreated, never followed.
+ */
+function linkSmallTree(from: string, to: string): boolean {
+  const dirs: string[] = [];
+  const files: string[] = [];
+  const links: string[] = [];
+  const walk = (rel: string): boolean => {
+    for (const e of readdirSync(join(from, rel), { withFileTypes: true })) {
+      const path = rel ? join(rel, e.name) : e.name;
+      if (e.isDirectory()) dirs.push(path);
+      else if (e.isFile()) files.push(path);
+      else if (e.isSymbolicLink()) links.push(path);
+      if (dirs.length + files.length + links.length > SYNC_MAX_ENTRIES) return false;
+      if (e.isDirectory() && !walk(path)) return false;
+    }
+    return true;
+  };
+  if (!walk('')) return false;
+  for (const d of dirs) mkdirSync(join(to, d), { recursive: true });
+  for (const f of files) {
+    rmSync(join(to, f), { force: true });
+    try {
+      linkSync(join(from, f), join(to, f));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EMLINK') throw err;
+      copyFileSync(join(from, f), join(to, f));
+    }
+  }
+  for (const l of links) {
+    rmSync(join(to, l), { force: true });
+    symlinkSync(readlinkSync(join(from, l)), join(to, l));
+  }
+  return true;
 }

@@ -237,7 +237,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     files: Record<string, string> = {},
   ): Promise<Instance> {
     const runId = randomBytes(8).toString('hex');
-    const fifo = this.deps.fifoRoot ? openFifoChannel(this.deps.fifoRoot) : undefined;
+    const fifo = this.deps.fifoRoot ? await openFifoChannel(this.deps.fifoRoot) : undefined;
     const patch: Partial<Dockerode.ContainerCreateOptions> = fifo
       ? { HostConfig: { Binds: [`${fifo.dir}:${FIFO_MOUNT}:ro`] } }
       : { StdinOnce: false, OpenStdin: true, AttachStdin: true };
@@ -317,8 +317,9 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     try {
       return await this.callOnce(i, spec);
     } finally {
-      // A claimed spare's image gets a new spare once its first call is over (see claimSpare).
-      if (refill) void this.fill(refill);
+      // A claimed spare's image gets a new spare once its first call is over (see claimSpare), and once
+      // the answer went out: the refill's first steps run on this event loop.
+      if (refill) setImmediate(() => void this.fill(refill));
     }
   }
 

@@ -1,7 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, mkdtempSync, openSync, readdirSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { closeSync, constants, openSync, readdirSync, rmSync } from 'node:fs';
+import { chmod, mkdtemp } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { pidAlive } from './docker-orphans.js';
 
 const DIR_PREFIX = 'nanogrid-warm-';
@@ -30,17 +32,20 @@ export interface FifoChannel {
   close(): void;
 }
 
-/** Creates the pipes under `root`; undefined when this host cannot (no mkfifo). */
-export function openFifoChannel(root: string): FifoChannel | undefined {
+const run = promisify(execFile);
+
+/**
+ * Creates the pipes under `root`; undefined when this host cannot (no mkfifo).
+ * Asynchronous: a prewarmed spare is refilled while calls are served, and a
+ * blocking `mkfifo` would hold every one of them for as long as it runs.
+ */
+export async function openFifoChannel(root: string): Promise<FifoChannel | undefined> {
   let dir: string | undefined;
   const fds: number[] = [];
   try {
-    dir = mkdtempSync(join(root, `${DIR_PREFIX}${process.pid}-`));
-    chmodSync(dir, 0o755); // the container's unprivileged user opens the pipes
-    const made = spawnSync('mkfifo', ['-m', '0666', join(dir, 'in'), join(dir, 'out'), join(dir, 'err')], {
-      encoding: 'utf8',
-    });
-    if (made.status !== 0) throw new Error(made.stderr || 'mkfifo failed');
+    dir = await mkdtemp(join(root, `${DIR_PREFIX}${process.pid}-`));
+    await chmod(dir, 0o755); // the container's unprivileged user opens the pipes
+    await run('mkfifo', ['-m', '0666', join(dir, 'in'), join(dir, 'out'), join(dir, 'err')]);
     // Read-write opens never block and never see end-of-file before the container opens its ends.
     const inFd = openSync(join(dir, 'in'), constants.O_RDWR | constants.O_NONBLOCK);
     fds.push(inFd);

@@ -19,7 +19,7 @@ afterEach(() => {
 
 describe('named-pipe channel of warm containers', () => {
   it('carries the protocol both ways and stderr apart, through the wrapped command', async () => {
-    const fifo = openFifoChannel(root());
+    const fifo = await openFifoChannel(root());
     expect(fifo).toBeDefined();
     const server =
       'read line; echo "on stderr" >&2; printf "\\036NANOGRID_META {}\\n\\036NANOGRID_RESULT {\\"ok\\":true,\\"result\\":1}\\n"';
