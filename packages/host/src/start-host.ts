@@ -180,7 +180,8 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   nanogrid.worker?.start();
   nanogrid.autoscaler.start();
   scheduler?.start();
-  telemetry.presence.start();
+  // Listed by GET /system from the moment the host is up.
+  await telemetry.presence.start();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -70,6 +70,28 @@ describe('startHost', () => {
     expect(await host.nanogrid.storage.url('functions/x/code.zip')).toContain(`${host.url}/files/`);
   });
 
+  it('on the embedded store, statistics outlive a restart and /system lists the running host only', async () => {
+    const cwd = await tempDir();
+    const first = await start(cwd);
+    const id = await deploy(first.url, 'counted', HELLO_PY);
+    expect((await runSync(first.url, id, { name: 'once' })).status).toBe(200);
+    const firstId = ((await (await fetch(`${first.url}/system`)).json()) as { host: { id: string } }).host.id;
+    await first.close(); // writes the counts it holds
+    const second = await start(cwd);
+    const stats = (await (await fetch(`${second.url}/functions/counted/stats?window=15m`)).json()) as {
+      totals: { invocations: number };
+    };
+    expect(stats.totals.invocations).toBe(1);
+    const system = (await (await fetch(`${second.url}/system`)).json()) as {
+      host: { id: string };
+      controllers: { id: string }[];
+      backends: { name: string; status: string }[];
+    };
+    expect(system.controllers.map((h) => h.id)).toEqual([system.host.id]);
+    expect(system.host.id).not.toBe(firstId);
+    expect(system.backends.map((b) => b.status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
   it('over real HTTP a /run body past the limit is 413 PAYLOAD_TOO_LARGE (declared or streamed), and the host keeps serving', async () => {
     const host = await start(await tempDir(), {
       config: {

@@ -43,7 +43,7 @@ describe.skipIf(!env.ready)('statistics and system view across controllers (Redi
     };
     const host = await startTestHost(config);
     opened.push(host);
-    host.telemetry.presence.start();
+    await host.telemetry.presence.start();
     return host;
   };
 

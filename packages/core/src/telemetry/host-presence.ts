@@ -53,11 +53,12 @@ export class HostPresence {
     }
   }
 
-  start(): void {
-    if (this.timer || !this.supported) return;
-    void this.beat();
+  /** Starts beating; resolves once the first beat is written (or failed: it never rejects). */
+  start(): Promise<void> {
+    if (this.timer || !this.supported) return Promise.resolve();
     this.timer = setInterval(() => void this.beat(), this.intervalMs);
     this.timer.unref();
+    return this.beat();
   }
 
   /** Stops beating and, when it was started, leaves the list at once (an entry kept 1 ms) instead of after its TTL. */
