@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@nanogrid/core';
+import { eventually } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packDir } from '../src/cli/pack-dir.js';
 import { runCli } from '../src/cli-main.js';
@@ -182,5 +183,41 @@ describe('nanogrid client commands', () => {
     const down = await cli(['ls', '--url', 'http://127.0.0.1:1'], env);
     expect(down).toMatchObject({ code: 4, err: expect.stringContaining('UNREACHABLE') });
     expect(await cli(['ls', '--url', 'ftp://x'], env)).toMatchObject({ code: 2 });
+  });
+
+  it("stats and system: the numbers and hosts the dashboard shows; bad windows are the host's 400", async () => {
+    expect((await cli(['deploy', join(dir, 'greeter/main.py'), '--name', 'counted'], env)).code).toBe(0);
+    for (const name of ['a', 'b'])
+      expect((await cli(['invoke', 'counted', '--data', `{"name":"${name}"}`], env)).code).toBe(0);
+    await eventually(async () => expect(host.nanogrid.worker?.inFlight).toBe(0), 5000);
+    await host.nanogrid.stats.flush();
+
+    const all = await cli(['stats', '--window', '15m'], env);
+    expect(all.code).toBe(0);
+    expect(all.out).toMatch(/^FUNCTION\s+INVOCATIONS\s+ERRORS/);
+    expect(all.out).toMatch(/\ncounted\s+2\s+0/);
+    const one = await cli(['stats', 'counted', '--window', '15m', '--step', '300'], env);
+    expect(one.code).toBe(0);
+    expect(one.out).toMatch(/^counted .* UTC, 300 s buckets\nBUCKET\s+INVOCATIONS.*\ntotal\s+2\s+0\s+\d/);
+    expect(JSON.parse((await cli(['stats', 'counted', '--json'], env)).out)).toMatchObject({
+      totals: { invocations: 2 },
+    });
+    const bad = await cli(['stats', 'counted', '--step', '59'], env);
+    expect(bad).toMatchObject({ code: 3, err: expect.stringContaining('VALIDATION_FAILED (step)') });
+    expect(await cli(['stats', 'never-deployed'], env)).toMatchObject({
+      code: 3,
+      err: expect.stringContaining('FUNCTION_NOT_FOUND'),
+    });
+    expect((await cli(['stats', 'a', 'b'], env)).code).toBe(2);
+
+    const system = await cli(['system'], env);
+    expect(system.code).toBe(0);
+    expect(system.out).toMatch(/^HOST\s+ROLE\s+HOSTNAME/);
+    expect(system.out).toMatch(/\n\S+\s+all\s+/);
+    expect(system.out).toMatch(/\nresults sqlite-results: ok/);
+    expect(JSON.parse((await cli(['system', '--json'], env)).out)).toMatchObject({
+      presence: 'ok',
+      queue: { depth: 0 },
+    });
   });
 });

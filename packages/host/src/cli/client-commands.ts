@@ -4,6 +4,7 @@ import { deployCommand } from './deploy-command.js';
 import { aliasCommand, lsCommand, rmCommand, versionsCommand } from './function-commands.js';
 import { invokeCommand, logsCommand, statusCommand } from './job-commands.js';
 import { cancelCommand, jobsCommand } from './job-list-commands.js';
+import { statsCommand, systemCommand } from './dashboard-commands.js';
 
 type ClientCommand = (args: string[], io: CliIo, env: NodeJS.ProcessEnv) => Promise<number>;
 
@@ -19,6 +20,8 @@ export const CLIENT_COMMANDS: Record<string, ClientCommand> = {
   rm: rmCommand,
   versions: versionsCommand,
   alias: aliasCommand,
+  stats: statsCommand,
+  system: systemCommand,
 };
 
 export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
@@ -45,6 +48,9 @@ export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
   rm <function>          Delete a function (name:3 deletes one version)
   versions <function>    List a function's versions and aliases
   alias <function> <alias> <version>   Point an alias at a version
+  stats [function]       Invocations and errors of every function; with one: its totals, p50/p95,
+                         cold/warm starts and peak memory per bucket   (--window 1h  --step <s>)
+  system                 Controllers and workers seen, queue depth, desired workers, sandbox, backends
 
   Every client command takes --url <url> (env NANOGRID_URL, default http://localhost:8080),
   --api-key <key> (env NANOGRID_API_KEY) and --json (machine-readable output on stdout).
