@@ -32,8 +32,12 @@ export interface PageProblems {
   forgive(match: RegExp): void;
 }
 
-export function watchPage(page: Page): PageProblems {
+/** `secret`: a value no request URL may carry (the API key: it travels in a header only). */
+export function watchPage(page: Page, secret?: string): PageProblems {
   const list: string[] = [];
+  page.on('request', (r) => {
+    if (secret && decodeURIComponent(r.url()).includes(secret)) list.push(`the secret is in a URL: ${r.url()}`);
+  });
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') list.push(`console.${m.type()}: ${m.text()}`);
   });
@@ -80,6 +84,7 @@ export async function measureTransfer(
 export async function newPage(
   browser: Browser,
   viewport = { width: 1280, height: 860 },
+  secret?: string,
 ): Promise<{
   context: BrowserContext;
   page: Page;
@@ -87,5 +92,5 @@ export async function newPage(
 }> {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
-  return { context, page, problems: watchPage(page) };
+  return { context, page, problems: watchPage(page, secret) };
 }

@@ -38,8 +38,9 @@ const GREET_PY = `def handler(event, context):
     print("greeting", event["name"])
     return {"message": "Hello, " + event["name"] + "!"}
 `;
+// Its message is markup a careless page would render: it must show as text.
 const FAILS_PY = `def handler(event, context):
-    raise ValueError("divisor must not be zero")
+    raise ValueError("divisor <img src=/ui/x onerror=alert(1)> must not be zero")
 `;
 const REPORT_PY = `import os
 
@@ -92,7 +93,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
   });
 
   async function open(viewport?: { width: number; height: number }): Promise<Page> {
-    const { page, problems } = await newPage(browser, viewport);
+    const { page, problems } = await newPage(browser, viewport, KEY);
     watched.push(problems);
     return page;
   }
@@ -300,7 +301,28 @@ describe.skipIf(!env.ready)('web dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     const error = page.getByTestId('invoke-error');
     await error.waitFor();
-    expect(await text(error)).toMatch(/^FUNCTION_ERROR: .*divisor must not be zero/);
+    expect(await text(error)).toMatch(
+      /^FUNCTION_ERROR: .*divisor <img src=\/ui\/x onerror=alert\(1\)> must not be zero/,
+    );
+    expect(await page.locator('img').count()).toBe(0);
+
+    // Schedules: a wrong expression is refused with the API's reason; a good one is listed, then deleted.
+    const schedules = page.getByTestId('schedules');
+    await page.getByLabel('Schedule', { exact: true }).fill('every tuesday');
+    await page.getByRole('button', { name: 'Add schedule' }).click();
+    await page.getByText(/^VALIDATION_FAILED: /).waitFor();
+    watched.at(-1)!.forgive(/status of 400|HTTP 400: POST .*\/functions\/fails\/schedules$/);
+    await page.getByLabel('Schedule', { exact: true }).fill('rate(1 hour)');
+    await page.getByRole('button', { name: 'Add schedule' }).click();
+    await expect.poll(() => text(schedules)).toContain('rate(1 hour)');
+    await page.getByRole('button', { name: 'Delete schedule rate(1 hour)' }).click();
+    await expect.poll(() => text(schedules)).toBe('');
+
+    // Aliases: point one at version 1; it is shown on the version and offered to the invoke console.
+    await page.getByLabel('Alias', { exact: true }).fill('prod');
+    await page.getByRole('button', { name: 'Set alias' }).click();
+    await page.getByRole('cell', { name: 'prod' }).waitFor();
+    expect(await page.getByLabel('Version or alias').locator('option').allTextContents()).toContain('fails:prod');
     expect(await text(error)).toContain('ValueError');
     expect(await text(error)).toContain('Traceback');
 

@@ -1,4 +1,4 @@
-import { bytes, errorText, json, time } from '../format.js';
+import { bytes, errorText, time } from '../format.js';
 import { href } from '../router.js';
 import { client } from '../session.js';
 import { useAsync } from '../use-async.js';
@@ -6,25 +6,13 @@ import { type VNode, html, useState } from '../vendor/htm-preact.js';
 import { AliasForm } from './alias-form.js';
 import { FunctionCharts } from './function-charts.js';
 import { InvokeConsole } from './invoke-console.js';
-
-interface Schedule {
-  schedule_id: string;
-  function: string;
-  schedule: string;
-  timezone: string;
-  payload: unknown;
-  created_at: string;
-}
+import { Schedules } from './schedules.js';
 
 /** One function: its versions and aliases, settings, schedules, an invoke console and its last hour. */
 export function FunctionPage(props: { fnRef: string }): VNode {
   const name = props.fnRef;
   const [refresh, setRefresh] = useState(0);
   const versions = useAsync(() => client().versions(name), [name, refresh]);
-  const schedules = useAsync(
-    () => client().request<{ schedules: Schedule[] }>('GET', `/functions/${encodeURIComponent(name)}/schedules`),
-    [name],
-  );
   const v = versions.data;
   const latest = v?.versions.reduce((a, b) => (b.version > a.version ? b : a), v.versions[0]!);
   const targets = v
@@ -66,13 +54,7 @@ export function FunctionPage(props: { fnRef: string }): VNode {
           html`<${AliasForm} name=${name} versions=${v.versions.map((x) => x.version)} aliases=${v.aliases}
           onChanged=${() => setRefresh((r) => r + 1)} />`
         }
-        <h2>Schedules</h2>
-        ${schedules.error ? html`<p class="error">${errorText(schedules.error)}</p>` : ''}
-        ${schedules.data && schedules.data.schedules.length === 0 ? html`<p class="muted">No schedules.</p>` : ''}
-        <ul class="plain">${schedules.data?.schedules.map(
-          (s) => html`<li><code>${s.schedule}</code> (${s.timezone}) runs <code>${s.function}</code> with
-            <code>${json(s.payload)}</code></li>`,
-        )}</ul>
+        <${Schedules} name=${name} />
       </section>
     </div>
     <${FunctionCharts} name=${name} refresh=${refresh} />`;
