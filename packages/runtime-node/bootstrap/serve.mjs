@@ -134,6 +134,13 @@ function runScript(env, event) {
   });
 }
 
+const requests = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+// Imported by a prewarmed starter before any function was known: the first line is the function's env.
+if (globalThis.__nanogridPrewarmed) {
+  delete globalThis.__nanogridPrewarmed;
+  const init = await requests.next();
+  Object.assign(process.env, JSON.parse(init.value ?? '{}').env ?? {});
+}
 prepareProcess();
 const script = isScript(entryFile());
 let handler;
@@ -158,7 +165,7 @@ let failCurrent;
 process.on('uncaughtException', (err) => failCurrent?.(err));
 process.on('unhandledRejection', (err) => failCurrent?.(err));
 
-for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   const request = JSON.parse(line);
   const { PAYLOAD: event = '', ...env } = request.env ?? {};
   Object.assign(process.env, env);

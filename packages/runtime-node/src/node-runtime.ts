@@ -47,9 +47,10 @@ const LAMBDA_SOURCE = readNodeLambda();
 
 /**
  * Generic starter of a prewarmed instance: Node is up before any function is
- * known, with the runtime's Lambda layer loaded when its file is there; it
- * reads the one init line byte by byte (so the server's own reader gets every
- * later byte), takes the function's env, then imports the server.
+ * known. When the runtime's files are already in the code directory it
+ * imports the server at once, which reads the init line itself; else it reads
+ * the one init line byte by byte (so the server's own reader gets every later
+ * byte), takes the function's env, then imports the server.
  */
 const PREWARM_STARTER = [
   "import { readSync } from 'node:fs';",
@@ -59,19 +60,23 @@ const PREWARM_STARTER = [
   "import 'node:readline';",
   "import 'node:util';",
   "import { existsSync } from 'node:fs';",
-  // Where the sandbox put the runtime's files in the code directory before the start, they load now (the server
-  // itself reads the function's env when it loads, so it waits for the init line).
-  `if (existsSync('${NODE_LAMBDA_FILE}')) await import(pathToFileURL(resolve('${NODE_LAMBDA_FILE}')).href);`,
-  'const bytes = [];',
-  'const one = Buffer.alloc(1);',
-  'for (;;) {',
-  '  let n;',
-  "  try { n = readSync(0, one, 0, 1, null); } catch (e) { if (e.code === 'EAGAIN') continue; throw e; }",
-  '  if (n === 0 || one[0] === 10) break;',
-  '  bytes.push(one[0]);',
+  // Where the sandbox put the runtime's files in the code directory before the start, the server loads now and
+  // reads the init line itself (then loads the function).
+  `if (existsSync('${NODE_SERVE_FILE}') && existsSync('${NODE_LAMBDA_FILE}')) {`,
+  '  globalThis.__nanogridPrewarmed = true;',
+  `  await import(pathToFileURL(resolve('${NODE_SERVE_FILE}')).href);`,
+  '} else {',
+  '  const bytes = [];',
+  '  const one = Buffer.alloc(1);',
+  '  for (;;) {',
+  '    let n;',
+  "    try { n = readSync(0, one, 0, 1, null); } catch (e) { if (e.code === 'EAGAIN') continue; throw e; }",
+  '    if (n === 0 || one[0] === 10) break;',
+  '    bytes.push(one[0]);',
+  '  }',
+  "  Object.assign(process.env, JSON.parse(Buffer.from(bytes).toString('utf8')).env ?? {});",
+  `  await import(pathToFileURL(resolve('${NODE_SERVE_FILE}')).href);`,
   '}',
-  "Object.assign(process.env, JSON.parse(Buffer.from(bytes).toString('utf8')).env ?? {});",
-  `await import(pathToFileURL(resolve('${NODE_SERVE_FILE}')).href);`,
 ].join('\n');
 
 /**
