@@ -165,3 +165,23 @@ describe('GET /system with a sandbox whose check fails', () => {
     expect((await host.app.request('/health')).status).toBe(200);
   });
 });
+
+describe('a controller created without a system source (createController without `system`)', () => {
+  let host: TestHost;
+  beforeAll(async () => {
+    host = await makeHost({}, { system: undefined });
+    await deploy(host.app, 'bare', HELLO_PY);
+  });
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  it('answers the statistics and system routes with BAD_REQUEST saying what is missing, and keeps serving', async () => {
+    for (const path of ['/functions/bare/stats', '/stats/functions', '/system']) {
+      const { status, body } = await get<ErrorJson>(host, path);
+      expect([path, status, body.error.code]).toEqual([path, 400, 'BAD_REQUEST']);
+      expect(body.error.message).toMatch(/statistics|system source/);
+    }
+    expect((await host.app.request('/functions/bare')).status).toBe(200);
+  });
+});
