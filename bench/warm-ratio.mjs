@@ -78,7 +78,25 @@ try {
   const engine = stages ? await pidsNamed('dockerd', 'containerd') : [];
   for (let r = 0; r < rounds; r++) {
     const fl = await load(floor.url, 'floor', 1000, 1, true);
+    // `--profile-latency=out.cpuprofile`: the host's profile during the one-client run instead.
+    const latencyProfile = arg('profile-latency', undefined);
+    const ls = latencyProfile ? new Session() : undefined;
+    if (ls) {
+      ls.connect();
+      await ls.post('Profiler.enable');
+      await ls.post('Profiler.start');
+    }
+    const lcpu0 = process.cpuUsage();
     const hl = await load(host.url, fid, Math.max(300, n / 10), 1, true);
+    const lcpu = process.cpuUsage(lcpu0);
+    if (ls) {
+      const { profile } = await ls.post('Profiler.stop');
+      ls.disconnect();
+      await writeFile(latencyProfile, JSON.stringify(profile));
+      console.log(
+        `host CPU per call, one client: ${((lcpu.user + lcpu.system) / Math.max(300, n / 10)).toFixed(0)} µs`,
+      );
+    }
     const fcpu0 = process.cpuUsage();
     const ft = await load(floor.url, 'floor', n * 2, 64);
     const fcpu = process.cpuUsage(fcpu0);

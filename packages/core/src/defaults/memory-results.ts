@@ -40,6 +40,8 @@ interface Stored {
   expiresAt: number;
   /** JSON length of the record, counted against the budget. */
   bytes: number;
+  /** The record's JSON: copies out are parsed from it (a parse, not a stringify and a parse). */
+  json: string;
 }
 
 /** A deep copy of a record (plain JSON data): a JSON round trip is several times faster than structuredClone. */
@@ -72,14 +74,20 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     budget.add(-stored.bytes);
   };
 
-  const live = (jobId: string): JobRecord | undefined => {
+  const liveStored = (jobId: string): Stored | undefined => {
     const stored = records.get(jobId);
     if (!stored) return undefined;
     if (stored.expiresAt <= Date.now()) {
       drop(jobId, stored);
       return undefined;
     }
-    return stored.record;
+    return stored;
+  };
+  const live = (jobId: string): JobRecord | undefined => liveStored(jobId)?.record;
+  /** A copy of the live record, for a caller. */
+  const copyOut = (jobId: string): JobRecord | undefined => {
+    const stored = liveStored(jobId);
+    return stored && (JSON.parse(stored.json) as JobRecord);
   };
 
   const sweep = (now: number) => {
@@ -87,8 +95,11 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     for (const [id, s] of records) if (s.expiresAt <= now) drop(id, s);
   };
 
-  /** Stores a copy; `fresh` (a new job) is refused past the budget, a known job's later state never is. */
-  const write = (record: JobRecord, fresh = false) => {
+  /**
+   * Stores a copy; `fresh` (a new job) is refused past the budget, a known job's later state never is.
+   * Returns the record's JSON.
+   */
+  const write = (record: JobRecord, fresh = false): string => {
     const now = Date.now();
     const json = JSON.stringify(record);
     const previous = records.get(record.job_id);
@@ -96,12 +107,18 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     if (fresh && !budget.fits(delta) && now - lastSweep > 1000) sweep(now); // expired records first
     if (fresh) budget.take(delta);
     else budget.add(delta);
-    records.set(record.job_id, { record: JSON.parse(json) as JobRecord, expiresAt: now + ttlMs, bytes: json.length });
+    records.set(record.job_id, {
+      record: JSON.parse(json) as JobRecord,
+      expiresAt: now + ttlMs,
+      bytes: json.length,
+      json,
+    });
     if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
     hub.jobChanged(record);
     if (isFinalStatus(record.status)) {
       for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(JSON.parse(json) as JobRecord);
     }
+    return json;
   };
 
   const subscribe = (jobId: string, fn: (record: JobRecord | undefined) => void) => {
@@ -114,8 +131,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     };
   };
 
-  const copy = (r: JobRecord | undefined) => (r === undefined ? undefined : clone(r));
-  const hub = new InProcessLive(async (jobId) => copy(live(jobId)));
+  const hub = new InProcessLive(async (jobId) => copyOut(jobId));
   const claims = new Map<string, { value: string; until: number }>();
   const counters = new Map<string, { fields: Map<string, number>; until: number }>();
   const hosts = new Map<string, { info: string; until: number }>();
@@ -134,11 +150,10 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       if (!existing || isFinalStatus(existing.status)) return undefined;
       const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
       const next: JobRecord = { ...existing, ...rest, updated_at: patch.updated_at ?? new Date().toISOString() };
-      write(next);
-      return copy(next);
+      return JSON.parse(write(next)) as JobRecord;
     },
     async get(jobId: string) {
-      return copy(live(jobId));
+      return copyOut(jobId);
     },
     async list(query: JobQuery) {
       // A scan of the records held (bounded by the byte budget): fine for one process's store.
@@ -211,11 +226,11 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
           unsubscribe();
           resolve(record);
         };
-        const onAbort = () => finish(copy(live(jobId)));
+        const onAbort = () => finish(copyOut(jobId));
         // Subscribe before reading, so a publish in between is not missed.
         const unsubscribe = subscribe(jobId, finish);
         const current = live(jobId);
-        if (current && isFinalStatus(current.status)) return finish(copy(current));
+        if (current && isFinalStatus(current.status)) return finish(copyOut(jobId));
         if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
         if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
@@ -251,7 +266,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       hub.close();
       // Nothing to release but waiters: answer them with what is known.
       for (const [jobId, set] of [...listeners]) {
-        const current = copy(live(jobId));
+        const current = copyOut(jobId);
         for (const notify of [...set]) notify(current);
       }
     },

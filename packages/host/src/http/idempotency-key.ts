@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { invalidField } from './error-response.js';
+import { requestHeader } from './request-header.js';
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -9,13 +10,13 @@ const KEY_RE = /^[\x21-\x7e]{1,255}$/;
  * with different API keys never share one; undefined when none was sent.
  */
 export function idempotencyKey(c: Context): string | undefined {
-  const key = c.req.header('idempotency-key');
+  const key = requestHeader(c, 'idempotency-key');
   if (key === undefined) return undefined;
   if (!KEY_RE.test(key)) {
     throw invalidField('Idempotency-Key', 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID');
   }
   const who = createHash('sha256')
-    .update(c.req.header('authorization') ?? '')
+    .update(requestHeader(c, 'authorization') ?? '')
     .digest('hex')
     .slice(0, 32);
   return `${who}:${key}`;

@@ -2,6 +2,7 @@ import { NanoGridError } from '@nanogrid/core';
 import type { Context } from 'hono';
 import { invalidField } from './error-response.js';
 import { readBodyText } from './read-body.js';
+import { requestHeader } from './request-header.js';
 
 export interface RunRequest {
   /** A function reference: name or id, optionally `:version` / `:alias`. */
@@ -57,6 +58,6 @@ export async function readRun(c: Context, limit: number): Promise<RunRequest> {
 
 /** `X-Async: true` (or `1`/`yes`) asks for 202 + a job id instead of waiting. */
 export function wantsAsync(c: Context): boolean {
-  const v = c.req.header('x-async')?.trim().toLowerCase();
+  const v = requestHeader(c, 'x-async')?.trim().toLowerCase();
   return v === 'true' || v === '1' || v === 'yes';
 }

@@ -32,7 +32,8 @@ export function runHandler(opts: RunHandlerOptions) {
   const waitFor = requestWaits(opts.shutdownSignal);
   return async (c: Context): Promise<Response> => {
     const { ref, field, payload, callback } = await readRun(c, opts.bodyLimit ?? 6 * 1024 * 1024 + 64 * 1024);
-    if (!wantsAsync(c) && waiting >= maxInflight) {
+    const isAsync = wantsAsync(c);
+    if (!isAsync && waiting >= maxInflight) {
       // Back-pressure: refuse before queueing, so nothing runs that nobody waits for.
       const err = new NanoGridError(
         'TOO_MANY_REQUESTS',
@@ -54,11 +55,11 @@ export function runHandler(opts: RunHandlerOptions) {
           callback ? { callback } : {},
         )
       : {
-          ...(await opts.jobs.submit(ref, payload, field, { ...(callback ? { callback } : {}), sync: !wantsAsync(c) })),
+          ...(await opts.jobs.submit(ref, payload, field, { ...(callback ? { callback } : {}), sync: !isAsync })),
           replayed: false,
         };
     if (replayed) c.header('Idempotent-Replayed', 'true');
-    if (wantsAsync(c)) {
+    if (isAsync) {
       return c.json(
         {
           job_id: record.job_id,
