@@ -78,6 +78,8 @@ export interface ControllerDeps {
   system?: SystemSource;
   /** Heartbeat of event streams (`?follow=1`): a `: ping` comment this often. @default 15_000 */
   sseHeartbeatMs?: number;
+  /** Bytes of events an event stream queues for a client that reads too slowly, before closing it. @default 16 MiB */
+  sseMaxQueuedBytes?: number;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -208,6 +210,7 @@ export function createController(deps: ControllerDeps): Hono {
     jobs: deps.jobs,
     ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
     ...(deps.sseHeartbeatMs !== undefined ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
+    ...(deps.sseMaxQueuedBytes !== undefined ? { maxQueuedBytes: deps.sseMaxQueuedBytes } : {}),
   });
   functionRoutes(app, { registry: deps.registry, logger });
   scheduleRoutes(app, {

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { type Job, type LogStreamEvent, NanoGridClient, isNanoGridApiError } from '@nanogrid/client';
-import { LIVE_LOGS_CUT } from '@nanogrid/core';
+import { LIVE_LOGS_CUT, memoryResults } from '@nanogrid/core';
 import { eventually } from '@nanogrid/core/testing';
 import { type SqliteResults, sqliteResults } from '@nanogrid/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestHost, deploy, startTestHost } from './helpers.js';
+import { type TestHost, deploy, run, startTestHost } from './helpers.js';
 
 /** Prints a line, waits, prints another: the first must reach a follower while it waits. */
 const TALKER_PY = `import sys
@@ -184,5 +184,30 @@ describe('live logs and job events over HTTP (SQLite store, process sandbox)', (
     // The host still serves, and the job's record is whole.
     expect((await client.status(job.job_id)).result).toEqual({ survived: true });
     expect((await client.run(talker, { wait: 0 })).status).toBe('completed');
+  }, 60_000);
+});
+
+describe('a client that does not read its event stream', () => {
+  it('is dropped once its queued events pass the bound: its subscription is released, the host serves on', async () => {
+    const results = memoryResults();
+    const host = await startTestHost({ sandbox: 'process', results }, { sseMaxQueuedBytes: 4096 });
+    try {
+      const quick = await deploy(host.app, 'quick', 'def handler(event, context):\n    return {"pad": "x" * 200}\n');
+      const res = await host.app.request('/jobs?follow=1'); // never read
+      expect(res.status).toBe(200);
+      await eventually(async () => expect(results.followers()).toBe(1), 5000);
+      for (let i = 0; i < 20 && results.followers() > 0; i++) {
+        const ran = await run(host.app, { function_id: quick, payload: {} });
+        expect(((await ran.json()) as Job).status).toBe('completed');
+      }
+      await eventually(async () => expect(results.followers()).toBe(0), 5000);
+      // Its body ends (what was queued for it is dropped, not kept for a client that does not read).
+      expect(await res.text()).toMatch(/^: connected\n\n/);
+      expect(((await (await run(host.app, { function_id: quick, payload: {} })).json()) as Job).status).toBe(
+        'completed',
+      );
+    } finally {
+      await host.close();
+    }
   }, 60_000);
 });

@@ -9,6 +9,8 @@ export interface LiveRoutesDeps {
   shutdownSignal?: AbortSignal;
   /** A `: ping` comment this often keeps proxies and browsers from closing a quiet stream. @default 15_000 */
   heartbeatMs?: number;
+  /** Bytes of events queued for a slow client before its stream is closed. @default MAX_QUEUED_EVENT_BYTES (16 MiB) */
+  maxQueuedBytes?: number;
 }
 
 /** `follow` of a query: absent or 0/false is off, 1/true on; anything else is named. */
@@ -26,12 +28,23 @@ export function logEnd(r: JobRecord): { job_id: string; status: JobRecord['statu
   return { job_id: r.job_id, status: r.status, ...(r.error ? { error: r.error } : {}) };
 }
 
+/** Bytes of events queued for a client that reads too slowly; past it the stream is closed (it may reconnect). */
+export const MAX_QUEUED_EVENT_BYTES = 16 * 1024 * 1024;
+
+/** Sends one event (JSON on one `data:` line) without waiting for the client to read it. */
+type Send = (event: string, data: unknown) => void;
+
 /**
- * An SSE response that ends when `run` resolves, the client goes away or the
- * host shuts down (its signal aborts: subscriptions are released by `run`),
- * with a heartbeat comment meanwhile. Events are JSON on one `data:` line.
+ * An SSE response that ends when `run` resolves, the client goes away, reads
+ * so slowly that MAX_QUEUED_EVENT_BYTES wait for it, or the host shuts down
+ * (its signal aborts: subscriptions are released by `run`), with a heartbeat
+ * comment meanwhile.
  */
-function sse(c: Context, deps: LiveRoutesDeps, run: (stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>) {
+function sse(
+  c: Context,
+  deps: LiveRoutesDeps,
+  run: (send: Send, stream: SSEStreamingApi, signal: AbortSignal) => Promise<void>,
+) {
   c.header('X-Accel-Buffering', 'no'); // a proxy in front must pass events on as they come
   return streamSSE(c, async (stream) => {
     const ac = new AbortController();
@@ -40,9 +53,25 @@ function sse(c: Context, deps: LiveRoutesDeps, run: (stream: SSEStreamingApi, si
     deps.shutdownSignal?.addEventListener('abort', stop, { once: true });
     if (deps.shutdownSignal?.aborted) stop();
     const ping = setInterval(() => void stream.write(': ping\n\n').catch(stop), deps.heartbeatMs ?? 15_000);
+    let queued = 0;
+    const send: Send = (event, data) => {
+      if (ac.signal.aborted) return;
+      const text = JSON.stringify(data);
+      queued += text.length;
+      if (queued > (deps.maxQueuedBytes ?? MAX_QUEUED_EVENT_BYTES)) {
+        stop(); // a client this far behind is dropped, not buffered for
+        void stream.abort();
+        return;
+      }
+      // Events queue in order on the stream; a client that is gone aborts the stream instead.
+      stream.writeSSE({ event, data: text }).then(
+        () => (queued -= text.length),
+        () => stop(),
+      );
+    };
     try {
       await stream.write(': connected\n\n'); // headers and a first byte now: fetch() resolves at once
-      await run(stream, ac.signal);
+      await run(send, stream, ac.signal);
     } finally {
       clearInterval(ping);
       deps.shutdownSignal?.removeEventListener('abort', stop);
@@ -51,23 +80,18 @@ function sse(c: Context, deps: LiveRoutesDeps, run: (stream: SSEStreamingApi, si
   });
 }
 
-const send = (stream: SSEStreamingApi, event: string, data: unknown): void => {
-  // Not awaited: events queue in order on the stream; a client that is gone aborts the stream instead.
-  void stream.writeSSE({ event, data: JSON.stringify(data) }).catch(() => undefined);
-};
-
 /** `GET /jobs/{job_id}/logs?follow=1`: `log` events while the job runs, then one `end` event. */
 export async function followLogsResponse(c: Context, deps: LiveRoutesDeps, jobId: string): Promise<Response> {
   await deps.jobs.status(jobId); // JOB_NOT_FOUND is a 404, before the stream starts
-  return sse(c, deps, async (stream, signal) => {
+  return sse(c, deps, async (send, stream, signal) => {
     const end = await deps.jobs.followLogs(
       jobId,
       (lines: LogLine[]) => {
-        for (const l of lines) send(stream, 'log', { stream: l.stream, line: l.line, t: l.t });
+        for (const l of lines) send('log', { stream: l.stream, line: l.line, t: l.t });
       },
       signal,
     );
-    if (end) await stream.writeSSE({ event: 'end', data: JSON.stringify(logEnd(end)) });
+    if (end && !signal.aborted) await stream.writeSSE({ event: 'end', data: JSON.stringify(logEnd(end)) });
   });
 }
 
@@ -83,11 +107,11 @@ export async function watchJobsResponse(c: Context, deps: LiveRoutesDeps, filter
   // Listening starts before the response, so a store without job events answers a plain error.
   const ac = new AbortController();
   const early: JobRecord[] = [];
-  let target: SSEStreamingApi | undefined;
-  await deps.jobs.watch(filter, (r) => (target ? send(target, 'job', jobEventView(r)) : early.push(r)), ac.signal);
-  return sse(c, deps, async (stream, signal) => {
-    target = stream;
-    for (const r of early.splice(0)) send(stream, 'job', jobEventView(r));
+  let target: Send | undefined;
+  await deps.jobs.watch(filter, (r) => (target ? target('job', jobEventView(r)) : early.push(r)), ac.signal);
+  return sse(c, deps, async (send, _stream, signal) => {
+    target = send;
+    for (const r of early.splice(0)) send('job', jobEventView(r));
     if (!signal.aborted)
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     ac.abort();
