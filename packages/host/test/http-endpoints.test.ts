@@ -31,6 +31,24 @@ const RAISES_PY = 'def handler(event, context):\n    raise RuntimeError("boom")\
 const INJECT_PY = `def handler(event, context):
     return {"statusCode": 200, "headers": {"x-a": "v\\r\\nset-cookie: evil=1"}, "body": "x"}
 `;
+// Answers by path with what a hostile or careless function might return.
+const HOSTILE_JS = `exports.handler = async (event) => {
+  switch (event.path) {
+    case '/own-csp':
+      return { statusCode: 200, headers: { 'content-type': 'text/html', 'content-security-policy': "img-src 'none'" }, body: '<b>hi</b>' };
+    case '/status-999': return { statusCode: 999, body: 'x' };
+    case '/status-99': return { statusCode: 99, body: 'x' };
+    case '/blank-base64': return { statusCode: 200, isBase64Encoded: true, body: ' '.repeat(2000000) + '!' };
+    case '/cookie-crlf': return { statusCode: 200, cookies: ['a=1\\r\\nx-evil: 1'], body: 'x' };
+    case '/many-headers': {
+      const headers = {};
+      for (let i = 0; i < 500; i++) headers['x-h' + i] = 'v'.repeat(20);
+      return { statusCode: 200, headers, body: 'ok' };
+    }
+    default: return { statusCode: 404, body: 'no' };
+  }
+};
+`;
 
 const KEY = 'endpoint-test-key';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -54,6 +72,7 @@ beforeAll(async () => {
   await deploy('plain', 'plain.py', PLAIN_PY, { public: 'true' });
   await deploy('raises', 'raises.py', RAISES_PY, { public: 'true' });
   await deploy('inject', 'inject.py', INJECT_PY, { public: 'true' });
+  await deploy('hostile', 'hostile.js', HOSTILE_JS, { public: 'true' });
 }, 60_000);
 afterAll(() => host?.close());
 
@@ -106,6 +125,42 @@ describe('HTTP endpoints /fn/{function}/{path…}', () => {
     expect(injected.status).toBe(502);
     expect(injected.headers.get('set-cookie')).toBeNull();
     expect(await injected.json()).toMatchObject({ error: { code: 'BAD_RESULT' } });
+  });
+
+  it('serves every answer sandboxed (an opaque origin), keeping a policy of the function’s own', async () => {
+    for (const path of ['/fn/plain', '/fn/png', '/fn/hostile/own-csp']) {
+      const res = await host.app.request(path);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-security-policy'), path).toContain('sandbox allow-scripts');
+      expect(res.headers.get('content-security-policy'), path).not.toContain('allow-same-origin');
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+    const own = await host.app.request('/fn/hostile/own-csp');
+    expect(own.headers.get('content-security-policy')).toContain("img-src 'none'");
+    expect(await own.text()).toBe('<b>hi</b>');
+  });
+
+  it('answers hostile responses with 502 BAD_RESULT and keeps serving', async () => {
+    for (const path of ['/status-999', '/status-99', '/blank-base64', '/cookie-crlf']) {
+      const res = await host.app.request(`/fn/hostile${path}`);
+      expect(res.status, path).toBe(502);
+      expect(res.headers.get('x-evil'), path).toBeNull();
+      expect(await res.json(), path).toMatchObject({ error: { code: 'BAD_RESULT' } });
+    }
+    const many = await host.app.request('/fn/hostile/many-headers');
+    expect(many.status).toBe(200);
+    expect(many.headers.get('x-h499')).toBe('v'.repeat(20));
+  }, 30_000);
+
+  it('answers a function name that is not valid percent-encoding with 400, key or not', async () => {
+    for (const headers of [{}, auth]) {
+      for (const path of ['/fn/%E0%A4%A/x', '/fn/%/x', '/fn/a%zz']) {
+        const res = await host.app.request(path, { headers });
+        expect(res.status, path).toBe(400);
+        expect(await res.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+      }
+    }
+    expect((await host.app.request('/fn/plain')).status).toBe(200);
   });
 
   it('needs a key unless the function is public, and does not tell which names exist', async () => {

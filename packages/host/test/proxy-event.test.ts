@@ -83,6 +83,15 @@ describe('fromProxyResult', () => {
     expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
   });
 
+  it('reads base64 with line breaks (MIME style) and without padding', async () => {
+    const bytes = Buffer.from('hello, binary world \u0000\u00ff');
+    const wrapped = bytes.toString('base64').replace(/.{8}/g, '$&\r\n');
+    const res = fromProxyResult({ statusCode: 200, body: wrapped, isBase64Encoded: true });
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
+    const unpadded = fromProxyResult({ statusCode: 200, body: 'QUI', isBase64Encoded: true });
+    expect(await unpadded.text()).toBe('AB');
+  });
+
   it('sends any other value as 200 JSON', async () => {
     for (const value of [{ message: 'hi' }, 'text', 42, null, [1, 2]]) {
       const res = fromProxyResult(value);
@@ -111,6 +120,9 @@ describe('fromProxyResult', () => {
     [{ statusCode: 200, multiValueHeaders: { 'x-a': 'not-an-array' } }, 'multi-value not an array'],
     [{ statusCode: 200, cookies: 'a=1' }, 'cookies not an array'],
     [{ statusCode: 200, body: '%%%', isBase64Encoded: true }, 'bad base64'],
+    [{ statusCode: 200, body: 'QUJDR', isBase64Encoded: true }, 'base64 of an impossible length'],
+    // A body of blanks made the old check backtrack for hours, freezing the host's event loop.
+    [{ statusCode: 200, body: `${' '.repeat(1_000_000)}!`, isBase64Encoded: true }, 'a megabyte of blanks, then junk'],
   ] as [unknown, string][])('refuses %j (%s) with BAD_RESULT', (value) => {
     expect(() => fromProxyResult(value)).toThrow(expect.objectContaining({ code: 'BAD_RESULT' }));
   });

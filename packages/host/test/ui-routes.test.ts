@@ -106,4 +106,28 @@ describe('the dashboard at /ui', () => {
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
     }
   });
+
+  it('sends the policy headers on every /ui answer: page, files, 304, config.json and errors', async () => {
+    const cases: [string, Record<string, string>][] = [
+      ['/ui', {}],
+      ['/ui/', {}],
+      [`/ui/${build}/app/main.js`, {}],
+      ['/ui/config.json', {}],
+      ['/ui/nope', {}],
+      [`/ui/${build}/app/nope.js`, {}],
+      [`/ui/${build}/app/%2e%2e%2fmain.js`, {}],
+    ];
+    const etag = (await host.app.request('/ui/')).headers.get('etag')!;
+    cases.push(['/ui/', { 'if-none-match': etag }]);
+    for (const [path, headers] of cases) {
+      const res = await host.app.request(path, { headers });
+      expect(res.headers.get('content-security-policy'), path).toBe(UI_CSP);
+      expect(UI_CSP).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
+      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer');
+      if (res.status >= 400) expect(res.headers.get('cache-control'), path).toBe('no-store');
+    }
+  });
 });

@@ -16,16 +16,27 @@ export interface UiRoutesOptions {
 export const UI_CSP =
   "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/**
+ * On every /ui answer, errors and config.json included. The opener policy cuts a page
+ * that opened the dashboard (a function's page at /fn/… is the same origin) off from
+ * it, so it cannot read the key typed into the sign-in form.
+ */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': UI_CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
 function send(c: Context, file: UiAsset, cacheControl: string): Response {
   const headers: Record<string, string> = {
     'content-type': file.type,
     'cache-control': cacheControl,
     etag: file.etag,
     vary: 'accept-encoding',
-    'content-security-policy': UI_CSP,
-    'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
-    'x-frame-options': 'DENY',
+    ...SECURITY_HEADERS,
   };
   if (c.req.header('if-none-match') === file.etag) return new Response(null, { status: 304, headers });
   const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
@@ -51,6 +62,13 @@ export function uiRoutes(opts: UiRoutesOptions): Hono {
     return loading;
   };
   const app = new Hono();
+  const secure = async (c: Context, next: () => Promise<void>) => {
+    await next();
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) c.res.headers.set(name, value);
+    if (c.res.status >= 400) c.res.headers.set('cache-control', 'no-store');
+  };
+  app.use('/ui', secure);
+  app.use('/ui/*', secure);
   const page = async (c: Context) => send(c, (await assets()).index, 'no-cache');
   app.get('/ui', page);
   app.get('/ui/', page);

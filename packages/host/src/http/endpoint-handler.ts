@@ -19,11 +19,29 @@ export interface EndpointHandlerOptions {
   shutdownSignal?: AbortSignal;
 }
 
+/**
+ * A function's page runs in an opaque origin: it shares the host name with the
+ * dashboard and the API, and must not read the dashboard's session (its API key),
+ * open the dashboard and read what is typed there, or read other functions' cookies.
+ * Scripts, forms and pop-ups still work; a page that calls its own endpoint
+ * with fetch needs `Access-Control-Allow-Origin` (its origin is `null`).
+ */
+export const FUNCTION_PAGE_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads';
+
 /** `/fn/{function}/{path…}` → the function reference and the path below it. */
 function splitPath(path: string): { ref: string; proxyPath: string } {
   const rest = path.replace(/^\/fn\//, '');
   const slash = rest.indexOf('/');
-  const ref = decodeURIComponent(slash < 0 ? rest : rest.slice(0, slash));
+  const raw = slash < 0 ? rest : rest.slice(0, slash);
+  let ref: string;
+  try {
+    ref = decodeURIComponent(raw);
+  } catch {
+    throw new NanoGridError(
+      'BAD_REQUEST',
+      `the function name in /fn/${raw.slice(0, 100)} is not valid percent-encoding`,
+    );
+  }
   return { ref, proxyPath: slash < 0 ? '' : rest.slice(slash + 1) };
 }
 
@@ -81,6 +99,9 @@ export function endpointHandler(opts: EndpointHandlerOptions) {
     try {
       const res = fromProxyResult(final.result);
       res.headers.set('X-NanoGrid-Job-Id', record.job_id);
+      // Appended, so a policy of the function's own still applies as well.
+      res.headers.append('Content-Security-Policy', FUNCTION_PAGE_CSP);
+      if (!res.headers.has('X-Content-Type-Options')) res.headers.set('X-Content-Type-Options', 'nosniff');
       return res;
     } catch (err) {
       if (isNanoGridError(err, 'BAD_RESULT')) return failure(c, err, 502, record.job_id);
