@@ -200,7 +200,7 @@ export interface Job {
   function_name?: string;
   function_version?: number;
   status: JobStatus;
-  /** The event it was submitted with (kept up to 64 KiB of JSON). */
+  /** The event it was submitted with, kept up to 64 KiB of JSON (in `status()` / `GET /jobs/{id}` answers only). */
   payload?: unknown;
   /** Size of a payload too large to keep, bytes. */
   payload_bytes?: number;

@@ -203,7 +203,9 @@ export function createController(deps: ControllerDeps): Hono {
     }),
   );
 
-  app.get('/status/:job_id', async (c) => c.json(jobView(await deps.jobs.status(c.req.param('job_id')))));
+  app.get('/status/:job_id', async (c) =>
+    c.json(jobView(await deps.jobs.status(c.req.param('job_id')), { withPayload: true })),
+  );
 
   jobRoutes(app, {
     registry: deps.registry,

@@ -129,7 +129,13 @@ describe('GET /jobs/{id}: the payload a job was submitted with', () => {
   it('is kept up to 64 KiB of JSON; a larger one is shown by its size only', async () => {
     const small = { name: 'Ada', nested: { list: [1, 'ü', null] } };
     const ran = (await (await run(host.app, { function: 'pl-echo', payload: small })).json()) as { job_id: string };
+    // The /run answer does not echo it back to the caller that sent it, nor do list pages show it.
+    expect(ran).not.toHaveProperty('payload');
+    const page = await get<{ jobs: { job_id: string }[] }>(host, '/jobs?function=pl-echo');
+    expect(page.body.jobs.map((j) => j.job_id)).toContain(ran.job_id);
+    for (const j of page.body.jobs) expect(j).not.toHaveProperty('payload');
     const job = await get<{ payload?: unknown; payload_bytes?: number; result: unknown }>(host, `/jobs/${ran.job_id}`);
+    expect((await get<{ payload?: unknown }>(host, `/status/${ran.job_id}`)).body.payload).toEqual(small);
     expect(job.body).toMatchObject({ payload: small, result: { message: 'Hello, Ada!' } });
     expect(job.body.payload_bytes).toBeUndefined();
 

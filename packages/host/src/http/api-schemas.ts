@@ -143,10 +143,10 @@ export const JobSchema = z
     function_name: z.string().optional(),
     function_version: z.number().int().optional(),
     status: JobStatusSchema,
-    payload: z
-      .unknown()
-      .optional()
-      .meta({ description: 'The event it was submitted with (kept up to 64 KiB of JSON)' }),
+    payload: z.unknown().optional().meta({
+      description:
+        'The event it was submitted with, kept up to 64 KiB of JSON; shown by GET /jobs/{job_id} and /status/{job_id} only',
+    }),
     payload_bytes: z.number().int().optional().meta({ description: 'Size of a payload too large to keep, bytes' }),
     result: z.unknown().optional().meta({ description: "The function's return value (present once completed)" }),
     error: z

@@ -14,16 +14,20 @@ export function functionView(meta: FunctionMeta): FunctionView & FunctionInfo {
   };
 }
 
-/** A job as `GET /status` and `POST /run` show it; `result` is always present once completed. */
-export function jobView(r: JobRecord): Job {
+/**
+ * A job as `GET /status` and `POST /run` show it; `result` is always present once completed.
+ * The payload is shown only where one job is read (`withPayload`): `/run` answers its own caller,
+ * and lists and event streams stay small.
+ */
+export function jobView(r: JobRecord, { withPayload = false }: { withPayload?: boolean } = {}): Job {
   return {
     job_id: r.job_id,
     function_id: r.function_id,
     ...(r.function_name !== undefined ? { function_name: r.function_name } : {}),
     ...(r.function_version !== undefined ? { function_version: r.function_version } : {}),
     status: r.status,
-    ...(r.payload !== undefined ? { payload: r.payload } : {}),
-    ...(r.payload_bytes !== undefined ? { payload_bytes: r.payload_bytes } : {}),
+    ...(withPayload && r.payload !== undefined ? { payload: r.payload } : {}),
+    ...(withPayload && r.payload_bytes !== undefined ? { payload_bytes: r.payload_bytes } : {}),
     ...(r.status === 'completed' ? { result: r.result ?? null } : r.result !== undefined ? { result: r.result } : {}),
     ...(r.error ? { error: r.error } : {}),
     output_files: r.output_files ?? [],
