@@ -55,7 +55,10 @@ export function jobRoutes(app: Hono, deps: JobRoutesDeps): void {
       return watchJobsResponse(c, deps, { ...(function_id ? { function_id } : {}), ...(status ? { status } : {}) });
     }
     const page = await deps.jobs.list(query);
-    return c.json({ jobs: page.jobs.map((r) => jobView(r)), ...(page.next_cursor ? { next_cursor: page.next_cursor } : {}) });
+    return c.json({
+      jobs: page.jobs.map((r) => jobView(r)),
+      ...(page.next_cursor ? { next_cursor: page.next_cursor } : {}),
+    });
   });
   app.get('/jobs/:job_id', async (c) =>
     c.json(jobView(await deps.jobs.status(c.req.param('job_id')), { withPayload: true })),
