@@ -5,7 +5,7 @@ import { silentLogger } from '@nanogrid/core';
 import { describe, expect, it } from 'vitest';
 import { startHost } from '../src/index.js';
 import { browserTestEnv } from './browser.js';
-import { dashboardEnv, text } from './ui-dashboard-env.js';
+import { PATIENCE, dashboardEnv, text } from './ui-dashboard-env.js';
 
 declare const sessionStorage: { length: number };
 
@@ -57,9 +57,9 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: failures, schedules, ali
       .forgive(/status of 400|HTTP 400: POST .*\/functions\/fails\/schedules$/);
     await page.getByLabel('Schedule', { exact: true }).fill('rate(1 hour)');
     await page.getByRole('button', { name: 'Add schedule' }).click();
-    await expect.poll(() => text(schedules)).toContain('rate(1 hour)');
+    await expect.poll(() => text(schedules), PATIENCE).toContain('rate(1 hour)');
     await page.getByRole('button', { name: 'Delete schedule rate(1 hour)' }).click();
-    await expect.poll(() => text(schedules)).toBe('');
+    await expect.poll(() => text(schedules), PATIENCE).toBe('');
 
     // Aliases: point one at version 1; it is shown on the version and offered to the invoke console.
     await page.getByLabel('Alias', { exact: true }).fill('prod');
@@ -83,19 +83,19 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: failures, schedules, ali
     await page.goto(`${ui.host().url}/ui/#/functions/slow`);
     await page.getByRole('button', { name: 'Run async' }).click();
     await page.waitForURL(/#\/jobs\/[\w-]+$/);
-    await expect.poll(() => text(page.getByTestId('job-status')), { timeout: 20_000 }).toBe('running');
+    await expect.poll(() => text(page.getByTestId('job-status')), PATIENCE).toBe('running');
     // Its logs stream in while it runs (it sleeps a minute after printing).
-    await expect.poll(() => text(page.getByTestId('job-logs')), { timeout: 20_000 }).toContain('step 1');
+    await expect.poll(() => text(page.getByTestId('job-logs')), PATIENCE).toContain('step 1');
     expect(await text(page.getByTestId('job-status'))).toBe('running');
     await page.getByRole('button', { name: 'Cancel job' }).click();
-    await expect.poll(() => text(page.getByTestId('job-status')), { timeout: 20_000 }).toBe('cancelled');
+    await expect.poll(() => text(page.getByTestId('job-status')), PATIENCE).toBe('cancelled');
 
     // Delete asks first; the row goes.
     await page.goto(`${ui.host().url}/ui/#/functions`);
     page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: 'Delete fails' }).click();
     await page.getByText('Deleted fails.').waitFor();
-    await expect.poll(() => page.getByRole('link', { name: 'fails', exact: true }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('link', { name: 'fails', exact: true }).count(), PATIENCE).toBe(0);
   }, 120_000);
 
   it('a wrong key is refused on the form and nothing is stored', async () => {

@@ -29,6 +29,9 @@ interface Canvas {
 declare const document: { querySelectorAll(selector: string): ArrayLike<El>; documentElement: { scrollWidth: number } };
 declare const window: { innerWidth: number };
 
+/** How long a poll waits for the page: generous, for a loaded CI machine (the default is 1 s). */
+export const PATIENCE = { timeout: 20_000 };
+
 export const text = async (l: Locator): Promise<string> => (await l.textContent()) ?? '';
 
 /** A real host with an API key, a Chromium, and the pages a test file opened (each one watched for problems). */

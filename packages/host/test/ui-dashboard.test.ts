@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { browserTestEnv, measureTransfer } from './browser.js';
-import { dashboardEnv, pageWidth, seriesPixels, text, tooWide, unlabelled } from './ui-dashboard-env.js';
+import { PATIENCE, dashboardEnv, pageWidth, seriesPixels, text, tooWide, unlabelled } from './ui-dashboard-env.js';
 
 // The page-side names this file's evaluate callbacks use (the test program has no DOM types).
 declare const sessionStorage: { length: number };
@@ -40,7 +40,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: the main path', () => {
       return dt;
     }, GREET_PY);
     await page.dispatchEvent('[data-testid=drop-zone]', 'drop', { dataTransfer: drop });
-    await expect.poll(() => page.getByLabel('Name').inputValue()).toBe('greet');
+    await expect.poll(() => page.getByLabel('Name').inputValue(), PATIENCE).toBe('greet');
     expect(await page.getByLabel('Runtime').inputValue()).toBe('python3.11');
     await page.getByRole('button', { name: 'Deploy' }).click();
     await page.getByText('Deployed greet version 1.').waitFor();
@@ -53,7 +53,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: the main path', () => {
     await jobs.getByRole('heading', { name: 'Jobs' }).waitFor();
     expect(await unlabelled(jobs), 'jobs page').toEqual([]);
     // Kept current by the event stream (GET /jobs?follow=1), not by polling.
-    await expect.poll(() => text(jobs.getByTestId('live-mode'))).toBe('live');
+    await expect.poll(() => text(jobs.getByTestId('live-mode')), PATIENCE).toBe('live');
 
     // Invoke with a typed payload.
     await page.getByRole('link', { name: 'greet' }).click();
@@ -77,7 +77,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: the main path', () => {
     // The job shows up in the other tab without a reload.
     const row = jobs.getByRole('row').filter({ hasText: jobId.slice(0, 8) });
     await row.waitFor();
-    await expect.poll(() => text(row)).toContain('completed');
+    await expect.poll(() => text(row), PATIENCE).toContain('completed');
     expect(await text(jobs.getByTestId('live-mode'))).toBe('live');
     await jobs.screenshot({ path: join(ui.shotDir(), 'ui-jobs.png') });
 
@@ -95,16 +95,29 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: the main path', () => {
     await row.getByRole('link').click();
     await jobs.getByTestId('job-status').waitFor();
     expect(await text(jobs.getByTestId('job-status'))).toBe('completed');
-    await expect.poll(() => text(jobs.getByTestId('job-logs'))).toContain('greeting Ada <b>');
+    await expect.poll(() => text(jobs.getByTestId('job-logs')), PATIENCE).toContain('greeting Ada <b>');
     expect(JSON.parse(await text(jobs.getByTestId('job-result')))).toEqual({ message: 'Hello, Ada <b>!' });
     expect(JSON.parse(await text(jobs.getByTestId('job-payload')))).toEqual({ name: 'Ada <b>' });
     expect(await unlabelled(jobs), 'job page').toEqual([]);
     await jobs.screenshot({ path: join(ui.shotDir(), 'ui-job.png'), fullPage: true });
 
-    // The invocations chart has drawn the call in its series colour (#2f6fde).
+    // The invocations chart has drawn the call in its series colour (#2f6fde), once the statistics count it.
+    const stats = async () => {
+      const res = await fetch(`${ui.host().url}/functions/greet/stats?window=1h`, {
+        headers: { authorization: `Bearer ${ui.key}` },
+      });
+      return ((await res.json()) as { totals: { invocations: number } }).totals.invocations;
+    };
+    await expect.poll(stats, PATIENCE).toBe(1);
     await page.reload();
     await page.locator('figure.chart canvas').first().waitFor();
-    await expect.poll(() => seriesPixels(page, 'Invocations per minute', [47, 111, 222])).toBeGreaterThan(10);
+    await page
+      .getByTestId('stats-totals')
+      .getByText(/^1 calls/)
+      .waitFor();
+    const pixels = await seriesPixels(page, 'Invocations per minute', [47, 111, 222]);
+    if (pixels <= 10) await page.screenshot({ path: join(ui.shotDir(), 'ui-chart-failed.png'), fullPage: true });
+    expect(pixels, `blue pixels of the calls series (screenshots: ${ui.shotDir()})`).toBeGreaterThan(10);
     await page.screenshot({ path: join(ui.shotDir(), 'ui-function.png'), fullPage: true });
 
     // The system page: this host as controller and worker, the queue, the backends' health.
@@ -125,7 +138,7 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: the main path', () => {
     await page.setViewportSize({ width: 375, height: 800 });
     await page.goto(`${ui.host().url}/ui/#/functions`);
     const greetRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: 'greet' }) });
-    await expect.poll(() => text(greetRow.locator('td').nth(3))).toBe('1');
+    await expect.poll(() => text(greetRow.locator('td').nth(3)), PATIENCE).toBe('1');
     await page.screenshot({ path: join(ui.shotDir(), 'ui-phone.png'), fullPage: true });
     const pages: [string, () => Promise<void>][] = [
       ['functions', async () => {}],

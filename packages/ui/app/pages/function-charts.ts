@@ -3,7 +3,10 @@ import { errorText, ms } from '../format.js';
 import { client } from '../session.js';
 import { useAsync } from '../use-async.js';
 import type { FunctionStats, StatsBucket } from '../vendor/client/index.js';
-import { type VNode, html, useMemo } from '../vendor/htm-preact.js';
+import { type VNode, html, useEffect, useMemo } from '../vendor/htm-preact.js';
+
+/** The charts follow new calls without a reload (the workers count a job as it ends). */
+const REFRESH_MS = 30_000;
 
 interface ChartSpec {
   title: string;
@@ -44,12 +47,19 @@ function specs(stats: FunctionStats): ChartSpec[] {
   ];
 }
 
-/** The last hour of a function, a point a minute (GET /functions/{ref}/stats): calls, durations, starts, memory. */
+/**
+ * The last hour of a function, a point a minute (GET /functions/{ref}/stats): calls, durations, starts,
+ * memory; read again every 30 s.
+ */
 export function FunctionCharts(props: { name: string; refresh: number }): VNode {
   const stats = useAsync(
     () => client().functionStats(props.name, { window: '1h', step: 60 }),
     [props.name, props.refresh],
   );
+  useEffect(() => {
+    const t = setInterval(stats.reload, REFRESH_MS);
+    return () => clearInterval(t);
+  }, [stats.reload]);
   const charts = useMemo(() => (stats.data ? specs(stats.data) : undefined), [stats.data]);
   const t = useMemo(() => stats.data?.buckets.map((b) => b.t) ?? [], [stats.data]);
   const totals = stats.data?.totals;
