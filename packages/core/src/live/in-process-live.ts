@@ -10,10 +10,17 @@ export interface InProcessLiveOptions {
   maxLinesPerJob?: number;
   /** How long a final job's lines stay (for a follower racing the end); its record's `logs` stay with it. @default 60_000 */
   keepAfterEndMs?: number;
+  /**
+   * Characters of lines held for all jobs at once: past it, lines of ended jobs go first
+   * (oldest first), then new lines are dropped from the live stream (the records keep their logs). @default 64 MiB
+   */
+  maxTotalChars?: number;
 }
 
 interface JobLines {
   lines: LogLine[];
+  /** Characters of its lines, counted against maxTotalChars. */
+  chars: number;
   createdAt: number;
   followers: Set<(lines: LogLine[]) => void>;
   /** When the job turned final. */
@@ -34,6 +41,8 @@ export class InProcessLive {
   private readonly stops = new Set<() => void>();
   private readonly maxLines: number;
   private readonly keepMs: number;
+  private readonly maxTotal: number;
+  private total = 0;
   private lastSweep = Date.now();
 
   constructor(
@@ -42,6 +51,12 @@ export class InProcessLive {
   ) {
     this.maxLines = opts.maxLinesPerJob ?? 20_000;
     this.keepMs = opts.keepAfterEndMs ?? 60_000;
+    this.maxTotal = opts.maxTotalChars ?? 64 * 1024 * 1024;
+  }
+
+  /** Characters of lines held now (for tests of the bound). */
+  heldChars(): number {
+    return this.total;
   }
 
   /** Listeners (followers and watchers) registered now, for leak checks. */
@@ -67,11 +82,16 @@ export class InProcessLive {
 
   append(jobId: string, lines: LogLine[]): void {
     let job = this.jobs.get(jobId);
-    if (!job) this.jobs.set(jobId, (job = { lines: [], followers: new Set(), createdAt: Date.now() }));
+    if (!job) this.jobs.set(jobId, (job = { lines: [], chars: 0, followers: new Set(), createdAt: Date.now() }));
     if (job.endedAt !== undefined) return; // a run's leftovers after the end belong to no one
     const room = this.maxLines - job.lines.length;
     if (room <= 0) return;
     const batch = lines.slice(0, room).map((l) => ({ stream: l.stream, line: l.line, t: l.t }));
+    let chars = 0;
+    for (const l of batch) chars += l.line.length + 16;
+    if (this.total + chars > this.maxTotal && !this.makeRoom(chars)) return;
+    job.chars += chars;
+    this.total += chars;
     job.lines.push(...batch);
     for (const f of [...job.followers]) f(batch);
   }
@@ -84,7 +104,7 @@ export class InProcessLive {
     const record = await this.read(jobId);
     if (!record || signal.aborted) return undefined;
     let job = this.jobs.get(jobId);
-    if (!job) this.jobs.set(jobId, (job = { lines: [], followers: new Set(), createdAt: Date.now() }));
+    if (!job) this.jobs.set(jobId, (job = { lines: [], chars: 0, followers: new Set(), createdAt: Date.now() }));
     // Synchronous from the snapshot until the listener is in: no line can come in between.
     if (job.lines.length > 0) onLines(job.lines.slice());
     if (isFinalStatus(record.status)) return record;
@@ -125,13 +145,29 @@ export class InProcessLive {
     for (const stop of [...this.stops]) stop();
   }
 
+  /** Drops the lines of ended jobs, oldest first, until `chars` fit; false when they still do not. */
+  private makeRoom(chars: number): boolean {
+    const ended = [...this.jobs].filter(([, j]) => j.endedAt !== undefined && j.followers.size === 0);
+    ended.sort(([, a], [, b]) => (a.endedAt ?? 0) - (b.endedAt ?? 0));
+    for (const [id, job] of ended) {
+      if (this.total + chars <= this.maxTotal) break;
+      this.drop(id, job);
+    }
+    return this.total + chars <= this.maxTotal;
+  }
+
+  private drop(id: string, job: JobLines): void {
+    this.jobs.delete(id);
+    this.total -= job.chars;
+  }
+
   private sweep(now: number): void {
     this.lastSweep = now;
     for (const [id, job] of this.jobs) {
       if (job.followers.size > 0) continue;
       // Ended a while ago, or never ended (its worker died) within a day.
       if ((job.endedAt !== undefined && now - job.endedAt > this.keepMs) || now - job.createdAt > DAY_MS)
-        this.jobs.delete(id);
+        this.drop(id, job);
     }
   }
 }
