@@ -27,7 +27,7 @@ export function SignIn(props: { onSignedIn: () => void }): VNode {
       <form onSubmit=${submit} class="card" aria-describedby="sign-in-help">
         <p id="sign-in-help">This controller needs an API key. It is kept in this tab's session storage only.</p>
         <label for="api-key">API key</label>
-        <input id="api-key" name="api-key" type="password" autocomplete="current-password" required
+        <input id="api-key" name="api-key" type="password" autocomplete="current-password" required autofocus
           value=${key} onInput=${(e: Event) => setKey((e.target as HTMLInputElement).value)} />
         ${error && html`<p class="error" role="alert">${error}</p>`}
         <button type="submit" disabled=${busy || !key.trim()}>${busy ? 'Signing in…' : 'Sign in'}</button>
