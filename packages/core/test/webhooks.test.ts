@@ -1,9 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fsStorage } from '../src/defaults/fs-storage.js';
+import { memoryResults } from '../src/defaults/memory-results.js';
+import type { EngineOptions } from '../src/engine/engine-options.js';
 import type { JobRecord } from '../src/job.js';
+import { silentLogger } from '../src/logger.js';
 import { checkCallbackUrl, guardedLookup } from '../src/webhooks/callback-url-guard.js';
 import { postCallback } from '../src/webhooks/post-callback.js';
+import { MAX_PARALLEL_DELIVERIES, WebhookOutbox } from '../src/webhooks/webhook-outbox.js';
 import {
   SIGNATURE_HEADER,
   callbackBody,
@@ -40,6 +48,27 @@ describe('callback URL guard (SSRF)', () => {
     'http://0.0.0.0/hook',
     'http://[fd00::1]/hook',
     'http://[fe80::1]/hook',
+    // Other spellings of loopback and the metadata address, and ranges that tunnel to IPv4.
+    'http://2130706433/hook',
+    'http://0177.0.0.1/hook',
+    'http://017700000001/hook',
+    'http://%31%32%37.0.0.1/hook',
+    'http://LOCALHOST/hook',
+    'http://localhost./hook',
+    'http://a.localhost./hook',
+    'http://2852039166/latest/meta-data/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://[::ffff:a9fe:a9fe]/',
+    'http://[::127.0.0.1]/hook',
+    'http://[64:ff9b::7f00:1]/hook',
+    'http://[2002:7f00:1::]/hook',
+    'http://[2001::1]/hook',
+    'http://[fec0::1]/hook',
+    'http://[::]/hook',
+    'http://255.255.255.255/hook',
+    'http://224.0.0.1/hook',
+    'http://198.18.0.1/hook',
+    'http://240.0.0.1/hook',
   ])('refuses %s', (url) => {
     expect(() => checkCallbackUrl(url)).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
@@ -144,10 +173,89 @@ describe('postCallback', () => {
     expect(await postCallback(url, '{}')).toMatchObject({ ok: false, retry: false });
   });
 
+  it('ends an attempt whose receiver trickles its answer (each byte would reset an idle timeout)', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const url = await listen((_req, res) => {
+      // Headers one byte at a time, never complete: only a deadline on the whole attempt ends it.
+      const raw = 'HTTP/1.1 200 OK\r\nx-slow: ' + 'a'.repeat(10_000);
+      let i = 0;
+      const t = setInterval(() => {
+        if (i < raw.length) res.socket?.write(raw[i++]!);
+      }, 20);
+      timers.push(t);
+    });
+    const r = await postCallback(url, '{}', { policy: allowLoopback, timeoutMs: 300 });
+    for (const t of timers) clearInterval(t);
+    expect(r).toMatchObject({ ok: false, retry: true, error: expect.stringContaining('no answer within 300 ms') });
+    server?.closeAllConnections();
+  });
+
+  it('is done at the status line: a 2xx whose body never ends is delivered', async () => {
+    const url = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('still going');
+    });
+    expect(await postCallback(url, '{}', { policy: allowLoopback, timeoutMs: 5_000 })).toEqual({
+      ok: true,
+      status: 200,
+      retry: false,
+    });
+    server?.closeAllConnections();
+  });
+
   it('gives up on a receiver that never answers, as a retryable failure', async () => {
     const url = await listen(() => {}); // reads the body, never answers
     const r = await postCallback(url, '{}', { policy: allowLoopback, timeoutMs: 200 });
     expect(r).toMatchObject({ ok: false, retry: true });
     server?.closeAllConnections();
   });
+});
+
+describe('webhook outbox under load', () => {
+  let server: Server | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it(`a sweep over 60 pending callbacks opens at most ${MAX_PARALLEL_DELIVERIES} connections at once`, async () => {
+    let open = 0;
+    let most = 0;
+    const delivered = new Set<string>();
+    server = createServer((req, res) => {
+      open++;
+      most = Math.max(most, open);
+      req.resume();
+      // A slow receiver: every answer takes 100 ms.
+      setTimeout(() => {
+        delivered.add(String(req.headers['x-nanogrid-delivery']));
+        open--;
+        res.end('ok');
+      }, 100);
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    dir = await mkdtemp(join(tmpdir(), 'nanogrid-outbox-'));
+    const storage = fsStorage({ dir });
+    const options = {
+      webhooks: {
+        secret: 's',
+        policy: { allowNetworks: ['127.0.0.0/8'] },
+        retryMs: 1000,
+        maxDelayMs: 60_000,
+        maxAgeMs: 86_400_000,
+        timeoutMs: 5_000,
+        sweepMs: 60_000,
+      },
+    } as unknown as EngineOptions;
+    const outbox = new WebhookOutbox(storage, memoryResults(), options, silentLogger);
+    const ids = Array.from({ length: 60 }, (_, i) => `job-${i}`);
+    for (const id of ids) await outbox.record({ ...record, job_id: id, callback_url: url });
+    await outbox.sweep();
+    expect([...delivered].sort()).toEqual([...ids].sort());
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(MAX_PARALLEL_DELIVERIES);
+    expect(await outbox.pending()).toEqual([]);
+  }, 30_000);
 });

@@ -13,31 +13,13 @@ export interface CallbackUrlPolicy {
   allowHttp?: boolean;
 }
 
-/** ipaddr.js range names of addresses that are not the public internet. */
-const BLOCKED_RANGES = new Set([
-  'unspecified',
-  'broadcast',
-  'multicast',
-  'linkLocal',
-  'loopback',
-  'carrierGradeNat',
-  'private',
-  'reserved',
-  'uniqueLocal',
-  'ipv4Mapped',
-  'rfc6145',
-  'rfc6052',
-  '6to4',
-  'teredo',
-  'benchmarking',
-  'amt',
-  'as112',
-  'as112v6',
-  'deprecated',
-  'orchid2',
-  'droneRemoteIdProtocolEntityTags',
-  'discard',
-]);
+/**
+ * Only ipaddr.js's `unicast` (the public internet) is reachable: every named range
+ * (loopback, private, link-local, site-local, NAT64, 6to4, reserved, …) is refused,
+ * including ones a newer list adds. IPv4-compatible IPv6 (`::a.b.c.d`, deprecated)
+ * counts as unicast there, so it is refused by prefix.
+ */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
 
 const MAX_URL_LENGTH = 2048;
 
@@ -53,8 +35,9 @@ export function checkAddress(address: string, policy: CallbackUrlPolicy, url = a
     const [net, bits] = ipaddr.parseCIDR(cidr);
     if (net.kind() === ip.kind() && ip.match(net, bits)) return;
   }
-  const range = ip.range();
-  if (BLOCKED_RANGES.has(range)) {
+  let range: string = ip.range();
+  if (ip.kind() === 'ipv6' && ip.match(IPV4_COMPATIBLE)) range = 'ipv4Compatible';
+  if (range !== 'unicast') {
     throw refused(
       `callback_url ${url} resolves to ${address} (${range}), which callbacks may not reach; ` +
         'allow the network in webhooks.allowNetworks if it is meant',
@@ -84,7 +67,7 @@ export function checkCallbackUrl(raw: unknown, policy: CallbackUrlPolicy = {}): 
   if (url.username || url.password) throw refused('callback_url must not carry credentials', raw);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (ipaddr.isValid(host)) checkAddress(host, policy, raw);
-  else if (host === 'localhost' || host.endsWith('.localhost')) checkAddress('127.0.0.1', policy, raw);
+  else if (/(^|\.)localhost\.?$/i.test(host)) checkAddress('127.0.0.1', policy, raw);
   return url;
 }
 

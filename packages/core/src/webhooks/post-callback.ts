@@ -17,9 +17,6 @@ export interface PostCallbackResult {
   error?: string;
 }
 
-/** Answer bytes read (then dropped): enough to see the status, never a receiver's whole page. */
-const MAX_ANSWER_BYTES = 64 * 1024;
-
 /**
  * POSTs one callback body. Addresses are checked at connection time (no
  * redirects are followed, a receiver cannot bounce the call to a private
@@ -35,13 +32,21 @@ export function postCallback(url: string, body: string, opts: PostCallbackOption
     return Promise.resolve({ ok: false, retry: false, error: (err as Error).message });
   }
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   return new Promise((resolve) => {
+    let settled = false;
+    const settle = (r: PostCallbackResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(r);
+    };
     const req = request(
       target,
       {
         method: 'POST',
         lookup: guardedLookup(policy),
-        timeout: opts.timeoutMs ?? 10_000,
+        timeout: timeoutMs,
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
@@ -50,25 +55,21 @@ export function postCallback(url: string, body: string, opts: PostCallbackOption
         },
       },
       (res) => {
-        let seen = 0;
-        res.on('data', (chunk: Buffer) => {
-          seen += chunk.length;
-          if (seen > MAX_ANSWER_BYTES) res.destroy();
-        });
-        const done = () => {
-          const status = res.statusCode ?? 0;
-          const ok = status >= 200 && status < 300;
-          resolve({ ok, status, retry: !ok && (status === 408 || status === 429 || status >= 500) });
-        };
-        res.on('end', done);
-        res.on('close', done);
+        // The status is the answer: its body is never read, so a receiver that drips
+        // bytes (each one would reset the socket's idle timeout) cannot hold the attempt.
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        settle({ ok, status, retry: !ok && (status === 408 || status === 429 || status >= 500) });
+        res.destroy();
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs ?? 10_000} ms`)));
+    // `timeout` above is the socket's idle time; this bounds the whole attempt (a trickling receiver).
+    const deadline = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err) => {
       // A refused address is final: it would resolve the same way next time.
       const refusedAddress = (err as { code?: string }).code === 'VALIDATION_FAILED';
-      resolve({ ok: false, retry: !refusedAddress, error: err.message });
+      settle({ ok: false, retry: !refusedAddress, error: err.message });
     });
     req.end(body);
   });

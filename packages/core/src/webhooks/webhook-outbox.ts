@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { ResultSink } from '../plugins/result-sink.js';
 import type { StorageBackend } from '../plugins/storage-backend.js';
 import { redactCallbackUrl } from './callback-url-guard.js';
+import { parallelGate } from './parallel-gate.js';
 import { postCallback } from './post-callback.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, callbackBody, signBody } from './webhook-message.js';
 
@@ -36,6 +37,9 @@ export type DeliveryOutcome = 'delivered' | 'retry' | 'failed' | 'expired';
 /** How long an attempt slot stays taken: far longer than any sweep can lag behind an update. */
 const SLOT_TTL_MS = 3_600_000;
 
+/** Deliveries in flight per process, and outbox entries read at once by a sweep. */
+export const MAX_PARALLEL_DELIVERIES = 16;
+
 const keyOf = (jobId: string): string => `${WEBHOOK_OUTBOX_PREFIX + jobId}.json`;
 
 /**
@@ -53,6 +57,8 @@ export class WebhookOutbox {
   private readonly retries = new Set<ReturnType<typeof setTimeout>>();
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
+  private readonly posts = parallelGate(MAX_PARALLEL_DELIVERIES);
+  private readonly reads = parallelGate(MAX_PARALLEL_DELIVERIES);
   /** Called once per attempt (metrics). */
   onAttempt: (outcome: DeliveryOutcome) => void = () => undefined;
 
@@ -127,7 +133,7 @@ export class WebhookOutbox {
   /** Callbacks not delivered yet. */
   async pending(): Promise<WebhookEntry[]> {
     const objects = await this.storage.list(WEBHOOK_OUTBOX_PREFIX);
-    const entries = await Promise.all(objects.map((o) => this.load(o.key)));
+    const entries = await Promise.all(objects.map((o) => this.reads.run(() => this.load(o.key))));
     return entries.filter((e): e is WebhookEntry => e !== undefined);
   }
 
@@ -148,8 +154,14 @@ export class WebhookOutbox {
     void p.finally(() => this.inFlight.delete(p));
   }
 
+  /** One attempt of one entry, waiting for one of this process's delivery slots first. */
+  private attempt(entry: WebhookEntry): Promise<void> {
+    return this.posts.run(() => this.attemptNow(entry));
+  }
+
   /** One attempt of one entry, unless another process (or timer) holds its slot. */
-  private async attempt(entry: WebhookEntry): Promise<void> {
+  private async attemptNow(entry: WebhookEntry): Promise<void> {
+    // Also when it stopped while this attempt waited: the entry stays for the next start.
     if (this.stopped) return;
     const w = this.options.webhooks;
     const slot = `webhook:${entry.id}:${entry.next_at}`;
