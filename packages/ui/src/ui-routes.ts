@@ -14,7 +14,7 @@ export interface UiRoutesOptions {
  * storage is only as safe as the scripts the page runs.
  */
 export const UI_CSP =
-  "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * On every /ui answer, errors and config.json included. The opener policy cuts a page
