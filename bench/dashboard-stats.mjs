@@ -14,6 +14,7 @@ import {
   StatsRecorder,
   memoryResults,
   readFunctionStats,
+  readStatsSummary,
   silentLogger,
   statsRange,
   statsUpdates,
@@ -23,6 +24,7 @@ import { sqliteResults } from '@nanogrid/sqlite';
 import { percentile, printTable } from './stats.mjs';
 
 const jobs = Number(process.argv[2] ?? 5000);
+const FUNCTIONS = 100;
 const now = Date.now();
 
 function record(i, fn) {
@@ -112,6 +114,25 @@ async function bench(name, results) {
       { name: '24 h / 60 buckets from the counters', ...day },
     ],
     '1 h aggregated from the job records (list, baseline)',
+  );
+  // The functions list: FUNCTIONS functions that ran every minute of the last 24 h.
+  const tag = Math.random().toString(36).slice(2, 8);
+  for (let m = 0; m < 1440; m++) {
+    const at = new Date(now - m * 60_000).toISOString();
+    const updates = [];
+    for (let f = 0; f < FUNCTIONS; f++)
+      updates.push(...statsUpdates({ ...records[0], function_id: `${tag}-${f}`, finished_at: at }));
+    await results.bumpCounters(updates, STATS_TTL_MS);
+  }
+  const sumHour = await timed(20, () => readStatsSummary(counters, statsRange(3600, 60, now)));
+  const sumDay = await timed(5, () => readStatsSummary(counters, statsRange(86_400, 60, now)));
+  printTable(
+    `${name}, the functions list (GET /stats/functions) with ${FUNCTIONS} functions run every minute`,
+    [
+      { name: 'summary of 1 h (60 minute hashes)', ...sumHour },
+      { name: 'summary of 24 h (24 hourly hashes + the minutes at the ends)', ...sumDay },
+    ],
+    'summary of 1 h (60 minute hashes)',
   );
   console.log(`p50 from counters ${check.totals.p50_ms} ms, exact ${listed.p50.toFixed(1)} ms`);
 }

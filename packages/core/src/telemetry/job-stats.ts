@@ -18,6 +18,9 @@ const MINUTE_S = 60;
 
 const fnKey = (functionId: string, minute: number) => `stats:fn:${functionId}:${minute}`;
 const allKey = (minute: number) => `stats:all:${minute}`;
+/** The same per hour: a 24 h functions list reads 24 of these plus the minutes at its two ends. */
+const allHourKey = (hour: number) => `stats:allh:${hour}`;
+const HOUR_S = 3600;
 // The function id is the field's prefix: split at the last '|' on read.
 const SEP = '|';
 
@@ -38,9 +41,11 @@ export function statsUpdates(record: JobRecord): CounterUpdate[] {
   if (typeof record.execution_time_ms === 'number' && Number.isFinite(record.execution_time_ms))
     add[binField(durationBin(record.execution_time_ms))] = 1;
   const mem = record.peak_memory_bytes;
+  const summary = { [`${record.function_id}${SEP}n`]: 1, [`${record.function_id}${SEP}err`]: failed };
   return [
     { key: fnKey(record.function_id, minute), add, ...(typeof mem === 'number' && mem > 0 ? { max: { mem } } : {}) },
-    { key: allKey(minute), add: { [`${record.function_id}${SEP}n`]: 1, [`${record.function_id}${SEP}err`]: failed } },
+    { key: allKey(minute), add: summary },
+    { key: allHourKey(Math.floor(minute / HOUR_S) * HOUR_S), add: summary },
   ];
 }
 
@@ -126,7 +131,12 @@ export async function readStatsSummary(
   range: Pick<StatsRange, 'from' | 'to'>,
 ): Promise<Map<string, { invocations: number; errors: number }>> {
   const keys: string[] = [];
-  for (let m = range.from; m < range.to; m += MINUTE_S) keys.push(allKey(m));
+  // Whole hours inside the range from the hourly hashes, the minutes before and after them from the minute ones.
+  const firstHour = Math.ceil(range.from / HOUR_S) * HOUR_S;
+  const endHours = Math.max(firstHour, Math.floor(range.to / HOUR_S) * HOUR_S);
+  for (let m = range.from; m < Math.min(firstHour, range.to); m += MINUTE_S) keys.push(allKey(m));
+  for (let h = firstHour; h < endHours; h += HOUR_S) keys.push(allHourKey(h));
+  for (let m = Math.max(endHours, range.from); m < range.to; m += MINUTE_S) keys.push(allKey(m));
   const out = new Map<string, { invocations: number; errors: number }>();
   for (const c of await results.readCounters(keys)) {
     for (const [field, n] of Object.entries(c)) {
