@@ -80,6 +80,8 @@ export interface ControllerDeps {
   sseHeartbeatMs?: number;
   /** Bytes of events an event stream queues for a client that reads too slowly, before closing it. @default 16 MiB */
   sseMaxQueuedBytes?: number;
+  /** Bytes queued for all slow event-stream clients together; the stream that would pass it is closed. @default 64 MiB */
+  sseMaxQueuedBytesTotal?: number;
   /** Clock of the rate limiter (tests). @default Date.now */
   now?: () => number;
 }
@@ -213,6 +215,9 @@ export function createController(deps: ControllerDeps): Hono {
     ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
     ...(deps.sseHeartbeatMs !== undefined ? { heartbeatMs: deps.sseHeartbeatMs } : {}),
     ...(deps.sseMaxQueuedBytes !== undefined ? { maxQueuedBytes: deps.sseMaxQueuedBytes } : {}),
+    ...(deps.sseMaxQueuedBytesTotal !== undefined
+      ? { queueBudget: { maxBytes: deps.sseMaxQueuedBytesTotal, used: 0 } }
+      : {}),
   });
   functionRoutes(app, { registry: deps.registry, logger });
   scheduleRoutes(app, {

@@ -210,4 +210,36 @@ describe('a client that does not read its event stream', () => {
       await host.close();
     }
   }, 60_000);
+
+  it('200 streams that never read share one bound: they are dropped, a client that reads keeps its stream', async () => {
+    const results = memoryResults();
+    const host = await startTestHost(
+      { sandbox: 'process', results },
+      { sseMaxQueuedBytes: 1024 * 1024, sseMaxQueuedBytesTotal: 16 * 1024 },
+    );
+    try {
+      const quick = await deploy(host.app, 'quick', 'def handler(event, context):\n    return {"pad": "x" * 200}\n');
+      const hoarders = await Promise.all(Array.from({ length: 200 }, () => host.app.request('/jobs?follow=1')));
+      expect(hoarders.every((r) => r.status === 200)).toBe(true);
+      await eventually(async () => expect(results.followers()).toBe(200), 5000);
+      // Each alone stays far under its own 1 MiB: only the shared bound can drop them.
+      for (let i = 0; i < 40 && results.followers() > 0; i++) {
+        const ran = await run(host.app, { function_id: quick, payload: {} });
+        expect(((await ran.json()) as Job).status).toBe('completed');
+      }
+      await eventually(async () => expect(results.followers()).toBe(0), 5000);
+      for (const r of hoarders) expect(await r.text()).toMatch(/^: connected\n\n/);
+      // The budget was given back: a client that reads gets every event.
+      const reader = await host.app.request('/jobs?follow=1');
+      const body = reader.body!.getReader();
+      await eventually(async () => expect(results.followers()).toBe(1), 5000);
+      const ran = (await (await run(host.app, { function_id: quick, payload: {} })).json()) as Job;
+      let text = '';
+      while (!text.includes(`"status":"completed"`)) text += new TextDecoder().decode((await body.read()).value);
+      expect(text).toContain(ran.job_id);
+      await body.cancel();
+    } finally {
+      await host.close();
+    }
+  }, 60_000);
 });

@@ -1,6 +1,12 @@
 import { type FunctionRegistry, type JobQuery, type JobService, type JobStatus, NanoGridError } from '@nanogrid/core';
 import type { Context, Hono } from 'hono';
-import { type LiveRoutesDeps, followLogsResponse, readFollow, watchJobsResponse } from './live-routes.js';
+import {
+  type LiveRoutesDeps,
+  MAX_QUEUED_EVENT_BYTES_TOTAL,
+  followLogsResponse,
+  readFollow,
+  watchJobsResponse,
+} from './live-routes.js';
 import { jobView } from './views.js';
 
 export interface JobRoutesDeps extends Omit<LiveRoutesDeps, 'jobs'> {
@@ -46,7 +52,9 @@ async function readJobQuery(c: Context, registry: JobRoutesDeps['registry']): Pr
  * `GET /jobs` (`?follow=1`: job events), `GET /jobs/{id}` (what `/status/{id}` answers),
  * `GET /jobs/{id}/logs` (`?follow=1`: live), `POST /jobs/{id}/cancel`.
  */
-export function jobRoutes(app: Hono, deps: JobRoutesDeps): void {
+export function jobRoutes(app: Hono, given: JobRoutesDeps): void {
+  // One budget for every event stream this host serves.
+  const deps: JobRoutesDeps = { queueBudget: { maxBytes: MAX_QUEUED_EVENT_BYTES_TOTAL, used: 0 }, ...given };
   app.get('/jobs', async (c) => {
     const follow = readFollow(c);
     const query = await readJobQuery(c, deps.registry);

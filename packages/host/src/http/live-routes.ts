@@ -11,7 +11,22 @@ export interface LiveRoutesDeps {
   heartbeatMs?: number;
   /** Bytes of events queued for a slow client before its stream is closed. @default MAX_QUEUED_EVENT_BYTES (16 MiB) */
   maxQueuedBytes?: number;
+  /**
+   * Bytes queued for all the slow clients of this host together (shared by its streams): a
+   * stream whose next event does not fit is closed. Without it, 1,000 streams that never read
+   * could hold 1,000 × maxQueuedBytes. @default no bound across streams
+   */
+  queueBudget?: EventQueueBudget;
 }
+
+/** Bytes of events queued across every stream of one host. */
+export interface EventQueueBudget {
+  readonly maxBytes: number;
+  used: number;
+}
+
+/** Queued bytes across all streams of a host before the stream that would pass it is closed. */
+export const MAX_QUEUED_EVENT_BYTES_TOTAL = 64 * 1024 * 1024;
 
 /** `follow` of a query: absent or 0/false is off, 1/true on; anything else is named. */
 export function readFollow(c: Context): boolean {
@@ -54,18 +69,25 @@ function sse(
     if (deps.shutdownSignal?.aborted) stop();
     const ping = setInterval(() => void stream.write(': ping\n\n').catch(stop), deps.heartbeatMs ?? 15_000);
     let queued = 0;
+    const total = deps.queueBudget;
     const send: Send = (event, data) => {
       if (ac.signal.aborted) return;
       const text = JSON.stringify(data);
-      queued += text.length;
-      if (queued > (deps.maxQueuedBytes ?? MAX_QUEUED_EVENT_BYTES)) {
+      const mine = queued + text.length > (deps.maxQueuedBytes ?? MAX_QUEUED_EVENT_BYTES);
+      if (mine || (total && total.used + text.length > total.maxBytes)) {
         stop(); // a client this far behind is dropped, not buffered for
         void stream.abort();
         return;
       }
+      queued += text.length;
+      if (total) total.used += text.length;
       // Events queue in order on the stream; a client that is gone aborts the stream instead.
       stream.writeSSE({ event, data: text }).then(
-        () => (queued -= text.length),
+        () => {
+          if (ac.signal.aborted) return; // given back in full when the stream ended
+          queued -= text.length;
+          if (total) total.used -= text.length;
+        },
         () => stop(),
       );
     };
@@ -76,6 +98,9 @@ function sse(
       clearInterval(ping);
       deps.shutdownSignal?.removeEventListener('abort', stop);
       ac.abort();
+      // What still waits for this client is dropped with its stream.
+      if (total) total.used -= queued;
+      queued = 0;
     }
   });
 }
