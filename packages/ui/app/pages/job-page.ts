@@ -4,7 +4,7 @@ import { client, signOut } from '../session.js';
 import { followSse } from '../sse.js';
 import { isUnauthorized } from '../use-async.js';
 import type { Job } from '../vendor/client/index.js';
-import { type VNode, html, useEffect, useState } from '../vendor/htm-preact.js';
+import { type VNode, html, useEffect, useLayoutEffect, useRef, useState } from '../vendor/htm-preact.js';
 
 const FINAL = ['completed', 'failed', 'cancelled'];
 
@@ -67,6 +67,13 @@ export function JobPage(props: { id: string }): VNode {
   const { job, error } = useJob(props.id, tick);
   const running = !!job && !FINAL.includes(job.status);
   const streamed = useLogStream(props.id, running, () => setTick((t) => t + 1));
+  // New lines keep the log scrolled to its end, unless the reader scrolled up to read.
+  const logBox = useRef<HTMLPreElement>(null);
+  const pinned = useRef(true);
+  useLayoutEffect(() => {
+    const el = logBox.current;
+    if (el && pinned.current) el.scrollTop = el.scrollHeight;
+  }, [streamed?.length]);
   const [note, setNote] = useState<string>();
   const cancel = async () => {
     try {
@@ -110,7 +117,11 @@ export function JobPage(props: { id: string }): VNode {
     ${job.status === 'completed' && html`<h2>Result</h2><pre class="code" data-testid="job-result">${json(job.result)}</pre>`}
     ${job.error && html`<h2>Error</h2><pre class="code error" data-testid="job-error">${job.error.code}${job.error.type ? ` (${job.error.type})` : ''}: ${job.error.message}${job.error.trace ? `\n\n${job.error.trace}` : ''}</pre>`}
     <h2>Logs ${running && streamed ? html`<span class="live stream">live</span>` : ''}</h2>
-    <pre class="code logs" data-testid="job-logs" aria-live=${running ? 'polite' : 'off'}>${logs?.length ? logs : html`<span class="muted">no logs</span>`}</pre>
+    <pre class="code logs" data-testid="job-logs" ref=${logBox} tabindex="0" aria-label="Logs"
+      onScroll=${(e: Event) => {
+        const el = e.currentTarget as HTMLElement;
+        pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+      }} aria-live=${running ? 'polite' : 'off'}>${logs?.length ? logs : html`<span class="muted">no logs</span>`}</pre>
     ${
       job.output_files.length > 0 &&
       html`<h2>Output files</h2><ul class="plain">
