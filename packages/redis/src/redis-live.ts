@@ -3,6 +3,16 @@ import type { ChannelSubscriber } from './channel-subscriber.js';
 import type { RedisLink } from './connection.js';
 import { APPEND_LOGS, LOG_SNAPSHOT } from './live-scripts.js';
 
+/** A message's JSON, or undefined: a message nobody can read must not throw in the subscriber's handler. */
+function parse<T>(payload: string): T | undefined {
+  try {
+    const v = JSON.parse(payload) as unknown;
+    return typeof v === 'object' && v !== null ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Lines per script call: Lua's unpack has a stack limit of a few thousand values. */
 const APPEND_CHUNK = 1000;
 
@@ -81,11 +91,13 @@ export class RedisLive {
     };
     /** Reads the lines after what was delivered, and the record: the start, and after a gap or a reconnect. */
     const catchUp = async () => {
+      const start = delivered;
       const [raw, record] = (await this.link.run((c) =>
-        LOG_SNAPSHOT.run(c, [this.listKey(jobId), this.opts.recordKey(jobId)], [delivered]),
+        LOG_SNAPSHOT.run(c, [this.listKey(jobId), this.opts.recordKey(jobId)], [start]),
       )) as [string[], string | null];
       if (done) return;
-      const lines = raw.map((t) => JSON.parse(t) as LogLine);
+      // Lines delivered meanwhile (live, or by another catch-up) are not delivered twice.
+      const lines = raw.slice(delivered - start).map((t) => JSON.parse(t) as LogLine);
       delivered += lines.length;
       deliver(lines);
       if (record === null) return finish(undefined);
@@ -110,15 +122,19 @@ export class RedisLive {
       // Both channels share one connection: a job's last lines arrive before its final record.
       leaves.push(
         await this.subscriber.listen(this.logChannel(jobId), {
-          message: (payload) => take(JSON.parse(payload) as { from: number; lines: LogLine[] }),
+          message: (payload) => {
+            const batch = parse<{ from: number; lines: LogLine[] }>(payload);
+            if (batch && typeof batch.from === 'number' && Array.isArray(batch.lines)) take(batch);
+            else resumed(); // not ours to read: read the list instead
+          },
           resumed,
         }),
       );
       leaves.push(
         await this.subscriber.listen(this.opts.resultChannel(jobId), {
           message: (payload) => {
-            const rec = JSON.parse(payload) as JobRecord;
-            if (rec.job_id === jobId && isFinalStatus(rec.status)) take(rec);
+            const rec = parse<JobRecord>(payload);
+            if (rec?.job_id === jobId && isFinalStatus(rec.status)) take(rec);
           },
           resumed,
         }),
@@ -144,7 +160,8 @@ export class RedisLive {
     if (signal.aborted) return;
     const leave = await this.subscriber.listen(this.jobsChannel, {
       message: (payload) => {
-        if (!signal.aborted) onJob(JSON.parse(payload) as JobRecord);
+        const rec = parse<JobRecord>(payload);
+        if (rec && !signal.aborted) onJob(rec);
       },
       resumed: () => undefined, // events missed while disconnected are not replayed: GET /jobs has the state
     });
