@@ -25,6 +25,7 @@ const SLOW_PY = `import time
 
 def handler(event, context):
     print("step 1", flush=True)
+    print("step 2", flush=True)
     time.sleep(60)
     return {"done": True}
 `;
@@ -81,14 +82,21 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: failures, schedules, ali
 
     // Run async lands on the job's page; cancel kills it.
     await page.goto(`${ui.host().url}/ui/#/functions/slow`);
+    // Never called: a line says so instead of four empty charts.
+    await page.getByTestId('stats-empty').waitFor();
+    expect(await page.locator('figure.chart').count()).toBe(0);
     await page.getByRole('button', { name: 'Run async' }).click();
     await page.waitForURL(/#\/jobs\/[\w-]+$/);
     await expect.poll(() => text(page.getByTestId('job-status')), PATIENCE).toBe('running');
     // Its logs stream in while it runs (it sleeps a minute after printing).
-    await expect.poll(() => text(page.getByTestId('job-logs')), PATIENCE).toContain('step 1');
+    // One line per printed line, not run together.
+    const logs = page.getByTestId('job-logs');
+    await expect.poll(() => logs.innerText(), PATIENCE).toContain('step 1\nstep 2');
     expect(await text(page.getByTestId('job-status'))).toBe('running');
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await expect.poll(() => text(page.getByTestId('job-status')), PATIENCE).toBe('cancelled');
+    // The cancelled record keeps no logs: what the job printed before the cancel stays on the page.
+    expect(await logs.innerText()).toContain('step 1\nstep 2');
 
     // Delete asks first; the row goes.
     await page.goto(`${ui.host().url}/ui/#/functions`);

@@ -71,8 +71,13 @@ export function FunctionCharts(props: { name: string; refresh: number }): VNode 
       html`<p class="muted" data-testid="stats-totals">${totals.invocations} calls, ${totals.errors} errors,
       p50 ${ms(totals.p50_ms)}, p95 ${ms(totals.p95_ms)}, ${totals.cold} cold / ${totals.warm} warm</p>`
     }
-    <div class="charts">
+    ${
+      // Charts without a single point draw no scale and pile up their time labels: say so instead.
+      totals?.invocations === 0
+        ? html`<p class="muted" data-testid="stats-empty">No calls in the last hour: the charts appear with the first.</p>`
+        : html`<div class="charts">
       ${charts?.map((c) => html`<${Chart} key=${c.title} title=${c.title} unit=${c.unit} t=${t} series=${c.series} />`)}
-    </div>
+    </div>`
+    }
   </section>`;
 }

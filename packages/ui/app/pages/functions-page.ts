@@ -34,7 +34,7 @@ export function FunctionsPage(): VNode {
     <div class="table-wrap">
       <table>
         <caption class="muted">Invocations and errors over the last hour</caption>
-        <thead><tr><th>Name</th><th>Runtime</th><th>Version</th><th>Invocations</th><th>Errors</th><th>Deployed</th><th><span class="sr-only">Actions</span></th></tr></thead>
+        <thead><tr><th>Name</th><th>Runtime</th><th>Version</th><th class="num">Invocations</th><th class="num">Errors</th><th>Deployed</th><th><span class="sr-only">Actions</span></th></tr></thead>
         <tbody>
           ${list.map((f) => {
             const c = counts.data?.get(f.function_id);

@@ -85,11 +85,13 @@ export function JobPage(props: { id: string }): VNode {
   };
   if (error && !job) return html`<h1>Job</h1><p class="error" role="alert">${errorText(error)}</p>`;
   if (!job) return html`<h1>Job</h1><p class="muted">Loading…</p>`;
-  // Streamed lines keep their stream: stderr shows in the error colour.
-  const logs =
-    streamed && running
-      ? streamed.map((l) => html`<span class=${l.stream === 'stderr' ? 'stderr' : undefined}>${l.line}\n</span>`)
-      : job.logs;
+  // Streamed lines keep their stream: stderr shows in the error colour. The newline goes in as a value:
+  // htm drops a newline written in the template's text. A cancelled job's record has no logs (its run's
+  // result is dropped), so the lines streamed before the cancel stay on the page.
+  const showStreamed = !!streamed?.length && (running || !job.logs);
+  const logs = showStreamed
+    ? streamed.map((l) => html`<span class=${l.stream === 'stderr' ? 'stderr' : undefined}>${`${l.line}\n`}</span>`)
+    : job.logs;
   const fnName = job.function_name ?? job.function_id;
   return html`
     <p><a href=${href.jobs()}>← Jobs</a></p>

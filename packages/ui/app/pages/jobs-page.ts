@@ -43,7 +43,7 @@ export function JobsPage(props: { fn?: string; status?: string }): VNode {
     ${live.error && live.mode !== 'stream' ? html`<p class="muted">${errorText(live.error)}</p>` : ''}
     <div class="table-wrap">
       <table data-testid="jobs-table">
-        <thead><tr><th>Job</th><th>Function</th><th>Status</th><th>Created</th><th>Duration</th><th>Start</th></tr></thead>
+        <thead><tr><th>Job</th><th>Function</th><th>Status</th><th>Created</th><th class="num">Duration</th><th>Start</th></tr></thead>
         <tbody>
           ${live.jobs.map(
             (j) => html`<tr key=${j.job_id}>

@@ -13,7 +13,7 @@ function Hosts(props: { title: string; hosts: HostInfo[]; workers?: boolean }): 
       props.hosts.length === 0
         ? html`<p class="muted">None seen in the last heartbeats.</p>`
         : html`<div class="table-wrap"><table>
-      <thead><tr><th>Id</th><th>Role</th><th>Host</th><th>Sandbox</th>${props.workers ? html`<th>Running</th>` : ''}<th>Up since</th><th>Last seen</th><th>Version</th></tr></thead>
+      <thead><tr><th>Id</th><th>Role</th><th>Host</th><th>Sandbox</th>${props.workers ? html`<th class="num">Running</th>` : ''}<th>Up since</th><th>Last seen</th><th>Version</th></tr></thead>
       <tbody>${props.hosts.map(
         (h) => html`<tr>
           <td><code>${h.id}</code></td><td>${h.role}</td><td>${h.hostname} <span class="muted">pid ${h.pid}</span></td>
@@ -51,7 +51,7 @@ export function SystemPage(): VNode {
       <section class="card" aria-labelledby="backends-title">
         <h2 id="backends-title">Backends</h2>
         <div class="table-wrap"><table>
-          <thead><tr><th>Role</th><th>Plugin</th><th>Health</th><th>Latency</th><th>Error</th></tr></thead>
+          <thead><tr><th>Role</th><th>Plugin</th><th>Health</th><th class="num">Latency</th><th>Error</th></tr></thead>
           <tbody>${s.backends.map(
             (b) => html`<tr>
               <td>${b.role}</td><td>${b.name}</td>
