@@ -106,6 +106,24 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: failures, schedules, ali
     await expect.poll(() => page.getByRole('link', { name: 'fails', exact: true }).count(), PATIENCE).toBe(0);
   }, 120_000);
 
+  it('the jobs list reads older pages on demand', async () => {
+    await ui.deploy('tiny', 'def handler(event, context):\n    return event["i"]\n');
+    const submit = (i: number) =>
+      fetch(`${ui.host().url}/run`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ui.key}`, 'content-type': 'application/json', 'x-async': 'true' },
+        body: JSON.stringify({ function: 'tiny', payload: { i } }),
+      }).then((r) => expect(r.status).toBe(202));
+    await Promise.all(Array.from({ length: 55 }, (_, i) => submit(i)));
+    const page = await ui.open();
+    await ui.signIn(page, '#/jobs?function=tiny');
+    const rows = page.getByTestId('jobs-table').locator('tbody tr');
+    await expect.poll(() => rows.count(), PATIENCE).toBe(50);
+    await page.getByRole('button', { name: 'Older jobs' }).click();
+    await expect.poll(() => rows.count(), PATIENCE).toBe(55);
+    expect(await page.getByRole('button', { name: 'Older jobs' }).count()).toBe(0);
+  }, 120_000);
+
   it('a wrong key is refused on the form and nothing is stored', async () => {
     const page = await ui.open();
     await page.goto(`${ui.host().url}/ui/`);

@@ -13,7 +13,8 @@ function page(route: Route) {
     case 'function':
       return html`<${FunctionPage} key=${route.ref} fnRef=${route.ref} />`;
     case 'jobs':
-      return html`<${JobsPage} fn=${route.fn} status=${route.status} />`;
+      // Keyed by its filters: new filters start a fresh list.
+      return html`<${JobsPage} key=${`${route.fn ?? ''}|${route.status ?? ''}`} fn=${route.fn} status=${route.status} />`;
     case 'job':
       return html`<${JobPage} key=${route.id} id=${route.id} />`;
     case 'system':

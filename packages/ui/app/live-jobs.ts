@@ -8,6 +8,9 @@ export interface JobFilter {
   status?: JobStatus | undefined;
 }
 
+/** Jobs the live list keeps as new ones arrive (it reads `max` at first; older pages are read on demand). */
+const KEEP = 500;
+
 /** How the list keeps up: the event stream, or polling while the stream is unavailable. */
 export type LiveMode = 'connecting' | 'stream' | 'polling';
 
@@ -31,8 +34,13 @@ function merge(list: Job[], incoming: Job[], filter: JobFilter, max: number): Jo
  * (each `job` event is a record that changed); when the stream breaks it
  * reconnects, polling meanwhile.
  */
-export function useLiveJobs(filter: JobFilter, max = 50): { jobs: Job[]; mode: LiveMode; error?: unknown } {
+export function useLiveJobs(
+  filter: JobFilter,
+  max = 50,
+): { jobs: Job[]; mode: LiveMode; error?: unknown; cursor?: string | undefined } {
   const [jobs, setJobs] = useState<Job[]>([]);
+  // Where the pages after the live one start (GET /jobs next_cursor of the latest read).
+  const [cursor, setCursor] = useState<string>();
   const [mode, setMode] = useState<LiveMode>('connecting');
   const [error, setError] = useState<unknown>();
   useEffect(() => {
@@ -44,7 +52,9 @@ export function useLiveJobs(filter: JobFilter, max = 50): { jobs: Job[]; mode: L
     };
     const load = async () => {
       const page = await client().listJobs({ ...query, limit: max });
-      if (!stop.signal.aborted) setJobs((list) => merge(list, page.jobs, filter, max));
+      if (stop.signal.aborted) return;
+      setJobs((list) => merge(list, page.jobs, filter, KEEP));
+      setCursor(page.next_cursor);
     };
     const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
     (async () => {
@@ -57,7 +67,7 @@ export function useLiveJobs(filter: JobFilter, max = 50): { jobs: Job[]; mode: L
             (e) => {
               if (e.event !== 'job') return;
               const job = JSON.parse(e.data) as Job;
-              setJobs((list) => merge(list, [job], filter, max));
+              setJobs((list) => merge(list, [job], filter, KEEP));
             },
             stop.signal,
             () => {
@@ -80,5 +90,5 @@ export function useLiveJobs(filter: JobFilter, max = 50): { jobs: Job[]; mode: L
     })();
     return () => stop.abort();
   }, [filter.fn, filter.status, max]);
-  return { jobs, mode, error };
+  return { jobs, mode, error, cursor };
 }

@@ -3,8 +3,8 @@ import { useLiveJobs } from '../live-jobs.js';
 import { href } from '../router.js';
 import { client } from '../session.js';
 import { useAsync } from '../use-async.js';
-import type { JobStatus } from '../vendor/client/index.js';
-import { type VNode, html } from '../vendor/htm-preact.js';
+import type { Job, JobStatus } from '../vendor/client/index.js';
+import { type VNode, html, useState } from '../vendor/htm-preact.js';
 
 const STATUSES: JobStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
 
@@ -12,6 +12,29 @@ const STATUSES: JobStatus[] = ['pending', 'running', 'completed', 'failed', 'can
 export function JobsPage(props: { fn?: string; status?: string }): VNode {
   const status = STATUSES.includes(props.status as JobStatus) ? (props.status as JobStatus) : undefined;
   const live = useLiveJobs({ fn: props.fn, status });
+  // Pages past the live one, read on demand; `null` once the last one came.
+  const [older, setOlder] = useState<{ jobs: Job[]; cursor: string | null | undefined }>({
+    jobs: [],
+    cursor: undefined,
+  });
+  const [olderError, setOlderError] = useState<unknown>();
+  const nextCursor = older.cursor === undefined ? live.cursor : older.cursor;
+  const loadOlder = async () => {
+    if (!nextCursor) return;
+    try {
+      const page = await client().listJobs({
+        ...(props.fn ? { function: props.fn } : {}),
+        ...(status ? { status } : {}),
+        limit: 50,
+        cursor: nextCursor,
+      });
+      setOlder((o) => ({ jobs: [...o.jobs, ...page.jobs], cursor: page.next_cursor ?? null }));
+    } catch (err) {
+      setOlderError(err);
+    }
+  };
+  const shown = new Set(live.jobs.map((j) => j.job_id));
+  const rows = [...live.jobs, ...older.jobs.filter((j) => !shown.has(j.job_id))];
   const fns = useAsync(() => client().listFunctions(), []);
   const go = (q: { function?: string | undefined; status?: string | undefined }) => {
     location.hash = href.jobs({
@@ -45,7 +68,7 @@ export function JobsPage(props: { fn?: string; status?: string }): VNode {
       <table data-testid="jobs-table">
         <thead><tr><th>Job</th><th>Function</th><th>Status</th><th>Created</th><th class="num">Duration</th><th>Start</th></tr></thead>
         <tbody>
-          ${live.jobs.map(
+          ${rows.map(
             (j) => html`<tr key=${j.job_id}>
               <td><a href=${href.job(j.job_id)}><code>${j.job_id.slice(0, 8)}</code></a></td>
               <td>${j.function_name ?? j.function_id}${j.function_version ? `:${j.function_version}` : ''}</td>
@@ -55,8 +78,10 @@ export function JobsPage(props: { fn?: string; status?: string }): VNode {
               <td>${j.start ?? ''}</td>
             </tr>`,
           )}
-          ${live.jobs.length === 0 ? html`<tr><td colspan="6" class="muted">No jobs match.</td></tr>` : ''}
+          ${rows.length === 0 ? html`<tr><td colspan="6" class="muted">No jobs match.</td></tr>` : ''}
         </tbody>
       </table>
-    </div>`;
+    </div>
+    ${olderError ? html`<p class="error" role="alert">${errorText(olderError)}</p>` : ''}
+    ${nextCursor && html`<button type="button" class="secondary" onClick=${loadOlder}>Older jobs</button>`}`;
 }
