@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type TestHost, makeHost, upload } from './helpers.js';
 
 const COUNT_PY = `import time
@@ -54,11 +54,19 @@ describe('Idempotency-Key on POST /run', () => {
 
   it('concurrent requests with one key queue one job', async () => {
     const key = { 'idempotency-key': `k3-${Date.now()}`, 'x-async': 'true' };
-    const answers = await Promise.all(
-      Array.from({ length: 20 }, () => run({ function: 'count', payload: { n: 3, sleep: 0.2 } }, key)),
-    );
-    const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { job_id: string }).job_id)));
-    expect(ids.size).toBe(1);
+    // Every answer naming one job id is not enough: each request could have queued that id again.
+    const submits = vi.spyOn(host.nanogrid.jobs, 'submit');
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => run({ function: 'count', payload: { n: 3, sleep: 0.2 } }, key)),
+      );
+      expect(answers.map((r) => r.status)).toEqual(Array(20).fill(202));
+      const ids = new Set(await Promise.all(answers.map(async (r) => ((await r.json()) as { job_id: string }).job_id)));
+      expect(ids.size).toBe(1);
+      expect(submits).toHaveBeenCalledTimes(1);
+    } finally {
+      submits.mockRestore();
+    }
   });
 
   it('keys are scoped to the caller, checked for shape, and a refused first try can be retried', async () => {

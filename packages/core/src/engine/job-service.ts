@@ -12,6 +12,7 @@ import { FunctionRegistry } from './function-registry.js';
 import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { ResultSpill } from './result-spill.js';
 import { checkCallback } from './validate-deploy.js';
+import { recordOfClaim } from './record-of-claim.js';
 import { type JobWatchFilter, followJob, watchJobChanges } from '../live/follow-job.js';
 
 /** What a caller may add to a submit. */
@@ -38,6 +39,8 @@ export interface Submitted {
 
 /** How long an idempotency key names its job: as long as job records live by default. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+/** How long after claiming a key a request may take to write its job's record. */
+export const IDEMPOTENCY_SETTLE_MS = 5_000;
 
 function jobNotFound(jobId: string): NanoGridError {
   return new NanoGridError('JOB_NOT_FOUND', `no job with id "${jobId}" (job records are kept for 24 hours)`, {
@@ -164,11 +167,11 @@ export class JobService {
     const jobId = randomUUID();
     const held = await this.results.claim(
       `idem:${key}`,
-      JSON.stringify({ job_id: jobId, fingerprint }),
+      JSON.stringify({ job_id: jobId, fingerprint, at: Date.now() }),
       IDEMPOTENCY_TTL_MS,
     );
     if (held === undefined) return { ...(await this.submit(ref, payload, field, { ...opts, jobId })), replayed: false };
-    const prior = JSON.parse(held) as { job_id: string; fingerprint: string };
+    const prior = JSON.parse(held) as { job_id: string; fingerprint: string; at?: number };
     if (prior.fingerprint !== fingerprint) {
       throw new NanoGridError(
         'IDEMPOTENCY_CONFLICT',
@@ -176,10 +179,21 @@ export class JobService {
         { details: { job_id: prior.job_id } },
       );
     }
-    const record = await this.results.get(prior.job_id);
-    // No record: the first submit was refused before queueing (or the record expired): try it again under the same id.
-    if (!record)
+    // A request that claimed the key a moment ago may not have written its record yet: wait for it.
+    const record = await recordOfClaim(this.results, prior.job_id, (prior.at ?? 0) + IDEMPOTENCY_SETTLE_MS);
+    if (!record) {
+      // The first submit was refused before queueing (or the record expired): one retry at a time
+      // submits it again under the same id; a request that loses this race is told to retry.
+      const retry = await this.results.claim(`idem-retry:${key}`, jobId, IDEMPOTENCY_SETTLE_MS);
+      if (retry !== undefined) {
+        throw new NanoGridError(
+          'CONFLICT',
+          `a request with this Idempotency-Key is being retried right now (job ${prior.job_id}); retry in a few seconds`,
+          { details: { job_id: prior.job_id } },
+        );
+      }
       return { ...(await this.submit(ref, payload, field, { ...opts, jobId: prior.job_id })), replayed: false };
+    }
     const version = record.function_version;
     const fn = await this.registry.get(version === undefined ? record.function_id : `${record.function_id}:${version}`);
     return { record, fn, replayed: true };
