@@ -37,6 +37,20 @@ export function telemetryCases(sink: () => ResultSink, slackMs: number): void {
     expect(await s.readCounters!([])).toEqual([]);
   });
 
+  it('counters: a read of 1500 keys (a 24 h window and more) keeps their order', async () => {
+    const s = sink();
+    const base = uniqueId('many');
+    const keys = Array.from({ length: 1500 }, (_, i) => `${base}:${i}`);
+    const written = [0, 499, 500, 501, 999, 1000, 1499];
+    await s.bumpCounters!(
+      written.map((i) => ({ key: keys[i]!, add: { n: i + 1 } })),
+      60_000,
+    );
+    const read = await s.readCounters!(keys);
+    expect(read).toHaveLength(1500);
+    expect(read.flatMap((c, i) => (c.n === undefined ? [] : [[i, c.n]]))).toEqual(written.map((i) => [i, i + 1]));
+  });
+
   it('counters: hostile keys and field names are plain data', async () => {
     const s = sink();
     const keys = [`${uniqueId('k')} {tag}*?[x]\n\u00fc`, `${uniqueId('k')}:__proto__`];
