@@ -101,6 +101,7 @@ async function start(args: string[], io: CliIo): Promise<number | undefined> {
   io.out(
     `nanogrid listening on ${host.url} role=${host.role}${host.processes > 1 ? ` processes=${host.processes}` : ''}`,
   );
+  if (host.dashboardUrl) io.out(`dashboard: ${host.dashboardUrl}`);
   return undefined; // keeps running until SIGTERM / SIGINT
 }
 
@@ -196,6 +197,8 @@ export async function runCli(
     }
     if (isNanoGridApiError(err)) {
       io.err(`nanogrid: ${err.code}${err.field ? ` (${err.field})` : ''}: ${err.message}`);
+      // The API's message names the header; a CLI user needs the flag.
+      if (err.code === 'UNAUTHORIZED') io.err('Pass the key with --api-key <key> or set NANOGRID_API_KEY.');
       return exitCodeOf(err);
     }
     if (err instanceof PackError) {

@@ -39,6 +39,8 @@ export interface RunningProcesses {
   url: string;
   role: string;
   processes: number;
+  /** Where the dashboard is served (`{url}/ui/`); undefined for a worker or with `http.ui: false`. */
+  dashboardUrl: string | undefined;
   /** Stops every process gracefully (each drains as `nanogrid start` does on SIGTERM). */
   close(): Promise<void>;
 }
@@ -69,10 +71,18 @@ export async function startProcesses(
   const cwd = opts.cwd ?? process.cwd();
   const { config } = await loadConfig({ cwd, ...(opts.configPath ? { configPath: opts.configPath } : {}) });
   const n = processCount(opts.processes ?? config.processes);
+  const dashboardUrl = (url: string, role: string) =>
+    role !== 'worker' && config.http?.ui !== false ? `${url}/ui/` : undefined;
   if (n === 1) {
     // One process: the host runs here, as without the option (the config's plugins are its own).
     const host = await startHost({ ...opts, cwd, logger });
-    return { url: host.url, role: host.role, processes: 1, close: host.close };
+    return {
+      url: host.url,
+      role: host.role,
+      processes: 1,
+      dashboardUrl: dashboardUrl(host.url, host.role),
+      close: host.close,
+    };
   }
   const role = opts.role ?? config.role ?? 'all';
   const problem = sharedStoreProblem(config, role, n);
@@ -132,7 +142,7 @@ export async function startProcesses(
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   }
-  return { url: first.url, role: first.role, processes: n, close };
+  return { url: first.url, role: first.role, processes: n, dashboardUrl: dashboardUrl(first.url, first.role), close };
 }
 
 /** Resolves when a forked process reports that it serves; rejects when it exits first. */

@@ -185,6 +185,29 @@ describe('nanogrid client commands', () => {
     expect(await cli(['ls', '--url', 'ftp://x'], env)).toMatchObject({ code: 2 });
   });
 
+  it('a host with API keys: a missing or wrong key exits 3 and says how to pass one', async () => {
+    const keyed = await startHost({
+      config: { sandbox: 'process', dataDir: join(dir, 'keyed'), http: { apiKeys: ['cli-key-1'] } },
+      port: 0,
+      hostname: '127.0.0.1',
+      handleSignals: false,
+      logger: silentLogger,
+      cwd: dir,
+    });
+    try {
+      for (const extra of [[], ['--api-key', 'not-it']]) {
+        const res = await cli(['ls', '--url', keyed.url, ...extra], env);
+        expect(res).toMatchObject({ code: 3, err: expect.stringContaining('UNAUTHORIZED') });
+        expect(res.err).toContain('--api-key <key> or set NANOGRID_API_KEY');
+      }
+      expect(await cli(['ls', '--url', keyed.url], { ...env, NANOGRID_API_KEY: 'cli-key-1' })).toMatchObject({
+        code: 0,
+      });
+    } finally {
+      await keyed.close();
+    }
+  });
+
   it("stats and system: the numbers and hosts the dashboard shows; bad windows are the host's 400", async () => {
     expect((await cli(['deploy', join(dir, 'greeter/main.py'), '--name', 'counted'], env)).code).toBe(0);
     for (const name of ['a', 'b'])

@@ -30,7 +30,7 @@ function listeningUrl(child: ChildProcess, stderr: () => string): Promise<string
     const timer = setTimeout(() => reject(new Error(`no "listening" line within 60 s; stderr:\n${stderr()}`)), 60_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const m = /nanogrid listening on (http:\/\/\S+) role=all/.exec(out);
+      const m = /nanogrid listening on (http:\/\/\S+) role=all\ndashboard: \1\/ui\/\n/.exec(out);
       if (m?.[1]) {
         clearTimeout(timer);
         resolveUrl(m[1]);
