@@ -240,6 +240,7 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
         // Local engine: the protocol goes over named pipes in a bind-mounted directory, not through dockerd.
         ...(fifoRoot ? { fifoRoot } : {}),
         ...(codeDirs ? { codeDirs } : {}),
+        defaultCpus: opts.cpus ?? 0.5,
         peakMeter: async (runId) => {
           const support = await cgroupSupport();
           return support ? openPeakMeter(support, runId) : undefined;

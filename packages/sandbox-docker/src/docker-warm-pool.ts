@@ -48,6 +48,8 @@ export interface WarmPoolDeps {
   peakMeter?(runId: string): Promise<PeakMeter | undefined>;
   /** CPU time an instance's cgroup has used, ms; absent (or undefined) when cgroups cannot be read. */
   cpuMs?(runId: string): number | undefined;
+  /** CPU quota of a container whose spec names none (a prewarmed spare). @default 0.5 */
+  defaultCpus?: number;
   /** Changes the disk quota of a run's /tmp + /output; false when it cannot (no scratch mount). */
   resizeDisk?(runId: string, diskMb: number): Promise<boolean>;
   logger: Logger;
@@ -56,6 +58,8 @@ export interface WarmPoolDeps {
 interface Instance extends WarmInstance {
   image: string;
   memoryMb: number;
+  /** Its CPU quota, CPUs. */
+  cpus: number;
   diskMb: number;
   runId: string;
   container: Dockerode.Container;
@@ -196,10 +200,15 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       // Its own bind-mounted directory: a hard link per file, no tar through the Docker API.
       if (spare.code) await spare.code.fill(spec.codeDir);
       else await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
-      if (spare.memoryMb !== spec.memoryMb) {
-        const memory = Math.max(6, Math.floor(spec.memoryMb)) * MiB;
-        await spare.container.update({ Memory: memory, MemorySwap: memory });
-      }
+      // The function's limits where they differ from the spare's (one engine call; none when they match).
+      const cpus = spec.cpus ?? this.deps.defaultCpus ?? 0.5;
+      const memory = Math.max(6, Math.floor(spec.memoryMb)) * MiB;
+      if (spare.memoryMb !== spec.memoryMb || spare.cpus !== cpus)
+        await spare.container.update({
+          ...(spare.memoryMb !== spec.memoryMb ? { Memory: memory, MemorySwap: memory } : {}),
+          ...(spare.cpus !== cpus ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
+        });
+      spare.cpus = cpus;
       spare.channel.send({ env: spec.env });
       // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
       spare.refill = spec.image;
@@ -272,6 +281,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         key,
         image: spec.image,
         memoryMb: spec.memoryMb,
+        cpus: spec.cpus ?? this.deps.defaultCpus ?? 0.5,
         diskMb: spec.diskMb ?? DEFAULT_DISK_MB,
         idleCpuMs: -1,
         runId,

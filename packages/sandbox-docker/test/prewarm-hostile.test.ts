@@ -15,7 +15,8 @@ import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerSandbox } from '../src/docker-sandbox.js';
-import { dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
+import { openDocker } from '../src/docker-client.js';
+import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
 
 const NODE_IMAGE = 'nanogrid/node:18';
 const env = await dockerTestEnv([PYTHON_IMAGE, NODE_IMAGE]);
@@ -108,6 +109,8 @@ describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)
         results: memoryResults(),
         sandbox: dockerSandbox({ logger: silentLogger, workerId: `prewarm-${process.pid}`, codeDirs }),
         worker: { concurrency: 2, pollWaitMs: 500 },
+        // Functions get 1 CPU, spares start with the sandbox's 0.5: a spare taken changes its quota.
+        limits: { cpus: 1 },
         warm: { enabled: true, prewarm: { python: 2, node: 1 } },
         runtimes: [pythonRuntime(), nodeRuntime()],
       },
@@ -188,11 +191,21 @@ describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)
     expect((warm.result as { fds: string[] }).fds).toEqual((cold.result as { fds: string[] }).fds);
   }, 120_000);
 
-  it("a spare taking a function gets that function's memory limit", async () => {
+  it("a spare taking a function gets that function's memory limit and CPU quota", async () => {
     await sparesReady();
     const fid = await deploy('greedy', 'greedy.py', GREEDY_PY, { memoryMb: 64 });
+    expect(await call(fid, { mb: 1 })).toMatchObject({ status: 'completed', start: 'prewarmed' });
+    // A spare carries no function label (it was made before any function): its limits tell which one it is.
+    const docker = await openDocker();
+    const limits = await Promise.all(
+      (await containersLabelled('nanogrid.worker', `prewarm-${process.pid}`)).map(async (id) => {
+        const { HostConfig } = await docker.getContainer(id).inspect();
+        return { memory: HostConfig.Memory, cpus: HostConfig.NanoCpus };
+      }),
+    );
+    expect(limits).toContainEqual({ memory: 64 * 1024 * 1024, cpus: 1e9 });
     const over = await call(fid, { mb: 200 });
-    expect(over).toMatchObject({ status: 'failed', start: 'prewarmed', error: { code: 'OUT_OF_MEMORY' } });
+    expect(over).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
     expect(await call(fid, { mb: 8 })).toMatchObject({ status: 'completed', result: { held: 8 } });
   }, 120_000);
 
