@@ -106,6 +106,21 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: failures, schedules, ali
     await expect.poll(() => page.getByRole('link', { name: 'fails', exact: true }).count(), PATIENCE).toBe(0);
   }, 120_000);
 
+  it("the invoke console streams the call's lines before its result", async () => {
+    await ui.deploy(
+      'ticker',
+      'import time\n\ndef handler(event, context):\n    print("tick 1", flush=True)\n    time.sleep(3)\n    return {"ticks": 1}\n',
+    );
+    const page = await ui.open();
+    await ui.signIn(page, '#/functions/ticker');
+    await page.getByRole('heading', { name: 'ticker' }).waitFor();
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect.poll(() => text(page.getByTestId('invoke-live-logs')), PATIENCE).toContain('tick 1');
+    expect(await page.getByTestId('invoke-result').count()).toBe(0);
+    await page.getByTestId('invoke-result').waitFor();
+    expect(JSON.parse(await text(page.getByTestId('invoke-result')))).toEqual({ ticks: 1 });
+  }, 120_000);
+
   it('the jobs list reads older pages on demand', async () => {
     await ui.deploy('tiny', 'def handler(event, context):\n    return event["i"]\n');
     const submit = (i: number) =>

@@ -1,8 +1,27 @@
 import { errorText, json, ms } from '../format.js';
 import { href } from '../router.js';
 import { client } from '../session.js';
-import type { Job } from '../vendor/client/index.js';
-import { type VNode, html, useState } from '../vendor/htm-preact.js';
+import { followSse } from '../sse.js';
+import type { Job, NanoGridClient } from '../vendor/client/index.js';
+import { type VNode, html, useEffect, useRef, useState } from '../vendor/htm-preact.js';
+
+/**
+ * Waits for a queued job while its lines stream in (`GET /jobs/{id}/logs?follow=1`
+ * ends with the job); polls instead when the stream is not served.
+ */
+async function follow(api: NanoGridClient, id: string, onLine: (line: string) => void, signal: AbortSignal) {
+  try {
+    await followSse(
+      `/jobs/${encodeURIComponent(id)}/logs?follow=1`,
+      (e) => e.event === 'log' && onLine((JSON.parse(e.data) as { line: string }).line),
+      signal,
+    );
+    return await api.status(id, { signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    return api.wait(id, { intervalMs: 200, signal });
+  }
+}
 
 /** Parses the editor's text: an empty editor is `{}`; anything else must be JSON. */
 function parse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
@@ -21,18 +40,29 @@ export function InvokeConsole(props: { fnRef: string; targets: string[]; onRan?:
   const [busy, setBusy] = useState(false);
   const [job, setJob] = useState<Job>();
   const [failure, setFailure] = useState<string>();
+  const [lines, setLines] = useState<string[]>();
+  // The page going away stops following the call.
+  const gone = useRef(new AbortController());
+  useEffect(() => () => gone.current.abort(), []);
   const parsed = parse(text);
   const run = async (async: boolean) => {
     if (!parsed.ok) return;
     setBusy(true);
     setFailure(undefined);
     setJob(undefined);
+    setLines(undefined);
     try {
       const api = client();
-      // Queued, then polled: a sync POST /run answers a failed job with a 500, which the browser logs as an error.
+      // Queued, then followed: a sync POST /run answers a failed job with a 500, which the browser logs as an error.
       const submitted = await api.submit(target, parsed.value);
-      if (async) location.hash = href.job(submitted.job_id);
-      else setJob(await api.wait(submitted.job_id, { intervalMs: 200 }));
+      if (async) {
+        location.hash = href.job(submitted.job_id);
+        return;
+      }
+      setLines([]);
+      const signal = gone.current.signal;
+      const done = await follow(api, submitted.job_id, (l) => setLines((prev) => [...(prev ?? []), l]), signal);
+      setJob(done);
       props.onRan?.();
     } catch (err) {
       setFailure(errorText(err));
@@ -63,6 +93,7 @@ export function InvokeConsole(props: { fnRef: string; targets: string[]; onRan?:
         <button type="button" class="secondary" disabled=${busy || !parsed.ok} onClick=${() => run(true)}>Run async</button>
       </div>
       ${failure && html`<p class="error" role="alert">${failure}</p>`}
+      ${!job && lines?.length ? html`<h3>Logs <span class="live stream">live</span></h3><pre class="code logs" data-testid="invoke-live-logs">${lines.join('\n')}</pre>` : ''}
       ${job && html`<${CallResult} job=${job} />`}
     </form>`;
 }
