@@ -26,7 +26,10 @@ export interface HostTelemetry {
  * worker's id (or host:pid) plus a random suffix: two hosts in one process
  * (tests) or a restarted process never share an entry.
  */
-export function hostTelemetry(nanogrid: NanoGrid, opts: { intervalMs?: number; startedAt?: Date } = {}): HostTelemetry {
+export function hostTelemetry(
+  nanogrid: NanoGrid,
+  opts: { intervalMs?: number; startedAt?: Date; healthCacheMs?: number } = {},
+): HostTelemetry {
   const startedAt = opts.startedAt ?? new Date();
   const worker = nanogrid.worker;
   const base = worker?.options.id ?? `${hostname()}:${process.pid}`;
@@ -70,6 +73,7 @@ export function hostTelemetry(nanogrid: NanoGrid, opts: { intervalMs?: number; s
       role: nanogrid.role,
       startedAt,
       version,
+      ...(opts.healthCacheMs !== undefined ? { healthCacheMs: opts.healthCacheMs } : {}),
     },
   };
 }

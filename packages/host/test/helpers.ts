@@ -86,10 +86,11 @@ export async function startTestHost(
     { runtimes: [], cwd: dir, logger: silentLogger, pickSandbox: sandboxPicker() },
   );
   nanogrid.worker?.start();
-  const telemetry = hostTelemetry(
-    nanogrid,
-    config.presence?.intervalMs !== undefined ? { intervalMs: config.presence.intervalMs } : {},
-  );
+  // Tests read /system right after changing what it shows: no shared checks between requests.
+  const telemetry = hostTelemetry(nanogrid, {
+    healthCacheMs: 0,
+    ...(config.presence?.intervalMs !== undefined ? { intervalMs: config.presence.intervalMs } : {}),
+  });
   // Every answer a test gets through this host is checked against the API's document.
   const app = checkedByContract(
     createController({

@@ -1,7 +1,8 @@
 import type { FunctionStats, StatsSummary, SystemInfo } from '@nanogrid/client';
-import { NanoGridError, type Sandbox } from '@nanogrid/core';
+import { NanoGridError, type Sandbox, silentLogger } from '@nanogrid/core';
 import { eventually } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createController } from '../src/index.js';
 import { type ErrorJson, FAIL_PY, HELLO_PY, type TestHost, deploy, makeHost, run, startTestHost } from './helpers.js';
 
 async function get<T>(host: TestHost, path: string): Promise<{ status: number; body: T }> {
@@ -189,5 +190,37 @@ describe('a controller created without a system source (createController without
       expect(body.error.message).toMatch(/statistics|system source/);
     }
     expect((await host.app.request('/functions/bare')).status).toBe(200);
+  });
+});
+
+describe('GET /system shares its health checks for healthCacheMs', () => {
+  it('many requests within the window run each check once; a later request checks again', async () => {
+    const host = await makeHost();
+    try {
+      let checks = 0;
+      const storage = host.nanogrid.storage;
+      const counted = { ...host.telemetry.system, healthCacheMs: 60_000 };
+      counted.storage = Object.assign(Object.create(storage) as typeof storage, {
+        name: storage.name,
+        check: async () => {
+          checks += 1;
+        },
+      });
+      const app = createController({
+        registry: host.nanogrid.registry,
+        jobs: host.nanogrid.jobs,
+        storage,
+        logger: silentLogger,
+        system: counted,
+      });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => app.request('/system')));
+      expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+      expect(checks).toBe(1);
+      counted.healthCacheMs = 0;
+      expect((await app.request('/system')).status).toBe(200);
+      expect(checks).toBe(2);
+    } finally {
+      await host.close();
+    }
   });
 });

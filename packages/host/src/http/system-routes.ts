@@ -32,6 +32,11 @@ export interface SystemSource {
   version: string;
   /** A backend's `check()` slower than this counts as failing, ms. @default 2000 */
   checkTimeoutMs?: number;
+  /**
+   * Checks of the backends and the sandbox are shared by the requests of this long, ms: a page
+   * polling every few seconds (or many at once) does not turn into a HeadBucket per request. @default 5000
+   */
+  healthCacheMs?: number;
 }
 
 export interface BackendHealth {
@@ -55,28 +60,40 @@ async function health(
   return { role, name, ...(await probe(check, timeoutMs, name)) };
 }
 
+/** This host's sandbox and the three backends, checked at once (each probe settles, never rejects). */
+function checkAll(source: SystemSource): Promise<[SandboxHealth | undefined, BackendHealth[]]> {
+  const t = source.checkTimeoutMs ?? 2000;
+  const { queue, results, storage } = source;
+  return Promise.all([
+    source.sandbox.name === 'none' || !source.sandboxHealth
+      ? undefined
+      : orElse(source.sandboxHealth(), { name: source.sandbox.name, isolated: source.sandbox.isolated }),
+    Promise.all([
+      health('queue', queue.name, () => (queue.check ? queue.check() : queue.depth()), t),
+      health('results', results.name, () => (results.check ? results.check() : results.get(PROBE_KEY)), t),
+      health('storage', storage.name, () => (storage.check ? storage.check() : storage.head(PROBE_KEY)), t),
+    ]),
+  ]);
+}
+
 /** Settles to a fallback instead of failing: one backend down must not hide the rest of the view. */
 const orElse = <T>(p: Promise<T>, fallback: T): Promise<T> => p.catch(() => fallback);
 
 /** `GET /system`: hosts seen (from their heartbeats), queue depth, desired workers, sandbox, backends' health. */
 export function systemRoutes(app: Hono, source: SystemSource | undefined): void {
+  let checked: { at: number; value: ReturnType<typeof checkAll> } | undefined;
   app.get('/system', async (c) => {
     if (!source)
       throw new NanoGridError(
         'BAD_REQUEST',
         'this controller was created without a system source (createController({ system }))',
       );
-    const t = source.checkTimeoutMs ?? 2000;
-    const { queue, results, storage } = source;
-    const [hosts, depth, ownSandbox, backends] = await Promise.all([
+    const now = Date.now();
+    if (!checked || now - checked.at >= (source.healthCacheMs ?? 5000)) checked = { at: now, value: checkAll(source) };
+    const [hosts, depth, [ownSandbox, backends]] = await Promise.all([
       orElse(liveHosts(source.results), undefined as HostInfo[] | undefined),
       orElse(source.queue.depth(), null as number | null),
-      source.sandbox.name === 'none' ? undefined : source.sandboxHealth?.(),
-      Promise.all([
-        health('queue', queue.name, () => (queue.check ? queue.check() : queue.depth()), t),
-        health('results', results.name, () => (results.check ? results.check() : results.get(PROBE_KEY)), t),
-        health('storage', storage.name, () => (storage.check ? storage.check() : storage.head(PROBE_KEY)), t),
-      ]),
+      checked.value,
     ]);
     const seen = hosts ?? [];
     const body: SystemInfo = {
