@@ -114,6 +114,15 @@ describe('nanogrid client commands', () => {
     expect(late.err).toMatch(/CONFLICT|already completed/);
 
     expect((await cli(['rm', 'greeter:2'], env)).code).toBe(0); // no alias points at 2
+    // prod holds version 1 until the alias goes.
+    expect(await cli(['rm', 'greeter:1'], env)).toMatchObject({ code: 3, err: expect.stringContaining('alias prod') });
+    expect(await cli(['alias', 'greeter', 'prod', '1', '--delete'], env)).toMatchObject({ code: 2 });
+    expect((await cli(['alias', 'greeter', 'prod', '--delete'], env)).out).toBe('deleted alias greeter:prod');
+    expect(await cli(['alias', 'greeter', 'prod'], env)).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('needs a version'),
+    });
+    expect((await cli(['versions', 'greeter'], env)).out).not.toContain('prod');
     expect((await cli(['rm', 'greeter'], env)).out).toBe('deleted greeter (every version and alias)');
   });
 

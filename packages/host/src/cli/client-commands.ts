@@ -47,7 +47,7 @@ export const CLIENT_USAGE = `Client commands (talk to a host over HTTP):
   ls                     List functions (latest versions)
   rm <function>          Delete a function (name:3 deletes one version)
   versions <function>    List a function's versions and aliases
-  alias <function> <alias> <version>   Point an alias at a version
+  alias <function> <alias> <version>   Point an alias at a version (--delete instead of a version: remove it)
   stats [function]       Invocations and errors of every function; with one: its totals, p50/p95,
                          cold/warm starts and peak memory per bucket   (--window 1h  --step <s>)
   system                 Controllers and workers seen, queue depth, desired workers, sandbox, backends

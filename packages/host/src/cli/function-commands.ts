@@ -74,12 +74,20 @@ export async function versionsCommand(args: string[], io: CliIo, env: NodeJS.Pro
 }
 
 export async function aliasCommand(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
-  const { ctx, positionals } = parseCommand('alias', args, {}, io, env, {
-    min: 3,
+  const { ctx, values, positionals } = parseCommand('alias', args, { delete: { type: 'boolean' } }, io, env, {
+    min: 2,
     max: 3,
-    names: '<function> <alias> <version>',
+    names: '<function> <alias> <version> (or <function> <alias> --delete)',
   });
-  const [fn, alias, v] = positionals as [string, string, string];
+  const [fn, alias, v] = positionals as [string, string, string | undefined];
+  if (values['delete'] === true) {
+    // The way out of "move or delete the alias first" when removing the version it points at.
+    if (v !== undefined) throw new UsageError('alias --delete takes no version');
+    const res = await ctx.client.deleteAlias(fn, alias);
+    if (ctx.json) io.out(JSON.stringify(res, null, 2));
+    else io.out(`deleted alias ${res.function}:${res.alias}`);
+    return EXIT.OK;
+  }
   const version = positiveInt('<version>', v);
   if (version === undefined) throw new UsageError('alias needs a version');
   const res = await ctx.client.setAlias(fn, alias, version);
