@@ -109,6 +109,8 @@ export interface JobLogs {
   status: JobStatus;
   /** The record's logs: the tail of what the job printed ('' while it runs). */
   logs: string;
+  /** Its lines so far (while it runs, and for a while after; else the record's logs as lines). */
+  lines: LogEvent[];
 }
 
 /** Data of a `log` event: one line the job printed. */

@@ -44,7 +44,10 @@ export interface MetricsSource {
 
 export interface ControllerDeps {
   registry: Pick<FunctionRegistry, 'deploy' | 'get' | 'list' | 'delete' | 'versions' | 'setAlias' | 'deleteAlias'>;
-  jobs: Pick<JobService, 'submit' | 'submitOnce' | 'status' | 'wait' | 'cancel' | 'list' | 'followLogs' | 'watch'>;
+  jobs: Pick<
+    JobService,
+    'submit' | 'submitOnce' | 'status' | 'wait' | 'cancel' | 'list' | 'followLogs' | 'watch' | 'logs'
+  >;
   /** Serves `GET /files/*` when it signs its own links (the embedded filesystem storage). */
   storage: StorageBackend;
   /** API keys, rate limit, body limit. @default open API, 1000 requests / 5 min per IP, 50 MiB bodies */

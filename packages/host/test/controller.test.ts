@@ -100,6 +100,7 @@ describe('controller routes', () => {
       list: host.nanogrid.jobs.list.bind(host.nanogrid.jobs),
       followLogs: host.nanogrid.jobs.followLogs.bind(host.nanogrid.jobs),
       watch: host.nanogrid.jobs.watch.bind(host.nanogrid.jobs),
+      logs: host.nanogrid.jobs.logs.bind(host.nanogrid.jobs),
     };
     const submit = async (fid: string, payload: unknown) => {
       const submitted = await host.nanogrid.jobs.submit(fid, payload);

@@ -129,6 +129,14 @@ describe('live logs and job events over HTTP (SQLite store, process sandbox)', (
 
   it('heartbeats a quiet stream, and releases its subscription when the client goes away', async () => {
     const job = await client.submit(talker, { wait: 5 });
+    // Without follow, while it runs: the lines so far.
+    await eventually(
+      async () => expect((await client.logs(job.job_id)).lines.length).toBeGreaterThanOrEqual(1),
+      10_000,
+    );
+    const now = await client.logs(job.job_id);
+    expect(now).toMatchObject({ job_id: job.job_id, status: 'running', logs: '' });
+    expect(now.lines.map((l) => l.line)).toContain('hello from the job');
     const ac = new AbortController();
     const res = await fetch(`${url}/jobs/${job.job_id}/logs?follow=1`, { signal: ac.signal });
     expect(res.headers.get('content-type')).toContain('text/event-stream');

@@ -73,9 +73,10 @@ export class RedisLive {
   async follow(
     jobId: string,
     onLines: (lines: LogLine[]) => void,
-    { signal }: FollowOptions,
+    { signal, live = true }: FollowOptions,
   ): Promise<JobRecord | undefined> {
     if (signal.aborted) return undefined;
+    if (!live) return this.snapshot(jobId, onLines);
     let settle!: (r: JobRecord | undefined) => void;
     const outcome = new Promise<JobRecord | undefined>((resolve) => (settle = resolve));
     let done = false;
@@ -149,6 +150,16 @@ export class RedisLive {
       this.stops.delete(stop);
       for (const leave of leaves) leave();
     }
+  }
+
+  /** The lines so far and the record as it is (one consistent read, no subscription). */
+  private async snapshot(jobId: string, onLines: (lines: LogLine[]) => void): Promise<JobRecord | undefined> {
+    const [raw, record] = (await this.link.run((c) =>
+      LOG_SNAPSHOT.run(c, [this.listKey(jobId), this.opts.recordKey(jobId)], [0]),
+    )) as [string[], string | null];
+    if (record === null) return undefined;
+    if (raw.length > 0) onLines(raw.map((t) => JSON.parse(t) as LogLine));
+    return JSON.parse(record) as JobRecord;
   }
 
   /** Answers every pending follow with undefined. */

@@ -13,7 +13,7 @@ import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { ResultSpill } from './result-spill.js';
 import { checkCallback } from './validate-deploy.js';
 import { recordOfClaim } from './record-of-claim.js';
-import { type JobWatchFilter, followJob, watchJobChanges } from '../live/follow-job.js';
+import { type JobWatchFilter, followJob, jobLogsNow, watchJobChanges } from '../live/follow-job.js';
 
 /** What a caller may add to a submit. */
 export interface SubmitOptions {
@@ -261,6 +261,13 @@ export class JobService {
   ): Promise<JobRecord | undefined> {
     if (!(await this.results.get(jobId))) throw jobNotFound(jobId);
     return followJob(this.results, jobId, onLines, signal);
+  }
+
+  /** A job's lines so far and its record as it is now. JOB_NOT_FOUND for an unknown job. */
+  async logs(jobId: string): Promise<{ record: JobRecord; lines: LogLine[] }> {
+    const now = await jobLogsNow(this.results, jobId);
+    if (!now) throw jobNotFound(jobId);
+    return now;
   }
 
   /** Job status changes (records without logs), filtered, until `signal` aborts. */

@@ -44,6 +44,23 @@ export async function followJob(
   return end;
 }
 
+/**
+ * A job's lines so far (live lines the store keeps; for a final job without
+ * them, its record's logs) and its record as it is now; undefined for an unknown job.
+ */
+export async function jobLogsNow(
+  results: ResultSink,
+  jobId: string,
+): Promise<{ record: JobRecord; lines: LogLine[] } | undefined> {
+  const lines: LogLine[] = [];
+  const record = results.followLogs
+    ? await results.followLogs(jobId, (l) => lines.push(...l), { signal: new AbortController().signal, live: false })
+    : await results.get(jobId);
+  if (!record) return undefined;
+  if (lines.length === 0 && isFinalStatus(record.status)) lines.push(...storedLogLines(record));
+  return { record, lines };
+}
+
 /** Which job events a watcher wants (the filters of GET /jobs). */
 export interface JobWatchFilter {
   function_id?: string;

@@ -99,7 +99,7 @@ export class InProcessLive {
   async follow(
     jobId: string,
     onLines: (lines: LogLine[]) => void,
-    { signal }: FollowOptions,
+    { signal, live = true }: FollowOptions,
   ): Promise<JobRecord | undefined> {
     const record = await this.read(jobId);
     if (!record || signal.aborted) return undefined;
@@ -107,7 +107,7 @@ export class InProcessLive {
     if (!job) this.jobs.set(jobId, (job = { lines: [], chars: 0, followers: new Set(), createdAt: Date.now() }));
     // Synchronous from the snapshot until the listener is in: no line can come in between.
     if (job.lines.length > 0) onLines(job.lines.slice());
-    if (isFinalStatus(record.status)) return record;
+    if (isFinalStatus(record.status) || !live) return record;
     const current = job;
     let settle!: (r: JobRecord | undefined) => void;
     const outcome = new Promise<JobRecord | undefined>((resolve) => (settle = resolve));

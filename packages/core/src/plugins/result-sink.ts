@@ -31,6 +31,8 @@ export interface JobPage {
 export interface FollowOptions {
   /** Ends the subscription. */
   signal: AbortSignal;
+  /** false: only the lines so far, then the record as it is now (final or not). @default true */
+  live?: boolean;
 }
 
 export interface WaitOptions {
@@ -104,7 +106,8 @@ export interface ResultSink {
    * appended (no line twice, none left out), and resolves with the final record
    * once every line appended before it was published has been delivered.
    * Resolves undefined for an unknown job, when `signal` aborts, or on close;
-   * nothing is delivered after it resolves.
+   * nothing is delivered after it resolves. With `live: false` it resolves
+   * with the current record right after the lines so far.
    */
   followLogs?(jobId: string, onLines: (lines: LogLine[]) => void, opts: FollowOptions): Promise<JobRecord | undefined>;
   /**

@@ -83,6 +83,26 @@ export function testLiveEvents(name: string, factory: () => Promise<LiveEventsFi
       expect(heard.lines.map((l) => l.line)).toEqual(['line 0', 'line 1']);
     });
 
+    it('with live: false, gives the lines so far and the record as it is, at once', async () => {
+      const rec = await running();
+      await writer.appendLogs!(rec.job_id, [line(0), line(1)]);
+      const heard = collector();
+      const now = await reader.followLogs!(rec.job_id, heard.onLines, {
+        signal: new AbortController().signal,
+        live: false,
+      });
+      expect(now?.status).toBe('running');
+      expect(heard.lines.map((l) => l.line)).toEqual(['line 0', 'line 1']);
+      expect(f.listeners()).toBe(0);
+      const none = collector();
+      expect(
+        await reader.followLogs!('job-never-created', none.onLines, {
+          signal: new AbortController().signal,
+          live: false,
+        }),
+      ).toBeUndefined();
+    });
+
     it('answers undefined for an unknown job', async () => {
       const heard = collector();
       const end = await reader.followLogs!('job-never-created', heard.onLines, {

@@ -137,14 +137,11 @@ export async function logsCommand(args: string[], io: CliIo, env: NodeJS.Process
   const jobId = positionals[0] as string;
   if (values['follow']) return followLogs(ctx, jobId);
   const job = await ctx.client.logs(jobId);
+  const final = job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
   if (ctx.json) io.out(JSON.stringify(job, null, 2));
+  else if (!final && job.lines.length > 0) for (const l of job.lines) (l.stream === 'stderr' ? io.err : io.out)(l.line);
   else if (job.logs) io.out(job.logs.trimEnd());
-  else
-    io.err(
-      job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled'
-        ? '(no logs)'
-        : `(no logs yet: the job is ${job.status}; --follow shows them as they come)`,
-    );
+  else io.err(final ? '(no logs)' : `(no logs yet: the job is ${job.status}; --follow shows them as they come)`);
   return EXIT.OK;
 }
 

@@ -186,14 +186,6 @@ export const JobListSchema = z
   })
   .meta({ id: 'JobList' });
 
-export const JobLogsSchema = z
-  .object({
-    job_id: z.string(),
-    status: JobStatusSchema,
-    logs: z.string().meta({ description: "The record's logs: the tail of what the job printed ('' while it runs)" }),
-  })
-  .meta({ id: 'JobLogs' });
-
 export const LogEventSchema = z
   .object({
     stream: z.enum(['stdout', 'stderr']),
@@ -201,6 +193,17 @@ export const LogEventSchema = z
     t: z.number().meta({ description: 'When the worker read it, ms since the epoch' }),
   })
   .meta({ id: 'LogEvent', description: 'Data of a `log` event of GET /jobs/{job_id}/logs?follow=1' });
+
+export const JobLogsSchema = z
+  .object({
+    job_id: z.string(),
+    status: JobStatusSchema,
+    logs: z.string().meta({ description: "The record's logs: the tail of what the job printed ('' while it runs)" }),
+    lines: z.array(LogEventSchema).meta({
+      description: "Its lines so far (while it runs, and for a while after; else the record's logs as lines)",
+    }),
+  })
+  .meta({ id: 'JobLogs' });
 
 export const LogEndSchema = z
   .object({

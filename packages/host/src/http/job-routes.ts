@@ -11,7 +11,7 @@ import { jobView } from './views.js';
 
 export interface JobRoutesDeps extends Omit<LiveRoutesDeps, 'jobs'> {
   registry: Pick<FunctionRegistry, 'get'>;
-  jobs: Pick<JobService, 'status' | 'cancel' | 'list' | 'followLogs' | 'watch'>;
+  jobs: Pick<JobService, 'status' | 'cancel' | 'list' | 'followLogs' | 'watch' | 'logs'>;
 }
 
 const STATUSES: readonly JobStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
@@ -74,8 +74,8 @@ export function jobRoutes(app: Hono, given: JobRoutesDeps): void {
   app.get('/jobs/:job_id/logs', async (c) => {
     const jobId = c.req.param('job_id');
     if (readFollow(c)) return followLogsResponse(c, deps, jobId);
-    const r = await deps.jobs.status(jobId);
-    return c.json({ job_id: r.job_id, status: r.status, logs: r.logs ?? '' });
+    const { record: r, lines } = await deps.jobs.logs(jobId);
+    return c.json({ job_id: r.job_id, status: r.status, logs: r.logs ?? '', lines });
   });
   app.post('/jobs/:job_id/cancel', async (c) => c.json(jobView(await deps.jobs.cancel(c.req.param('job_id')))));
 }
