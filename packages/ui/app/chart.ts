@@ -33,6 +33,8 @@ export function Chart(props: { title: string; t: number[]; series: ChartSeries[]
           width: el.clientWidth || 300,
           height: 180,
           legend: { show: true },
+          // Room on the right for the last time label, which is centred on the chart's edge.
+          padding: [null, 24, null, null],
           series: [
             {},
             ...props.series.map((s) => ({
