@@ -251,3 +251,27 @@ describe('a client that does not read its event stream', () => {
     }
   }, 60_000);
 });
+
+describe('host shutdown', () => {
+  it('ends open event streams and releases their subscriptions', async () => {
+    const results = memoryResults();
+    const shutdown = new AbortController();
+    const host = await startTestHost({ sandbox: 'process', results }, { shutdownSignal: shutdown.signal });
+    try {
+      const sleepy = await deploy(host.app, 'sleepy', TALKER_PY, { timeout: '60' });
+      const sub = await run(host.app, { function_id: sleepy, payload: { wait: 10 } }, { 'x-async': 'true' });
+      const { job_id } = (await sub.json()) as Job;
+      const logs = await host.app.request(`/jobs/${job_id}/logs?follow=1`);
+      const jobs = await host.app.request('/jobs?follow=1');
+      await eventually(async () => expect(results.followers()).toBe(2), 5000);
+      shutdown.abort();
+      // Both bodies end (no `end` event: the job did not end), and nothing stays subscribed.
+      expect(await logs.text()).not.toContain('event: end');
+      expect(await jobs.text()).toMatch(/^: connected/);
+      await eventually(async () => expect(results.followers()).toBe(0), 5000);
+      await host.app.request(`/jobs/${job_id}/cancel`, { method: 'POST' });
+    } finally {
+      await host.close();
+    }
+  }, 60_000);
+});
