@@ -62,11 +62,24 @@ describe('schedule routes', () => {
       [{ schedule: 'every 5 minutes' }, 'schedule'],
       [{ schedule: 'rate(5 minutes)', timezone: 'Mars/Base' }, 'timezone'],
       [{ schedule: 42 }, 'schedule'],
+      // Hostile: a date that never comes, junk fields, a rate of 0, a sub-second cron, a huge payload.
+      [{ schedule: '0 0 30 2 *' }, 'schedule'],
+      [{ schedule: '* * * * * * *' }, 'schedule'],
+      [{ schedule: 'rate(0 minutes)' }, 'schedule'],
+      [{ schedule: `${'*/1 '.repeat(60)}` }, 'schedule'],
+      [{ schedule: 'rate(1 minute)', timezone: '../../etc/localtime' }, 'timezone'],
     ] as const) {
       const r = await req('POST', '/functions/echo/schedules', body);
       expect(r.status).toBe(400);
       expect(await r.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED', field } });
     }
+    const huge = await req('POST', '/functions/echo/schedules', {
+      schedule: 'rate(1 minute)',
+      payload: 'x'.repeat(3e5),
+    });
+    expect(huge.status).toBeGreaterThanOrEqual(400);
+    expect(huge.status).toBeLessThan(500);
+    expect(await huge.json()).toMatchObject({ error: { code: expect.stringMatching(/PAYLOAD_TOO_LARGE|VALIDATION/) } });
     expect((await req('POST', '/functions/nope/schedules', { schedule: 'rate(1 minute)' })).status).toBe(404);
     expect((await req('DELETE', `/functions/echo/schedules/${s.schedule_id}`)).status).toBe(200);
     expect((await req('DELETE', `/functions/echo/schedules/${s.schedule_id}`)).status).toBe(404);

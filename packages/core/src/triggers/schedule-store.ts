@@ -61,6 +61,9 @@ export class ScheduleStore {
     }
     const timezone = (req.timezone as string | undefined) ?? 'UTC';
     const parsed = parseSchedule(req.schedule, timezone);
+    if (parsed.next(new Date()) === null) {
+      throw invalid('schedule', `schedule "${parsed.source}" never fires (no such date, e.g. February 30)`);
+    }
     const payload = req.payload ?? {};
     if (Buffer.byteLength(JSON.stringify(payload)) > MAX_PAYLOAD_BYTES) {
       throw invalid('payload', `a schedule's payload is at most ${MAX_PAYLOAD_BYTES} bytes of JSON`);
