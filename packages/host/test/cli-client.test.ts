@@ -154,6 +154,17 @@ describe('nanogrid client commands', () => {
     expect(res.err).toMatch(/\(fails:1\) failed: FUNCTION_ERROR: ValueError: divisor must not be zero/);
   });
 
+  it('logs of a cancelled job: the lines it printed before the cancel (its record keeps none)', async () => {
+    const src =
+      'import time\n\ndef handler(event, context):\n    print("before the cancel", flush=True)\n    time.sleep(60)\n';
+    await writeFile(join(dir, 'sleeper.py'), src);
+    expect((await cli(['deploy', join(dir, 'sleeper.py')], env)).code).toBe(0);
+    const jobId = (await cli(['invoke', 'sleeper', '--async'], env)).out.trim();
+    await eventually(async () => expect((await cli(['logs', jobId], env)).out).toBe('before the cancel'), 20_000);
+    expect((await cli(['cancel', jobId], env)).code).toBe(0);
+    expect(await cli(['logs', jobId], env)).toMatchObject({ code: 0, out: 'before the cancel' });
+  }, 30_000);
+
   it('exit statuses: 2 usage, 3 refused, 4 unreachable, 1 nothing to deploy; messages name the problem', async () => {
     expect(await cli(['invoke'], env)).toMatchObject({
       code: 2,

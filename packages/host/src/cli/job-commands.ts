@@ -139,7 +139,9 @@ export async function logsCommand(args: string[], io: CliIo, env: NodeJS.Process
   const job = await ctx.client.logs(jobId);
   const final = job.status === 'completed' || job.status === 'failed' || job.status === 'cancelled';
   if (ctx.json) io.out(JSON.stringify(job, null, 2));
-  else if (!final && job.lines.length > 0) for (const l of job.lines) (l.stream === 'stderr' ? io.err : io.out)(l.line);
+  // A cancelled job's record keeps no logs: the lines it printed before the cancel are all there is.
+  else if ((!final || !job.logs) && job.lines.length > 0)
+    for (const l of job.lines) (l.stream === 'stderr' ? io.err : io.out)(l.line);
   else if (job.logs) io.out(job.logs.trimEnd());
   else io.err(final ? '(no logs)' : `(no logs yet: the job is ${job.status}; --follow shows them as they come)`);
   return EXIT.OK;
