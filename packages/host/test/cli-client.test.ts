@@ -263,4 +263,34 @@ describe('nanogrid client commands', () => {
       queue: { depth: 0 },
     });
   });
+
+  it('prints what a hostile function writes without its terminal escapes (cursor, title, clipboard)', async () => {
+    const evil = join(dir, 'escapes.py');
+    await writeFile(
+      evil,
+      [
+        'import sys',
+        'def handler(event, context):',
+        '    print("\\x1b]52;c;ZXZpbA==\\x07clip \\x1b[2J\\x1b[Hclear \\rover", flush=True)',
+        '    print("\\x1b]0;title\\x07err", file=sys.stderr, flush=True)',
+        '    raise ValueError("\\x1b[1A\\x1b[2Kjob completed fine")',
+        '',
+      ].join('\n'),
+    );
+    expect((await cli(['deploy', evil, '--name', 'escapes'], env)).code).toBe(0);
+    const ran = await cli(['invoke', 'escapes'], env);
+    expect(ran.code).toBe(1);
+    const jobId = /job ([0-9a-f-]{36})/.exec(ran.err)?.[1] ?? '';
+    const follow = await cli(['logs', jobId, '--follow'], env);
+    const tail = await cli(['logs', jobId], env);
+    for (const text of [ran.err, follow.out, follow.err, tail.out]) {
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    }
+    expect(follow.out).toContain('\\x1b]52;c;ZXZpbA==\\x07clip \\x1b[2J\\x1b[Hclear \\x0dover');
+    expect(follow.err).toContain('\\x1b]0;title\\x07err');
+    expect(ran.err).toContain('\\x1b[1A\\x1b[2Kjob completed fine');
+    // --json keeps the bytes as they were (JSON escapes them).
+    const json = await cli(['logs', jobId, '--follow', '--json'], env);
+    expect(json.out).toContain('\\u001b]52;c;ZXZpbA==\\u0007clip');
+  }, 60_000);
 });

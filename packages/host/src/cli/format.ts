@@ -29,3 +29,16 @@ export function when(iso: string | undefined): string | undefined {
 export function pretty(value: unknown): string {
   return value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value, null, 2);
 }
+
+/**
+ * Text a function controls (log lines, error messages, traces), made safe for a
+ * terminal: control characters other than tab and newline show as `\x1b`-style
+ * escapes, so a function cannot move the cursor, rewrite earlier lines, retitle
+ * the window or write the clipboard (OSC 52) of whoever reads its logs.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}

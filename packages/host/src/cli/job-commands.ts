@@ -3,7 +3,7 @@ import type { Job } from '@nanogrid/client';
 import { type CliIo, type ClientContext, parseCommand } from './client-context.js';
 import { callbackOptions } from './deploy-command.js';
 import { EXIT } from './exit-codes.js';
-import { pretty, seconds, when } from './format.js';
+import { pretty, seconds, terminalSafe, when } from './format.js';
 import { PackError } from './pack-dir.js';
 import { UsageError } from './usage-error.js';
 
@@ -40,8 +40,9 @@ function report(ctx: ClientContext, job: Job): number {
       const e = job.error;
       // Exception messages often start with their type already ("ValueError: …").
       const type = e?.type && !e.message.startsWith(e.type) ? ` ${e.type}` : '';
-      ctx.io.err(`job ${job.job_id} (${ref(job)}) failed: ${e?.code ?? 'UNKNOWN'}${type}: ${e?.message ?? ''}`);
-      if (e?.trace) ctx.io.err(e.trace.trimEnd());
+      const message = terminalSafe(e?.message ?? '');
+      ctx.io.err(`job ${job.job_id} (${ref(job)}) failed: ${e?.code ?? 'UNKNOWN'}${terminalSafe(type)}: ${message}`);
+      if (e?.trace) ctx.io.err(terminalSafe(e.trace.trimEnd()));
     }
     return EXIT.FAILED;
   }
@@ -141,8 +142,8 @@ export async function logsCommand(args: string[], io: CliIo, env: NodeJS.Process
   if (ctx.json) io.out(JSON.stringify(job, null, 2));
   // A cancelled job's record keeps no logs: the lines it printed before the cancel are all there is.
   else if ((!final || !job.logs) && job.lines.length > 0)
-    for (const l of job.lines) (l.stream === 'stderr' ? io.err : io.out)(l.line);
-  else if (job.logs) io.out(job.logs.trimEnd());
+    for (const l of job.lines) (l.stream === 'stderr' ? io.err : io.out)(terminalSafe(l.line));
+  else if (job.logs) io.out(terminalSafe(job.logs.trimEnd()));
   else io.err(final ? '(no logs)' : `(no logs yet: the job is ${job.status}; --follow shows them as they come)`);
   return EXIT.OK;
 }
@@ -151,10 +152,10 @@ async function followLogs(ctx: ClientContext, jobId: string): Promise<number> {
   const { io } = ctx;
   for await (const e of ctx.client.followLogs(jobId)) {
     if (ctx.json) io.out(JSON.stringify(e));
-    else if (e.type === 'log') (e.stream === 'stderr' ? io.err : io.out)(e.line);
+    else if (e.type === 'log') (e.stream === 'stderr' ? io.err : io.out)(terminalSafe(e.line));
     if (e.type !== 'end') continue;
     if (e.status === 'completed') return EXIT.OK;
-    if (!ctx.json) io.err(`[${e.status}]${e.error ? ` ${e.error.code}: ${e.error.message}` : ''}`);
+    if (!ctx.json) io.err(`[${e.status}]${e.error ? ` ${e.error.code}: ${terminalSafe(e.error.message)}` : ''}`);
     return EXIT.FAILED;
   }
   io.err(`the log stream of ${jobId} ended before the job did (the host went away?)`);
