@@ -95,8 +95,11 @@ describe.skipIf(!env.ready)('web dashboard in Chromium: failures, schedules, ali
     expect(await text(page.getByTestId('job-status'))).toBe('running');
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await expect.poll(() => text(page.getByTestId('job-status')), PATIENCE).toBe('cancelled');
-    // The cancelled record keeps no logs: what the job printed before the cancel stays on the page.
+    // The cancelled record keeps no logs: what the job printed before the cancel stays on the page,
+    // and a page opened afterwards reads the lines the store keeps.
     expect(await logs.innerText()).toContain('step 1\nstep 2');
+    await page.reload();
+    await expect.poll(() => logs.innerText(), PATIENCE).toContain('step 1\nstep 2');
 
     // Delete asks first; the row goes.
     await page.goto(`${ui.host().url}/ui/#/functions`);

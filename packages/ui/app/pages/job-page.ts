@@ -61,12 +61,37 @@ function useLogStream(id: string, running: boolean, onEnd: () => void): LogLine[
   return lines;
 }
 
+/** A final record without logs (a cancelled job's): the lines the store still keeps (`GET /jobs/{id}/logs`). */
+function useKeptLines(id: string, needed: boolean): LogLine[] | undefined {
+  const [lines, setLines] = useState<LogLine[]>();
+  useEffect(() => {
+    if (!needed) return;
+    let live = true;
+    client()
+      .logs(id)
+      .then(
+        (r) => live && setLines(r.lines),
+        () => undefined, // best effort: the page already says "no logs"
+      );
+    return () => {
+      live = false;
+    };
+  }, [id, needed]);
+  return lines;
+}
+
+/** Lines with their stream: stderr in the error colour. The newline goes in as a value (htm drops one written in the template). */
+function lineSpans(lines: LogLine[]): VNode[] {
+  return lines.map((l) => html`<span class=${l.stream === 'stderr' ? 'stderr' : undefined}>${`${l.line}\n`}</span>`);
+}
+
 /** One job: its timeline, payload, result or error, logs (live while it runs), output files, cancel. */
 export function JobPage(props: { id: string }): VNode {
   const [tick, setTick] = useState(0);
   const { job, error } = useJob(props.id, tick);
   const running = !!job && !FINAL.includes(job.status);
   const streamed = useLogStream(props.id, running, () => setTick((t) => t + 1));
+  const kept = useKeptLines(props.id, !!job && !running && !job.logs && !streamed?.length);
   // New lines keep the log scrolled to its end, unless the reader scrolled up to read.
   const logBox = useRef<HTMLPreElement>(null);
   const pinned = useRef(true);
@@ -85,13 +110,12 @@ export function JobPage(props: { id: string }): VNode {
   };
   if (error && !job) return html`<h1>Job</h1><p class="error" role="alert">${errorText(error)}</p>`;
   if (!job) return html`<h1>Job</h1><p class="muted">Loading…</p>`;
-  // Streamed lines keep their stream: stderr shows in the error colour. The newline goes in as a value:
-  // htm drops a newline written in the template's text. A cancelled job's record has no logs (its run's
-  // result is dropped), so the lines streamed before the cancel stay on the page.
-  const showStreamed = !!streamed?.length && (running || !job.logs);
-  const logs = showStreamed
-    ? streamed.map((l) => html`<span class=${l.stream === 'stderr' ? 'stderr' : undefined}>${`${l.line}\n`}</span>`)
-    : job.logs;
+  // A cancelled job's record has no logs (its run's result is dropped): the lines streamed before the
+  // cancel stay on the page, and a page opened later shows the lines the store still keeps.
+  const logs =
+    streamed?.length && (running || !job.logs)
+      ? lineSpans(streamed)
+      : job.logs || (kept?.length ? lineSpans(kept) : undefined);
   const fnName = job.function_name ?? job.function_id;
   return html`
     <p><a href=${href.jobs()}>← Jobs</a></p>
