@@ -258,4 +258,29 @@ describe('webhook outbox under load', () => {
     expect(most).toBeLessThanOrEqual(MAX_PARALLEL_DELIVERIES);
     expect(await outbox.pending()).toEqual([]);
   }, 30_000);
+
+  it('never logs a callback URL’s path (a Slack token) when it gives up on it', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nanogrid-outbox-'));
+    const logged: unknown[] = [];
+    const logger = { info() {}, warn: (...a: unknown[]) => logged.push(a), error: (...a: unknown[]) => logged.push(a) };
+    const options = {
+      webhooks: {
+        secret: 's',
+        policy: {}, // the network was allowed when the job ran; it is not any more
+        retryMs: 1000,
+        maxDelayMs: 60_000,
+        maxAgeMs: 86_400_000,
+        timeoutMs: 5_000,
+        sweepMs: 60_000,
+      },
+    } as unknown as EngineOptions;
+    const outbox = new WebhookOutbox(fsStorage({ dir }), memoryResults(), options, logger);
+    const url = 'http://127.0.0.1:9/services/T000/B000/SECRETTOKEN';
+    await outbox.record({ ...record, job_id: 'job-secret', callback_url: url });
+    await outbox.sweep();
+    expect(await outbox.pending()).toEqual([]);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(JSON.stringify(logged)).not.toContain('SECRETTOKEN');
+    expect(JSON.stringify(logged)).toContain('http://127.0.0.1:9/…');
+  });
 });

@@ -78,6 +78,13 @@ describe('Idempotency-Key on POST /run', () => {
       await run({ function: 'count', payload: { n: 4 } }, { 'idempotency-key': key, authorization: 'Bearer other' })
     ).json()) as { job_id: string };
     expect(b.job_id).not.toBe(a.job_id);
+    // The same key spelled another way in the header is the same caller: a replay, not a second job.
+    const c = await run(
+      { function: 'count', payload: { n: 4 } },
+      { 'idempotency-key': key, authorization: 'bearer   other ' },
+    );
+    expect(c.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await c.json()) as { job_id: string }).job_id).toBe(b.job_id);
     for (const bad of ['', 'x'.repeat(256), 'has space']) {
       const r = await run({ function: 'count', payload: {} }, { 'idempotency-key': bad });
       expect(r.status).toBe(400);

@@ -188,7 +188,8 @@ export class WebhookOutbox {
       this.logger.info('webhook delivered', { id: entry.id, status: answer.status, attempts: entry.attempts + 1 });
       return this.remove(entry);
     }
-    const why = answer.error ?? `HTTP ${answer.status}`;
+    // Logged and stored: a refusal's message names the URL, whose path may be the secret (Slack's).
+    const why = (answer.error ?? `HTTP ${answer.status}`).replaceAll(entry.url, redactCallbackUrl(entry.url));
     if (!answer.retry) return this.giveUp(entry, 'failed', why);
     const attempts = entry.attempts + 1;
     const delay = Math.min(w.retryMs * 2 ** (attempts - 1), w.maxDelayMs);

@@ -15,10 +15,10 @@ export function idempotencyKey(c: Context): string | undefined {
   if (!KEY_RE.test(key)) {
     throw invalidField('Idempotency-Key', 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID');
   }
-  const who = createHash('sha256')
-    .update(requestHeader(c, 'authorization') ?? '')
-    .digest('hex')
-    .slice(0, 32);
+  // The key itself, not how the header spells it ("bearer  k" is the same caller as "Bearer k").
+  const authorization = requestHeader(c, 'authorization') ?? '';
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? authorization;
+  const who = createHash('sha256').update(token).digest('hex').slice(0, 32);
   return `${who}:${key}`;
 }
 
