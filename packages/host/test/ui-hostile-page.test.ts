@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHost, startHost } from '../src/index.js';
 import { browserTestEnv, launchChromium, newPage } from './browser.js';
 
-declare const document: { title: string };
+declare const document: {
+  title: string;
+  querySelectorAll(selector: string): ArrayLike<unknown>;
+  body: { innerText: string };
+};
 
 const env = browserTestEnv();
 const KEY = `hostile-page-${Math.random().toString(36).slice(2)}`;
@@ -28,6 +32,15 @@ const EVIL_JS = `exports.handler = async () => ({
     }, 1500);
   </script>\`,
 });
+`;
+
+// Markup in everything a function controls that the job page shows: payload, result, logs, error.
+const MARKUP = '<img data-pwn src=x onerror=alert(1)><b data-pwn>bold</b>';
+const MARKUP_PY = `import sys
+def handler(event, context):
+    print(event["m"], flush=True)
+    print(event["m"], file=sys.stderr, flush=True)
+    return {"html": event["m"], "</script><script data-pwn>": 1}
 `;
 
 describe.skipIf(!env.ready)('a function page served from the dashboard origin', () => {
@@ -56,6 +69,17 @@ describe.skipIf(!env.ready)('a function page served from the dashboard origin', 
       headers: { authorization: `Bearer ${KEY}` },
     });
     expect(res.status).toBe(201);
+    const markup = new FormData();
+    markup.set('file', new Blob([MARKUP_PY]), 'markup.py');
+    markup.set('function_name', 'markup');
+    markup.set('runtime', 'python3.11');
+    markup.set('handler', 'markup.handler');
+    const deployed = await fetch(`${host.url}/upload`, {
+      method: 'POST',
+      body: markup,
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(deployed.status).toBe(201);
     browser = await launchChromium();
   }, 120_000);
 
@@ -78,6 +102,29 @@ describe.skipIf(!env.ready)('a function page served from the dashboard origin', 
     expect(seen).not.toContain(KEY);
     expect(seen).toMatch(/^storage:SecurityError cookie:SecurityError opened:SecurityError$/);
     expect(await context.cookies()).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('shows markup in a job’s payload, result and logs as text, never as elements', async () => {
+    const ran = await fetch(`${host.url}/run`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ function: 'markup', payload: { m: MARKUP } }),
+    });
+    const job = (await ran.json()) as { job_id: string; status: string };
+    expect(job.status).toBe('completed');
+    const { context, page, problems } = await newPage(browser, undefined, KEY);
+    await page.goto(`${host.url}/ui/#/jobs/${job.job_id}`);
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('completed').first().waitFor();
+    await page.waitForFunction(
+      (m) => document.body.innerText.split(m).length > 3, // payload, result and the log lines
+      MARKUP,
+      { timeout: 30_000 },
+    );
+    expect(await page.evaluate(() => document.querySelectorAll('[data-pwn]').length)).toBe(0);
+    expect(problems.list).toEqual([]);
     await context.close();
   }, 60_000);
 });
