@@ -100,4 +100,28 @@ describe('Idempotency-Key on POST /run', () => {
     });
     expect((await run({ function: 'not-yet', payload: {} }, retryKey)).status).toBe(200);
   });
+
+  it('two retries racing after a refused first try: one runs it, the other is told to retry (409 CONFLICT)', async () => {
+    const key = { 'idempotency-key': `k6-${Date.now()}` };
+    expect((await run({ function: 'later', payload: {} }, key)).status).toBe(404);
+    await upload(host.app, {
+      file: { name: 'count.py', content: COUNT_PY },
+      function_name: 'later',
+      runtime: 'python3.11',
+      handler: 'count.handler',
+    });
+    const submits = vi.spyOn(host.nanogrid.jobs, 'submit');
+    try {
+      const both = await Promise.all([
+        run({ function: 'later', payload: {} }, key),
+        run({ function: 'later', payload: {} }, key),
+      ]);
+      expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+      const refused = both.find((r) => r.status === 409)!;
+      expect(await refused.json()).toMatchObject({ error: { code: 'CONFLICT' } });
+      expect(submits).toHaveBeenCalledTimes(1);
+    } finally {
+      submits.mockRestore();
+    }
+  });
 });
