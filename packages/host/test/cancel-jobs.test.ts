@@ -7,11 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ErrorJson, type TestHost, deploy, run, startTestHost } from './helpers.js';
 import { startReceiver } from './webhook-receiver.js';
 
-type Job = { job_id: string; status: string; function_id: string; result?: unknown; error?: { code: string } };
+type Job = {
+  job_id: string;
+  status: string;
+  function_id: string;
+  result?: unknown;
+  logs?: string;
+  error?: { code: string };
+};
 
 /** Sleeps in short steps forever: a running job to cancel. */
 const SLEEP_PY = `import time
 def handler(event, context):
+    print("sleeping now", flush=True)
     while True:
         time.sleep(0.05)
 `;
@@ -75,6 +83,11 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
       30_000,
     );
     await eventually(async () => expect(await pidsWith(token)).not.toEqual([]), 10_000);
+    // What it printed before the cancel reached the store: the cancelled record keeps it.
+    await eventually(async () => {
+      const live = await json<{ lines: { line: string }[] }>(other.app.request(`/jobs/${running}/logs`));
+      expect(live.body.lines.map((l) => l.line)).toContain('sleeping now');
+    }, 10_000);
     // Pending behind the running one (concurrency 1): had it run, it would sleep on and block the next job.
     const pending = await submit(other, sleeper);
     expect((await json<Job>(other.app.request(`/jobs/${pending}`))).body.status).toBe('pending');
@@ -83,7 +96,7 @@ describe.each([{ warm: true }, { warm: false }])('cancel and list jobs (process 
     expect(p).toMatchObject({ status: 200, body: { status: 'cancelled', error: { code: 'CANCELLED' } } });
     const t0 = Date.now();
     const r = await json<Job>(other.app.request(`/jobs/${running}/cancel`, { method: 'POST' }));
-    expect(r).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect(r).toMatchObject({ status: 200, body: { status: 'cancelled', logs: 'sleeping now' } });
     // The sandbox's processes are gone within a couple of seconds, and the worker takes the next job.
     await eventually(async () => expect(await pidsWith(token)).toEqual([]), 5_000);
     expect(Date.now() - t0).toBeLessThan(5_000);

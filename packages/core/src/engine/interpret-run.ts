@@ -14,7 +14,8 @@ export interface InterpretLimits {
 
 const LOG_TAIL = 64 * 1024;
 
-function tail(text: string, max = LOG_TAIL): string {
+/** The end of a job's logs as its record keeps them (at most 64 KiB, marked when cut). */
+export function logTail(text: string, max = LOG_TAIL): string {
   return text.length > max ? `…${text.slice(text.length - max)}` : text;
 }
 
@@ -55,7 +56,7 @@ export function interpretRun(
   protocol: 'envelope' | 'stdout',
   limits: InterpretLimits,
 ): RunInterpretation {
-  const fail = (error: JobError, logs: string): RunInterpretation => ({ ok: false, error, logs: tail(logs), run });
+  const fail = (error: JobError, logs: string): RunInterpretation => ({ ok: false, error, logs: logTail(logs), run });
   if (run.timedOut) {
     return fail(
       { code: 'TIMEOUT', message: `the function ran past its timeout of ${limits.timeoutMs / 1000} s and was killed` },
@@ -82,7 +83,7 @@ export function interpretRun(
           logs,
         );
       }
-      return { ok: true, result: envelope.result ?? null, logs: tail(logs), run };
+      return { ok: true, result: envelope.result ?? null, logs: logTail(logs), run };
     }
     if (envelope?.ok === false) {
       const e = envelope.error;
@@ -120,12 +121,12 @@ export function interpretRun(
       run.stderr,
     );
   }
-  return { ok: true, result: parseStdoutResult(run.stdout), logs: tail(run.stderr), run };
+  return { ok: true, result: parseStdoutResult(run.stdout), logs: logTail(run.stderr), run };
 }
 
 function exitError(run: SandboxRunResult): JobError {
   const how = run.exitCode !== null ? `exited with code ${run.exitCode}` : `was killed by ${run.signal ?? 'a signal'}`;
-  const stderrTail = tail(run.stderr.trim(), 4000);
+  const stderrTail = logTail(run.stderr.trim(), 4000);
   return {
     code: 'NON_ZERO_EXIT',
     message: `the function ${how}${stderrTail ? `: ${stderrTail}` : ' without a result'}`,

@@ -13,6 +13,7 @@ import { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { ResultSpill } from './result-spill.js';
 import { checkCallback } from './validate-deploy.js';
 import { recordOfClaim } from './record-of-claim.js';
+import { logTail } from './interpret-run.js';
 import { type JobWatchFilter, followJob, jobLogsNow, watchJobChanges } from '../live/follow-job.js';
 
 /** What a caller may add to a submit. */
@@ -225,6 +226,8 @@ export class JobService {
   async cancel(jobId: string): Promise<JobRecord> {
     const record = await this.results.get(jobId);
     if (!record) throw jobNotFound(jobId);
+    // The killed run's own result is never published, so the record keeps what it streamed until now.
+    const streamed = isFinalStatus(record.status) ? [] : ((await jobLogsNow(this.results, jobId))?.lines ?? []);
     const now = new Date().toISOString();
     const final: JobRecord = {
       ...record,
@@ -233,6 +236,7 @@ export class JobService {
       finished_at: now,
       error: { code: 'CANCELLED', message: 'the job was cancelled (POST /jobs/{id}/cancel)' },
     };
+    if (streamed.length > 0) final.logs = logTail(streamed.map((l) => l.line).join('\n'));
     // As for any final record: the callback is recorded before the publish, delivered after it.
     if (final.callback_url && !isFinalStatus(record.status)) await this.webhooks.record(final);
     if (isFinalStatus(record.status) || !(await this.results.publish(final))) {
