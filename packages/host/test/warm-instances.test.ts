@@ -156,6 +156,24 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
     expect(next.output_files).toEqual([]);
   });
 
+  it('a long log of one warm call leaves nothing in the next; handlers get the arguments they take', async () => {
+    const id = await deploy(host.app, 'say', 'def handler(event):\n    print(event["say"] * event["n"])\n    return {}\n');
+    await call(id, { say: 'A', n: 1 });
+    const long = await call(id, { say: 'A', n: 5000 });
+    const short = await call(id, { say: 'B', n: 3 });
+    expect(long).toMatchObject({ status: 'completed', start: 'warm' });
+    expect(long.logs).toContain('A'.repeat(5000));
+    expect(short).toMatchObject({ status: 'completed', start: 'warm' });
+    expect(short.logs).toContain('BBB');
+    expect(short.logs).not.toContain('A');
+    const star = await deploy(host.app, 'star', 'def handler(*args):\n    return {"n": len(args)}\n');
+    const extra = await deploy(host.app, 'extra', 'def handler(e, c, x=7):\n    return {"x": x, "c": c.job_id != ""}\n');
+    for (let i = 0; i < 2; i++) {
+      expect(await call(star)).toMatchObject({ status: 'completed', result: { n: 2 } });
+      expect(await call(extra)).toMatchObject({ status: 'completed', result: { x: 7, c: true } });
+    }
+  });
+
   it('a handler that never returns is killed at its deadline; the instance is replaced', async () => {
     const id = await deploy(host.app, 'hang', HANG_PY, { timeout: '2' });
     expect(await call(id)).toMatchObject({ status: 'completed' });

@@ -276,18 +276,24 @@ async def _await(awaitable):
     return await awaitable
 
 
-def invoke(handler, event, context):
-    """Calls `handler(event, context)` (fewer arguments when it takes fewer), awaiting a coroutine."""
-    set_request_id(context.aws_request_id)
+def handler_arity(handler):
+    """How many of (event, context) the handler takes: 2 when it takes *args or its signature is unknown."""
     try:
         params = list(inspect.signature(handler).parameters.values())
     except (TypeError, ValueError):
-        params = None
-    if params is None or any(p.kind == p.VAR_POSITIONAL for p in params):
-        result = handler(event, context)
-    else:
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        result = handler(*[event, context][: len(positional)])
+        return 2
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return 2
+    return min(2, len([p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]))
+
+
+def invoke(handler, event, context, arity=None):
+    """Calls `handler(event, context)` (fewer arguments when it takes fewer), awaiting a coroutine.
+    `arity`: handler_arity(handler), which a warm server computes once per loaded handler."""
+    set_request_id(context.aws_request_id)
+    if arity is None:
+        arity = handler_arity(handler)
+    result = handler(*(event, context)[:arity])
     if inspect.isawaitable(result):
         result = asyncio.run(_await(result))
     return result

@@ -97,6 +97,7 @@ class LiveLog:
         os.set_blocking(self.r, False)
         self.real_out = real_out
         self.capture = None
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.lock = threading.Lock()
         threading.Thread(target=self._watch, name="nanogrid-live-log", daemon=True).start()
 
@@ -104,7 +105,7 @@ class LiveLog:
         with self.lock:
             self.sent = 0
             self.capture = capture
-            self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            self.decoder.reset()  # a partial character left by the last call must not open this one
 
     def end(self):
         with self.lock:
@@ -161,6 +162,7 @@ class Function:
         _label, name = lam.handler_spec()
         self.script = not lam.defines_handler(self.entry_file, name)
         self.handler = None
+        self.arity = 2
         self.failure = None
         if not self.script:
             lam.install_log_handler()
@@ -169,6 +171,7 @@ class Function:
     def load(self):
         try:
             self.handler = lam.load_handler()  # once: the point of a warm instance
+            self.arity = lam.handler_arity(self.handler)  # once too: inspect.signature costs per call
             self.failure = None
         except lam.Failure as exc:
             self.failure = exc
@@ -181,7 +184,7 @@ class Function:
             if self.failure is not None:
                 raise self.failure
         try:
-            return lam.invoke(self.handler, lam.parse_event(event_text), lam.make_context())
+            return lam.invoke(self.handler, lam.parse_event(event_text), lam.make_context(), self.arity)
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise
@@ -224,6 +227,10 @@ def main():
         os.close(real_err)
 
     live = None if function.script else LiveLog(real_out)
+    # With live logs only the server writes the capture (fd 1 is the pipe), so one file, emptied per call, serves
+    # every call. A script's fd 1 is the capture itself: a subprocess it left running could write into the next
+    # call's, so each script call gets a fresh one.
+    reused = tempfile.TemporaryFile() if live is not None else None
 
     while True:
         line = requests.readline()
@@ -238,6 +245,10 @@ def main():
         _clear(out_dir)
         if load_capture is not None:
             capture, load_capture = load_capture, None  # the load's output opens this call's logs
+        elif reused is not None:
+            capture = reused
+            os.ftruncate(capture.fileno(), 0)
+            os.lseek(capture.fileno(), 0, os.SEEK_SET)
         else:
             capture = tempfile.TemporaryFile()
         if function.script:
@@ -265,7 +276,8 @@ def main():
             live.end()
         # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
         logs = "" if function.script and not failed else _read_tail(capture, LOG_TAIL)
-        capture.close()
+        if capture is not reused:
+            capture.close()
         meta = json.dumps({"logs": logs, "outputs": _count_files(out_dir)})
         nb.write_all(2, STDERR_END)
         nb.write_all(real_out, (META_MARKER + meta + "\n").encode("utf-8") + envelope)
