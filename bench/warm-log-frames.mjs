@@ -2,9 +2,10 @@
 // (built), measured in the same run, alternating rounds:
 //   node bench/warm-log-frames.mjs <baseline checkout> [rounds=3] [n=1000]
 // Each round starts `__nanogrid_serve.py` of each checkout directly (no sandbox, no HTTP: only the
-// protocol) and times n calls of a handler that prints nothing, then one that prints 10 lines.
+// protocol) and times n calls of a handler that prints nothing, then one that prints 10 lines; it also reports the
+// server's CPU (user + system, all its threads, from /proc) per call, median of the rounds.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,37 +41,55 @@ async function round(root, prints) {
       child.stdin.write(`${JSON.stringify({ env: { ...env, NANOGRID_DEADLINE_MS: String(Date.now() + 60_000) } })}\n`);
     });
   for (let i = 0; i < 50; i++) await call();
+  const cpuBefore = cpuMs(child.pid);
   const ms = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await call();
     ms.push(performance.now() - t);
   }
+  cpu.push(((cpuMs(child.pid) - cpuBefore) * 1000) / n);
   child.kill();
   rmSync(dir, { recursive: true, force: true });
   return ms;
 }
 
+/** CPU time (user + system, all threads) the process has used so far, in ms, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const samples = {};
+const cpuPerCall = {};
+let cpu;
 for (let r = 0; r < rounds; r++)
   for (const prints of [0, 10])
-    for (const [label, root] of Object.entries(checkouts))
+    for (const [label, root] of Object.entries(checkouts)) {
+      cpu = cpuPerCall[`${prints}, ${label}`] ??= [];
       (samples[`${prints}, ${label}`] ??= []).push(...(await round(root, prints)));
+    }
 
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 console.log(`\nPython warm server round trip, ${rounds} alternating rounds of ${n} calls`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
-  `${'scenario'.padEnd(48)} ${'n'.padStart(6)} ${'median ms'.padStart(10)} ${'p95 ms'.padStart(9)}  vs baseline`,
+  `${'scenario'.padEnd(44)} ${'n'.padStart(6)} ${'median ms'.padStart(10)} ${'p95 ms'.padStart(7)} ${'CPU µs/call'.padStart(12)}  vs baseline`,
 );
-console.log('-'.repeat(92));
+console.log('-'.repeat(112));
 for (const prints of [0, 10]) {
   const base = samples[`${prints}, baseline`].sort((a, b) => a - b);
+  const baseCpu = median(cpuPerCall[`${prints}, baseline`]);
   for (const label of Object.keys(checkouts)) {
     const xs = samples[`${prints}, ${label}`].sort((a, b) => a - b);
-    const vs = label === 'baseline' ? '(baseline)' : `${(pct(xs, 50) / pct(base, 50)).toFixed(3)}x the baseline median`;
+    const cpuUs = median(cpuPerCall[`${prints}, ${label}`]);
+    const vs =
+      label === 'baseline'
+        ? '(baseline)'
+        : `median ${(pct(xs, 50) / pct(base, 50)).toFixed(3)}x, CPU ${(cpuUs / baseCpu).toFixed(3)}x`;
     const name = `handler printing ${prints} lines, ${label}`;
     console.log(
-      `${name.padEnd(48)} ${String(xs.length).padStart(6)} ${pct(xs, 50).toFixed(3).padStart(10)} ${pct(xs, 95).toFixed(3).padStart(9)}  ${vs}`,
+      `${name.padEnd(44)} ${String(xs.length).padStart(6)} ${pct(xs, 50).toFixed(3).padStart(10)} ${pct(xs, 95).toFixed(3).padStart(7)} ${cpuUs.toFixed(0).padStart(12)}  ${vs}`,
     );
   }
 }

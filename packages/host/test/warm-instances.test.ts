@@ -157,7 +157,11 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
   });
 
   it('a long log of one warm call leaves nothing in the next; handlers get the arguments they take', async () => {
-    const id = await deploy(host.app, 'say', 'def handler(event):\n    print(event["say"] * event["n"])\n    return {}\n');
+    const id = await deploy(
+      host.app,
+      'say',
+      'def handler(event):\n    print(event["say"] * event["n"])\n    return {}\n',
+    );
     await call(id, { say: 'A', n: 1 });
     const long = await call(id, { say: 'A', n: 5000 });
     const short = await call(id, { say: 'B', n: 3 });
@@ -167,7 +171,11 @@ describe.each(sandboxes)('warm instances ($sandbox sandbox)', ({ sandbox, ready 
     expect(short.logs).toContain('BBB');
     expect(short.logs).not.toContain('A');
     const star = await deploy(host.app, 'star', 'def handler(*args):\n    return {"n": len(args)}\n');
-    const extra = await deploy(host.app, 'extra', 'def handler(e, c, x=7):\n    return {"x": x, "c": c.job_id != ""}\n');
+    const extra = await deploy(
+      host.app,
+      'extra',
+      'def handler(e, c, x=7):\n    return {"x": x, "c": c.job_id != ""}\n',
+    );
     for (let i = 0; i < 2; i++) {
       expect(await call(star)).toMatchObject({ status: 'completed', result: { n: 2 } });
       expect(await call(extra)).toMatchObject({ status: 'completed', result: { x: 7, c: true } });
