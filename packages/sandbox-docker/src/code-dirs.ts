@@ -1,8 +1,8 @@
 import { copyFileSync, linkSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { linkTree } from '@nanogrid/core';
-import { pidAlive } from './docker-orphans.js';
+import { ownPrivateRoot, removeStaleRunDirs } from './private-root.js';
 
 /**
  * One warm instance's own code directory on the host, bind-mounted read-only
@@ -57,31 +57,15 @@ export class InstanceCodeDirs {
     };
   }
 
-  /** The root exists, is a real directory of this user and only theirs (not a link planted in a shared /tmp). */
-  private async ownRoot(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
-    const st = await lstat(this.root);
-    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) {
-      throw new Error(`${this.root} must be a directory of uid ${process.getuid?.()} with mode 0700`);
-    }
+  private ownRoot(): Promise<void> {
+    return ownPrivateRoot(this.root);
   }
 
   /** Removes directories of worker processes that are gone (a crash). Never throws. */
-  async removeStale(): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.root);
-    } catch {
-      return 0;
-    }
-    let removed = 0;
-    for (const name of names) {
-      const pid = Number(new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1]);
-      if (!pid || pid === process.pid || pidAlive(pid)) continue;
-      await rm(join(this.root, name), { recursive: true, force: true }).catch(() => undefined);
-      removed++;
-    }
-    return removed;
+  removeStale(): Promise<number> {
+    return removeStaleRunDirs(this.root, PREFIX, (dir) =>
+      rm(dir, { recursive: true, force: true }).catch(() => undefined),
+    );
   }
 }
 

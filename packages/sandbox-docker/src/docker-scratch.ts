@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, readdir, rmdir } from 'node:fs/promises';
+import { chmod, mkdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '@nanogrid/core';
-import { pidAlive } from './docker-orphans.js';
+import { ownPrivateRoot, removeStaleRunDirs } from './private-root.js';
 
 const run = promisify(execFile);
 
@@ -73,31 +73,13 @@ export class ScratchMounts {
     };
   }
 
-  /** The parent exists, is a real directory of this user and only theirs (not a link planted in a shared /tmp). */
-  private async ownRoot(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: 0o700 });
-    const st = await lstat(this.root);
-    if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) {
-      throw new Error(`${this.root} must be a directory of uid ${process.getuid?.()} with mode 0700`);
-    }
+  private ownRoot(): Promise<void> {
+    return ownPrivateRoot(this.root);
   }
 
   /** Unmounts scratch mounts of worker processes that are gone (a crash). Never throws. */
-  async removeStale(): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.root);
-    } catch {
-      return 0;
-    }
-    let removed = 0;
-    for (const name of names) {
-      const pid = Number(new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1]);
-      if (!pid || pid === process.pid || pidAlive(pid)) continue;
-      await unmount(join(this.root, name));
-      removed++;
-    }
-    return removed;
+  removeStale(): Promise<number> {
+    return removeStaleRunDirs(this.root, PREFIX, unmount);
   }
 }
 
