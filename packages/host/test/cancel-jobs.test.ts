@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fsStorage, memoryQueue, memoryResults } from '@nanogrid/core';
 import { eventually } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ErrorJson, type TestHost, deploy, run, startTestHost } from './helpers.js';
+import { type ErrorJson, type TestHost, deploy, pidsWith, run, startTestHost } from './helpers.js';
 import { startReceiver } from './webhook-receiver.js';
 
 type Job = {
@@ -26,17 +26,6 @@ def handler(event, context):
 const QUICK_PY = `def handler(event, context):
     return {"ran": event.get("n")}
 `;
-
-/** Pids of live processes whose environment holds `token` (the function's env): its sandboxed processes. */
-async function pidsWith(token: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const env = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
-    if (env.includes(token)) pids.push(Number(name));
-  }
-  return pids;
-}
 
 async function json<T>(res: Response | Promise<Response>): Promise<{ status: number; body: T }> {
   const r = await res;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -185,3 +185,14 @@ export async function deploy(
 }
 
 export type ErrorJson = { error: { code: string; message: string; field?: string } };
+
+/** Pids of live processes whose environment holds `token` (the function's env): its sandboxed processes. */
+export async function pidsWith(token: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const env = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
+    if (env.includes(token)) pids.push(Number(name));
+  }
+  return pids;
+}

@@ -1,4 +1,3 @@
-import { readFile, readdir } from 'node:fs/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { eventually } from '@nanogrid/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRedis, redisTestEnv, startRedisServer, uniquePrefix } from '../../redis/test/redis-server.js';
 import { type HostProcess, buildCli, distOf, startHostProcess } from './host-process.js';
+import { pidsWith } from './helpers.js';
 
 /** Prints numbered lines a few at a time, with pauses: a job to watch from another controller. */
 const COUNTER_PY = `import time
@@ -27,17 +27,6 @@ def handler(event, context):
     while True:
         time.sleep(0.05)
 `;
-
-/** Pids of live processes whose environment holds `token` (the function's env): its sandboxed processes. */
-async function pidsWith(token: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
-    const env = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
-    if (env.includes(token)) pids.push(Number(name));
-  }
-  return pids;
-}
 
 async function collect(
   it: AsyncIterable<LogStreamEvent>,
