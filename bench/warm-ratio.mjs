@@ -144,6 +144,7 @@ try {
       hostPerSec: ht.perSec.toFixed(0),
       throughputRatio: (ht.perSec / ft.perSec).toFixed(3),
       hostCpuUsPerCall: hostUs.toFixed(0),
+      hostSysUsPerCall: (cpu.system / n).toFixed(0),
       floorCpuUsPerCall: ((fcpu.user + fcpu.system) / (n * 2)).toFixed(0),
       starts: JSON.stringify(ht.starts),
     });
