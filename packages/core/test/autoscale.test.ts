@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AutoscalePolicy, Autoscaler, NanoGridMetrics, memoryQueue, silentLogger } from '../src/index.js';
+import type { WorkerLoop } from '../src/engine/worker-loop.js';
 import { eventually, sampleJob } from '../src/testing/index.js';
 import { engineEnv } from './helpers/engine-env.js';
 
@@ -74,6 +75,27 @@ describe('Autoscaler', () => {
     } finally {
       await env.close();
     }
+  });
+
+  it('counts sync calls waiting in the worker for a run slot as a backlog, like queued jobs', async () => {
+    let concurrency = 2;
+    const worker = {
+      inFlight: 13,
+      waitingInProcess: 11, // never queued: the queue itself is empty
+      waiting: 0,
+      get concurrency() {
+        return concurrency;
+      },
+      setConcurrency: (n: number) => {
+        concurrency = n;
+      },
+    } as unknown as WorkerLoop;
+    const scaler = new Autoscaler(memoryQueue(), worker, new NanoGridMetrics(), silentLogger, {
+      maxConcurrency: 8,
+      cooldownMs: 0,
+    });
+    expect(await scaler.tick(1000)).toMatchObject({ desired: 3, change: 1 });
+    expect(concurrency).toBe(4);
   });
 
   it('finished jobs show up per function: invocations by status, durations, cold/warm starts', async () => {

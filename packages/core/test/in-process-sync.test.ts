@@ -68,7 +68,7 @@ describe('sync jobs run in-process when the worker has room (process sandbox)', 
     }
   }, 60_000);
 
-  it('never runs more jobs at once than the worker concurrency, sync and queued together; the rest queue', async () => {
+  it('never runs more jobs at once than the worker concurrency, sync and queued together; only async ones queue', async () => {
     const fid = await deploy('sleeper-in-process', 'sleep 0.3\necho "{}"\n');
     const send = vi.spyOn(env.ng.queue, 'send');
     try {
@@ -78,8 +78,39 @@ describe('sync jobs run in-process when the worker has room (process sandbox)', 
       const finals = await Promise.all(submitted.map((s) => env.ng.jobs.wait(s.record.job_id, { timeoutMs: 30_000 })));
       expect(finals.every((f) => f.status === 'completed')).toBe(true);
       expect(maxOverlap(finals)).toBeLessThanOrEqual(2);
-      // Two ran in-process at most (the slots), the other sync calls and every async one went to the queue.
-      expect(send.mock.calls.length).toBeGreaterThanOrEqual(4);
+      // The sync calls ran or waited for a slot in-process; the three async ones went to the queue.
+      expect(send).toHaveBeenCalledTimes(3);
+    } finally {
+      send.mockRestore();
+    }
+  }, 60_000);
+
+  it('sync calls that find no free slot wait in-process, in one line with queued jobs: an async job is not starved', async () => {
+    const fid = await deploy('line-in-process', 'sleep 0.2\necho "{}"\n');
+    const worker = env.ng.worker;
+    if (!worker) throw new Error('no worker');
+    const send = vi.spyOn(env.ng.queue, 'send');
+    const sync = (i: number) => env.ng.jobs.submit(fid, { i }, 'function', { sync: true });
+    try {
+      const first = await Promise.all([0, 1, 2, 3].map(sync)); // two run, two wait for a slot
+      expect(worker.waitingInProcess).toBe(2);
+      const queued = await env.ng.jobs.submit(fid, { queued: true });
+      await vi.waitFor(() => expect(worker.inFlight).toBe(5), { timeout: 5_000, interval: 5 });
+      const later = await Promise.all([4, 5, 6, 7].map(sync));
+      expect(send).toHaveBeenCalledTimes(1); // only the async job was queued
+      const wait = (s: { record: JobRecord }) => env.ng.jobs.wait(s.record.job_id, { timeoutMs: 30_000 });
+      const [firstDone, queuedDone, laterDone] = await Promise.all([
+        Promise.all(first.map(wait)),
+        wait(queued),
+        Promise.all(later.map(wait)),
+      ]);
+      const all = [...firstDone, queuedDone, ...laterDone];
+      expect(all.map((f) => f.status)).toEqual(Array(9).fill('completed'));
+      expect(maxOverlap(all)).toBeLessThanOrEqual(2);
+      // The queued job took its turn in the line, ahead of sync calls that came after it.
+      const started = (f: JobRecord) => Date.parse(String(f.started_at));
+      const laterStarts = laterDone.map(started).sort((a, b) => a - b);
+      expect(started(queuedDone)).toBeLessThanOrEqual(laterStarts[2] ?? 0);
     } finally {
       send.mockRestore();
     }

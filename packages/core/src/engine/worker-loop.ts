@@ -37,6 +37,11 @@ export interface WorkerLoopOptions {
   /** Received jobs held waiting for a slot of their function, beyond `concurrency`. @default 4 × concurrency */
   maxWaiting?: number;
   /**
+   * Sync calls handed over in-process (`runNow`) that may wait here for a run slot when none is free, in
+   * arrival order with the queue's jobs; past it they are queued. @default 1024
+   */
+  maxLocalWaiting?: number;
+  /**
    * How long a job that hits a backend outage (BACKEND_UNAVAILABLE: storage,
    * results) is retried in place, with backoff, before its delivery is given
    * back to the queue; its delivery stays invisible meanwhile and no delivery
@@ -82,6 +87,8 @@ export class WorkerLoop {
   private readonly slots: RunSlots;
   /** The receive in progress (its slots promised to the queue), which `runNow` may cut short. */
   private receiving: { max: number; cut: AbortController } | undefined;
+  /** Jobs handed over by `runNow` that wait for a run slot (tracked in `running`, never queued). */
+  private localWaiting = 0;
 
   constructor(
     @inject(QUEUE) private readonly queue: QueueSource,
@@ -101,6 +108,11 @@ export class WorkerLoop {
   /** Jobs waiting for a slot of their function. */
   get waiting(): number {
     return this.gate.waiting;
+  }
+
+  /** Sync calls handed over in-process that wait for a run slot (never queued). */
+  get waitingInProcess(): number {
+    return this.localWaiting;
   }
 
   /** Jobs run at once. */
@@ -148,8 +160,13 @@ export class WorkerLoop {
     let backoffMs = 250;
     while (!signal.aborted) {
       const maxHeld = this.concurrency + (this.options.maxWaiting ?? 4 * this.concurrency);
-      // Held jobs not waiting for their function run now, or are about to (their limit being looked up).
-      const free = Math.min(this.concurrency - (this.running.size - this.gate.waiting), maxHeld - this.running.size);
+      // Held jobs not waiting for their function run now, or are about to (their limit being looked up). While
+      // sync calls wait in-process for a slot, up to `concurrency` of the queue's jobs may wait in the same line
+      // (arrival order), so a stream of sync calls never starves the queue.
+      const held = this.running.size - this.localWaiting;
+      const active = held - this.gate.waiting;
+      const room = this.localWaiting > 0 ? this.concurrency - (active - this.slots.inUse) : this.concurrency - active;
+      const free = Math.min(room, maxHeld - held);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotFreed = resolve));
         continue;
@@ -194,14 +211,25 @@ export class WorkerLoop {
   }
 
   /**
-   * Runs a job submitted in this process now, skipping the queue, when a run
-   * slot and a slot of its function are free at this instant; false otherwise
-   * (the caller queues it). The job then lives as any other: its record, its
-   * cancel, its final publish, its webhook; `stop()` waits for it.
+   * Runs a job submitted in this process, skipping the queue: now when a run
+   * slot is free, else once one frees, in arrival order with the jobs the
+   * queue delivered (at most `maxLocalWaiting` wait so). False (the caller
+   * queues it) when the worker is stopped, the function is at its own limit,
+   * or too many wait already. The job then lives as any other: its record,
+   * its cancel, its final publish, its webhook; `stop()` waits for it.
    */
   runNow(job: JobMessage, fn: FunctionMeta): boolean {
     if (!this.started || this.gate.running(fn.function_id) >= this.limitOf({ meta: fn })) return false;
-    if (!this.slots.tryTake()) return false;
+    if (!this.slots.tryTake()) {
+      if (this.localWaiting >= (this.options.maxLocalWaiting ?? 1024)) return false;
+      this.localWaiting++;
+      this.track(this.handle(localDelivery(job, this.queue), { meta: fn, waitSlot: true }));
+      // The loop may now let the queue's jobs join the line (see run()): wake it if it sleeps.
+      const wake = this.slotFreed;
+      this.slotFreed = undefined;
+      wake?.();
+      return true;
+    }
     // The long poll in progress asked for slots this job now holds: cut it, so the worker does not receive
     // more jobs than it may run (they would wait here, not in the queue).
     const r = this.receiving;
@@ -213,8 +241,11 @@ export class WorkerLoop {
     return true;
   }
 
-  /** Runs a delivery; `local` (a job handed over by `runNow`) already holds a run slot and knows its function. */
-  private async handle(d: Delivery, local?: { meta: FunctionMeta }): Promise<void> {
+  /**
+   * Runs a delivery; `local` (a job handed over by `runNow`) knows its function, and holds a run slot
+   * already unless `waitSlot`.
+   */
+  private async handle(d: Delivery, local?: { meta: FunctionMeta; waitSlot?: boolean }): Promise<void> {
     const beat = local
       ? undefined
       : setInterval(() => {
@@ -233,6 +264,13 @@ export class WorkerLoop {
     const release = await this.gate.acquire(d.job.function_id, this.limitOf(fn));
     // Waiting for a run slot happens after the function's gate, so a held job never blocks other functions.
     if (!local) await this.slots.take();
+    else if (local.waitSlot) {
+      try {
+        await this.slots.take();
+      } finally {
+        this.localWaiting--;
+      }
+    }
     try {
       const final = await this.executeThroughOutages(d, fn);
       await d.ack();

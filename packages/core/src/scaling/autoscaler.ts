@@ -60,7 +60,8 @@ export class Autoscaler {
 
   /** One sample and decision. */
   async tick(now = Date.now()): Promise<ScalingDecision> {
-    const queueDepth = await this.queue.depth();
+    // Sync calls waiting in this worker's memory for a run slot are a backlog as much as queued jobs.
+    const queueDepth = (await this.queue.depth()) + (this.worker?.waitingInProcess ?? 0);
     const inFlight = this.worker?.inFlight ?? 0;
     const decision = this.policy.decide({ queueDepth, inFlight, now });
     this.metrics.queueDepth.set(queueDepth);
