@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ENGINE_OPTIONS, LOGGER, RESULTS, SANDBOX, STORAGE } from '../di/tokens.js';
@@ -277,6 +278,9 @@ export class Executor {
       this.logger.warn("job already had a final state; this run's result is dropped", { job_id: record.job_id });
       return (await this.results.get(record.job_id)) ?? final;
     }
+    // What follows the publish (statistics, the webhook's kick, and the caller's replication, ack and metrics)
+    // waits for the event loop's next turn: a sync caller woken by the publish writes its HTTP answer first.
+    await nextTurn();
     if (final.callback_url) this.webhooks.kick(final.job_id);
     // Counted once per job, by the run that published it.
     this.stats.record(final);
