@@ -5,7 +5,7 @@
 // protocol) and times n calls of a handler that prints nothing, then one that prints 10 lines; it also reports the
 // server's CPU (user + system, all its threads, from /proc) per call, median of the rounds.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,9 +25,20 @@ async function round(root, prints) {
   const body = prints ? `    for i in range(${prints}):\n        print("line", i)\n` : '';
   writeFileSync(join(dir, 'fn.py'), `def handler(event, context):\n${body}    return {"ok": True}\n`);
   const cmd = rt.serve.command({ runtime: 'python3.11', handler: 'fn.handler', entryFile: 'fn.py' });
+  // Its own temp and output directories, as a sandbox gives it: the server empties them per call.
+  const [tmp, out] = [join(dir, 'tmp'), join(dir, 'output')];
+  mkdirSync(tmp);
+  mkdirSync(out);
   const child = spawn(cmd[0], cmd.slice(1), {
     cwd: dir,
-    env: { ...process.env, HANDLER: 'fn.handler', _HANDLER: 'fn.handler', NANOGRID_ENTRY_FILE: 'fn.py' },
+    env: {
+      ...process.env,
+      HANDLER: 'fn.handler',
+      _HANDLER: 'fn.handler',
+      NANOGRID_ENTRY_FILE: 'fn.py',
+      TMPDIR: tmp,
+      OUTPUT_DIR: out,
+    },
     stdio: ['pipe', 'pipe', 'ignore'],
   });
   const waiting = [];

@@ -12,7 +12,7 @@
 // re-runs a failed init). A file that exports nothing (script mode) runs per
 // call in a child `node __nanogrid_bootstrap.mjs`, with the event on its stdin.
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -99,6 +99,73 @@ function countFiles(dir) {
   return n;
 }
 
+// A directory's state is trusted to mean "still empty" only when its mtime and ctime are older than this: a
+// change within the kernel's timestamp tick (or a filesystem's 1 s granularity) could leave them equal.
+const SETTLED_NS = 2_000_000_000n;
+const COARSE_SETTLED_NS = 20_000_000n;
+
+function state(dir) {
+  const st = statSync(dir, { bigint: true, throwIfNoEntry: false });
+  return st && [st.dev, st.ino, st.mtimeNs, st.ctimeNs, st.nlink, st.size, st.mode];
+}
+const same = (a, b) => a !== undefined && b !== undefined && a.every((v, i) => v === b[i]);
+
+/**
+ * A directory the server empties before each call (temp, output) and whose files it counts after. A listing
+ * costs five syscalls; one stat tells whether anything happened since the directory was last seen empty:
+ * creating, removing, renaming or linking an entry changes its mtime and ctime (ctime cannot be set back), and
+ * anything nested sits below an entry created since. A state is kept only when it is old enough that a later
+ * change cannot share its timestamp.
+ */
+class Scratch {
+  constructor(dir) {
+    this.dir = dir;
+    this.empty = undefined; // the directory's state when it was last listed empty, if trusted
+  }
+
+  clear() {
+    if (!this.dir) return;
+    let now;
+    try {
+      now = state(this.dir);
+    } catch {
+      now = undefined;
+    }
+    if (same(now, this.empty)) return;
+    this.empty = undefined;
+    let names;
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    if (names.length > 0) clear(this.dir);
+    else if (now) this.trust(now);
+  }
+
+  count() {
+    if (!this.dir) return 0;
+    try {
+      if (this.empty && same(state(this.dir), this.empty)) return 0;
+    } catch {
+      // unreadable: counted the long way (which reports it)
+    }
+    this.empty = undefined;
+    return countFiles(this.dir);
+  }
+
+  trust(st) {
+    // The stat came before the listing: whatever came after it changes the state.
+    const [, , mtime, ctime] = st;
+    const second = 1_000_000_000n;
+    const settled = mtime % second === 0n || ctime % second === 0n ? SETTLED_NS : COARSE_SETTLED_NS;
+    const before = BigInt(Date.now()) * 1_000_000n - settled;
+    if (mtime < before && ctime < before) this.empty = st;
+  }
+}
+const tmp = new Scratch(tmpDir);
+const out = new Scratch(outDir);
+
 function encode(envelope) {
   try {
     return `${RESULT + JSON.stringify(envelope)}\n`;
@@ -172,8 +239,8 @@ for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   const small = payloadEnv(event);
   if (small === undefined) delete process.env.PAYLOAD;
   else process.env.PAYLOAD = small;
-  clear(tmpDir);
-  clear(outDir);
+  tmp.clear();
+  out.clear();
   let envelope;
   inCall = !script; // a script's stdout is its result, not logs
   live = '';
@@ -203,6 +270,6 @@ for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   logs = [];
   process.stderr.write(STDERR_END);
   realWrite(
-    `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: countFiles(outDir) })}\n${envelope}`,
+    `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: out.count() })}\n${envelope}`,
   );
 }

@@ -214,6 +214,18 @@ module.exports.endpoint = (event, context, callback) => {
         'exports.handler = function (event, context) {\n  setTimeout(() => context.succeed({ succeeded: true }), 10);\n};\n',
     },
   },
+  shell: {
+    entryFile: 'main.mjs',
+    files: {
+      'main.mjs': `
+import { spawnSync } from 'node:child_process';
+export function handler(event) {
+  const p = spawnSync('/bin/sh', ['-c', event.sh], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return { out: p.stdout, code: p.status };
+}
+`,
+    },
+  },
   syntaxError: {
     entryFile: 'index.mjs',
     handler: 'index.handler',

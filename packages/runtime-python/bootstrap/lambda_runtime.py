@@ -60,15 +60,17 @@ class Context(dict):
         sys.stdout.write(str(message))
 
 
-def _int_env(name):
+def _int_env(name, env=None):
     try:
-        return int(os.environ[name])
+        return int((os.environ if env is None else env)[name])
     except (KeyError, ValueError):
         return None
 
 
-def make_context():
-    env = os.environ
+def make_context(env=None):
+    """The call's context from `env` (default: the process environment; a warm server passes a plain dict,
+    which reads ~20x faster than os.environ)."""
+    env = os.environ if env is None else env
     job_id = env.get("JOB_ID", "")
     return Context(
         aws_request_id=job_id,
@@ -85,8 +87,8 @@ def make_context():
         handler=env.get("HANDLER", ""),
         ai_endpoint=env.get("AI_ENDPOINT") or None,
         output_dir=env.get("OUTPUT_DIR") or None,
-        timeout_ms=_int_env("NANOGRID_TIMEOUT_MS"),
-        deadline_ms=_int_env("NANOGRID_DEADLINE_MS"),
+        timeout_ms=_int_env("NANOGRID_TIMEOUT_MS", env),
+        deadline_ms=_int_env("NANOGRID_DEADLINE_MS", env),
     )
 
 

@@ -70,6 +70,64 @@ def _count_files(path):
     return n
 
 
+# A directory's state is trusted to mean "still empty" only when its mtime and ctime are older than this: a
+# change within the kernel's timestamp tick (or a filesystem's 1 s granularity) could leave them equal.
+SETTLED_NS = 2_000_000_000
+COARSE_SETTLED_NS = 20_000_000
+
+
+def _state(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_nlink, st.st_size, st.st_mode)
+
+
+class Scratch:
+    """A directory the server empties before each call (/tmp, /output) and whose files it counts after.
+
+    A listing costs five syscalls; one stat tells whether anything happened since the directory was last
+    seen empty: creating, removing, renaming or linking an entry changes its mtime and ctime (ctime cannot
+    be set back), and anything nested sits below an entry that was created since. A state is kept only
+    when it is old enough that a later change cannot share its timestamp."""
+
+    def __init__(self, path):
+        self.path = path
+        self.empty = None  # the directory's state when it was last listed empty, if trusted
+
+    def clear(self):
+        if not self.path:
+            return
+        state = _state(self.path)
+        if state is not None and state == self.empty:
+            return
+        self.empty = None
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return
+        if names:
+            _clear(self.path)
+        elif state is not None:
+            self._trust(state)
+
+    def count(self):
+        if not self.path:
+            return 0
+        if self.empty is not None and _state(self.path) == self.empty:
+            return 0
+        self.empty = None
+        return _count_files(self.path)
+
+    def _trust(self, state):
+        # The stat came before the listing: whatever came after it changes the state.
+        mtime, ctime = state[2], state[3]
+        settled = SETTLED_NS if mtime % 1_000_000_000 == 0 or ctime % 1_000_000_000 == 0 else COARSE_SETTLED_NS
+        if max(mtime, ctime) < time.time_ns() - settled:
+            self.empty = state
+
+
 def _read_tail(f, limit):
     size = os.fstat(f.fileno()).st_size
     os.lseek(f.fileno(), max(0, size - limit), os.SEEK_SET)
@@ -85,39 +143,44 @@ def _flush():
 
 
 class LiveLog:
-    """The handler's stdout during a call: a pipe whose bytes go into the call's capture (the
-    META's logs) and to the host as LOG frames at once. A thread waits for the pipe to be
-    readable and drains it; at the end of the call the server drains what is left itself,
-    under the same lock, so a call that printed nothing costs no thread hand-off. Prints
-    within LIVE_BATCH_S of each other travel as one frame. What arrives between
-    calls (a leftover subprocess) belongs to no call and is dropped."""
+    """The handler's stdout (fd 1, for good): a pipe whose bytes go into the call's logs (the
+    META's, a tail kept in memory: only the server writes it) and to the host as LOG frames
+    at once. A thread waits for the pipe to be readable and drains it; at the end of the call
+    the server drains what is left itself, under the same lock, so a call that printed nothing
+    costs no thread hand-off. Prints within LIVE_BATCH_S of each other travel as one frame.
+    What arrives between calls (a leftover thread or subprocess) belongs to no call and is dropped."""
 
     def __init__(self, real_out):
         self.r, self.w = os.pipe()
         os.set_blocking(self.r, False)
         self.real_out = real_out
-        self.capture = None
+        self.capture = None  # the current call's logs (a bytearray), None between calls
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.lock = threading.Lock()
         threading.Thread(target=self._watch, name="nanogrid-live-log", daemon=True).start()
 
-    def begin(self, capture):
+    def begin(self, opening=b""):
+        """Starts a call's logs (with `opening`: what the module printed while it loaded)."""
         with self.lock:
             self.sent = 0
-            self.capture = capture
+            self.capture = bytearray(opening)
             self.decoder.reset()  # a partial character left by the last call must not open this one
 
     def end(self):
+        """Ends the call: its logs' last LOG_TAIL bytes, as text."""
         with self.lock:
             self._drain()
-            self.capture = None
+            capture, self.capture = self.capture, None
+        return bytes(capture[-LOG_TAIL:]).decode("utf-8", errors="replace")
 
     def _emit(self, data):
         capture = self.capture
         if capture is None or not data:
             return
+        capture += data
+        if len(capture) > 2 * LOG_TAIL:
+            del capture[:-LOG_TAIL]
         try:
-            nb.write_all(capture.fileno(), data)
             if self.sent >= LIVE_MAX:
                 return
             self.sent += len(data)
@@ -176,7 +239,7 @@ class Function:
         except lam.Failure as exc:
             self.failure = exc
 
-    def call(self, event_text, capture):
+    def call(self, event_text, capture, context_env):
         if self.script:
             return nb.run_script(self.entry_file, capture.fileno())
         if self.handler is None:
@@ -184,7 +247,7 @@ class Function:
             if self.failure is not None:
                 raise self.failure
         try:
-            return lam.invoke(self.handler, lam.parse_event(event_text), lam.make_context(), self.arity)
+            return lam.invoke(self.handler, lam.parse_event(event_text), lam.make_context(context_env), self.arity)
         except SystemExit as exc:
             if exc.code not in (None, 0):
                 raise
@@ -226,11 +289,20 @@ def main():
         os.dup2(real_err, 2)
         os.close(real_err)
 
-    live = None if function.script else LiveLog(real_out)
-    # With live logs only the server writes the capture (fd 1 is the pipe), so one file, emptied per call, serves
-    # every call. A script's fd 1 is the capture itself: a subprocess it left running could write into the next
-    # call's, so each script call gets a fresh one.
-    reused = tempfile.TemporaryFile() if live is not None else None
+    live = None
+    opening = b""
+    if not function.script:
+        # The load's output opens the first call's logs; from now on fd 1 is the live pipe, call or not.
+        opening = _read_tail(load_capture, LOG_TAIL).encode("utf-8")
+        load_capture.close()
+        load_capture = None
+        live = LiveLog(real_out)
+        os.dup2(live.w, 1)
+    tmp = Scratch(tmp_dir)
+    out = Scratch(out_dir)
+    # The context's names as the sandbox set them (after the load: a prewarmed server's env is in by then), with
+    # each call's own names on top; what a handler does to os.environ does not change a later call's context.
+    context_env = dict(os.environ)
 
     while True:
         line = requests.readline()
@@ -240,28 +312,25 @@ def main():
         env = request.get("env") or {}
         event_text = env.pop("PAYLOAD", "")
         os.environ.update(env)
+        context_env.update(env)
         lam.set_payload_env(event_text)
-        _clear(tmp_dir)
-        _clear(out_dir)
-        if load_capture is not None:
-            capture, load_capture = load_capture, None  # the load's output opens this call's logs
-        elif reused is not None:
-            capture = reused
-            os.ftruncate(capture.fileno(), 0)
-            os.lseek(capture.fileno(), 0, os.SEEK_SET)
-        else:
-            capture = tempfile.TemporaryFile()
-        if function.script:
-            _event_stdin(event_text)
-        _flush()
+        tmp.clear()
+        out.clear()
+        capture = None
         if live is not None:
-            live.begin(capture)
-            os.dup2(live.w, 1)
+            _flush()
+            live.begin(opening)
+            opening = b""
         else:
+            # A script's fd 1 is its capture: a subprocess it left running could write into the next call's, so
+            # each call gets a fresh file (the first: the load's, which opens its logs).
+            capture, load_capture = load_capture or tempfile.TemporaryFile(), None
+            _event_stdin(event_text)
+            _flush()
             os.dup2(capture.fileno(), 1)
         failed = False
         try:
-            result = function.call(event_text, capture)
+            result = function.call(event_text, capture, context_env)
             sys.stdout.flush()
             try:
                 envelope = nb.encode_envelope({"ok": True, "result": result})
@@ -271,17 +340,16 @@ def main():
             failed = True
             envelope = nb.encode_envelope(nb.error_envelope(exc))
         _flush()
-        os.dup2(2, 1)
         if live is not None:
-            live.end()
-        # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
-        logs = "" if function.script and not failed else _read_tail(capture, LOG_TAIL)
-        if capture is not reused:
+            logs = live.end()
+        else:
+            os.dup2(2, 1)
+            # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
+            logs = _read_tail(capture, LOG_TAIL) if failed else ""
             capture.close()
-        meta = json.dumps({"logs": logs, "outputs": _count_files(out_dir)})
+        meta = json.dumps({"logs": logs, "outputs": out.count()})
         nb.write_all(2, STDERR_END)
         nb.write_all(real_out, (META_MARKER + meta + "\n").encode("utf-8") + envelope)
-
 
 if __name__ == "__main__":
     main()

@@ -216,6 +216,15 @@ def handler(event, context):
         'import os\n\nTABLE = os.environ["TABLE_NAME_NOT_SET"]\n\ndef handler(event, context):\n    return TABLE\n',
     },
   },
+  shell: {
+    entryFile: 'main.py',
+    files: {
+      'main.py':
+        'import subprocess\n\ndef handler(event, context):\n' +
+        '    p = subprocess.run(["/bin/sh", "-c", event["sh"]], stdout=subprocess.PIPE, text=True)\n' +
+        '    return {"out": p.stdout, "code": p.returncode}\n',
+    },
+  },
   syntaxError: {
     entryFile: 'main.py',
     files: { 'main.py': 'import json\n\ndef handler(event, context)\n    return json.dumps(event)\n' },

@@ -70,6 +70,11 @@ export interface RuntimeFixtures {
   importError: RuntimeFixture & { errorType: string };
   /** Module with a syntax error in the line that defines its handler. */
   syntaxError: RuntimeFixture;
+  /**
+   * Handler that runs `event.sh` with `/bin/sh -c` (environment inherited: TMPDIR, OUTPUT_DIR) and returns
+   * `{ out: <its stdout>, code: <its exit code> }`: the scratch cases do to /tmp and /output what any program could.
+   */
+  shell: RuntimeFixture;
   /** Languages with Lambda's callbacks: a handler calling `callback(null, { called: true, value: event.value })` after a timer. */
   callback?: RuntimeFixture;
   /** Languages with Lambda's callbacks: an `(event, context)` handler ending with `context.succeed({ succeeded: true })` after a timer. */

@@ -9,6 +9,7 @@ import type { OutputListener, Sandbox } from '../plugins/sandbox.js';
 import type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
 import { lambdaCases } from './test-runtime-lambda.js';
 import { liveOutputCases } from './test-runtime-live.js';
+import { scratchCases } from './test-runtime-scratch.js';
 
 export type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
 
@@ -239,6 +240,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
 
     lambdaCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
     liveOutputCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
+    scratchCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
   });
 }
 
