@@ -6,8 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { procCpuUs } from './cpu-stages.mjs';
 
-const repo = new URL('..', import.meta.url).pathname;
-const cli = join(repo, 'packages/host/dist/cli.js');
+const here = new URL('..', import.meta.url).pathname;
 
 /** Children of `pid` (the host processes of a primary). */
 async function childrenOf(pid) {
@@ -22,10 +21,12 @@ async function childrenOf(pid) {
 }
 
 /**
- * Starts `nanogrid start --processes <processes>` on Redis (`redisUrl`) with `sandbox`; resolves with
- * { url, cpuUs() (the primary's and its host processes' CPU so far, µs), stop() }.
+ * Starts `nanogrid start --processes <processes>` on Redis (`redisUrl`) with `sandbox`, from the checkout `repo`
+ * (built; default this one); resolves with { url, pids(), cpuUs() (the primary's and its host processes' CPU so
+ * far, µs), stop() }.
  */
-export async function startProcessesHost({ processes, redisUrl, sandbox }) {
+export async function startProcessesHost({ processes, redisUrl, sandbox, repo = here }) {
+  const cli = join(repo, 'packages/host/dist/cli.js');
   const dir = await mkdtemp(join(tmpdir(), 'nanogrid-bench-procs-'));
   const prefix = `bench-procs-${processes}-${Date.now()}:`;
   const dist = (pkg) => JSON.stringify(join(repo, 'packages', pkg, 'dist/index.js'));
@@ -64,6 +65,7 @@ export default {
   const pids = async () => [child.pid, ...(await childrenOf(child.pid))];
   return {
     url,
+    pids,
     cpuUs: async () => procCpuUs(await pids()),
     stop: async () => {
       const exited = new Promise((r) => child.once('exit', r));

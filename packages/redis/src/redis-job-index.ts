@@ -3,19 +3,6 @@ import type { JobPage, JobQuery, JobRecord } from '@nanogrid/core';
 import type { RedisLink } from './connection.js';
 import { LuaScript } from './lua-script.js';
 
-/**
- * Adds a job to the recent-jobs indexes and trims what is past the TTL. KEYS[1] the global sorted
- * set, KEYS[2] the function's; ARGV[1] the member, ARGV[2] TTL seconds, ARGV[3] the oldest created
- * time kept. All scores are 0: members (`created_at job_id`) sort by text, which is newest-first order
- * read backwards (ISO times of one length sort as times).
- */
-const INDEX_JOB = new LuaScript(`for i = 1, 2 do
-  redis.call('ZADD', KEYS[i], 0, ARGV[1])
-  redis.call('ZREMRANGEBYLEX', KEYS[i], '-', '(' .. ARGV[3])
-  redis.call('EXPIRE', KEYS[i], ARGV[2])
-end
-return 1`);
-
 /** The records of KEYS (job hashes), '' for one that expired (a nil would cut the Lua array short). */
 const READ_RECORDS = new LuaScript(`local out = {}
 for i, k in ipairs(KEYS) do out[i] = redis.call('HGET', k, 'record') or '' end
@@ -24,15 +11,26 @@ return out`);
 /** Members read per round trip while filtering (status filters may skip many). */
 const BATCH = 200;
 
+/** Where WRITE_RECORD adds a job to the recent-jobs indexes and trims what is past the TTL. */
+export interface JobIndexEntry {
+  /** The global sorted set, then the function's. */
+  keys: [string, string];
+  /** `created_at job_id`. */
+  member: string;
+  /** The oldest created time kept. */
+  oldest: string;
+}
+
 export interface RedisJobIndex {
-  add(record: JobRecord): Promise<void>;
+  entry(record: JobRecord): JobIndexEntry;
   list(query: JobQuery): Promise<JobPage>;
 }
 
 /**
- * `GET /jobs` on Redis: a sorted set of all jobs and one per function, trimmed
- * by created time past the TTL, with members of expired records dropped as a
- * listing meets them. The status filter is applied to the records read.
+ * `GET /jobs` on Redis: a sorted set of all jobs and one per function, trimmed by created time past the
+ * TTL, with members of expired records dropped as a listing meets them. Members are `created_at job_id`
+ * with all scores 0: they sort by text, which is newest-first order read backwards (ISO times of one
+ * length sort as times). The status filter is applied to the records read.
  */
 export function redisJobIndex(link: RedisLink, ttlSec: number, jobKey: (jobId: string) => string): RedisJobIndex {
   const all = `${link.prefix}jobs:recent`;
@@ -40,9 +38,9 @@ export function redisJobIndex(link: RedisLink, ttlSec: number, jobKey: (jobId: s
   const member = (r: { created_at: string; job_id: string }) => `${r.created_at} ${r.job_id}`;
 
   return {
-    async add(record) {
+    entry(record) {
       const oldest = new Date(Date.now() - ttlSec * 1000).toISOString();
-      await link.run((c) => INDEX_JOB.run(c, [all, byFunction(record.function_id)], [member(record), ttlSec, oldest]));
+      return { keys: [all, byFunction(record.function_id)], member: member(record), oldest };
     },
     async list(q) {
       const key = q.function_id !== undefined ? byFunction(q.function_id) : all;

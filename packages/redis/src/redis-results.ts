@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { NanoGridError, isFinalStatus, jobEventRecord } from '@nanogrid/core';
 import type { JobPatch, JobQuery, JobRecord, ResultSink, WaitOptions } from '@nanogrid/core';
 import { ChannelSubscriber } from './channel-subscriber.js';
@@ -5,7 +6,10 @@ import { RedisLink } from './connection.js';
 import type { RedisConnectionOptions } from './connection.js';
 import { redisJobIndex } from './redis-job-index.js';
 import { redisTelemetry } from './redis-telemetry.js';
-import { CLAIM, WRITE_RECORD } from './result-scripts.js';
+import { RecordCache } from './record-cache.js';
+import type { CachedRecord } from './record-cache.js';
+import { CLAIM, REGISTER_WAIT, WRITE_RECORD } from './result-scripts.js';
+import { ResultWaiters } from './result-waiters.js';
 import { RedisLive } from './redis-live.js';
 
 export interface RedisResultsOptions extends RedisConnectionOptions {
@@ -35,15 +39,20 @@ export interface RedisResults extends ResultSink {
   followers(): number;
 }
 
+/** What a write found: written (the stored copy), the record already final, or changed since read. */
+type WriteOutcome = { written: JobRecord } | { final: JobRecord | undefined } | { changed: CachedRecord | undefined };
+
 /** Tries of read-merge-write before giving up under contention (each retry means another writer won). */
 const MAX_WRITE_TRIES = 50;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Job state in Redis hashes with a TTL; the final record is written once per
- * job id by a Lua script that also PUBLISHes it on `result:{job_id}`.
- * `wait()` subscribes (one shared subscriber connection, ref-counted per
- * channel) before it reads, so a result published in between is not missed.
+ * Job state in Redis hashes with a TTL. Each write is one Lua script: the record (checked against the version
+ * the writer read, and never over a final one), its TTL, the job-event notice, and for a final record the
+ * PUBLISH on `result:{job_id}` and on the channels of the hosts waiting for it. The records this process wrote
+ * last are kept (bounded), so the job's next write skips the read. `wait()` registers this host on the job and
+ * reads it in one script, on one channel of this instance subscribed once (a second wait of the same job here
+ * costs nothing).
  */
 export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
   const name = opts.name ?? 'redis-results';
@@ -65,27 +74,65 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     resultChannel: channel,
   });
 
-  const read = (jobId: string) =>
+  const cache = new RecordCache();
+  const waitChannel = `${link.prefix}waiters:${randomUUID()}`;
+  const waiters = new ResultWaiters(link, subscriber, {
+    channel: waitChannel,
+    register: (jobId) =>
+      link.run(async (c) => {
+        const text = await REGISTER_WAIT.run(c, [key(jobId)], [waitChannel, ttlSec]);
+        return typeof text === 'string' ? (JSON.parse(text) as JobRecord) : undefined;
+      }),
+  });
+
+  const read = (jobId: string): Promise<CachedRecord | undefined> =>
     link.run(async (c) => {
       const [record, version] = (await c.call('HMGET', [key(jobId), 'record', 'v'])) as [string | null, string | null];
       return record === null ? undefined : { record: JSON.parse(record) as JobRecord, version: version ?? '0' };
     });
 
-  /** 1 written, 0 lost a race (read again), -1 the stored record is final. */
-  const write = (record: JobRecord, expected: string) => {
+  /** What this process last wrote of the job, else what Redis has. */
+  const current = (jobId: string) => {
+    const cached = cache.get(jobId);
+    return cached ? Promise.resolve(cached) : read(jobId);
+  };
+
+  /**
+   * One script: the record, its TTL, its notices, and (`indexed`) the recent-jobs indexes. Written: the
+   * record as stored (a copy). Otherwise what is stored now: final, or changed since `expected` (merge again).
+   */
+  const write = async (record: JobRecord, expected: string, indexed: boolean): Promise<WriteOutcome> => {
     const json = JSON.stringify(record);
-    const notify = isFinalStatus(record.status) ? channel(record.job_id) : '';
     const event = jobEventRecord(record);
     const eventJson = event === record ? '' : JSON.stringify(event);
-    return link.run(async (c) =>
-      Number(
-        await WRITE_RECORD.run(
-          c,
-          [key(record.job_id)],
-          [expected, record.status, json, ttlSec, notify, live.jobsChannel, eventJson],
-        ),
+    const ix = indexed ? index.entry(record) : undefined;
+    const reply = (await link.run((c) =>
+      WRITE_RECORD.run(
+        c,
+        [key(record.job_id), ...(ix?.keys ?? [])],
+        [
+          expected,
+          record.status,
+          json,
+          ttlSec,
+          channel(record.job_id),
+          live.jobsChannel,
+          eventJson,
+          ix?.member ?? '',
+          ix?.oldest ?? '',
+        ],
       ),
-    );
+    )) as [number, string | null, string | number | null];
+    const [code, stored, version] = reply;
+    if (code === 1) {
+      if (isFinalStatus(record.status)) cache.delete(record.job_id);
+      else cache.set(record.job_id, json, String(stored));
+      return { written: JSON.parse(json) as JobRecord };
+    }
+    cache.delete(record.job_id);
+    const now = typeof stored === 'string' ? (JSON.parse(stored) as JobRecord) : undefined;
+    if (code === -1) return { final: now };
+    return { changed: now && { record: now, version: String(version ?? '0') } };
   };
 
   const contention = (jobId: string) =>
@@ -97,29 +144,14 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     if (signal?.aborted || closed) return (await read(jobId))?.record;
     let settle!: (r: JobRecord | 'stop') => void;
     const outcome = new Promise<JobRecord | 'stop'>((resolve) => (settle = resolve));
-    const recheck = () =>
-      void read(jobId).then(
-        (cur) => cur && isFinalStatus(cur.record.status) && settle(cur.record),
-        () => undefined,
-      );
-    // Subscribe first, then read: a publish between the two is heard on the channel.
-    const leave = await subscriber.listen(channel(jobId), {
-      message(payload) {
-        try {
-          const rec = JSON.parse(payload) as JobRecord;
-          if (rec.job_id === jobId && isFinalStatus(rec.status)) settle(rec);
-        } catch {
-          recheck();
-        }
-      },
-      resumed: recheck,
-    });
+    // Registered and read in one step: a final record written after it is published to this host.
+    const joined = await waiters.join(jobId, settle);
     const stop = () => settle('stop');
     let timer: ReturnType<typeof setTimeout> | undefined;
     stops.add(stop);
     if (closed) stop();
     try {
-      const latest = (await read(jobId))?.record;
+      const latest = joined.record;
       if (latest && isFinalStatus(latest.status)) return latest;
       signal?.addEventListener('abort', stop, { once: true });
       if (timeoutMs !== undefined) timer = setTimeout(stop, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
@@ -134,7 +166,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       clearTimeout(timer);
       signal?.removeEventListener('abort', stop);
       stops.delete(stop);
-      leave();
+      joined.leave();
     }
   };
 
@@ -145,20 +177,21 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     ...redisTelemetry(link),
     async create(record: JobRecord) {
       // A final record is never replaced (WRITE_RECORD refuses): a late duplicate submit cannot undo a result.
-      if ((await write(record, '*')) === 1) await index.add(record);
+      await write(record, '*', true);
     },
     list(query: JobQuery) {
       return index.list(query);
     },
     async update(jobId: string, patch: JobPatch) {
       const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
+      let cur = await current(jobId);
       for (let i = 0; i < MAX_WRITE_TRIES; i += 1) {
-        const cur = await read(jobId);
         if (!cur || isFinalStatus(cur.record.status)) return undefined;
         const next: JobRecord = { ...cur.record, ...rest, updated_at: patch.updated_at ?? new Date().toISOString() };
-        const r = await write(next, cur.version);
-        if (r === 1) return JSON.parse(JSON.stringify(next)) as JobRecord;
-        if (r === -1) return undefined;
+        const r = await write(next, cur.version, false);
+        if ('written' in r) return r.written;
+        if ('final' in r) return undefined;
+        cur = r.changed;
       }
       throw contention(jobId);
     },
@@ -175,12 +208,14 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       if (!isFinalStatus(final.status)) {
         throw new NanoGridError('BAD_REQUEST', `publish needs a final status, got "${final.status}"`, { plugin: name });
       }
+      let cur = await current(final.job_id);
       for (let i = 0; i < MAX_WRITE_TRIES; i += 1) {
-        const cur = await read(final.job_id);
         if (cur && isFinalStatus(cur.record.status)) return false;
-        const r = await write({ ...cur?.record, ...final }, cur?.version ?? '0');
-        if (r === 1 && !cur) await index.add(final); // a job first known by its result
-        if (r !== 0) return r === 1;
+        // A job first known by its result is indexed with it.
+        const r = await write({ ...cur?.record, ...final }, cur?.version ?? '0', !cur);
+        if ('written' in r) return true;
+        if ('final' in r) return false;
+        cur = r.changed;
       }
       throw contention(final.job_id);
     },
@@ -203,7 +238,8 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       return live.watch(onJob, followOpts);
     },
     followers() {
-      return subscriber.size();
+      // The waits' shared channel is one listener of the subscriber; each wait counts as one.
+      return subscriber.size() - (waiters.listening() ? 1 : 0) + waiters.size();
     },
     waiting() {
       return stops.size;
@@ -215,6 +251,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       for (const stop of [...stops]) stop();
       live.close();
       await Promise.allSettled([...running]);
+      waiters.close();
       subscriber.close();
       await link.close();
     },

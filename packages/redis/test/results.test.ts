@@ -3,6 +3,7 @@ import { eventually, sampleRecord } from '@nanogrid/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisResults } from '../src/index.js';
+import { REGISTER_WAIT } from '../src/result-scripts.js';
 import type { RedisResults, RedisResultsOptions } from '../src/index.js';
 import { redisTestEnv, startRedisServer, uniquePrefix } from './redis-server.js';
 import type { LocalRedis } from './redis-server.js';
@@ -79,21 +80,23 @@ describe.skipIf(!env.ready)('redisResults on a real redis-server', () => {
     expect(JSON.parse(await heard)).toMatchObject({ job_id: rec.job_id, status: 'completed', result: { ok: true } });
   });
 
-  it('wait() hears a publish that lands between its subscribe and its read (read answers stale)', async () => {
+  it('wait() hears a publish that lands right after it registered (its read answers stale)', async () => {
     const rec = sampleRecord();
     const keyPrefix = uniquePrefix('r');
     const [other] = sinks(1, { keyPrefix });
     await other!.create(rec);
-    // A client whose first HMGET of this job lets another controller publish, then answers with
-    // the state from before the publish: only the pub/sub message can end the wait.
+    // A client whose registration of this job (register + read, one script) lets another controller
+    // publish, then answers with the state from before the publish: only the waiters' channel can end the wait.
     const client = new Redis(server.url);
     extraClients.push(client);
     const call = client.call.bind(client) as (cmd: string, args: unknown[]) => Promise<unknown>;
     let raced = false;
+    const registers = (cmd: string, args: unknown[]) =>
+      (cmd === 'EVALSHA' && args[0] === REGISTER_WAIT.sha) || (cmd === 'EVAL' && args[0] === REGISTER_WAIT.source);
     (client as unknown as { call: typeof call }).call = async (cmd: string, args: unknown[]) => {
-      if (!raced && cmd === 'HMGET' && String(args[0]).endsWith(rec.job_id)) {
+      if (!raced && registers(cmd, args) && String(args[2]).endsWith(rec.job_id)) {
+        const stale = await call(cmd, args); // a NOSCRIPT throws here: its EVAL retry comes through this hook too
         raced = true;
-        const stale = await call(cmd, args);
         expect(await other!.publish(done(rec, { raced: true }))).toBe(true);
         return stale;
       }

@@ -1,0 +1,134 @@
+import { type JobRecord, isFinalStatus } from '@nanogrid/core';
+import type { ChannelSubscriber } from './channel-subscriber.js';
+import type { RedisLink } from './connection.js';
+
+type OnFinal = (record: JobRecord) => void;
+
+interface Entry {
+  listeners: Set<OnFinal>;
+  /** The record as read when this host registered for the job (undefined: none yet). */
+  registered: Promise<JobRecord | undefined>;
+}
+
+export interface ResultWaitersOptions {
+  /** This instance's own channel: final records of the jobs it waits for are published there. */
+  channel: string;
+  /** Adds `channel` to the job's waiters and reads its record, atomically (REGISTER_WAIT). */
+  register(jobId: string): Promise<JobRecord | undefined>;
+}
+
+/** What `join` gives a waiter. */
+export interface Joined {
+  /** The record when this host registered for the job; a final one ends the wait at once. */
+  record: JobRecord | undefined;
+  leave(): void;
+}
+
+/**
+ * The waits of one results instance, on one channel of its own, subscribed once: a wait costs one
+ * round trip (register + read), not a SUBSCRIBE, a read and an UNSUBSCRIBE. The final write publishes
+ * the record on the channels of the hosts registered for the job, and the record is handed to every
+ * local waiter of that job. A second wait of a job already registered here (the cancel watch beside a
+ * sync wait) costs nothing: a final record written after the first registration reaches this channel.
+ */
+export class ResultWaiters {
+  private readonly jobs = new Map<string, Entry>();
+  private subscribed: Promise<() => void> | undefined;
+  private active = false;
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly subscriber: ChannelSubscriber,
+    private readonly opts: ResultWaitersOptions,
+  ) {}
+
+  /** Registers `onFinal` for the job's final record (after the channel is subscribed and the host registered). */
+  async join(jobId: string, onFinal: OnFinal): Promise<Joined> {
+    await this.subscribe();
+    let entry = this.jobs.get(jobId);
+    if (!entry) {
+      const created: Entry = { listeners: new Set(), registered: this.register(jobId) };
+      this.jobs.set(jobId, (entry = created));
+      created.registered.catch(() => {
+        if (this.jobs.get(jobId) === created) this.jobs.delete(jobId);
+      });
+    }
+    const joined = entry;
+    joined.listeners.add(onFinal);
+    const leave = () => {
+      if (!joined.listeners.delete(onFinal) || joined.listeners.size > 0) return;
+      if (this.jobs.get(jobId) === joined) this.jobs.delete(jobId);
+    };
+    try {
+      return { record: await joined.registered, leave };
+    } catch (err) {
+      leave();
+      throw this.link.error(err);
+    }
+  }
+
+  /** Waits registered here (for leak checks). */
+  size(): number {
+    let n = 0;
+    for (const e of this.jobs.values()) n += e.listeners.size;
+    return n;
+  }
+
+  /** True while this instance's channel has its listener on the subscriber. */
+  listening(): boolean {
+    return this.active;
+  }
+
+  close(): void {
+    this.jobs.clear();
+    this.active = false;
+    void this.subscribed?.then((leave) => leave()).catch(() => undefined);
+  }
+
+  private register(jobId: string): Promise<JobRecord | undefined> {
+    return this.opts.register(jobId).then((record) => {
+      if (record && isFinalStatus(record.status)) this.deliver(record);
+      return record;
+    });
+  }
+
+  /** Hands a final record to the job's waiters; the job is done with here. */
+  private deliver(record: JobRecord): void {
+    const entry = this.jobs.get(record.job_id);
+    if (!entry) return;
+    this.jobs.delete(record.job_id);
+    for (const l of [...entry.listeners]) l(record);
+  }
+
+  private subscribe(): Promise<() => void> {
+    if (!this.subscribed) {
+      const opening = this.subscriber.listen(this.opts.channel, {
+        message: (payload) => {
+          let record: JobRecord | undefined;
+          try {
+            record = JSON.parse(payload) as JobRecord;
+          } catch {
+            return; // only our final writes publish here
+          }
+          if (record && typeof record.job_id === 'string' && isFinalStatus(record.status)) this.deliver(record);
+        },
+        // Messages published while the connection was down are lost: register again and read each job.
+        resumed: () => {
+          for (const [jobId, entry] of this.jobs) {
+            entry.registered = this.register(jobId);
+            entry.registered.catch(() => undefined);
+          }
+        },
+      });
+      this.active = true;
+      // A failed subscribe is not kept: the next wait tries again.
+      opening.catch(() => {
+        if (this.subscribed !== opening) return;
+        this.subscribed = undefined;
+        this.active = false;
+      });
+      this.subscribed = opening;
+    }
+    return this.subscribed;
+  }
+}
