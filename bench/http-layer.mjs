@@ -75,12 +75,18 @@ async function cpuPerCall(url) {
 }
 
 const deps = { registry: {}, jobs, storage: {}, http: { rateLimit: false }, logger: silentLogger };
-// As `nanogrid start` serves it (a checkout from before the fast path: Hono's listener for every route).
-const listener = hostLib.createControllerHttp
-  ? hostLib.createControllerHttp(deps).listener
-  : (
-      await import(new URL('../packages/host/node_modules/@hono/node-server/dist/index.mjs', import.meta.url))
-    ).getRequestListener(hostLib.createController(deps).fetch);
+// As `nanogrid start` serves it: the fast route first, then Hono's listener (a checkout from before the fast route
+// has none: Hono's listener for every route).
+const { app, fastRoute } = hostLib.createControllerHttp
+  ? hostLib.createControllerHttp(deps)
+  : { app: hostLib.createController(deps), fastRoute: undefined };
+const { getRequestListener } = await import(
+  new URL('../packages/host/node_modules/@hono/node-server/dist/index.mjs', import.meta.url)
+);
+const hono = getRequestListener(app.fetch);
+const listener = (req, res) => {
+  if (!fastRoute?.(req, res)) hono(req, res);
+};
 const server = createServer(listener);
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const host = { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };

@@ -116,6 +116,28 @@ describe('sync jobs run in-process when the worker has room (process sandbox)', 
     }
   }, 60_000);
 
+  it('at stop() a sync call still waiting for a slot goes to the queue, and runs once the worker starts again', async () => {
+    const fid = await deploy('stop-in-process', 'sleep 0.4\necho "{}"\n');
+    const worker = env.ng.worker;
+    if (!worker) throw new Error('no worker');
+    const send = vi.spyOn(env.ng.queue, 'send');
+    try {
+      const jobs = await Promise.all([0, 1, 2].map((i) => env.ng.jobs.submit(fid, { i }, 'function', { sync: true })));
+      expect(worker.waitingInProcess).toBe(1);
+      await worker.stop();
+      expect(send).toHaveBeenCalledTimes(1);
+      const states = await Promise.all(jobs.map((j) => env.ng.jobs.status(j.record.job_id)));
+      expect(states.map((r) => r.status)).toEqual(['completed', 'completed', 'pending']);
+      worker.start();
+      const last = jobs[2];
+      if (!last) throw new Error('no job');
+      expect((await env.ng.jobs.wait(last.record.job_id, { timeoutMs: 20_000 })).status).toBe('completed');
+    } finally {
+      send.mockRestore();
+      worker.start();
+    }
+  }, 60_000);
+
   it('a job cancelled while it runs in-process is killed, and stop() waits for in-process jobs', async () => {
     const fid = await deploy('long-in-process', 'sleep 30\necho "{}"\n');
     const { record } = await env.ng.jobs.submit(fid, {}, 'function', { sync: true });

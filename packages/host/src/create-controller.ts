@@ -13,7 +13,7 @@ import {
 } from '@nanogrid/core';
 import { uiRoutes } from '@nanogrid/ui';
 import { type Context, Hono } from 'hono';
-import { apiKeyAuth } from './http/api-key-auth.js';
+import { apiKeyAuth, apiKeyCheck } from './http/api-key-auth.js';
 import { clientIp } from './http/client-ip.js';
 import { notFoundHandler, onErrorHandler } from './http/error-response.js';
 import { endpointHandler } from './http/endpoint-handler.js';
@@ -21,8 +21,10 @@ import { filesHandler } from './http/files-handler.js';
 import { functionRoutes } from './http/function-routes.js';
 import { jobRoutes } from './http/job-routes.js';
 import { openApiDocument } from './http/openapi.js';
-import { rateLimit } from './http/rate-limit.js';
+import { type FastRoute, fastRun } from './http/fast-run.js';
+import { type RateLimitHit, rateLimit, rateLimitCheck } from './http/rate-limit.js';
 import { readUpload } from './http/read-upload.js';
+import { runCall } from './http/run-call.js';
 import { runHandler } from './http/run-handler.js';
 import { scheduleRoutes } from './http/schedule-routes.js';
 import { statsRoutes } from './http/stats-routes.js';
@@ -95,6 +97,15 @@ export interface ControllerDeps {
  * job service's sink, so any number of controllers can serve the same API.
  */
 export function createController(deps: ControllerDeps): Hono {
+  return createControllerHttp(deps).app;
+}
+
+/**
+ * The controller as Node's server serves it: the Hono app, and `fastRoute`,
+ * which answers `POST /run` before Hono with the same behaviour (fast-run.ts)
+ * and leaves every other request to the app.
+ */
+export function createControllerHttp(deps: ControllerDeps): { app: Hono; fastRoute: FastRoute } {
   const logger = deps.logger ?? consoleLogger();
   const http = deps.http ?? {};
   const trustProxy = deps.trustProxy ?? (http as { trustProxy?: boolean }).trustProxy ?? false;
@@ -115,9 +126,11 @@ export function createController(deps: ControllerDeps): Hono {
   // Load balancers probe /health: no key, no rate limit.
   app.get('/health', (c) => c.json({ status: 'healthy' }));
 
+  let limitHit: ((key: string) => Promise<RateLimitHit>) | undefined;
   if (http.rateLimit !== false) {
     const { max, windowMs } = http.rateLimit ?? { max: 1000, windowMs: 300_000 };
     const store = http.rateLimitStore ?? memoryRateLimitStore(deps.now ? { now: deps.now } : {});
+    limitHit = rateLimitCheck({ store, max, windowMs, logger, ...(deps.now ? { now: deps.now } : {}) });
     app.use(
       '*',
       rateLimit({
@@ -197,16 +210,22 @@ export function createController(deps: ControllerDeps): Hono {
     return c.json(functionView(meta), 201);
   });
 
-  app.post(
-    '/run',
-    runHandler({
-      jobs: deps.jobs,
-      bodyLimit: runBodyLimit,
-      syncMarginMs: deps.syncMarginMs ?? 30_000,
-      ...(http.maxInflight !== undefined ? { maxInflight: http.maxInflight } : {}),
-      ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
-    }),
-  );
+  // One run for both ways in (Hono's route, the fast route): one count of sync waits.
+  const run = runCall({
+    jobs: deps.jobs,
+    bodyLimit: runBodyLimit,
+    syncMarginMs: deps.syncMarginMs ?? 30_000,
+    ...(http.maxInflight !== undefined ? { maxInflight: http.maxInflight } : {}),
+  });
+  app.post('/run', runHandler(run, deps.shutdownSignal));
+  const fastRoute = fastRun({
+    run,
+    ...(limitHit ? { rateLimit: limitHit } : {}),
+    ...((http.apiKeys?.length ?? 0) > 0 ? { auth: apiKeyCheck(http.apiKeys ?? []) } : {}),
+    trustProxy,
+    logger,
+    ...(deps.shutdownSignal ? { shutdownSignal: deps.shutdownSignal } : {}),
+  });
 
   app.get('/status/:job_id', async (c) =>
     c.json(jobView(await deps.jobs.status(c.req.param('job_id')), { withPayload: true })),
@@ -233,7 +252,7 @@ export function createController(deps: ControllerDeps): Hono {
   statsRoutes(app, { registry: deps.registry, results: deps.system?.results });
   systemRoutes(app, deps.system);
 
-  return app;
+  return { app, fastRoute };
 }
 
 /** `GET /metrics`: the host's Prometheus exposition. */

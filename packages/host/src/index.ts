@@ -1,5 +1,6 @@
 // The host: HTTP controller, worker process, config loading, CLI.
-export { createController, type ControllerDeps } from './create-controller.js';
+export { createController, createControllerHttp, type ControllerDeps } from './create-controller.js';
+export { fastRun, type FastRoute, type FastRunOptions } from './http/fast-run.js';
 export { startHost, type StartHostOptions, type RunningHost } from './start-host.js';
 export { loadConfig, CONFIG_FILES, type LoadConfigOptions, type LoadedConfig } from './config/load-config.js';
 export { validateConfig } from './config/validate-config.js';

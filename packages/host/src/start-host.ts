@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,8 @@ import {
 import { Hono } from 'hono';
 import { loadConfig } from './config/load-config.js';
 import { validateConfig } from './config/validate-config.js';
-import { type MetricsSource, createController, metricsHandler } from './create-controller.js';
+import { type MetricsSource, createControllerHttp, metricsHandler } from './create-controller.js';
+import type { FastRoute } from './http/fast-run.js';
 import { apiKeyAuth } from './http/api-key-auth.js';
 import { defaultRuntimes } from './default-runtimes.js';
 import { sandboxPicker } from './pick-sandbox.js';
@@ -126,10 +127,10 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
   const telemetry = hostTelemetry(nanogrid, {
     ...(config.presence?.intervalMs !== undefined ? { intervalMs: config.presence.intervalMs } : {}),
   });
-  const app =
+  const { app, fastRoute } =
     role === 'worker'
-      ? healthOnly(logger, nanogrid.metrics, config.http?.apiKeys ?? [])
-      : createController({
+      ? { app: healthOnly(logger, nanogrid.metrics, config.http?.apiKeys ?? []), fastRoute: undefined }
+      : createControllerHttp({
           metrics: nanogrid.metrics,
           registry: nanogrid.registry,
           jobs: nanogrid.jobs,
@@ -152,6 +153,7 @@ export async function startHost(opts: StartHostOptions = {}): Promise<RunningHos
       opts.port ?? config.port ?? 8080,
       opts.hostname ?? config.hostname ?? '0.0.0.0',
       timeouts,
+      fastRoute,
     );
     guardRequestBodies(server, {
       idleMs: timeouts.bodyIdleTimeout,
@@ -245,12 +247,27 @@ function healthOnly(logger: Logger, metrics: MetricsSource, apiKeys: string[]): 
   return app;
 }
 
-function listen(app: Hono, port: number, hostname: string, t: ReturnType<typeof serverTimeouts>): Promise<Server> {
+function listen(
+  app: Hono,
+  port: number,
+  hostname: string,
+  t: ReturnType<typeof serverTimeouts>,
+  fastRoute?: FastRoute,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = serve({
       fetch: app.fetch,
       port,
       hostname,
+      // The fast route answers what it takes (`POST /run`) before Hono's listener sees it.
+      ...(fastRoute
+        ? {
+            createServer: ((options, listener) =>
+              createServer(options, (req, res) => {
+                if (!fastRoute(req, res)) listener?.(req, res);
+              })) as typeof createServer,
+          }
+        : {}),
       serverOptions: {
         requestTimeout: t.requestTimeout,
         headersTimeout: t.headersTimeout,

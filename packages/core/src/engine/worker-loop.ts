@@ -272,6 +272,12 @@ export class WorkerLoop {
       }
     }
     try {
+      if (local?.waitSlot && this.abort?.signal.aborted) {
+        // Stopping before it started: it goes to the queue, as a queued job waiting for a slot stays there (it runs
+        // after a restart, or on start()); its client's wait answers 202 at the shutdown.
+        await this.queue.send(d.job);
+        return;
+      }
       const final = await this.executeThroughOutages(d, fn);
       await d.ack();
       this.options.onFinished?.(final, d);

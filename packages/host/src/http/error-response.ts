@@ -34,8 +34,8 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
 const RETRY_AFTER: Partial<Record<ErrorCode, string>> = { QUEUE_FULL: '5', RESULTS_FULL: '30' };
 
 export function errorResponse(c: Context, err: NanoGridError): Response {
-  const retry = RETRY_AFTER[err.code];
-  return c.json(errorBody(err), statusOf(err.code), retry ? { 'Retry-After': retry } : {});
+  const { status, body, headers } = errorAnswer(err);
+  return c.json(body, status, headers);
 }
 
 /** Hono's own exceptions (thrown by its helpers) mapped onto NanoGrid codes. */
@@ -54,21 +54,33 @@ function fromHttpException(err: HTTPException): NanoGridError {
 }
 
 /**
- * `app.onError`: NanoGrid errors answer with their code's status; anything else
- * is a bug or an outage, logged with its stack and answered as INTERNAL without
- * leaking internals to the caller.
+ * The NanoGrid error a request fails with: its own for a NanoGridError (a
+ * 5xx one logged), Hono's mapped, anything else — a bug or an outage — logged
+ * with its stack and answered as INTERNAL without leaking internals to the caller.
  */
+export function requestError(err: Error, logger: Logger, method: string, path: string): NanoGridError {
+  if (err instanceof NanoGridError) {
+    if (err.status >= 500) logger.error('request failed', { method, path, code: err.code, error: err.message });
+    return err;
+  }
+  if (err instanceof HTTPException) return fromHttpException(err);
+  logger.error('unexpected error', { method, path, error: err.message, stack: err.stack });
+  return new NanoGridError('INTERNAL', 'internal error; the details are in the server log');
+}
+
+/** The answer of a failed request, as errorResponse gives it: status, body, headers. */
+export function errorAnswer(err: NanoGridError): {
+  status: ContentfulStatusCode;
+  body: ErrorBody;
+  headers: Record<string, string>;
+} {
+  const retry = RETRY_AFTER[err.code];
+  return { status: statusOf(err.code), body: errorBody(err), headers: retry ? { 'Retry-After': retry } : {} };
+}
+
+/** `app.onError`: NanoGrid errors answer with their code's status; anything else as INTERNAL (see requestError). */
 export function onErrorHandler(logger: Logger) {
-  return (err: Error, c: Context): Response => {
-    if (err instanceof NanoGridError) {
-      if (err.status >= 500)
-        logger.error('request failed', { method: c.req.method, path: c.req.path, code: err.code, error: err.message });
-      return errorResponse(c, err);
-    }
-    if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
-    logger.error('unexpected error', { method: c.req.method, path: c.req.path, error: err.message, stack: err.stack });
-    return errorResponse(c, new NanoGridError('INTERNAL', 'internal error; the details are in the server log'));
-  };
+  return (err: Error, c: Context): Response => errorResponse(c, requestError(err, logger, c.req.method, c.req.path));
 }
 
 export function notFoundHandler(c: Context): Response {

@@ -1,7 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Context } from 'hono';
 import { invalidField } from './error-response.js';
-import { requestHeader } from './request-header.js';
 
 const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -9,14 +7,14 @@ const KEY_RE = /^[\x21-\x7e]{1,255}$/;
  * The request's `Idempotency-Key`, scoped to its credentials so two clients
  * with different API keys never share one; undefined when none was sent.
  */
-export function idempotencyKey(c: Context): string | undefined {
-  const key = requestHeader(c, 'idempotency-key');
+export function idempotencyKey(header: (name: string) => string | undefined): string | undefined {
+  const key = header('idempotency-key');
   if (key === undefined) return undefined;
   if (!KEY_RE.test(key)) {
     throw invalidField('Idempotency-Key', 'Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID');
   }
   // The key itself, not how the header spells it ("bearer  k" is the same caller as "Bearer k").
-  const authorization = requestHeader(c, 'authorization') ?? '';
+  const authorization = header('authorization') ?? '';
   const token = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] ?? authorization;
   const who = createHash('sha256').update(token).digest('hex').slice(0, 32);
   return `${who}:${key}`;

@@ -30,6 +30,11 @@ export async function readBodyBytes(c: Context, limit: number): Promise<Buffer> 
     if (bytes.length > limit) throw tooLarge(limit);
     return bytes;
   }
+  return readIncoming(incoming, limit);
+}
+
+/** The body of a request served straight from Node's server, at most `limit` bytes (PAYLOAD_TOO_LARGE past it). */
+export async function readIncoming(incoming: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(incoming.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   return new Promise<Buffer>((resolve, reject) => {

@@ -1,8 +1,5 @@
 import { NanoGridError } from '@nanogrid/core';
-import type { Context } from 'hono';
 import { invalidField } from './error-response.js';
-import { readBodyText } from './read-body.js';
-import { requestHeader } from './request-header.js';
 
 export interface RunRequest {
   /** A function reference: name or id, optionally `:version` / `:alias`. */
@@ -15,11 +12,10 @@ export interface RunRequest {
 }
 
 /**
- * Reads `POST /run`: JSON `{"function", "payload", "callback_url"?, "callback_format"?}` (or the original
- * `{"function_id", "payload"}`) of at most `limit` bytes; a missing payload is `{}`.
+ * Reads the body of `POST /run`: JSON `{"function", "payload", "callback_url"?, "callback_format"?}` (or the
+ * original `{"function_id", "payload"}`); a missing payload is `{}`.
  */
-export async function readRun(c: Context, limit: number): Promise<RunRequest> {
-  const raw = await readBodyText(c, limit);
+export function readRun(raw: string): RunRequest {
   if (raw.trim() === '')
     throw new NanoGridError('BAD_JSON', 'POST /run needs a JSON body: {"function_id": "...", "payload": {...}}');
   let body: unknown;
@@ -56,8 +52,8 @@ export async function readRun(c: Context, limit: number): Promise<RunRequest> {
   return { ref, field, payload: payload ?? {}, ...(callback ? { callback } : {}) };
 }
 
-/** `X-Async: true` (or `1`/`yes`) asks for 202 + a job id instead of waiting. */
-export function wantsAsync(c: Context): boolean {
-  const v = requestHeader(c, 'x-async')?.trim().toLowerCase();
+/** `X-Async: true` (or `1`/`yes`) asks for 202 + a job id instead of waiting: the header's value. */
+export function wantsAsync(header: string | undefined): boolean {
+  const v = header?.trim().toLowerCase();
   return v === 'true' || v === '1' || v === 'yes';
 }

@@ -17,6 +17,19 @@ export interface RequestWait {
  * Elsewhere (`app.request()` in tests) it combines the web Request's signal.
  */
 export function requestWaits(shutdown?: AbortSignal): (c: Context) => RequestWait {
+  const forResponse = responseWaits(shutdown);
+  return (c) => {
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (!outgoing || typeof outgoing.once !== 'function') {
+      const signals = [c.req.raw.signal, shutdown].filter((s): s is AbortSignal => s !== undefined);
+      return { signal: AbortSignal.any(signals), done: () => undefined };
+    }
+    return forResponse(outgoing);
+  };
+}
+
+/** As requestWaits, for a request served straight from Node's server: its response's `close` and the shutdown. */
+export function responseWaits(shutdown?: AbortSignal): (outgoing: ServerResponse) => RequestWait {
   const live = new Set<AbortController>();
   shutdown?.addEventListener(
     'abort',
@@ -25,12 +38,7 @@ export function requestWaits(shutdown?: AbortSignal): (c: Context) => RequestWai
     },
     { once: true },
   );
-  return (c) => {
-    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-    if (!outgoing || typeof outgoing.once !== 'function') {
-      const signals = [c.req.raw.signal, shutdown].filter((s): s is AbortSignal => s !== undefined);
-      return { signal: AbortSignal.any(signals), done: () => undefined };
-    }
+  return (outgoing) => {
     const ac = new AbortController();
     if (shutdown?.aborted) ac.abort(shutdown.reason);
     const onClose = (): void => {
