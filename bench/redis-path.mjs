@@ -50,9 +50,13 @@ const cli = async (...args) => (await run('redis-cli', ['-p', String(port), ...a
 async function redisStats() {
   const text = await cli('info', 'all');
   const perCommand = {};
-  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) perCommand[m[1]] = Number(m[2]);
+  const usec = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    perCommand[m[1]] = Number(m[2]);
+    usec[m[1]] = Number(m[3]);
+  }
   const num = (k) => Number(new RegExp(`^${k}:(\\d+)`, 'm').exec(text)?.[1] ?? 0);
-  return { perCommand, reads: num('total_reads_processed'), writes: num('total_writes_processed') };
+  return { perCommand, usec, reads: num('total_reads_processed'), writes: num('total_writes_processed') };
 }
 
 async function load(url, fid, total, c) {
@@ -131,7 +135,7 @@ try {
         s.cmds.push(total / n);
         s.rw.push((s1.reads + s1.writes - s0.reads - s0.writes) / n);
         s.perSec.push(got.perSec);
-        if (r === 0) cmdMix[label] = s1.perCommand;
+        if (r === 0) cmdMix[label] = { calls: s1.perCommand, usec: s1.usec };
         if (monitorN > 0 && !monitored[label]) monitored[label] = await monitor(host.url, fid, monitorN);
         console.error(
           `round ${r + 1} ${label}: host ${s.host.at(-1).toFixed(0)} µs, redis ${s.redis.at(-1).toFixed(0)} µs, ` +
@@ -159,12 +163,13 @@ for (const [label] of checkouts) {
   );
 }
 for (const [label] of checkouts) {
-  const mix = Object.entries(cmdMix[label] ?? {})
+  const { calls = {}, usec = {} } = cmdMix[label] ?? {};
+  const mix = Object.entries(calls)
     .filter(([k]) => k !== 'info' && !k.startsWith('config'))
     .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${k} ${(v / n).toFixed(2)}`)
+    .map(([k, v]) => `${k} ${(v / n).toFixed(2)} (${(usec[k] / n).toFixed(1)} µs)`)
     .join(', ');
-  console.log(`${label} commands per call (round 1, script-inner included): ${mix}`);
+  console.log(`${label} commands per call (round 1, script-inner included; Redis's own µs per call): ${mix}`);
   const m = monitored[label];
   if (m) {
     const top = Object.entries(m.byCommand)

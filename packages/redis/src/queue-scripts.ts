@@ -73,12 +73,24 @@ if ms > v then redis.call('HSET', KEYS[2], ARGV[2], now + ms) else redis.call('H
 return 1`);
 
 /**
- * KEYS stream, leases. ARGV[1] group, ARGV[2] consumer, ARGV[3] visibility ms, ARGV[4] how many,
- * ARGV[5] pending entries scanned per call, ARGV[6] scan start ('-' or '(id').
- * Claims entries idle past the visibility timeout and not under a lease.
- * Returns { next start, { {id, fields, delivery count}, ... } }.
+ * One receive's work before any blocking read, in one round trip. KEYS stream, leases, delayed.
+ * ARGV[1] group, ARGV[2] consumer, ARGV[3] visibility ms, ARGV[4] how many, ARGV[5] pending entries
+ * scanned, ARGV[6] scan start ('-' or '(id'), ARGV[7] most delayed retries moved.
+ * 1. Moves due retries from the delayed set into the stream.
+ * 2. Claims entries idle past the visibility timeout and not under a lease (a dead worker's jobs).
+ * 3. Reads new entries for what is still wanted (XREADGROUP without BLOCK: a script never blocks).
+ * Returns { next scan start, { {id, fields, delivery count}, ... }, ms until the next retry is due or -1 }.
  */
-export const RECLAIM = new LuaScript(`${LUA_NOW_MS}
+export const TAKE = new LuaScript(`${LUA_NOW_MS}
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[7]))
+for _, m in ipairs(due) do
+  local d = cjson.decode(m)
+  redis.call('XADD', KEYS[1], '*', 'job', d.j, 'attempts', d.a)
+  redis.call('ZREM', KEYS[3], m)
+end
+local nextDue = -1
+local nxt = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if nxt[2] then nextDue = math.max(0, tonumber(nxt[2]) - now) end
 local want = tonumber(ARGV[4])
 local scan = tonumber(ARGV[5])
 local cands = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], ARGV[6], '+', scan)
@@ -96,19 +108,13 @@ for _, p in ipairs(cands) do
 end
 local nextStart = '-'
 if last and (#cands >= scan or #out >= want) then nextStart = '(' .. last end
-return { nextStart, out }`);
-
-/** KEYS delayed, stream. ARGV[1] most to move. Moves due retries to the stream; returns ms until the next one is due, or -1. */
-export const PROMOTE = new LuaScript(`${LUA_NOW_MS}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
-for _, m in ipairs(due) do
-  local d = cjson.decode(m)
-  redis.call('XADD', KEYS[2], '*', 'job', d.j, 'attempts', d.a)
-  redis.call('ZREM', KEYS[1], m)
+if #out < want then
+  local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', want - #out, 'STREAMS', KEYS[1], '>')
+  if r and r[1] then
+    for _, e in ipairs(r[1][2]) do out[#out + 1] = { e[1], e[2], 1 } end
+  end
 end
-local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if nxt[2] then return math.max(0, tonumber(nxt[2]) - now) end
-return -1`);
+return { nextStart, out, nextDue }`);
 
 /**
  * KEYS stream, delayed. ARGV[1] group. Waiting = stream length − in flight + delayed:

@@ -6,7 +6,7 @@ import { isNoGroup } from './backend-error.js';
 import { BlockingReader } from './blocking-reader.js';
 import { RedisLink } from './connection.js';
 import type { RedisConnectionOptions } from './connection.js';
-import { DEPTH, LEAVE_GROUP, PROMOTE, RECLAIM } from './queue-scripts.js';
+import { DEPTH, LEAVE_GROUP, TAKE } from './queue-scripts.js';
 import { fieldMap, toDeliveries } from './stream-delivery.js';
 import type { RedisQueueKeys, StreamContext, StreamEntry } from './stream-delivery.js';
 
@@ -110,20 +110,23 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
 
   const xadd = (body: string) => link.run((c) => c.call('XADD', [keys.stream, '*', 'job', body, 'attempts', '0']));
 
-  /** Moves due retries into the stream; returns ms until the next one is due (-1: none). */
-  const promote = () => link.run(async (c) => Number(await PROMOTE.run(c, [keys.delayed, keys.stream], [100])));
-
-  const reclaim = async (want: number): Promise<StreamEntry[]> => {
+  /** Promote due retries, reclaim timed-out deliveries, read new entries: one script, nothing blocks. */
+  const take = async (want: number): Promise<{ entries: StreamEntry[]; nextDue: number }> => {
     const reply = await link.run((c) =>
-      RECLAIM.run(
+      TAKE.run(
         c,
-        [keys.stream, keys.leases],
-        [ctx.group, ctx.consumer, ctx.visibilityMs, want, Math.max(100, want * 10), reclaimStart],
+        [keys.stream, keys.leases, keys.delayed],
+        [ctx.group, ctx.consumer, ctx.visibilityMs, want, Math.max(100, want * 10), reclaimStart, 100],
       ),
     );
-    const [next, rows] = reply as [string, [string, unknown, number][]];
+    const [next, rows, nextDue] = reply as [string, [string, unknown, number][], number];
     reclaimStart = next;
-    return rows.map(([id, flat, deliveries]) => ({ id, fields: fieldMap(flat), deliveries: Number(deliveries) }));
+    const entries = rows.map(([id, flat, deliveries]) => ({
+      id,
+      fields: fieldMap(flat),
+      deliveries: Number(deliveries),
+    }));
+    return { entries, nextDue: Number(nextDue) };
   };
 
   const readNew = async (count: number, blockMs: number, signal?: AbortSignal): Promise<StreamEntry[]> => {
@@ -142,16 +145,14 @@ export function redisQueue(opts: RedisQueueOptions = {}): RedisQueue {
     return rows.map(([id, flat]) => ({ id, fields: fieldMap(flat), deliveries: 1 }));
   };
 
-  /** One pass: promote, reclaim, then read new messages, blocking only when nothing was found. */
+  /** One pass: promote, reclaim and read new messages in one script; block on a read only when it found nothing. */
   const pass = async (want: number, deadline: number, signal?: AbortSignal): Promise<Delivery[]> => {
     await ensureGroup();
-    const nextDue = await promote();
-    const out = await toDeliveries(ctx, await reclaim(want));
-    if (out.length >= want || signal?.aborted) return out;
-    const left = deadline - Date.now();
-    const block = out.length > 0 ? 0 : Math.min(left, sliceMs, nextDue >= 0 ? Math.max(1, nextDue) : Infinity);
-    out.push(...(await toDeliveries(ctx, await readNew(want - out.length, block, signal))));
-    return out;
+    const { entries, nextDue } = await take(want);
+    if (entries.length > 0 || signal?.aborted) return toDeliveries(ctx, entries);
+    const block = Math.min(deadline - Date.now(), sliceMs, nextDue >= 0 ? Math.max(1, nextDue) : Infinity);
+    if (block <= 0) return [];
+    return toDeliveries(ctx, await readNew(want, block, signal));
   };
 
   return {

@@ -25,14 +25,14 @@ export const WRITE_RECORD = new LuaScript(`${IS_FINAL}
 local cur = redis.call('HMGET', KEYS[1], 'status', 'v', 'waiters', 'record')
 if final(cur[1]) then return { -1, cur[4] } end
 if ARGV[1] ~= '*' and (cur[2] or '0') ~= ARGV[1] then return { 0, cur[4], cur[2] or '0' } end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'record', ARGV[3])
 local v
 if cur[2] then
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'record', ARGV[3])
   v = redis.call('HINCRBY', KEYS[1], 'v', 1)
 else
   local t = redis.call('TIME')
   v = t[1] .. string.format('%06d', tonumber(t[2]))
-  redis.call('HSET', KEYS[1], 'v', v)
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'record', ARGV[3], 'v', v)
 end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 if final(ARGV[2]) then
@@ -64,6 +64,6 @@ if final(cur[1]) then return cur[2] end
 local w = cur[3] or '\\n'
 if not string.find(w, '\\n' .. ARGV[1] .. '\\n', 1, true) then
   redis.call('HSET', KEYS[1], 'waiters', w .. ARGV[1] .. '\\n')
-  if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+  if not cur[2] and redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 end
 return cur[2]`);

@@ -1,9 +1,9 @@
 import type { JobRecord } from '@nanogrid/core';
-import { eventually, sampleRecord } from '@nanogrid/core/testing';
+import { eventually, sampleJob, sampleRecord } from '@nanogrid/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisResults } from '../src/index.js';
-import type { RedisResults } from '../src/index.js';
+import { redisQueue, redisResults } from '../src/index.js';
+import type { RedisQueue, RedisResults } from '../src/index.js';
 import { RecordCache } from '../src/record-cache.js';
 import { redisTestEnv, startRedisServer, uniquePrefix } from './redis-server.js';
 import type { LocalRedis } from './redis-server.js';
@@ -180,6 +180,40 @@ describe.skipIf(!env.ready)('redisResults round trips (real redis-server)', () =
       if (i === 0) continue;
       expect(await worker!.publish(done(sampleRecord({ job_id: id }), id))).toBe(true);
       expect(await waits[i]).toMatchObject({ job_id: id, result: id });
+    }
+  });
+
+  it('a receive with messages waiting is one script (retries due, timed-out deliveries, new entries), no blocking read', async () => {
+    const q: RedisQueue = redisQueue({
+      connection: server.url,
+      keyPrefix: uniquePrefix('rtq'),
+      visibilityTimeoutMs: 200,
+    });
+    try {
+      await q.send(sampleJob());
+      await q.send(sampleJob());
+      const [retried, abandoned] = await q.receive({ max: 2, waitMs: 1000 }); // creates the group, loads the script
+      await retried!.retry(50); // into the delayed set
+      await new Promise((r) => setTimeout(r, 250)); // the retry is due, the other delivery timed out
+      for (let i = 0; i < 3; i++) await q.send(sampleJob());
+      await resetStats();
+      const got = await q.receive({ max: 8, waitMs: 1000 });
+      expect(got).toHaveLength(5);
+      const again = got.filter((d) => d.attempt === 2).map((d) => d.job.job_id);
+      expect(again.sort()).toEqual([retried!.job.job_id, abandoned!.job.job_id].sort());
+      const c = await commands();
+      expect(c.evalsha).toBe(1);
+      expect(c.zrem).toBe(1); // the due retry moved
+      expect(c.xclaim).toBe(1); // the timed-out delivery taken back
+      expect(c.xreadgroup).toBe(1); // new entries read inside the script, without BLOCK
+      await Promise.all(got.map((d) => d.ack()));
+      // Nothing waiting: the script finds nothing, then one blocking read waits.
+      await resetStats();
+      expect(await q.receive({ max: 8, waitMs: 100 })).toEqual([]);
+      const idle = await commands();
+      expect(idle.xreadgroup).toBeGreaterThanOrEqual(2);
+    } finally {
+      await q.close();
     }
   });
 });
