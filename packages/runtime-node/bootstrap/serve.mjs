@@ -12,8 +12,6 @@
 // re-runs a failed init). A file that exports nothing (script mode) runs per
 // call in a child `node __nanogrid_bootstrap.mjs`, with the event on its stdin.
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
   LoadFailure,
@@ -27,6 +25,7 @@ import {
   prepareProcess,
   payloadEnv,
 } from './__nanogrid_lambda.mjs';
+import { CallEnv, Scratch } from './__nanogrid_warm.mjs';
 
 const META = '\u001eNANOGRID_META ';
 // Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
@@ -75,94 +74,6 @@ process.stdout.write = (chunk, encoding, cb) => {
 const outDir = process.env.OUTPUT_DIR || '';
 const tmpDir = process.env.TMPDIR || '';
 
-function clear(dir) {
-  if (!dir) return;
-  let names = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    try {
-      rmSync(join(dir, n), { recursive: true, force: true });
-    } catch {
-      // a mount point or a file the call made read-only: what can go, went
-    }
-  }
-}
-
-function countFiles(dir) {
-  if (!dir) return 0;
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
-  return n;
-}
-
-// A directory's state is trusted to mean "still empty" only when its mtime and ctime are older than this: a
-// change within the kernel's timestamp tick (or a filesystem's 1 s granularity) could leave them equal.
-const SETTLED_NS = 2_000_000_000n;
-const COARSE_SETTLED_NS = 20_000_000n;
-
-function state(dir) {
-  const st = statSync(dir, { bigint: true, throwIfNoEntry: false });
-  return st && [st.dev, st.ino, st.mtimeNs, st.ctimeNs, st.nlink, st.size, st.mode];
-}
-const same = (a, b) => a !== undefined && b !== undefined && a.every((v, i) => v === b[i]);
-
-/**
- * A directory the server empties before each call (temp, output) and whose files it counts after. A listing
- * costs five syscalls; one stat tells whether anything happened since the directory was last seen empty:
- * creating, removing, renaming or linking an entry changes its mtime and ctime (ctime cannot be set back), and
- * anything nested sits below an entry created since. A state is kept only when it is old enough that a later
- * change cannot share its timestamp.
- */
-class Scratch {
-  constructor(dir) {
-    this.dir = dir;
-    this.empty = undefined; // the directory's state when it was last listed empty, if trusted
-  }
-
-  clear() {
-    if (!this.dir) return;
-    let now;
-    try {
-      now = state(this.dir);
-    } catch {
-      now = undefined;
-    }
-    if (same(now, this.empty)) return;
-    this.empty = undefined;
-    let names;
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return;
-    }
-    if (names.length > 0) clear(this.dir);
-    else if (now) this.trust(now);
-  }
-
-  count() {
-    if (!this.dir) return 0;
-    try {
-      if (this.empty && same(state(this.dir), this.empty)) return 0;
-    } catch {
-      // unreadable: counted the long way (which reports it)
-    }
-    this.empty = undefined;
-    return countFiles(this.dir);
-  }
-
-  trust(st) {
-    // The stat came before the listing: whatever came after it changes the state.
-    const [, , mtime, ctime] = st;
-    const second = 1_000_000_000n;
-    const settled = mtime % second === 0n || ctime % second === 0n ? SETTLED_NS : COARSE_SETTLED_NS;
-    const before = BigInt(Date.now()) * 1_000_000n - settled;
-    if (mtime < before && ctime < before) this.empty = st;
-  }
-}
 const tmp = new Scratch(tmpDir);
 const out = new Scratch(outDir);
 
@@ -209,6 +120,7 @@ if (globalThis.__nanogridPrewarmed) {
   Object.assign(process.env, JSON.parse(init.value ?? '{}').env ?? {});
 }
 prepareProcess();
+const callEnv = new CallEnv();
 const script = isScript(entryFile());
 let handler;
 let attempts = 0;
@@ -235,10 +147,7 @@ process.on('unhandledRejection', (err) => failCurrent?.(err));
 for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   const request = JSON.parse(line);
   const { PAYLOAD: event = '', ...env } = request.env ?? {};
-  Object.assign(process.env, env);
-  const small = payloadEnv(event);
-  if (small === undefined) delete process.env.PAYLOAD;
-  else process.env.PAYLOAD = small;
+  callEnv.update(env, payloadEnv(event));
   tmp.clear();
   out.clear();
   let envelope;

@@ -24,3 +24,10 @@ export const NODE_LAMBDA_FILE = '__nanogrid_lambda.mjs';
 export function readNodeLambda(): string {
   return readFileSync(new URL('../bootstrap/lambda.mjs', import.meta.url), 'utf8');
 }
+
+/** File name of the warm server's per-call state beside the code: its scratch directories, each call's env names. */
+export const NODE_WARM_FILE = '__nanogrid_warm.mjs';
+
+export function readNodeWarm(): string {
+  return readFileSync(new URL('../bootstrap/warm.mjs', import.meta.url), 'utf8');
+}

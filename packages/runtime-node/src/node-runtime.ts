@@ -4,9 +4,11 @@ import {
   NODE_BOOTSTRAP_FILE,
   NODE_LAMBDA_FILE,
   NODE_SERVE_FILE,
+  NODE_WARM_FILE,
   readNodeBootstrap,
   readNodeLambda,
   readNodeServe,
+  readNodeWarm,
 } from './bootstrap-source.js';
 
 export interface NodeRuntimeOptions {
@@ -43,6 +45,7 @@ export const NODE_RUNTIME_IDS: readonly (string | RegExp)[] = ['node', 'nodejs',
 /** Read once at import (an immutable string, shared by every plugin object). */
 const BOOTSTRAP_SOURCE = readNodeBootstrap();
 const SERVE_SOURCE = readNodeServe();
+const WARM_SOURCE = readNodeWarm();
 const LAMBDA_SOURCE = readNodeLambda();
 
 /**
@@ -107,6 +110,7 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
       [NODE_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE,
       [NODE_LAMBDA_FILE]: LAMBDA_SOURCE,
       [NODE_SERVE_FILE]: SERVE_SOURCE,
+      [NODE_WARM_FILE]: WARM_SOURCE,
     },
     entryFiles: nodeHandlerFiles,
     protocol: 'envelope',

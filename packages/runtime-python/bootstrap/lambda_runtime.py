@@ -266,10 +266,14 @@ def parse_event(text):
     return json.loads(text) if text.strip() else {}
 
 
-def set_payload_env(text):
-    """PAYLOAD as the original contract has it, when it fits in an environment string."""
+def set_payload_env(text, set_env=None):
+    """PAYLOAD as the original contract has it, when it fits in an environment string (`set_env(name, value)`:
+    how a warm server sets it, default os.environ's)."""
     if len(text.encode("utf-8")) <= PAYLOAD_ENV_MAX_BYTES:
-        os.environ["PAYLOAD"] = text
+        if set_env is None:
+            os.environ["PAYLOAD"] = text
+        else:
+            set_env("PAYLOAD", text)
     else:
         os.environ.pop("PAYLOAD", None)
 

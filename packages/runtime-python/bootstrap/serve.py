@@ -22,7 +22,6 @@ import codecs
 import json
 import os
 import select
-import shutil
 import sys
 import tempfile
 import threading
@@ -30,6 +29,7 @@ import time
 
 import __nanogrid_bootstrap as nb
 import __nanogrid_lambda as lam
+import __nanogrid_warm as warm
 
 META_MARKER = "\x1eNANOGRID_META "
 LOG_MARKER = "\x1eNANOGRID_LOG "
@@ -41,91 +41,6 @@ LIVE_MAX = 16 * 1024 * 1024
 # Prints closer together than this travel as one LOG frame.
 LIVE_BATCH_S = 0.005
 _sleep = time.sleep  # ours, whatever the handler does to the time module
-
-
-def _clear(path):
-    if not path:
-        return
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for name in names:
-        p = os.path.join(path, name)
-        try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
-        except OSError:
-            pass
-
-
-def _count_files(path):
-    n = 0
-    if not path:
-        return 0
-    for _root, _dirs, files in os.walk(path):
-        n += len(files)
-    return n
-
-
-# A directory's state is trusted to mean "still empty" only when its mtime and ctime are older than this: a
-# change within the kernel's timestamp tick (or a filesystem's 1 s granularity) could leave them equal.
-SETTLED_NS = 2_000_000_000
-COARSE_SETTLED_NS = 20_000_000
-
-
-def _state(path):
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_nlink, st.st_size, st.st_mode)
-
-
-class Scratch:
-    """A directory the server empties before each call (/tmp, /output) and whose files it counts after.
-
-    A listing costs five syscalls; one stat tells whether anything happened since the directory was last
-    seen empty: creating, removing, renaming or linking an entry changes its mtime and ctime (ctime cannot
-    be set back), and anything nested sits below an entry that was created since. A state is kept only
-    when it is old enough that a later change cannot share its timestamp."""
-
-    def __init__(self, path):
-        self.path = path
-        self.empty = None  # the directory's state when it was last listed empty, if trusted
-
-    def clear(self):
-        if not self.path:
-            return
-        state = _state(self.path)
-        if state is not None and state == self.empty:
-            return
-        self.empty = None
-        try:
-            names = os.listdir(self.path)
-        except OSError:
-            return
-        if names:
-            _clear(self.path)
-        elif state is not None:
-            self._trust(state)
-
-    def count(self):
-        if not self.path:
-            return 0
-        if self.empty is not None and _state(self.path) == self.empty:
-            return 0
-        self.empty = None
-        return _count_files(self.path)
-
-    def _trust(self, state):
-        # The stat came before the listing: whatever came after it changes the state.
-        mtime, ctime = state[2], state[3]
-        settled = SETTLED_NS if mtime % 1_000_000_000 == 0 or ctime % 1_000_000_000 == 0 else COARSE_SETTLED_NS
-        if max(mtime, ctime) < time.time_ns() - settled:
-            self.empty = state
 
 
 def _read_tail(f, limit):
@@ -298,8 +213,9 @@ def main():
         load_capture = None
         live = LiveLog(real_out)
         os.dup2(live.w, 1)
-    tmp = Scratch(tmp_dir)
-    out = Scratch(out_dir)
+    tmp = warm.Scratch(tmp_dir)
+    out = warm.Scratch(out_dir)
+    call_env = warm.CallEnv()
     # The context's names as the sandbox set them (after the load: a prewarmed server's env is in by then), with
     # each call's own names on top; what a handler does to os.environ does not change a later call's context.
     context_env = dict(os.environ)
@@ -311,9 +227,9 @@ def main():
         request = json.loads(line)
         env = request.get("env") or {}
         event_text = env.pop("PAYLOAD", "")
-        os.environ.update(env)
+        call_env.update(env)
         context_env.update(env)
-        lam.set_payload_env(event_text)
+        lam.set_payload_env(event_text, call_env.set)
         tmp.clear()
         out.clear()
         capture = None

@@ -24,3 +24,10 @@ export const PYTHON_LAMBDA_FILE = '__nanogrid_lambda.py';
 export function readPythonLambda(): string {
   return readFileSync(new URL('../bootstrap/lambda_runtime.py', import.meta.url), 'utf8');
 }
+
+/** File name of the warm server's per-call state beside the code: its scratch directories, each call's env names. */
+export const PYTHON_WARM_FILE = '__nanogrid_warm.py';
+
+export function readPythonWarm(): string {
+  return readFileSync(new URL('../bootstrap/warm.py', import.meta.url), 'utf8');
+}

@@ -4,9 +4,11 @@ import {
   PYTHON_BOOTSTRAP_FILE,
   PYTHON_LAMBDA_FILE,
   PYTHON_SERVE_FILE,
+  PYTHON_WARM_FILE,
   readPythonBootstrap,
   readPythonLambda,
   readPythonServe,
+  readPythonWarm,
 } from './bootstrap-source.js';
 
 export interface PythonRuntimeOptions {
@@ -50,6 +52,7 @@ export const PYTHON_RUNTIME_IDS: readonly (string | RegExp)[] = ['python', 'pyth
 /** Read once at import (an immutable string, shared by every plugin object). */
 const BOOTSTRAP_SOURCE = readPythonBootstrap();
 const SERVE_SOURCE = readPythonServe();
+const WARM_SOURCE = readPythonWarm();
 const LAMBDA_SOURCE = readPythonLambda();
 
 /** Reads the init line byte by byte from fd 0, so every later byte is left for the server. */
@@ -99,6 +102,7 @@ export function pythonRuntime(opts: PythonRuntimeOptions = {}): RuntimePlugin {
       [PYTHON_BOOTSTRAP_FILE]: BOOTSTRAP_SOURCE,
       [PYTHON_LAMBDA_FILE]: LAMBDA_SOURCE,
       [PYTHON_SERVE_FILE]: SERVE_SOURCE,
+      [PYTHON_WARM_FILE]: WARM_SOURCE,
     },
     protocol: 'envelope',
     ...(opts.dependencies === false ? {} : { dependencies: pythonDependencies(python, opts.dependencies) }),

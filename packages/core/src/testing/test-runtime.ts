@@ -8,6 +8,7 @@ import type { RuntimePlugin } from '../plugins/runtime-plugin.js';
 import type { OutputListener, Sandbox } from '../plugins/sandbox.js';
 import type { RuntimeFixture, RuntimeFixtures } from './runtime-fixtures.js';
 import { lambdaCases } from './test-runtime-lambda.js';
+import { envCases } from './test-runtime-env.js';
 import { liveOutputCases } from './test-runtime-live.js';
 import { scratchCases } from './test-runtime-scratch.js';
 
@@ -241,6 +242,7 @@ export function testRuntime(name: string, opts: TestRuntimeOptions): void {
     lambdaCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
     liveOutputCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
     scratchCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
+    envCases({ runtime, fixtures, mode, timeoutMs, prepare, call, run, expectOk });
   });
 }
 

@@ -1,0 +1,133 @@
+// Per-call state of the NanoGrid Node warm server, kept cheap: the scratch directories it empties, and each
+// call's environment names. Copied beside the user's code as `__nanogrid_warm.mjs`.
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function clear(dir) {
+  if (!dir) return;
+  let names = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    try {
+      rmSync(join(dir, n), { recursive: true, force: true });
+    } catch {
+      // a mount point or a file the call made read-only: what can go, went
+    }
+  }
+}
+
+function countFiles(dir) {
+  if (!dir) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
+  return n;
+}
+
+// A directory's state is trusted to mean "still empty" only when its mtime and ctime are older than this: a
+// change within the kernel's timestamp tick (or a filesystem's 1 s granularity) could leave them equal.
+const SETTLED_NS = 2_000_000_000n;
+const COARSE_SETTLED_NS = 20_000_000n;
+
+function state(dir) {
+  const st = statSync(dir, { bigint: true, throwIfNoEntry: false });
+  return st && [st.dev, st.ino, st.mtimeNs, st.ctimeNs, st.nlink, st.size, st.mode];
+}
+const same = (a, b) => a !== undefined && b !== undefined && a.every((v, i) => v === b[i]);
+
+/**
+ * A directory the server empties before each call (temp, output) and whose files it counts after. A listing
+ * costs five syscalls; one stat tells whether anything happened since the directory was last seen empty:
+ * creating, removing, renaming or linking an entry changes its mtime and ctime (ctime cannot be set back), and
+ * anything nested sits below an entry created since. A state is kept only when it is old enough that a later
+ * change cannot share its timestamp.
+ */
+export class Scratch {
+  constructor(dir) {
+    this.dir = dir;
+    this.empty = undefined; // the directory's state when it was last listed empty, if trusted
+  }
+
+  clear() {
+    if (!this.dir) return;
+    let now;
+    try {
+      now = state(this.dir);
+    } catch {
+      now = undefined;
+    }
+    if (same(now, this.empty)) return;
+    this.empty = undefined;
+    let names;
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    if (names.length > 0) clear(this.dir);
+    else if (now) this.trust(now);
+  }
+
+  count() {
+    if (!this.dir) return 0;
+    try {
+      if (this.empty && same(state(this.dir), this.empty)) return 0;
+    } catch {
+      // unreadable: counted the long way (which reports it)
+    }
+    this.empty = undefined;
+    return countFiles(this.dir);
+  }
+
+  trust(st) {
+    // The stat came before the listing: whatever came after it changes the state.
+    const [, , mtime, ctime] = st;
+    const second = 1_000_000_000n;
+    const settled = mtime % second === 0n || ctime % second === 0n ? SETTLED_NS : COARSE_SETTLED_NS;
+    const before = BigInt(Date.now()) * 1_000_000n - settled;
+    if (mtime < before && ctime < before) this.empty = st;
+  }
+}
+/**
+ * Each call's names (PAYLOAD, JOB_ID, the deadline ...). Assigning to the real `process.env` calls setenv(3), and
+ * glibc keeps every NAME=value string setenv ever made: a warm instance grew by the size of every event it was
+ * given, until its memory limit killed it. So `process.env` becomes an ordinary object (behind a proxy that
+ * makes values strings, as the real one does) holding the environment. Each call's names are set there only:
+ * code reads them there, and child processes get them (child_process passes `process.env`). Every other name a
+ * handler sets or deletes goes to the real environment too (TZ, and what native code reads with getenv).
+ */
+export class CallEnv {
+  constructor() {
+    this.real = process.env;
+    this.names = new Set(['PAYLOAD']);
+    const target = { ...this.real };
+    this.target = target;
+    const { real, names } = this;
+    process.env = new Proxy(target, {
+      set(t, name, value) {
+        const text = String(value);
+        t[name] = text;
+        if (typeof name === 'string' && !names.has(name)) real[name] = text;
+        return true;
+      },
+      deleteProperty(t, name) {
+        delete t[name];
+        if (typeof name === 'string' && !names.has(name)) delete real[name];
+        return true;
+      },
+    });
+  }
+
+  /** Sets a call's names; `payload` undefined: the event is too large for PAYLOAD, which is unset. */
+  update(env, payload) {
+    for (const [name, value] of Object.entries(env)) {
+      this.names.add(name);
+      this.target[name] = String(value);
+    }
+    if (payload === undefined) delete this.target.PAYLOAD;
+    else this.target.PAYLOAD = payload;
+  }
+}

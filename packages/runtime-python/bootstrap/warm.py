@@ -1,0 +1,136 @@
+"""Per-call state of the NanoGrid Python warm server, kept cheap: the scratch directories it empties, and each
+call's environment names. Copied beside the user's code as `__nanogrid_warm.py`."""
+
+import os
+import shutil
+import time
+
+try:
+    import ctypes
+
+    _putenv = ctypes.CDLL(None).putenv
+    _putenv.argtypes = [ctypes.c_void_p]
+except Exception:  # noqa: BLE001 - no ctypes (or no libc symbols): os.environ's own way, with its cost
+    ctypes = None
+    _putenv = None
+
+def _clear(path):
+    if not path:
+        return
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for name in names:
+        p = os.path.join(path, name)
+        try:
+            if os.path.isdir(p) and not os.path.islink(p):
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                os.unlink(p)
+        except OSError:
+            pass
+
+
+def _count_files(path):
+    n = 0
+    if not path:
+        return 0
+    for _root, _dirs, files in os.walk(path):
+        n += len(files)
+    return n
+
+
+# A directory's state is trusted to mean "still empty" only when its mtime and ctime are older than this: a
+# change within the kernel's timestamp tick (or a filesystem's 1 s granularity) could leave them equal.
+SETTLED_NS = 2_000_000_000
+COARSE_SETTLED_NS = 20_000_000
+
+
+def _state(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_nlink, st.st_size, st.st_mode)
+
+
+class Scratch:
+    """A directory the server empties before each call (/tmp, /output) and whose files it counts after.
+
+    A listing costs five syscalls; one stat tells whether anything happened since the directory was last
+    seen empty: creating, removing, renaming or linking an entry changes its mtime and ctime (ctime cannot
+    be set back), and anything nested sits below an entry that was created since. A state is kept only
+    when it is old enough that a later change cannot share its timestamp."""
+
+    def __init__(self, path):
+        self.path = path
+        self.empty = None  # the directory's state when it was last listed empty, if trusted
+
+    def clear(self):
+        if not self.path:
+            return
+        state = _state(self.path)
+        if state is not None and state == self.empty:
+            return
+        self.empty = None
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return
+        if names:
+            _clear(self.path)
+        elif state is not None:
+            self._trust(state)
+
+    def count(self):
+        if not self.path:
+            return 0
+        if self.empty is not None and _state(self.path) == self.empty:
+            return 0
+        self.empty = None
+        return _count_files(self.path)
+
+    def _trust(self, state):
+        # The stat came before the listing: whatever came after it changes the state.
+        mtime, ctime = state[2], state[3]
+        settled = SETTLED_NS if mtime % 1_000_000_000 == 0 or ctime % 1_000_000_000 == 0 else COARSE_SETTLED_NS
+        if max(mtime, ctime) < time.time_ns() - settled:
+            self.empty = state
+
+
+
+class CallEnv:
+    """Sets each call's names (PAYLOAD, JOB_ID, the deadline ...) in os.environ and the C environment.
+
+    os.environ uses setenv(3), and glibc keeps every NAME=value string setenv ever made (so that no pointer a
+    getenv returned can dangle): a warm instance grew by the size of every event it was given, until its memory
+    limit killed it. Here each name gets a buffer of its own, put in the environment with putenv(3) (which takes
+    the pointer as it is) and rewritten in place per call. A buffer that is too small is replaced by one twice
+    as large; the old one is kept, as glibc would (a C extension may hold what getenv returned)."""
+
+    def __init__(self):
+        self.slots = {}  # name -> the buffer in the environment now
+        self.kept = []  # buffers left behind when a name outgrew them
+
+    def set(self, name, value):
+        key = os.environ.encodekey(name)
+        data = os.environ.encodevalue(value)
+        if _putenv is None or b"=" in key or not key:
+            os.environ[name] = value
+            return
+        entry = key + b"=" + data + b"\0"
+        slot = self.slots.get(name)
+        if slot is None or len(slot) < len(entry):
+            if slot is not None:
+                self.kept.append(slot)
+            slot = ctypes.create_string_buffer(max(256, 1 << (len(entry) - 1).bit_length()))
+            self.slots[name] = slot
+        ctypes.memmove(slot, entry, len(entry))
+        # Each call, not once: the handler may have set or deleted the name, which took our buffer out.
+        _putenv(ctypes.addressof(slot))
+        os.environ._data[key] = data  # what os.environ.__setitem__ keeps, without its setenv
+
+    def update(self, env):
+        for name, value in env.items():
+            self.set(name, value)
