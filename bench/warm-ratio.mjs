@@ -1,12 +1,13 @@
 // The warm path against its floor, quickly, for profiling and iterating:
-//   node bench/warm-ratio.mjs [--sandbox=docker|process] [--store=memory|sqlite] [--n=3000] [--rounds=1]
+//   node bench/warm-ratio.mjs [--sandbox=docker|process] [--store=memory|sqlite|redis] [--n=3000] [--rounds=1]
 //                             [--stages] [--profile=out.cpuprofile]
 // One host in this process (as bench/run.mjs runs it), the floor (bench/floor-server.mjs) in this process too, the
 // load generator (bench/load.mjs) in its own. Prints latency (1 client) and throughput (64 clients) of both, the
 // ratios, and CPU per call of the host and the floor server. `--stages` (Docker): CPU per call of each stage — the
 // host's split by a CPU profile of its load phase (HTTP, queue, records, registry, pipe, GC), the instances (their
 // cgroups), the load generator, dockerd+containerd, and the machine's busy total — median of the rounds.
-import { execFile } from 'node:child_process';
+// `--store=redis`: Redis queue + results on a redis-server of its own (its CPU per call is printed too).
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,27 @@ async function load(url, fid, total, clients, latency) {
   return r;
 }
 
+/** A redis-server of this run's own on a free port (`--store=redis`). */
+async function startRedis() {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): port ${port} taken?`)));
+    child.stdout.on('data', (c) => c.toString().includes('Ready to accept') && resolve());
+  });
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill() };
+}
+
+const redis = store === 'redis' ? await startRedis() : undefined;
+const stores = redis
+  ? await import('@nanogrid/redis').then(({ redisQueue, redisResults }) => ({
+      queue: redisQueue({ connection: redis.url, keyPrefix: 'ratio:' }),
+      results: redisResults({ connection: redis.url, keyPrefix: 'ratio:' }),
+    }))
+  : { embedded: { store } };
 const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-ratio-'));
 const host = await startHost({
   config: {
@@ -54,7 +76,7 @@ const host = await startHost({
     http: { rateLimit: false, maxInflight: 100_000 },
     worker: { concurrency: 8, pollWaitMs: 1000 },
     warm: { enabled: true },
-    embedded: { store },
+    ...stores,
   },
   port: 0,
   hostname: '127.0.0.1',
@@ -111,9 +133,11 @@ try {
     const before = stages
       ? { inst: await instancesCpuUs(process.pid), engine: await procCpuUs(engine), machine: await machineCpuUs() }
       : undefined;
+    const redis0 = redis ? await procCpuUs([redis.pid]) : 0;
     const cpu0 = process.cpuUsage();
     const ht = await load(host.url, fid, n, 64);
     const cpu = process.cpuUsage(cpu0);
+    const redisUs = redis ? ((await procCpuUs([redis.pid])) - redis0) / n : undefined;
     const hostUs = (cpu.user + cpu.system) / n;
     if (session) {
       const { profile } = await session.post('Profiler.stop');
@@ -146,6 +170,7 @@ try {
       hostCpuUsPerCall: hostUs.toFixed(0),
       hostSysUsPerCall: (cpu.system / n).toFixed(0),
       floorCpuUsPerCall: ((fcpu.user + fcpu.system) / (n * 2)).toFixed(0),
+      ...(redisUs === undefined ? {} : { redisCpuUsPerCall: redisUs.toFixed(0) }),
       starts: JSON.stringify(ht.starts),
     });
   }
@@ -164,6 +189,7 @@ try {
 } finally {
   await floor.close();
   await host.close();
+  redis?.stop();
   await rm(dataDir, { recursive: true, force: true });
 }
 process.exit(0);

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { Redis, RedisOptions } from 'ioredis';
 import { NanoGridError } from '@nanogrid/core';
 import { toBackendError, unavailable } from './backend-error.js';
@@ -69,6 +70,7 @@ export class RedisLink implements RedisErrorContext {
   private readonly readyWaits = new WeakMap<Redis, Promise<void>>();
   private lastError: Error | undefined;
   private closed = false;
+  private flushPending = false;
 
   constructor(
     opts: RedisConnectionOptions,
@@ -111,6 +113,7 @@ export class RedisLink implements RedisErrorContext {
   /** Runs `fn` on the shared connection; any failure comes out as a NanoGridError. */
   async run<T>(fn: (c: Redis) => Promise<T>): Promise<T> {
     const c = await this.client();
+    this.coalesce(c);
     try {
       return await fn(c);
     } catch (err) {
@@ -197,6 +200,25 @@ export class RedisLink implements RedisErrorContext {
         ? new RedisCtor(src, this.overrides())
         : new RedisCtor({ ...this.overrides(), ...(src as RedisOptions) });
     return this.watch(c);
+  }
+
+  /**
+   * Holds the shared connection's writes until the event loop's check phase, so the commands of every
+   * request handled in this turn leave in one write (writev) instead of one syscall each: on loopback
+   * each write also runs Redis's side of TCP and wakes it, and was a third of the host's CPU per call.
+   * Order is kept; a command waits at most for the rest of this loop turn. Not for a client passed in
+   * (used as is) nor for connections of their own (a blocking read, the subscriber).
+   */
+  private coalesce(c: Redis): void {
+    if (this.flushPending || c === this.source) return;
+    const stream = (c as unknown as { stream?: Writable }).stream;
+    if (!stream || typeof stream.cork !== 'function' || stream.destroyed) return;
+    stream.cork();
+    this.flushPending = true;
+    setImmediate(() => {
+      this.flushPending = false;
+      stream.uncork();
+    });
   }
 
   private readonly onError = (err: Error) => {

@@ -216,4 +216,22 @@ describe.skipIf(!env.ready)('redisResults round trips (real redis-server)', () =
       await q.close();
     }
   });
+
+  it('the commands of one event-loop turn reach Redis in one write, in order', async () => {
+    const [s] = sinks(1);
+    const recs = Array.from({ length: 50 }, () => sampleRecord());
+    const warm = sampleRecord();
+    await s!.create(warm); // connects and loads the scripts (a NOSCRIPT retry would reorder the first ones)
+    await s!.update(warm.job_id, { attempts: 1 });
+    const reads = async () => Number(/total_reads_processed:(\d+)/.exec(String(await raw.call('INFO', 'stats')))?.[1]);
+    const before = await reads();
+    // 50 creates then 50 updates of the same jobs, all issued in one turn: each update must see its create.
+    const created = recs.map((r) => s!.create(r));
+    const updated = recs.map((r, i) => s!.update(r.job_id, { attempts: i }));
+    await Promise.all(created);
+    const got = await Promise.all(updated);
+    got.forEach((r, i) => expect(r).toMatchObject({ job_id: recs[i]!.job_id, attempts: i }));
+    // Redis read them in a few reads (one per write from this process, plus the INFO calls), not 100.
+    expect((await reads()) - before).toBeLessThan(10);
+  });
 });
