@@ -163,18 +163,17 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     const existing = live(jobId, now);
     if (!existing || existing.final) return undefined;
     const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
-    const next: JobRecord = {
-      ...existing.record,
-      ...rest,
+    // Object.assign, not spreads: see mergeRecord in @nanogrid/core.
+    const next: JobRecord = Object.assign({}, existing.record, rest, {
       updated_at: patch.updated_at ?? new Date(now).toISOString(),
-    };
+    });
     put(next, now, false, existing.bytes);
     return next;
   };
   const publish = (final: JobRecord, now: number): JobRecord | undefined => {
     const existing = live(final.job_id, now);
     if (existing?.final) return undefined;
-    const next = { ...existing?.record, ...final };
+    const next: JobRecord = Object.assign({}, existing?.record, final);
     put(next, now, false, existing?.bytes);
     return next;
   };

@@ -72,10 +72,10 @@ export function runCall(opts: RunHandlerOptions): RunCall {
           field,
           callback ? { callback } : {},
         )
-      : {
-          ...(await opts.jobs.submit(ref, payload, field, { ...(callback ? { callback } : {}), sync: !isAsync })),
-          replayed: false,
-        };
+      : Object.assign(
+          await opts.jobs.submit(ref, payload, field, callback ? { callback, sync: !isAsync } : { sync: !isAsync }),
+          { replayed: false },
+        );
     const headers: Record<string, string> | undefined = replayed ? { 'Idempotent-Replayed': 'true' } : undefined;
     const answer = (status: ContentfulStatusCode, body: unknown): RunAnswer =>
       headers ? { status, body, headers } : { status, body };
