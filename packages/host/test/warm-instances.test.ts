@@ -8,6 +8,7 @@ import { makeEngineHost } from './engine-host.js';
 import { type TestHost, deploy, run, upload } from './helpers.js';
 
 interface Job {
+  job_id: string;
   status: string;
   start?: string;
   result?: Record<string, unknown>;
@@ -249,7 +250,7 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
       count: 1,
     });
     const src =
-      'let calls = 0;\nexport async function handler(event) { calls += 1; console.log("log", calls); return { calls, n: event.n, job: process.env.JOB_ID }; }\n';
+      'console.log("loading");\nlet calls = 0;\nexport async function handler(event) { calls += 1; console.log("log", calls); return { calls, n: event.n, job: process.env.JOB_ID }; }\n';
     const res = await upload(host.app, {
       file: { name: 'fresh.mjs', content: src },
       function_name: 'node-fresh',
@@ -261,6 +262,10 @@ describe.skipIf(!env.ready)('prewarmed instances (Docker sandbox)', () => {
     const first = await call(id, { n: 1 });
     expect(first).toMatchObject({ status: 'completed', start: 'prewarmed', result: { calls: 1, n: 1 } });
     expect(first.logs).toContain('log 1');
+    // Printed while the module loads: Lambda's request id "undefined", as on a cold start (the spare's warm-up of
+    // the call path before any function was known leaves no id of its own behind).
+    expect(first.logs).toMatch(/\tundefined\tINFO\tloading\n/);
+    expect(first.logs).toContain(`\t${first.job_id}\tINFO\tlog 1`);
     expect(await call(id, { n: 2 })).toMatchObject({ status: 'completed', start: 'warm', result: { calls: 2, n: 2 } });
   });
 });

@@ -24,6 +24,7 @@ import {
   patchConsole,
   prepareProcess,
   payloadEnv,
+  setRequestId,
 } from './__nanogrid_lambda.mjs';
 import { CallEnv, Scratch } from './__nanogrid_warm.mjs';
 
@@ -116,6 +117,18 @@ const requests = createInterface({ input: process.stdin, crlfDelay: Infinity })[
 // Imported by a prewarmed starter before any function was known: the first line is the function's env.
 if (globalThis.__nanogridPrewarmed) {
   delete globalThis.__nanogridPrewarmed;
+  // While no function is known, run what every call runs once, with no user code: Node creates process.stderr and
+  // compiles the call path lazily, ~4 ms of a first call otherwise. A handler of our own, the spare's own dirs.
+  try {
+    process.stderr;
+    await invoke(() => null, parseEvent('{}'));
+    JSON.parse(encode({ ok: true, result: {} }).slice(RESULT.length));
+    clear(tmpDir);
+    countFiles(outDir);
+  } catch {
+    // only a head start: the first call does all of it again
+  }
+  setRequestId('undefined'); // what a module's console sees while it loads
   const init = await requests.next();
   Object.assign(process.env, JSON.parse(init.value ?? '{}').env ?? {});
 }
