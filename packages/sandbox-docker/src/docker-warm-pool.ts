@@ -72,6 +72,8 @@ interface Instance extends WarmInstance {
   starter?: string;
   /** Image whose spares are refilled once this claimed spare's first call is over. */
   refill?: string;
+  /** Resolves once the instance evicted to make room for this claim is gone: the refill's container waits for it. */
+  evicted?: Promise<void>;
   /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
   peak?: PeakMeter | null;
   /** CPU ms of its cgroup when the idle watchdog first saw it after its last call (-1: not taken yet). */
@@ -183,7 +185,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   }
 
   /** A prewarmed spare turned into this function's instance: code copied in, limits set, env sent. */
-  private async claimSpare(spec: WarmRunSpec): Promise<Instance | undefined> {
+  private async claimSpare(spec: WarmRunSpec, room: Promise<void>): Promise<Instance | undefined> {
     if (spec.network !== 'none') return undefined;
     const spares = this.spares.get(spec.image);
     const spare = spares?.[0];
@@ -212,6 +214,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spare.channel.send({ env: spec.env });
       // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
       spare.refill = spec.image;
+      spare.evicted = room;
       spare.key = spec.key;
       spare.memoryMb = spec.memoryMb;
       spare.diskMb = diskMb;
@@ -226,9 +229,11 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     }
   }
 
-  protected async start(spec: WarmRunSpec): Promise<{ instance: Instance; start: StartKind }> {
-    const claimed = await this.claimSpare(spec);
+  protected async start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: Instance; start: StartKind }> {
+    // A spare is a container that exists already: taking it adds none, so it need not wait for an evicted one.
+    const claimed = await this.claimSpare(spec, room);
     if (claimed) return { instance: claimed, start: 'prewarmed' };
+    await room; // a new container: the one it replaces is removed first
     return {
       instance: await this.launch({ ...spec, command: spec.serveCommand }, spec.key, spec.codeDir),
       start: 'cold',
@@ -323,13 +328,16 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
 
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
     const refill = i.refill;
+    const evicted = i.evicted;
     i.refill = undefined;
+    i.evicted = undefined;
     try {
       return await this.callOnce(i, spec);
     } finally {
       // A claimed spare's image gets a new spare once its first call is over (see claimSpare), and once
       // the answer went out: the refill's first steps run on this event loop.
-      if (refill) setImmediate(() => void this.fill(refill));
+      // A new container only once the one evicted for this claim is gone: the worker's count of containers holds.
+      if (refill) setImmediate(() => void evicted?.then(() => this.fill(refill)));
     }
   }
 

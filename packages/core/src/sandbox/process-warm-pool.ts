@@ -105,7 +105,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     }
   }
 
-  protected async start(spec: WarmRunSpec): Promise<{ instance: Instance; start: StartKind }> {
+  protected async start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: Instance; start: StartKind }> {
+    await room; // a new process: the one it replaces is gone first
     await mkdir(this.deps.tmpRoot, { recursive: true });
     const dir = await mkdtemp(join(this.deps.tmpRoot, 'nanogrid-warm-'));
     // bubblewrap: the instance's /output is in its own namespace (set once bubblewrap names its child).

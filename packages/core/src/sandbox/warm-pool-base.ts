@@ -101,8 +101,12 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   }
 
   protected abstract readonly plugin: string;
-  /** Starts an instance for `spec` (or adopts a prewarmed one). */
-  protected abstract start(spec: WarmRunSpec): Promise<{ instance: I; start: StartKind }>;
+  /**
+   * Starts an instance for `spec` (or adopts a prewarmed one). `room` resolves once the instance stopped to make
+   * room for this start is gone (at once when none was): await it before creating anything that takes resources.
+   * Adopting an instance that already exists needs no wait.
+   */
+  protected abstract start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: I; start: StartKind }>;
   /** One invocation; marks the instance dead when it must not serve again. */
   protected abstract call(instance: I, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>>;
   /** Stops an instance and frees what it holds. Never throws. */
@@ -137,8 +141,7 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
     this.startingTotal++;
     let started = false;
     try {
-      await this.makeRoom();
-      const r = await this.start(spec);
+      const r = await this.start(spec, this.makeRoom());
       started = true;
       return r;
     } finally {
@@ -195,16 +198,21 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
     return next;
   }
 
-  /** Stops the least recently used idle instance when the worker is at its total cap. */
-  private async makeRoom(): Promise<void> {
+  /**
+   * At the worker's total cap, stops the least recently used idle instance: it leaves the pool at once (never
+   * handed out again, no longer counted: its place is the asking start's, counted in `starting`), and the
+   * promise says when it is gone. Its removal (~90 ms for a container) is not waited for here: a start that
+   * adopts a prewarmed instance adds nothing, one that creates an instance waits for it (see `start`).
+   */
+  private makeRoom(): Promise<void> {
     const live = [...this.instances].filter((i) => !i.dead);
-    if (live.length + this.startingTotal - 1 < this.maxTotal) return; // - 1: the start asking is counted
+    if (live.length + this.startingTotal - 1 < this.maxTotal) return Promise.resolve(); // - 1: the start asking
     const idle = live.filter((i) => !i.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
     if (!idle)
       throw new NanoGridError('TOO_MANY_REQUESTS', 'every warm instance of this worker is busy', {
         plugin: this.plugin,
       });
-    await this.discard(idle);
+    return this.discard(idle);
   }
 
   private async reap(): Promise<void> {

@@ -1,0 +1,127 @@
+// The worker's total cap of warm instances: an idle instance of another function makes room for a start, and its
+// removal runs beside the start (a prewarmed instance is adopted at once) without letting the cap be passed.
+import { describe, expect, it } from 'vitest';
+import { isNanoGridError, type StartKind, type WarmInstance, WarmPoolBase, type WarmRunSpec } from '../src/index.js';
+
+interface Fake extends WarmInstance {
+  id: number;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** A pool whose instances are objects; `adopt` starts take a ready-made instance, others create one after `room`. */
+class FakePool extends WarmPoolBase<Fake> {
+  protected readonly plugin = 'fake';
+  readonly events: string[] = [];
+  /** Removals in progress, resolved by the test. */
+  readonly removals = new Map<number, () => void>();
+  /** Instances that exist (created or adopted, not yet removed): never more than the cap plus adopted ones. */
+  alive = 0;
+  maxAlive = 0;
+  /** Set when the test is over: removals finish at once. */
+  autoRemove = false;
+  private next = 0;
+
+  protected async start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: Fake; start: StartKind }> {
+    const instance: Fake = { id: ++this.next, key: spec.key, busy: false, dead: false, lastUsed: Date.now() };
+    if (spec.image !== 'adopt') {
+      await room;
+      this.alive++;
+      this.maxAlive = Math.max(this.maxAlive, this.alive);
+    }
+    this.events.push(`start ${spec.key}`);
+    return { instance, start: spec.image === 'adopt' ? 'prewarmed' : 'cold' };
+  }
+
+  protected async call(i: Fake, spec: WarmRunSpec): Promise<Omit<import('../src/index.js').WarmRunResult, 'start'>> {
+    this.events.push(`call ${spec.key}`);
+    return {
+      exitCode: 0,
+      signal: null,
+      stdout: String(i.id),
+      stderr: '',
+      stdoutTruncated: false,
+      stderrTruncated: false,
+      timedOut: false,
+      oomKilled: false,
+      durationMs: 0,
+    };
+  }
+
+  protected destroy(i: Fake): Promise<void> {
+    this.events.push(`removing ${i.key}`);
+    const d = deferred();
+    this.removals.set(i.id, d.resolve);
+    if (this.autoRemove) d.resolve();
+    return d.promise.then(() => {
+      this.alive--;
+      this.events.push(`removed ${i.key}`);
+    });
+  }
+}
+
+/** Lets every removal finish, then closes the pool. */
+async function finish(pool: FakePool): Promise<void> {
+  pool.autoRemove = true;
+  for (const done of pool.removals.values()) done();
+  await pool.close();
+}
+
+function spec(key: string, image = 'create'): WarmRunSpec {
+  return {
+    key,
+    image,
+    serveCommand: ['serve'],
+    invocationEnv: {},
+    codeDir: '/code',
+    outputDir: '/out',
+    env: {},
+    timeoutMs: 1000,
+    memoryMb: 128,
+    network: 'none',
+  };
+}
+
+describe('warm pool: making room at the total cap', () => {
+  it('adopts a prewarmed instance without waiting for the evicted one to be removed', async () => {
+    const pool = new FakePool({ maxTotal: 1 });
+    await pool.run(spec('a'));
+    const second = await pool.run(spec('b', 'adopt'));
+    // b was served while a's removal had not finished: that removal no longer sits in b's first call.
+    expect(second.start).toBe('prewarmed');
+    expect(pool.events).toEqual(['start a', 'call a', 'removing a', 'start b', 'call b']);
+    expect(pool.size).toBe(1);
+    await finish(pool);
+  });
+
+  it('creates a new instance only once the evicted one is gone', async () => {
+    const pool = new FakePool({ maxTotal: 1 });
+    await pool.run(spec('a'));
+    const second = pool.run(spec('b'));
+    await new Promise((r) => setImmediate(r));
+    expect(pool.events).toEqual(['start a', 'call a', 'removing a']);
+    pool.removals.get(1)?.();
+    expect((await second).start).toBe('cold');
+    expect(pool.events).toEqual(['start a', 'call a', 'removing a', 'removed a', 'start b', 'call b']);
+    expect(pool.maxAlive).toBe(1);
+    await finish(pool);
+  });
+
+  it('keeps the cap when starts race: the evicted place goes to one start, the other is refused', async () => {
+    const pool = new FakePool({ maxTotal: 1 });
+    await pool.run(spec('a'));
+    const b = pool.run(spec('b'));
+    const c = pool.run(spec('c')).catch((err: unknown) => err);
+    const refused = await c;
+    expect(isNanoGridError(refused) && refused.code).toBe('TOO_MANY_REQUESTS');
+    pool.removals.get(1)?.();
+    await b;
+    expect(pool.maxAlive).toBe(1);
+    expect(pool.events.filter((e) => e.startsWith('start'))).toEqual(['start a', 'start b']);
+    await finish(pool);
+  });
+});
