@@ -1,7 +1,7 @@
-// Cost of live logs on the Python warm server's round trip: this checkout against a baseline checkout
-// (built), measured in the same run, alternating rounds:
-//   node bench/warm-log-frames.mjs <baseline checkout> [rounds=3] [n=1000]
-// Each round starts `__nanogrid_serve.py` of each checkout directly (no sandbox, no HTTP: only the
+// Cost of a call on the Python (or, with --node, the Node) warm server's round trip: this checkout against a
+// baseline checkout (built), measured in the same run, alternating rounds:
+//   node bench/warm-log-frames.mjs <baseline checkout> [rounds=3] [n=1000] [--node]
+// Each round starts the warm server of each checkout directly (no sandbox, no HTTP: only the
 // protocol) and times n calls of a handler that prints nothing, then one that prints 10 lines; it also reports the
 // server's CPU (user + system, all its threads, from /proc) per call, median of the rounds.
 import { spawn } from 'node:child_process';
@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const [baseline, roundsArg, nArg] = process.argv.slice(2);
+const node = process.argv.includes('--node');
+const [baseline, roundsArg, nArg] = process.argv.slice(2).filter((a) => a !== '--node');
 if (!baseline) throw new Error('usage: node bench/warm-log-frames.mjs <baseline checkout> [rounds] [n]');
 const rounds = Number(roundsArg ?? 3);
 const n = Number(nArg ?? 1000);
@@ -18,13 +19,23 @@ const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new UR
 
 /** n timed round trips (after 50 untimed) of a warm server of `root` whose handler prints `prints` lines. */
 async function round(root, prints) {
-  const { pythonRuntime } = await import(join(root, 'packages/runtime-python/dist/index.js'));
-  const rt = pythonRuntime();
+  const rt = node
+    ? (await import(join(root, 'packages/runtime-node/dist/index.js'))).nodeRuntime()
+    : (await import(join(root, 'packages/runtime-python/dist/index.js'))).pythonRuntime();
   const dir = mkdtempSync(join(tmpdir(), 'nanogrid-bench-frames-'));
   for (const [file, source] of Object.entries(rt.bootstrap)) writeFileSync(join(dir, file), source);
-  const body = prints ? `    for i in range(${prints}):\n        print("line", i)\n` : '';
-  writeFileSync(join(dir, 'fn.py'), `def handler(event, context):\n${body}    return {"ok": True}\n`);
-  const cmd = rt.serve.command({ runtime: 'python3.11', handler: 'fn.handler', entryFile: 'fn.py' });
+  const entryFile = node ? 'fn.mjs' : 'fn.py';
+  if (node) {
+    const body = prints ? `for (let i = 0; i < ${prints}; i++) console.log('line', i);` : '';
+    writeFileSync(
+      join(dir, entryFile),
+      `export async function handler(event, context) { ${body} return { ok: true }; }\n`,
+    );
+  } else {
+    const body = prints ? `    for i in range(${prints}):\n        print("line", i)\n` : '';
+    writeFileSync(join(dir, entryFile), `def handler(event, context):\n${body}    return {"ok": True}\n`);
+  }
+  const cmd = rt.serve.command({ runtime: node ? 'nodejs20.x' : 'python3.11', handler: 'fn.handler', entryFile });
   // Its own temp and output directories, as a sandbox gives it: the server empties them per call.
   const [tmp, out] = [join(dir, 'tmp'), join(dir, 'output')];
   mkdirSync(tmp);
@@ -35,7 +46,7 @@ async function round(root, prints) {
       ...process.env,
       HANDLER: 'fn.handler',
       _HANDLER: 'fn.handler',
-      NANOGRID_ENTRY_FILE: 'fn.py',
+      NANOGRID_ENTRY_FILE: entryFile,
       TMPDIR: tmp,
       OUTPUT_DIR: out,
     },
@@ -45,11 +56,19 @@ async function round(root, prints) {
   createInterface({ input: child.stdout }).on('line', (l) => {
     if (l.startsWith('\u001eNANOGRID_RESULT ')) waiting.shift()?.();
   });
-  const env = { PAYLOAD: '{}', JOB_ID: 'bench', NANOGRID_TIMEOUT_MS: '60000' };
+  // Each call its own id and event, as the host sends them.
+  let seq = 0;
   const call = () =>
     new Promise((done) => {
       waiting.push(done);
-      child.stdin.write(`${JSON.stringify({ env: { ...env, NANOGRID_DEADLINE_MS: String(Date.now() + 60_000) } })}\n`);
+      seq++;
+      const env = {
+        PAYLOAD: `{"n": ${seq}}`,
+        JOB_ID: `bench-${seq}`,
+        NANOGRID_TIMEOUT_MS: '60000',
+        NANOGRID_DEADLINE_MS: String(Date.now() + 60_000),
+      };
+      child.stdin.write(`${JSON.stringify({ env })}\n`);
     });
   for (let i = 0; i < 50; i++) await call();
   const cpuBefore = cpuMs(child.pid);
@@ -82,7 +101,7 @@ for (let r = 0; r < rounds; r++)
     }
 
 const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
-console.log(`\nPython warm server round trip, ${rounds} alternating rounds of ${n} calls`);
+console.log(`\n${node ? 'Node' : 'Python'} warm server round trip, ${rounds} alternating rounds of ${n} calls`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(
   `${'scenario'.padEnd(44)} ${'n'.padStart(6)} ${'median ms'.padStart(10)} ${'p95 ms'.padStart(7)} ${'CPU µs/call'.padStart(12)}  vs baseline`,

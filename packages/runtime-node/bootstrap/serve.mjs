@@ -192,8 +192,8 @@ for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   inCall = false;
   const text = logs.join('');
   logs = [];
+  const answer = `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: out.count() })}\n${envelope}`;
+  // Back to back: the host's reads of both pipes then often share one wake-up.
   process.stderr.write(STDERR_END);
-  realWrite(
-    `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: out.count() })}\n${envelope}`,
-  );
+  realWrite(answer);
 }

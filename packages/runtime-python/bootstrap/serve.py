@@ -36,6 +36,7 @@ LOG_MARKER = "\x1eNANOGRID_LOG "
 # Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
 STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
+EMPTY_META = '{"logs": "", "outputs": %d}'
 # Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
 LIVE_MAX = 16 * 1024 * 1024
 # Prints closer together than this travel as one LOG frame.
@@ -263,9 +264,11 @@ def main():
             # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
             logs = _read_tail(capture, LOG_TAIL) if failed else ""
             capture.close()
-        meta = json.dumps({"logs": logs, "outputs": out.count()})
+        meta = json.dumps({"logs": logs, "outputs": out.count()}) if logs else EMPTY_META % out.count()
+        answer = (META_MARKER + meta + "\n").encode("utf-8") + envelope
+        # Back to back: the host's reads of both pipes then often share one wake-up.
         nb.write_all(2, STDERR_END)
-        nb.write_all(real_out, (META_MARKER + meta + "\n").encode("utf-8") + envelope)
+        nb.write_all(real_out, answer)
 
 if __name__ == "__main__":
     main()
