@@ -110,7 +110,7 @@ class CallEnv:
     as large; the old one is kept, as glibc would (a C extension may hold what getenv returned)."""
 
     def __init__(self):
-        self.slots = {}  # name -> the buffer in the environment now
+        self.slots = {}  # name -> [the buffer in the environment now, its address, the entry it holds]
         self.kept = []  # buffers left behind when a name outgrew them
 
     def set(self, name, value):
@@ -121,15 +121,20 @@ class CallEnv:
             return
         entry = key + b"=" + data + b"\0"
         slot = self.slots.get(name)
-        if slot is None or len(slot) < len(entry):
+        environ = os.environ._data
+        # Unchanged since the last call, and os.environ says the handler did not set or delete it: nothing to do.
+        if slot is not None and slot[2] == entry and environ.get(key) == data:
+            return
+        if slot is None or len(slot[0]) < len(entry):
             if slot is not None:
-                self.kept.append(slot)
-            slot = ctypes.create_string_buffer(max(256, 1 << (len(entry) - 1).bit_length()))
-            self.slots[name] = slot
-        ctypes.memmove(slot, entry, len(entry))
-        # Each call, not once: the handler may have set or deleted the name, which took our buffer out.
-        _putenv(ctypes.addressof(slot))
-        os.environ._data[key] = data  # what os.environ.__setitem__ keeps, without its setenv
+                self.kept.append(slot[0])
+            buf = ctypes.create_string_buffer(max(256, 1 << (len(entry) - 1).bit_length()))
+            slot = self.slots[name] = [buf, ctypes.addressof(buf), b""]
+        ctypes.memmove(slot[1], entry, len(entry))
+        slot[2] = entry
+        # Each time, not once: the handler may have set or deleted the name, which took our buffer out.
+        _putenv(slot[1])
+        environ[key] = data  # what os.environ.__setitem__ keeps, without its setenv
 
     def update(self, env):
         for name, value in env.items():
