@@ -47,7 +47,8 @@ describe("the Python warm server's per-call environment (CallEnv)", () => {
         'pad = "x" * 1024',
         'for i in range(2000): env.update({"JOB_ID": f"{i}{pad}"})',
         'print(rss())',
-        'for i in range(20000): env.update({"JOB_ID": f"{i}{pad}"})',
+        // Other values than the first round's: glibc reuses a string it already keeps.
+        'for i in range(2000, 22000): env.update({"JOB_ID": f"{i}{pad}"})',
         'print(rss())',
       ].join('\n'),
     ).map(Number);
