@@ -177,7 +177,7 @@ describe('postCallback', () => {
     const timers: NodeJS.Timeout[] = [];
     const url = await listen((_req, res) => {
       // Headers one byte at a time, never complete: only a deadline on the whole attempt ends it.
-      const raw = 'HTTP/1.1 200 OK\r\nx-slow: ' + 'a'.repeat(10_000);
+      const raw = `HTTP/1.1 200 OK\r\nx-slow: ${'a'.repeat(10_000)}`;
       let i = 0;
       const t = setInterval(() => {
         if (i < raw.length) res.socket?.write(raw[i++]!);
