@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleJob, sampleRecord } from '@nanogrid/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sqliteQueue, sqliteResults } from '../src/index.js';
 
 const dirs: string[] = [];
@@ -59,5 +59,29 @@ describe('sqlite byte budgets across a restart', () => {
       code: 'RESULTS_FULL',
     });
     await again.close();
+  });
+
+  it('a job created again over its expired, unswept row counts its bytes once, and a final one stays final', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const results = sqliteResults({ file: await dbFile(), ttlSec: 60 });
+      const record = sampleRecord({ logs: 'e'.repeat(10_000) });
+      await results.create(record);
+      const one = results.bytes();
+      await results.create(record); // a duplicate of a live record replaces it: still counted once
+      expect(results.bytes()).toBe(one);
+      vi.setSystemTime(Date.now() + 61_000); // expired, not swept yet (sweeps run once a minute on writes)
+      expect(await results.get(record.job_id)).toBeUndefined();
+      await results.create({ ...record, logs: 'f'.repeat(20_000) });
+      expect(results.bytes()).toBe(one + 10_000);
+      expect((await results.get(record.job_id))?.logs).toBe('f'.repeat(20_000));
+      expect(await results.publish({ ...record, status: 'completed', result: 1 })).toBe(true);
+      await results.create(record); // a late duplicate submit cannot undo a result
+      expect((await results.get(record.job_id))?.status).toBe('completed');
+      expect(await results.wait(record.job_id, { timeoutMs: 0 })).toMatchObject({ status: 'completed', result: 1 });
+      await results.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
