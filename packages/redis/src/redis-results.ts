@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NanoGridError, isFinalStatus, jobEventRecord } from '@nanogrid/core';
-import type { JobPatch, JobQuery, JobRecord, ResultSink, WaitOptions } from '@nanogrid/core';
+import type { CreateOptions, JobPatch, JobQuery, JobRecord, ResultSink, WaitOptions } from '@nanogrid/core';
 import { ChannelSubscriber } from './channel-subscriber.js';
 import { RedisLink } from './connection.js';
 import type { RedisConnectionOptions } from './connection.js';
@@ -101,7 +101,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
    * One script: the record, its TTL, its notices, and (`indexed`) the recent-jobs indexes. Written: the
    * record as stored (a copy). Otherwise what is stored now: final, or changed since `expected` (merge again).
    */
-  const write = async (record: JobRecord, expected: string, indexed: boolean): Promise<WriteOutcome> => {
+  const write = async (record: JobRecord, expected: string, indexed: boolean, waiter = ''): Promise<WriteOutcome> => {
     const json = JSON.stringify(record);
     const event = jobEventRecord(record);
     const eventJson = event === record ? '' : JSON.stringify(event);
@@ -120,6 +120,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
           eventJson,
           ix?.member ?? '',
           ix?.oldest ?? '',
+          waiter,
         ],
       ),
     )) as [number, string | null, string | number | null];
@@ -175,9 +176,19 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     key,
     channel,
     ...redisTelemetry(link),
-    async create(record: JobRecord) {
+    async create(record: JobRecord, createOpts?: CreateOptions) {
+      // A sync call's wait follows: register this host in the same script, once its channel listens
+      // (if it cannot subscribe now, the wait registers on its own).
+      const waiting =
+        createOpts?.waiting === true &&
+        !closed &&
+        (await waiters.ready().then(
+          () => true,
+          () => false,
+        ));
       // A final record is never replaced (WRITE_RECORD refuses): a late duplicate submit cannot undo a result.
-      await write(record, '*', true);
+      const r = await write(record, '*', true, waiting ? waitChannel : '');
+      if (waiting && 'written' in r) waiters.prepare(r.written);
     },
     list(query: JobQuery) {
       return index.list(query);

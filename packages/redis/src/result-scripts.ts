@@ -13,7 +13,8 @@ const IS_FINAL = `local function final(st) return st == 'completed' or st == 'fa
  * indexes (all jobs, the function's). ARGV[1] the version the caller read ('0' = absent, '*' = any),
  * ARGV[2] status, ARGV[3] record JSON, ARGV[4] TTL seconds, ARGV[5] channel to PUBLISH a final record on
  * ('' = none), ARGV[6] channel of job events ('' = none), ARGV[7] the event's JSON ('' = the record's),
- * ARGV[8] the index member ('' = not indexed), ARGV[9] the oldest member kept in the indexes.
+ * ARGV[8] the index member ('' = not indexed), ARGV[9] the oldest member kept in the indexes, ARGV[10] a
+ * host channel to add to `waiters` with a record that is not final ('' = none: a sync call's create).
  * A final record is also published on each channel in `waiters` (hosts with a pending wait), which are then
  * forgotten. A new hash's version starts from the server's clock, so a record that expired and was made again
  * under the same id does not take up the old version numbers a writer may still hold.
@@ -41,6 +42,10 @@ if final(ARGV[2]) then
     for ch in string.gmatch(cur[3], '[^\\n]+') do redis.call('PUBLISH', ch, ARGV[3]) end
     redis.call('HDEL', KEYS[1], 'waiters')
   end
+end
+if ARGV[10] and ARGV[10] ~= '' and not final(ARGV[2]) then
+  local w = cur[3] or '\\n'
+  if not string.find(w, '\\n' .. ARGV[10] .. '\\n', 1, true) then redis.call('HSET', KEYS[1], 'waiters', w .. ARGV[10] .. '\\n') end
 end
 if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7] ~= '' and ARGV[7] or ARGV[3]) end
 if ARGV[8] ~= '' then

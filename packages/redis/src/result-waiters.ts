@@ -4,6 +4,9 @@ import type { RedisLink } from './connection.js';
 
 type OnFinal = (record: JobRecord) => void;
 
+/** Creates registered ahead of their wait that are remembered (oldest forgotten first). */
+const MAX_PREPARED = 4096;
+
 interface Entry {
   listeners: Set<OnFinal>;
   /** The record as read when this host registered for the job (undefined: none yet). */
@@ -33,6 +36,8 @@ export interface Joined {
  */
 export class ResultWaiters {
   private readonly jobs = new Map<string, Entry>();
+  /** Jobs registered by their create (a sync call), each with its record then, until its wait joins. */
+  private readonly prepared = new Map<string, JobRecord>();
   private subscribed: Promise<() => void> | undefined;
   private active = false;
 
@@ -42,10 +47,29 @@ export class ResultWaiters {
     private readonly opts: ResultWaitersOptions,
   ) {}
 
+  /** Subscribes this instance's channel, before a create registers it on a job. */
+  ready(): Promise<unknown> {
+    return this.subscribe();
+  }
+
+  /**
+   * The job's create registered this host (the channel was subscribed before): its wait needs no
+   * round trip. Bounded; one forgotten (its wait never came, or came late) just registers again.
+   */
+  prepare(record: JobRecord): void {
+    this.prepared.set(record.job_id, record);
+    if (this.prepared.size > MAX_PREPARED) this.prepared.delete(this.prepared.keys().next().value as string);
+  }
+
   /** Registers `onFinal` for the job's final record (after the channel is subscribed and the host registered). */
   async join(jobId: string, onFinal: OnFinal): Promise<Joined> {
     await this.subscribe();
     let entry = this.jobs.get(jobId);
+    const early = entry ? undefined : this.prepared.get(jobId);
+    if (early) {
+      this.prepared.delete(jobId);
+      this.jobs.set(jobId, (entry = { listeners: new Set(), registered: Promise.resolve(early) }));
+    }
     if (!entry) {
       const created: Entry = { listeners: new Set(), registered: this.register(jobId) };
       this.jobs.set(jobId, (entry = created));
@@ -81,6 +105,7 @@ export class ResultWaiters {
 
   close(): void {
     this.jobs.clear();
+    this.prepared.clear();
     this.active = false;
     void this.subscribed?.then((leave) => leave()).catch(() => undefined);
   }
@@ -94,6 +119,7 @@ export class ResultWaiters {
 
   /** Hands a final record to the job's waiters; the job is done with here. */
   private deliver(record: JobRecord): void {
+    this.prepared.delete(record.job_id); // its wait, if it comes, reads the final record
     const entry = this.jobs.get(record.job_id);
     if (!entry) return;
     this.jobs.delete(record.job_id);

@@ -234,4 +234,31 @@ describe.skipIf(!env.ready)('redisResults round trips (real redis-server)', () =
     // Redis read them in a few reads (one per write from this process, plus the INFO calls), not 100.
     expect((await reads()) - before).toBeLessThan(10);
   });
+
+  it("a sync call's create registers its wait: the wait sends nothing, even when the result comes first", async () => {
+    const [controller, worker] = sinks(2);
+    await cycle(controller!);
+    const rec = sampleRecord();
+    await resetStats();
+    await controller!.create(rec, { waiting: true });
+    await worker!.update(rec.job_id, { status: 'running' });
+    const waiting = controller!.wait(rec.job_id, { timeoutMs: 10_000 });
+    await eventually(async () => expect(controller!.waiting()).toBe(1), 2_000);
+    expect(await worker!.publish(done(rec, { sync: true }))).toBe(true);
+    expect(await waiting).toMatchObject({ status: 'completed', result: { sync: true } });
+    const c = await commands();
+    expect(c.evalsha).toBe(3); // create (+ registration), running, final
+    expect(c.hmget).toBe(4); // 3 inside the scripts + the worker's read of a job it did not write
+    expect(controller!.followers()).toBe(0);
+    // The result lands before the wait starts: the wait reads it (one registration), nothing is lost.
+    const fast = sampleRecord();
+    await controller!.create(fast, { waiting: true });
+    expect(await worker!.publish(done(fast, { fast: true }))).toBe(true);
+    await new Promise((r) => setTimeout(r, 50)); // its notice reached the controller first
+    expect(await controller!.wait(fast.job_id, { timeoutMs: 10_000 })).toMatchObject({ result: { fast: true } });
+    // A create that finds the job final (a duplicate submit) registers nothing and changes nothing.
+    await controller!.create({ ...fast, status: 'pending' }, { waiting: true });
+    expect(await controller!.get(fast.job_id)).toMatchObject({ status: 'completed' });
+    expect(await raw.call('HEXISTS', controller!.key(fast.job_id), 'waiters')).toBe(0);
+  });
 });

@@ -120,7 +120,7 @@ export class JobService {
       submitted_at: now,
       ...callback,
     };
-    await this.results.create(record);
+    await this.results.create(record, opts.sync ? { waiting: true } : undefined);
     if (opts.sync && this.inProcess?.(message, fn)) return { record, fn };
     try {
       await this.queue.send(message);

@@ -50,6 +50,16 @@ export interface LogLine {
   t: number;
 }
 
+/** Options of `ResultSink.create`. */
+export interface CreateOptions {
+  /**
+   * A `wait` for this job follows in this process (a sync call): a store may
+   * make ready for it in the same write (Redis registers the waiting host).
+   * @default false
+   */
+  waiting?: boolean;
+}
+
 /**
  * Job state with a TTL (24 h by default) and a way to wait for a final state.
  * Any controller can read any job: the sink is the shared state.
@@ -57,7 +67,7 @@ export interface LogLine {
 export interface ResultSink {
   readonly name: string;
   /** Writes a new job record (status pending). */
-  create(record: JobRecord): Promise<void>;
+  create(record: JobRecord, opts?: CreateOptions): Promise<void>;
   /**
    * Merges `patch` into a non-final job. Returns the new record, or undefined
    * when the job is unknown or already final (a late redelivery cannot undo a result).
