@@ -26,7 +26,7 @@ import {
   payloadEnv,
   setRequestId,
 } from './__nanogrid_lambda.mjs';
-import { CallEnv, Scratch } from './__nanogrid_warm.mjs';
+import { CallEnv, Scratch, warmUp } from './__nanogrid_warm.mjs';
 
 const META = '\u001eNANOGRID_META ';
 // Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
@@ -119,17 +119,18 @@ const requests = createInterface({ input: process.stdin, crlfDelay: Infinity })[
 // Imported by a prewarmed starter before any function was known: the first line is the function's env.
 if (globalThis.__nanogridPrewarmed) {
   delete globalThis.__nanogridPrewarmed;
-  // While no function is known, run what every call runs once, with no user code: Node creates process.stderr and
-  // compiles the call path lazily, ~4 ms of a first call otherwise. A handler of our own, the spare's own dirs.
-  try {
-    process.stderr;
-    await invoke(() => null, parseEvent('{}'));
-    JSON.parse(encode({ ok: true, result: {} }).slice(RESULT.length));
-    clear(tmpDir);
-    countFiles(outDir);
-  } catch {
-    // only a head start: the first call does all of it again
-  }
+  // While no function is known: what a first call runs, once (Node compiles its internals on first use).
+  await warmUp({
+    input: process.stdin,
+    requests,
+    call: () =>
+      invoke(() => null, parseEvent('{}')).then((result) =>
+        JSON.parse(encode({ ok: true, result }).slice(RESULT.length)),
+      ),
+    write: realWrite,
+    tmp,
+    out,
+  });
   setRequestId('undefined'); // what a module's console sees while it loads
   const init = await requests.next();
   Object.assign(process.env, JSON.parse(init.value ?? '{}').env ?? {});

@@ -1,7 +1,9 @@
 // Per-call state of the NanoGrid Node warm server, kept cheap: the scratch directories it empties, and each
 // call's environment names. Copied beside the user's code as `__nanogrid_warm.mjs`.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { format } from 'node:util';
+import { importEntry, isScript } from './__nanogrid_lambda.mjs';
 
 export function clear(dir) {
   if (!dir) return;
@@ -130,4 +132,40 @@ export class CallEnv {
     if (payload === undefined) delete this.target.PAYLOAD;
     else this.target.PAYLOAD = payload;
   }
+}
+
+/**
+ * Runs once in a prewarmed spare, before any function is known: the paths a first call takes, with nothing of a
+ * user's. The runtime image's Node (Debian's nodejs 18) has no startup snapshot and no code cache: it compiles
+ * each internal function the first time it runs, so a spare pays that now instead of a function's first call
+ * (reading the request, checking and importing the module, CommonJS or ESM, calling, answering). `requests`
+ * reads lines of `input` (stdin); call this before the server awaits anything, so that the line pushed here is
+ * read ahead of any byte the host sends. Resolves with what failed (undefined: nothing): only a head start, what
+ * failed here the call does again.
+ */
+export async function warmUp({ input, requests, call, write, tmp, out }) {
+  let failure;
+  try {
+    input.push('{"env":{}}\n');
+    JSON.parse((await requests.next()).value);
+    await call();
+    // A module of each kind, under names no function will use; removed with the rest of /tmp before its call.
+    const base = tmp.dir && join(tmp.dir, `__nanogrid_warm_${Math.random().toString(36).slice(2)}`);
+    if (base) {
+      writeFileSync(`${base}.mjs`, 'export const handler = () => null;\n');
+      writeFileSync(`${base}.js`, 'exports.handler = () => null;\n');
+      for (const file of [`${base}.mjs`, `${base}.js`]) {
+        if (isScript(file) || typeof (await importEntry(file)).handler !== 'function') throw new Error(file);
+      }
+    }
+    format('%s %d %j', 'console', 1, { a: [1] }, new Date().toISOString());
+    // Writes of nothing: the write path of both pipes runs, the host reads no byte.
+    write('');
+    process.stderr.write('');
+  } catch (err) {
+    failure = err;
+  }
+  tmp.clear();
+  out.count();
+  return failure;
 }

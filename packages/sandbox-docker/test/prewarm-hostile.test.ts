@@ -242,6 +242,59 @@ describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)
     });
   }, 120_000);
 
+  it("a Node spare's warm-up leaves nothing a function sees: empty /tmp and /output, its own first call and modules", async () => {
+    const node = nodeRuntime();
+    const nodeSpare = () =>
+      ng.sandbox.prewarm?.({
+        image: node.image,
+        command: node.serve!.prewarm!,
+        count: 1,
+        memoryMb: 512,
+        files: node.bootstrap,
+      });
+    const deployNode = async (name: string, path: string, data: string) =>
+      (
+        await ng.registry.deploy({
+          functionName: `${name}-${Date.now()}`,
+          runtime: 'nodejs18.x',
+          fileName: 'code.zip',
+          handler: `${path.replace(/\.[cm]?js$/, '')}.handler`,
+          data: await createZip([{ path, data }]),
+        })
+      ).function_id;
+    // The spare pushed a line of its own through its request reader and imported modules of its own from /tmp.
+    const probe = await deployNode(
+      'warm-probe',
+      'probe.mjs',
+      `import { readdirSync, writeFileSync } from 'node:fs';
+let calls = 0;
+export const handler = async (event) => {
+  calls += 1;
+  const tmp = readdirSync(process.env.TMPDIR);
+  const out = readdirSync(process.env.OUTPUT_DIR);
+  const file = process.env.TMPDIR + '/__nanogrid_warm_' + event.name + '.mjs';
+  writeFileSync(file, 'export const handler = 42;');
+  const { handler: mine } = await import(file);
+  return { calls, event, tmp, out, mine };
+};
+`,
+    );
+    await nodeSpare();
+    expect(await call(probe, { name: 'x', n: 1 })).toMatchObject({
+      status: 'completed',
+      start: 'prewarmed',
+      result: { calls: 1, event: { name: 'x', n: 1 }, tmp: [], out: [], mine: 42 },
+    });
+    // A Lambda-style CommonJS index.js on a spare whose warm-up imported a CommonJS file of its own.
+    const cjs = await deployNode('warm-cjs', 'index.js', 'exports.handler = async (e) => ({ twice: e.n * 2 });\n');
+    await nodeSpare();
+    expect(await call(cjs, { n: 21 })).toMatchObject({
+      status: 'completed',
+      start: 'prewarmed',
+      result: { twice: 42 },
+    });
+  }, 120_000);
+
   it('the code directories of instances are removed with them', async () => {
     await ng.close();
     expect(await readdir(codeDirs)).toEqual([]);
