@@ -33,6 +33,24 @@ describe('RunSlots', () => {
   });
 });
 
+describe('RunSlots: a wait given up', () => {
+  it('leaves the line at the abort and never takes a slot afterwards', async () => {
+    const slots = new RunSlots(1);
+    expect(slots.tryTake()).toBe(true);
+    const stop = new AbortController();
+    const given = slots.take(stop.signal);
+    const after = slots.take();
+    stop.abort();
+    expect(await given).toBe(false);
+    slots.give(); // the slot goes to the next waiter, not to the one that gave up
+    expect(await after).toBe(true);
+    expect(slots.inUse).toBe(1);
+    expect(await slots.take(stop.signal)).toBe(false); // already aborted, none free: no wait at all
+    slots.give();
+    expect(slots.inUse).toBe(0);
+  });
+});
+
 describe('sync jobs run in-process when the worker has room (process sandbox)', () => {
   let env: EngineEnv;
   beforeAll(async () => {
@@ -128,6 +146,31 @@ describe('sync jobs run in-process when the worker has room (process sandbox)', 
       expect(send).toHaveBeenCalledTimes(1);
       const states = await Promise.all(jobs.map((j) => env.ng.jobs.status(j.record.job_id)));
       expect(states.map((r) => r.status)).toEqual(['completed', 'completed', 'pending']);
+      worker.start();
+      const last = jobs[2];
+      if (!last) throw new Error('no job');
+      expect((await env.ng.jobs.wait(last.record.job_id, { timeoutMs: 20_000 })).status).toBe('completed');
+    } finally {
+      send.mockRestore();
+      worker.start();
+    }
+  }, 60_000);
+
+  it('at stop() a sync call waiting for a slot is queued at once, not after the running jobs end (a kill during the drain must not lose it)', async () => {
+    const fid = await deploy('stop-drain-in-process', 'sleep 3\necho "{}"\n');
+    const worker = env.ng.worker;
+    if (!worker) throw new Error('no worker');
+    const send = vi.spyOn(env.ng.queue, 'send');
+    try {
+      const jobs = await Promise.all([0, 1, 2].map((i) => env.ng.jobs.submit(fid, { i }, 'function', { sync: true })));
+      expect(worker.waitingInProcess).toBe(1);
+      const stopping = worker.stop();
+      // Only the queue holds a job through a crash: the waiter must be there while the two others still run.
+      await vi.waitFor(() => expect(send).toHaveBeenCalledTimes(1), { timeout: 2000, interval: 20 });
+      expect(worker.waitingInProcess).toBe(0);
+      const running = await Promise.all(jobs.slice(0, 2).map((j) => env.ng.jobs.status(j.record.job_id)));
+      expect(running.map((r) => r.status)).toEqual(['running', 'running']);
+      await stopping;
       worker.start();
       const last = jobs[2];
       if (!last) throw new Error('no job');

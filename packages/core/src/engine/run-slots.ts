@@ -21,10 +21,26 @@ export class RunSlots {
     return true;
   }
 
-  /** Resolves once a slot is held. */
-  take(): Promise<void> {
-    if (this.tryTake()) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /**
+   * Resolves true once a slot is held; false (no slot held, out of the line) when `signal` aborts first, so a
+   * waiter given up at a stop never takes a slot later that nobody gives back.
+   */
+  take(signal?: AbortSignal): Promise<boolean> {
+    if (this.tryTake()) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const admitted = (): void => {
+        signal?.removeEventListener('abort', gaveUp);
+        resolve(true);
+      };
+      const gaveUp = (): void => {
+        const at = this.waiters.indexOf(admitted);
+        if (at >= 0) this.waiters.splice(at, 1);
+        resolve(false);
+      };
+      signal?.addEventListener('abort', gaveUp, { once: true });
+      this.waiters.push(admitted);
+    });
   }
 
   give(): void {

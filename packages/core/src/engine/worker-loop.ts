@@ -263,16 +263,18 @@ export class WorkerLoop {
       ));
     const release = await this.gate.acquire(d.job.function_id, this.limitOf(fn));
     // Waiting for a run slot happens after the function's gate, so a held job never blocks other functions.
+    let held = true;
     if (!local) await this.slots.take();
     else if (local.waitSlot) {
       try {
-        await this.slots.take();
+        // A stop ends the wait at once: only the queue keeps the job through a kill during the drain.
+        held = await this.slots.take(this.abort?.signal);
       } finally {
         this.localWaiting--;
       }
     }
     try {
-      if (local?.waitSlot && this.abort?.signal.aborted) {
+      if (local?.waitSlot && (!held || this.abort?.signal.aborted)) {
         // Stopping before it started: it goes to the queue, as a queued job waiting for a slot stays there (it runs
         // after a restart, or on start()); its client's wait answers 202 at the shutdown.
         await this.queue.send(d.job);
@@ -311,7 +313,7 @@ export class WorkerLoop {
         });
       }
     } finally {
-      this.slots.give();
+      if (held) this.slots.give();
       release();
       clearInterval(beat);
     }
