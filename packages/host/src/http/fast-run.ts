@@ -29,6 +29,21 @@ const header = (req: IncomingMessage, name: string): string | undefined => {
   return Array.isArray(v) ? v.join(', ') : v;
 };
 
+/**
+ * Every value of a header Node keeps only once (`authorization`: a repeat is dropped from `req.headers`), joined
+ * as a web Request's Headers (Hono's routes) join them: a request sending two keys gets one answer either way.
+ */
+function joinedRaw(req: IncomingMessage, name: string): string | undefined {
+  const raw = req.rawHeaders;
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.length === name.length && raw[i]?.toLowerCase() === name) {
+      value = value === undefined ? raw[i + 1] : `${value}, ${raw[i + 1]}`;
+    }
+  }
+  return value;
+}
+
 /** As clientIp() does for Hono's routes: the socket's peer, or the right-most X-Forwarded-For behind a proxy. */
 function clientIpOf(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
@@ -66,7 +81,7 @@ export function fastRun(opts: FastRunOptions): FastRoute {
         Object.assign(headers, hit.headers);
         if (hit.error) throw hit.error;
       }
-      const refused = opts.auth?.(header(req, 'authorization'));
+      const refused = opts.auth?.(joinedRaw(req, 'authorization'));
       if (refused) {
         headers['WWW-Authenticate'] = refused.wwwAuthenticate;
         throw refused.error;
