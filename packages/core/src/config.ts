@@ -140,9 +140,10 @@ export interface EmbeddedConfig {
    */
   durability?: 'normal' | 'full';
   /**
-   * A sync call (`POST /run`, an HTTP endpoint) whose function has a free run
-   * slot in this host's worker starts there at once, skipping the queue's round
-   * trip; otherwise it is queued. Such a call is at-most-once across a crash
+   * A sync call (`POST /run`, an HTTP endpoint) runs in this host's worker,
+   * skipping the queue's round trip: at once when a run slot is free, else once
+   * one frees, in line with the queue's jobs (past 1,024 waiting, or with its
+   * function at its `max_concurrency`, it is queued). Such a call is at-most-once across a crash
    * (nothing queued it): after a restart its record reads failed
    * (`WORKER_LOST`) instead of the job running again. Off: every job is queued.
    * @default true
