@@ -152,6 +152,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
         if (instance && childPid !== undefined) {
           instance.childPid = childPid;
           instance.outputDir = bwrapOutputsFromHost(childPid);
+          instance.tree.setLaunchers([instance.tree.rootPid, childPid]);
         }
       }
     };
@@ -193,6 +194,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       exited,
     };
     const started = instance;
+    // bubblewrap's outer process (what was spawned) and its pid 1: see ProcessTree.setLaunchers.
+    if (this.deps.isolated && childPid !== undefined) started.tree.setLaunchers([child.pid, childPid]);
     stderr.on('data', (c: Buffer) => started.stderr.write(c));
     void exited.then(() => {
       started.dead = true;
