@@ -138,8 +138,10 @@ export class ResultWaiters {
           }
           if (record && typeof record.job_id === 'string' && isFinalStatus(record.status)) this.deliver(record);
         },
-        // Messages published while the connection was down are lost: register again and read each job.
+        // Messages published while the connection was down are lost: register again and read each job
+        // (a job registered by its create and not yet waited for registers when its wait comes).
         resumed: () => {
+          this.prepared.clear();
           for (const [jobId, entry] of this.jobs) {
             entry.registered = this.register(jobId);
             entry.registered.catch(() => undefined);

@@ -261,4 +261,20 @@ describe.skipIf(!env.ready)('redisResults round trips (real redis-server)', () =
     expect(await controller!.get(fast.job_id)).toMatchObject({ status: 'completed' });
     expect(await raw.call('HEXISTS', controller!.key(fast.job_id), 'waiters')).toBe(0);
   });
+
+  it("a result published while the waits' channel was down reaches a wait registered by the create", async () => {
+    const [controller, worker] = sinks(2);
+    await cycle(controller!); // the waits' channel is subscribed
+    const rec = sampleRecord();
+    await controller!.create(rec, { waiting: true });
+    const channels = async () => (await raw.call('PUBSUB', 'CHANNELS', '*waiters:*')) as string[];
+    const mine = (await channels()).length;
+    await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+    expect(await worker!.publish(done(rec, { missed: true }))).toBe(true); // heard by nobody
+    await eventually(async () => expect((await channels()).length).toBe(mine), 5_000); // subscribed again
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    expect(await controller!.wait(rec.job_id, { timeoutMs: 10_000 })).toMatchObject({ result: { missed: true } });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
 });
