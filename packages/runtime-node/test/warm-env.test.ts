@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NODE_WARM_FILE, nodeRuntime } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nanogrid-warm-env-'));
-writeFileSync(join(dir, NODE_WARM_FILE), nodeRuntime().bootstrap[NODE_WARM_FILE]!);
+// Every bootstrap file: the warm module imports the Lambda layer beside it.
+for (const [file, source] of Object.entries(nodeRuntime().bootstrap)) writeFileSync(join(dir, file), source);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `body` (an ES module) with `env` a CallEnv; returns its stdout lines. */

@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PYTHON_WARM_FILE, pythonRuntime } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nanogrid-warm-env-'));
-writeFileSync(join(dir, PYTHON_WARM_FILE), pythonRuntime().bootstrap[PYTHON_WARM_FILE]!);
+// Every bootstrap file, as a server has them beside it.
+for (const [file, source] of Object.entries(pythonRuntime().bootstrap)) writeFileSync(join(dir, file), source);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `body` with `warm` imported and `env` a CallEnv; returns its stdout lines. */
