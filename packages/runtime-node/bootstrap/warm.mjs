@@ -1,9 +1,34 @@
 // Per-call state of the NanoGrid Node warm server, kept cheap: the scratch directories it empties, and each
 // call's environment names. Copied beside the user's code as `__nanogrid_warm.mjs`.
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { importEntry, isScript } from './__nanogrid_lambda.mjs';
+
+/**
+ * Gives the owner back the rights on `path` and the directories below it (never following a link): a directory a
+ * call made unlistable or unwritable would otherwise survive its emptying, files and all. The server runs as the
+ * function's user: nothing it may not do itself.
+ */
+function unlock(path) {
+  let below;
+  try {
+    if (!lstatSync(path).isDirectory()) return;
+    chmodSync(path, 0o700);
+    below = readdirSync(path, { withFileTypes: true }).filter((e) => e.isDirectory());
+  } catch {
+    return;
+  }
+  for (const e of below) unlock(join(path, e.name));
+}
+
+function remove(path) {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // a mount point or a file the call made read-only: what can go, went
+  }
+}
 
 export function clear(dir) {
   if (!dir) return;
@@ -14,18 +39,30 @@ export function clear(dir) {
     return;
   }
   for (const n of names) {
-    try {
-      rmSync(join(dir, n), { recursive: true, force: true });
-    } catch {
-      // a mount point or a file the call made read-only: what can go, went
+    const path = join(dir, n);
+    remove(path);
+    // Only when a call locked something: the common path pays one lstat.
+    if (lstatSync(path, { throwIfNoEntry: false })) {
+      unlock(path);
+      remove(path);
     }
   }
 }
 
+/** Files below `dir`; a directory the call made unreadable is skipped (as Python's os.walk does), never thrown. */
 function countFiles(dir) {
   if (!dir) return 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n++;
+  for (const e of entries) {
+    if (e.isFile()) n++;
+    else if (e.isDirectory()) n += countFiles(join(dir, e.name));
+  }
   return n;
 }
 
@@ -51,6 +88,12 @@ export class Scratch {
   constructor(dir) {
     this.dir = dir;
     this.empty = undefined; // the directory's state when it was last listed empty, if trusted
+    // The sandbox's mode for it: a call that changed it gets it put back.
+    try {
+      this.mode = dir ? statSync(dir, { throwIfNoEntry: false })?.mode : undefined;
+    } catch {
+      this.mode = undefined;
+    }
   }
 
   clear() {
@@ -63,6 +106,13 @@ export class Scratch {
     }
     if (same(now, this.empty)) return;
     this.empty = undefined;
+    if (now && this.mode !== undefined && Number(now[6]) !== this.mode) {
+      try {
+        chmodSync(this.dir, this.mode & 0o7777);
+      } catch {
+        // not the call's to change (Docker's are root's): nothing to put back
+      }
+    }
     let names;
     try {
       names = readdirSync(this.dir);

@@ -3,6 +3,7 @@ call's environment names. Copied beside the user's code as `__nanogrid_warm.py`.
 
 import os
 import shutil
+import stat
 import time
 
 try:
@@ -14,6 +15,28 @@ except Exception:  # noqa: BLE001 - no ctypes (or no libc symbols): os.environ's
     ctypes = None
     _putenv = None
 
+def _unlock(path):
+    """Gives the owner back the rights on `path` and the directories below it (never following a link): a
+    directory a call made unlistable or unwritable would otherwise survive its emptying, files and all."""
+    try:
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            return
+        os.chmod(path, 0o700)  # the server runs as the function's user: nothing it may not do itself
+        with os.scandir(path) as entries:
+            below = [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    for p in below:
+        _unlock(p)
+
+
+def _remove(p):
+    if os.path.isdir(p) and not os.path.islink(p):
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        os.unlink(p)
+
+
 def _clear(path):
     if not path:
         return
@@ -24,12 +47,15 @@ def _clear(path):
     for name in names:
         p = os.path.join(path, name)
         try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
+            _remove(p)
         except OSError:
             pass
+        if os.path.lexists(p):  # only when a call locked something: the common path pays one lstat
+            _unlock(p)
+            try:
+                _remove(p)
+            except OSError:
+                pass  # a mount point, or what its owner cannot remove at all
 
 
 def _count_files(path):
@@ -66,6 +92,9 @@ class Scratch:
     def __init__(self, path):
         self.path = path
         self.empty = None  # the directory's state when it was last listed empty, if trusted
+        st = _state(path) if path else None
+        self.mode = st[6] if st else None  # the sandbox's mode for it: a call that changed it gets it put back
+
 
     def clear(self):
         if not self.path:
@@ -74,6 +103,11 @@ class Scratch:
         if state is not None and state == self.empty:
             return
         self.empty = None
+        if state is not None and self.mode is not None and state[6] != self.mode:
+            try:
+                os.chmod(self.path, stat.S_IMODE(self.mode))
+            except OSError:
+                pass
         try:
             names = os.listdir(self.path)
         except OSError:

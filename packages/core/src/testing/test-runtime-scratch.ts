@@ -42,6 +42,16 @@ const ACTIONS: { name: string; sh: string; outputs: string[] }[] = [
     sh: 'mkdir -p "$T/d/e" && echo x > "$T/d/e/f" && mv "$T/d" "$T/moved" && mkdir "$O/a" && echo y > "$O/a/f" && mv "$O/a" "$O/b"',
     outputs: ['b/f'],
   },
+  {
+    // Directories their owner may not list or write (where the call owns /tmp, /tmp itself too): the emptying
+    // must not give up on them and leave their files to the next call.
+    name: 'directories made unreadable and unwritable',
+    sh:
+      'mkdir -p "$T/locked/in" "$O/locked/in" && echo x > "$T/locked/in/f" && echo y > "$O/locked/in/f" && ' +
+      'chmod 0 "$T/locked/in" "$T/locked" "$O/locked/in" "$O/locked" && echo z > "$T/top" && ' +
+      '(chmod 0500 "$T" 2>/dev/null || true)',
+    outputs: [],
+  },
 ];
 
 const PREAMBLE = 'T="${TMPDIR:-/tmp}"; O="$OUTPUT_DIR"; ';
