@@ -26,6 +26,12 @@ export interface RedisResultsOptions extends RedisConnectionOptions {
   channelPrefix?: string;
   /** Live-log lines kept per job (a list expiring with the record). @default 20_000 */
   maxLogLinesPerJob?: number;
+  /**
+   * A wait re-reads the job's record this often, in case its notice never came: pub/sub is at most once,
+   * and a worker of an older version publishes only on `{channelPrefix}{job_id}`, not on this host's
+   * channel. A lost notice then costs this long, not the wait's whole timeout. @default 5_000
+   */
+  waitRecheckMs?: number;
 }
 
 export interface RedisResults extends ResultSink {
@@ -63,6 +69,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
   const stops = new Set<() => void>();
   const running = new Set<Promise<unknown>>();
   let closed = false;
+  const recheckMs = Math.max(10, opts.waitRecheckMs ?? 5_000);
 
   const key = (jobId: string) => `${link.prefix}job:${jobId}`;
   const channel = (jobId: string) => `${channelPrefix}${jobId}`;
@@ -149,6 +156,12 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
     const joined = await waiters.join(jobId, settle);
     const stop = () => settle('stop');
     let timer: ReturnType<typeof setTimeout> | undefined;
+    const recheck = setInterval(() => {
+      read(jobId).then(
+        (cur) => cur && isFinalStatus(cur.record.status) && settle(cur.record),
+        () => {}, // Redis away: the next tick, the timeout or the notice ends the wait
+      );
+    }, recheckMs);
     stops.add(stop);
     if (closed) stop();
     try {
@@ -165,6 +178,7 @@ export function redisResults(opts: RedisResultsOptions = {}): RedisResults {
       );
     } finally {
       clearTimeout(timer);
+      clearInterval(recheck);
       signal?.removeEventListener('abort', stop);
       stops.delete(stop);
       joined.leave();

@@ -277,4 +277,24 @@ describe.skipIf(!env.ready)('redisResults round trips (real redis-server)', () =
     expect(await controller!.wait(rec.job_id, { timeoutMs: 10_000 })).toMatchObject({ result: { missed: true } });
     expect(Date.now() - t0).toBeLessThan(2_000);
   });
+  it('a wait whose notice never comes (an older worker that publishes only on result:{id}) ends by its re-read', async () => {
+    const keyPrefix = uniquePrefix('rt');
+    const controller = redisResults({ connection: server.url, keyPrefix, waitRecheckMs: 100 });
+    open.push(controller);
+    const rec = sampleRecord();
+    await controller.create(rec, { waiting: true });
+    const waiting = controller.wait(rec.job_id, { timeoutMs: 60_000 });
+    await eventually(async () => expect(controller.waiting()).toBe(1), 2_000);
+    // What an older worker writes: the record, no publish to the waiting host's channel.
+    await raw.hset(
+      controller.key(rec.job_id),
+      'record',
+      JSON.stringify(done(rec, { old: true })),
+      'status',
+      'completed',
+    );
+    const t0 = Date.now();
+    expect(await waiting).toMatchObject({ status: 'completed', result: { old: true } });
+    expect(Date.now() - t0).toBeLessThan(5_000);
+  });
 });
