@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PYTHON_WARM_FILE, pythonRuntime } from '../src/index.js';
+import { pythonRuntime } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nanogrid-warm-env-'));
 // Every bootstrap file, as a server has them beside it.
