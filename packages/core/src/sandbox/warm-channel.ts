@@ -1,8 +1,8 @@
-import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { LOG_MARKER, META_MARKER, RESULT_MARKER, STDERR_END } from '../plugins/runtime-plugin.js';
 import type { OutputListener, WarmRunResult } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
+import { LineSplitter } from './line-splitter.js';
 
 /** What a warm server reports before each result line. */
 export interface WarmMeta {
@@ -42,22 +42,43 @@ export class WarmChannel {
   private waiter: ((line: string | undefined) => void) | undefined;
   /** The current call's live-output listener. */
   private onOutput: OutputListener | undefined;
+  /** Why the channel can no longer be trusted although its stream may still flow (a line over the cap). */
+  private fault: string | undefined;
   ended = false;
 
+  /**
+   * @param maxLineBytes Longest line read from the server (the exec server's META carries up to 8 MiB of a
+   *   program's stdout as a JSON string); past it the instance is garbage. @default 64 MiB
+   */
   constructor(
     stdout: Readable,
     private readonly stdin: Writable,
+    maxLineBytes = 64 * 1024 * 1024,
   ) {
-    const rl = createInterface({ input: stdout, crlfDelay: Infinity });
-    rl.on('line', (line) => {
-      // Log frames go to the call's listener and are never queued: one that comes late is dropped.
-      if (line.startsWith(LOG_MARKER)) return this.log(line);
-      const w = this.waiter;
-      this.waiter = undefined;
-      if (w) w(line);
-      else this.lines.push(line);
+    const splitter = new LineSplitter(
+      maxLineBytes,
+      (line) => {
+        // Log frames go to the call's listener and are never queued: one that comes late is dropped.
+        if (line.startsWith(LOG_MARKER)) return this.log(line);
+        const w = this.waiter;
+        this.waiter = undefined;
+        if (w) w(line);
+        else this.lines.push(line);
+      },
+      () => {
+        this.fault = `the warm instance wrote a line over ${maxLineBytes} bytes`;
+        this.end();
+      },
+    );
+    stdout.on('data', (chunk: Buffer | string) =>
+      splitter.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
+    );
+    stdout.once('end', () => {
+      splitter.flush();
+      this.end();
     });
-    rl.on('close', () => this.end());
+    stdout.once('close', () => this.end());
+    stdout.on('error', () => this.end()); // the server is gone: the call sees `ended`
     stdin.on('error', () => {
       // EPIPE: the server died; its stdout ends too and the call sees `ended`.
     });
@@ -78,6 +99,7 @@ export class WarmChannel {
 
   /** Sends one invocation and reads its two answer lines; log frames meanwhile go to `onOutput`. */
   async call(env: Record<string, string>, onOutput?: OutputListener): Promise<WarmExchange> {
+    if (this.fault) return { kind: 'garbage', message: this.fault };
     const stale = this.lines.shift();
     if (stale !== undefined)
       return { kind: 'garbage', message: `the warm instance wrote between calls: ${stale.slice(0, 200)}` };
@@ -104,14 +126,14 @@ export class WarmChannel {
   private async exchange(env: Record<string, string>): Promise<WarmExchange> {
     this.send({ env });
     const first = await this.next();
-    if (first === undefined) return { kind: 'ended' };
+    if (first === undefined) return this.gone();
     if (!first.startsWith(META_MARKER))
       return {
         kind: 'garbage',
         message: `the warm instance wrote a line that is not the protocol's: ${first.slice(0, 200)}`,
       };
     const second = await this.next();
-    if (second === undefined) return { kind: 'ended' };
+    if (second === undefined) return this.gone();
     if (!second.startsWith(RESULT_MARKER))
       return {
         kind: 'garbage',
@@ -122,6 +144,10 @@ export class WarmChannel {
     } catch (err) {
       return { kind: 'garbage', message: `the warm instance's answer could not be read: ${(err as Error).message}` };
     }
+  }
+
+  private gone(): WarmExchange {
+    return this.fault ? { kind: 'garbage', message: this.fault } : { kind: 'ended' };
   }
 
   private next(): Promise<string | undefined> {
