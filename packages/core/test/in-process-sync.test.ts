@@ -181,6 +181,21 @@ describe('sync jobs run in-process when the worker has room (process sandbox)', 
     }
   }, 60_000);
 
+  it('a sync call cancelled while it waits in-process for a slot never runs, and its slot goes to the next', async () => {
+    const fid = await deploy('cancel-waiting-in-process', 'sleep 1\necho "{}"\n');
+    const worker = env.ng.worker;
+    if (!worker) throw new Error('no worker');
+    const jobs = await Promise.all([0, 1, 2, 3].map((i) => env.ng.jobs.submit(fid, { i }, 'function', { sync: true })));
+    expect(worker.waitingInProcess).toBe(2);
+    const [a, b, waiting, next] = jobs.map((j) => j.record.job_id);
+    if (!a || !b || !waiting || !next) throw new Error('no job');
+    await env.ng.jobs.cancel(waiting);
+    const finals = await Promise.all([a, b, waiting, next].map((id) => env.ng.jobs.wait(id, { timeoutMs: 20_000 })));
+    expect(finals.map((r) => r.status)).toEqual(['completed', 'completed', 'cancelled', 'completed']);
+    expect(finals[2]?.started_at).toBeUndefined();
+    expect(worker.waitingInProcess).toBe(0);
+  }, 60_000);
+
   it('a job cancelled while it runs in-process is killed, and stop() waits for in-process jobs', async () => {
     const fid = await deploy('long-in-process', 'sleep 30\necho "{}"\n');
     const { record } = await env.ng.jobs.submit(fid, {}, 'function', { sync: true });
