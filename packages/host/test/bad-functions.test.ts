@@ -80,6 +80,33 @@ describe('bad functions and archives over HTTP (process sandbox)', () => {
     await stillServes();
   });
 
+  it('a warm handler writing one endless line to the protocol fd → BAD_RESULT at the line cap, the host keeps its memory', async () => {
+    // Node's warm server answers on fd 1: a direct write skips its console capture. 160 MiB, no newline.
+    const code =
+      "import { writeSync } from 'node:fs';\n" +
+      'export const handler = () => {\n' +
+      "  const mib = Buffer.alloc(1 << 20, 'x');\n" +
+      '  for (let sent = 0; sent < 160 * mib.length; ) {\n' +
+      '    try { sent += writeSync(1, mib); } catch {} // EAGAIN: the pipe is non-blocking, try again\n' +
+      '  }\n' +
+      '  return 1;\n' +
+      '};\n';
+    const up = await upload(host.app, {
+      file: { name: 'endless.mjs', content: code },
+      function_name: 'endless',
+      runtime: 'nodejs20.x',
+      handler: 'endless.handler',
+    });
+    expect(up.status).toBe(201);
+    const before = process.memoryUsage().rss;
+    const res = await status(run(host.app, { function: 'endless' }));
+    expect(res.body).toMatchObject({ status: 'failed', error: { code: 'BAD_RESULT' } });
+    expect(res.body.error.message).toMatch(/over \d+ bytes/);
+    // At most the line cap (64 MiB) was held, never the 160 MiB written.
+    expect(process.memoryUsage().rss - before).toBeLessThan(120 * 1024 * 1024);
+    await stillServes();
+  }, 60_000);
+
   it('a handler returning a result over the limit → RESULT_TOO_LARGE', async () => {
     const id = await deploy(
       host.app,
