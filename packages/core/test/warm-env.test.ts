@@ -44,4 +44,17 @@ describe('warmEnv: a warm call environment in two parts', () => {
       expect(parts.fixed()).toBe(parts.fixed()); // built once
     }
   });
+
+  it('a function env named __proto__ (JSON-parsed, as a stored function has it) reaches the run as a variable', () => {
+    // Object.assign sets `__proto__` through its setter (a string is then ignored); a spread kept it as a name.
+    const env = JSON.parse('{"__proto__": "kept", "MINE": "x"}') as Record<string, string>;
+    const t = 1_700_000_000_000;
+    const whole = invocationEnv(req({ env }), t);
+    expect(Object.hasOwn(whole, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(JSON.parse(JSON.stringify(whole)), '__proto__')?.value).toBe('kept');
+    expect(Object.getPrototypeOf(whole)).toBe(Object.prototype);
+    const fixed = warmEnv(req({ env }), t).fixed();
+    expect(Object.hasOwn(fixed, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(fixed)).toBe(Object.prototype);
+  });
 });

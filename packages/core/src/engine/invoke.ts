@@ -74,7 +74,7 @@ export function invocationEnv(req: InvokeRequest, startedAt: number): Record<str
     memoryMb: req.memoryMb,
   });
   // Object.assign, not spreads: a literal spreading objects into 20-odd keys takes V8's slow path (~50 µs vs ~2 µs).
-  return Object.assign({}, lambda.overridable, req.runtime.env, req.env, lambda.fixed, {
+  const env = Object.assign({}, lambda.overridable, req.runtime.env, req.env, lambda.fixed, {
     PAYLOAD: JSON.stringify(req.payload ?? {}),
     HANDLER: req.fn.handler,
     JOB_ID: req.jobId,
@@ -86,6 +86,17 @@ export function invocationEnv(req: InvokeRequest, startedAt: number): Record<str
     NANOGRID_FUNCTION_ARN: functionArn(identity, req.functionName),
     ...(req.aiEndpoint ? { AI_ENDPOINT: req.aiEndpoint } : {}),
   });
+  // Object.assign sets a `__proto__` name through the prototype's setter (a string is then dropped): define it.
+  for (const from of [req.runtime.env, req.env]) {
+    const own = from && Object.getOwnPropertyDescriptor(from, '__proto__');
+    if (own) setName(env, '__proto__', own.value as string);
+  }
+  return env;
+}
+
+/** `env[name] = value`, as an own property even for `__proto__`. */
+function setName(env: Record<string, string>, name: string, value: string): void {
+  Object.defineProperty(env, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /**
@@ -147,7 +158,11 @@ export function warmEnv(
     fixed: () => {
       if (fixed) return fixed;
       fixed = {};
-      for (const [k, v] of Object.entries(invocationEnv(req, startedAt))) if (!PER_INVOCATION.has(k)) fixed[k] = v;
+      for (const [k, v] of Object.entries(invocationEnv(req, startedAt))) {
+        if (PER_INVOCATION.has(k)) continue;
+        if (k === '__proto__') setName(fixed, k, v);
+        else fixed[k] = v;
+      }
       return fixed;
     },
   };
