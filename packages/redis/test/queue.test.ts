@@ -125,6 +125,31 @@ describe.skipIf(!env.ready)('redisQueue on a real redis-server', () => {
     await again!.ack();
   });
 
+  it('a hostile payload (Lua and cjson traps, NUL, a lone surrogate, empty keys, deep arrays, 1 MiB) survives a delayed retry byte for byte', async () => {
+    const [a, b] = workers(2);
+    const payload = {
+      lua: "]] end redis.call('FLUSHALL') --[[ %s %d \\ \" '",
+      nl: 'a\nb\r\n\u2028',
+      nul: 'x\u0000y',
+      surrogate: '\ud800 \udfff',
+      '': { '': [] },
+      empty: {},
+      list: [[], {}, [[[[[[[[[[[]]]]]]]]]]]],
+      num: [1e308, 0.1, 12345678901234567890, -1.5e-300],
+      big: 'z'.repeat(1024 * 1024),
+    };
+    const job = sampleJob({ payload });
+    await a!.send(job);
+    const [d] = await a!.receive({ max: 1, waitMs: 1000 });
+    expect(d?.job).toEqual(job);
+    await d!.retry(50); // through the delayed set (cjson in the script)
+    const [again] = await b!.receive({ max: 1, waitMs: V * 5 });
+    expect(again?.attempt).toBe(2);
+    expect(JSON.stringify(again?.job)).toBe(JSON.stringify(job));
+    expect(Number(await raw.call('DBSIZE'))).toBeGreaterThan(0); // nothing was flushed
+    await again!.ack();
+  });
+
   it('a message sent before any worker existed is delivered (group created from id 0)', async () => {
     const [producer, worker] = workers(2);
     const job = sampleJob();
