@@ -135,7 +135,7 @@ describe.skipIf(!env.ready)('redisQueue on a real redis-server', () => {
       '': { '': [] },
       empty: {},
       list: [[], {}, [[[[[[[[[[[]]]]]]]]]]]],
-      num: [1e308, 0.1, 12345678901234567890, -1.5e-300],
+      num: [1e308, 0.1, 2 ** 53 + 2, -1.5e-300],
       big: 'z'.repeat(1024 * 1024),
     };
     const job = sampleJob({ payload });
