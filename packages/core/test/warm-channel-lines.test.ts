@@ -2,8 +2,8 @@
 // writes to the protocol's fd one endless line must cost the host a bounded buffer and a failed call, not a
 // string that grows until V8's length limit throws in a stream callback.
 import { PassThrough } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { META_MARKER, RESULT_MARKER, WarmChannel } from '../src/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { LOG_MARKER, META_MARKER, RESULT_MARKER, WarmChannel } from '../src/index.js';
 
 function channel(maxLineBytes?: number): { ch: WarmChannel; out: PassThrough; sent: string[] } {
   const out = new PassThrough();
@@ -48,5 +48,28 @@ describe('WarmChannel lines', () => {
     const next = ch.call({});
     out.end(`${META_MARKER}{}`);
     expect((await next).kind).toBe('ended');
+  });
+
+  it("log frames past a call's budget (32 MiB) are dropped unread; the next call has its own budget", async () => {
+    const { ch, out } = channel();
+    const frame = `${LOG_MARKER}${JSON.stringify('y'.repeat(1024 * 1024 - 64))}\n`;
+    let heard = 0;
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const answer = ch.call({}, () => heard++);
+      for (let i = 0; i < 48; i++) out.write(frame);
+      out.write(`${META_MARKER}{}\n${RESULT_MARKER}{"ok":true}\n`);
+      expect((await answer).kind).toBe('answered');
+      expect(heard).toBe(32);
+      // Only the 32 frames in the budget and the META were parsed.
+      expect(parse.mock.calls.filter(([text]) => typeof text === 'string' && text.length > 1000)).toHaveLength(32);
+      heard = 0;
+      const next = ch.call({}, () => heard++);
+      out.write(`${frame}${META_MARKER}{}\n${RESULT_MARKER}{"ok":true}\n`);
+      expect((await next).kind).toBe('answered');
+      expect(heard).toBe(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });

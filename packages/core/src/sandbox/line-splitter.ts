@@ -4,7 +4,8 @@
  * readline keeps an unfinished line whole, so a server writing one endless
  * line would grow a string in the host until V8's length limit throws in a
  * stream callback. Past `maxLineBytes` the splitter calls `onTooLong` once
- * and drops everything after it.
+ * and drops everything after it. Lines are given as bytes: the reader may
+ * drop one without decoding it.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
@@ -13,7 +14,7 @@ export class LineSplitter {
 
   constructor(
     private readonly maxLineBytes: number,
-    private readonly onLine: (line: string) => void,
+    private readonly onLine: (line: Buffer) => void,
     private readonly onTooLong: () => void,
   ) {}
 
@@ -31,8 +32,7 @@ export class LineSplitter {
         this.parts = [];
         this.partLength = 0;
       }
-      const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
-      this.onLine(line.toString('utf8', 0, end));
+      this.onLine(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
       if (this.over) return;
     }
     if (from < chunk.length) {
@@ -46,7 +46,7 @@ export class LineSplitter {
   /** The stream ended: an unfinished last line is a line (as readline gives it). */
   flush(): void {
     if (this.over || this.parts.length === 0) return;
-    const line = Buffer.concat(this.parts, this.partLength).toString('utf8');
+    const line = Buffer.concat(this.parts, this.partLength);
     this.parts = [];
     this.partLength = 0;
     this.onLine(line);

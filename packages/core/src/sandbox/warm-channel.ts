@@ -4,6 +4,10 @@ import type { OutputListener, WarmRunResult } from '../plugins/sandbox.js';
 import { CappedBuffer } from './capped-buffer.js';
 import { LineSplitter } from './line-splitter.js';
 
+const LOG_BYTES = Buffer.from(LOG_MARKER);
+/** Log frame bytes read per call (JSON-escaped text: twice the servers' 16 MiB of live output, with room). */
+const LOG_BUDGET_BYTES = 32 * 1024 * 1024;
+
 /** What a warm server reports before each result line. */
 export interface WarmMeta {
   /** What the handler printed during this call. */
@@ -42,6 +46,8 @@ export class WarmChannel {
   private waiter: ((line: string | undefined) => void) | undefined;
   /** The current call's live-output listener. */
   private onOutput: OutputListener | undefined;
+  /** Bytes of log frames the current call sent. */
+  private logBytes = 0;
   /** Why the channel can no longer be trusted although its stream may still flow (a line over the cap). */
   private fault: string | undefined;
   ended = false;
@@ -57,9 +63,11 @@ export class WarmChannel {
   ) {
     const splitter = new LineSplitter(
       maxLineBytes,
-      (line) => {
+      (bytes) => {
         // Log frames go to the call's listener and are never queued: one that comes late is dropped.
-        if (line.startsWith(LOG_MARKER)) return this.log(line);
+        if (bytes.length >= LOG_BYTES.length && LOG_BYTES.equals(bytes.subarray(0, LOG_BYTES.length)))
+          return this.log(bytes);
+        const line = bytes.toString('utf8');
         const w = this.waiter;
         this.waiter = undefined;
         if (w) w(line);
@@ -100,6 +108,7 @@ export class WarmChannel {
   /** Sends one invocation and reads its two answer lines; log frames meanwhile go to `onOutput`. */
   async call(env: Record<string, string>, onOutput?: OutputListener): Promise<WarmExchange> {
     if (this.fault) return { kind: 'garbage', message: this.fault };
+    this.logBytes = 0;
     const stale = this.lines.shift();
     if (stale !== undefined)
       return { kind: 'garbage', message: `the warm instance wrote between calls: ${stale.slice(0, 200)}` };
@@ -111,12 +120,16 @@ export class WarmChannel {
     }
   }
 
-  private log(line: string): void {
+  private log(frame: Buffer): void {
     const listener = this.onOutput;
     if (!listener) return;
+    // A server sends at most 16 MiB of live output per call; past the budget frames are dropped unread, so a
+    // function writing frames to the protocol's fd cannot keep the host's event loop parsing JSON.
+    this.logBytes += frame.length;
+    if (this.logBytes > LOG_BUDGET_BYTES) return;
     let chunk: unknown;
     try {
-      chunk = JSON.parse(line.slice(LOG_MARKER.length));
+      chunk = JSON.parse(frame.toString('utf8', LOG_BYTES.length));
     } catch {
       return; // a broken frame loses a piece of live output, never the call
     }
