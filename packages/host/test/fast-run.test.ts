@@ -347,4 +347,31 @@ describe('POST /run before Hono answers as Hono does', () => {
       await p.close();
     }
   }, 60_000);
+
+  it('with API keys, no spelling of POST /run runs anything without the key, on either way in', async () => {
+    const p = await pair(host, { http: { rateLimit: false, apiKeys: ['k-one'] } });
+    try {
+      const body = JSON.stringify({ function: 'echo' });
+      for (const path of [
+        '/run',
+        '/run?',
+        '/run?x=/fn/',
+        '/run#x',
+        '/%72un',
+        '/./run',
+        '/x/../run',
+        '/run;x',
+        '//run',
+        'http://127.0.0.1/run',
+        'http://127.0.0.1//run',
+      ]) {
+        for (const port of [p.fast, p.hono]) {
+          const a = await send(port, path, json, body);
+          expect([401, 404], `${path} on ${port === p.fast ? 'fast' : 'hono'}: ${a.body}`).toContain(a.status);
+        }
+      }
+    } finally {
+      await p.close();
+    }
+  }, 60_000);
 });
