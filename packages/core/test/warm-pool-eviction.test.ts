@@ -1,7 +1,14 @@
 // The worker's total cap of warm instances: an idle instance of another function makes room for a start, and its
 // removal runs beside the start (a prewarmed instance is adopted at once) without letting the cap be passed.
 import { describe, expect, it } from 'vitest';
-import { isNanoGridError, type StartKind, type WarmInstance, WarmPoolBase, type WarmRunSpec } from '../src/index.js';
+import {
+  type EvictedRemoval,
+  isNanoGridError,
+  type StartKind,
+  type WarmInstance,
+  WarmPoolBase,
+  type WarmRunSpec,
+} from '../src/index.js';
 
 interface Fake extends WarmInstance {
   id: number;
@@ -13,7 +20,7 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-/** A pool whose instances are objects; `adopt` starts take a ready-made instance, others create one after `room`. */
+/** A pool whose instances are objects; `adopt` starts take a ready-made one, others create one once the evicted is gone. */
 class FakePool extends WarmPoolBase<Fake> {
   protected readonly plugin = 'fake';
   readonly events: string[] = [];
@@ -26,10 +33,10 @@ class FakePool extends WarmPoolBase<Fake> {
   autoRemove = false;
   private next = 0;
 
-  protected async start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: Fake; start: StartKind }> {
+  protected async start(spec: WarmRunSpec, evicted: EvictedRemoval): Promise<{ instance: Fake; start: StartKind }> {
     const instance: Fake = { id: ++this.next, key: spec.key, busy: false, dead: false, lastUsed: Date.now() };
     if (spec.image !== 'adopt') {
-      await room;
+      await evicted();
       this.alive++;
       this.maxAlive = Math.max(this.maxAlive, this.alive);
     }
@@ -87,15 +94,27 @@ function spec(key: string, image = 'create'): WarmRunSpec {
 }
 
 describe('warm pool: making room at the total cap', () => {
-  it('adopts a prewarmed instance without waiting for the evicted one to be removed', async () => {
+  it('adopts a prewarmed instance at once and removes the evicted one after that first call', async () => {
     const pool = new FakePool({ maxTotal: 1 });
     await pool.run(spec('a'));
     const second = await pool.run(spec('b', 'adopt'));
-    // b was served while a's removal had not finished: that removal no longer sits in b's first call.
+    // b was served before a's removal began: that removal no longer sits in (or competes with) b's first call.
     expect(second.start).toBe('prewarmed');
-    expect(pool.events).toEqual(['start a', 'call a', 'removing a', 'start b', 'call b']);
+    expect(pool.events).toEqual(['start a', 'call a', 'start b', 'call b']);
     expect(pool.size).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(pool.events).toEqual(['start a', 'call a', 'start b', 'call b', 'removing a']);
     await finish(pool);
+  });
+
+  it('removes an evicted instance whose removal had not begun when the pool closes', async () => {
+    const pool = new FakePool({ maxTotal: 1 });
+    await pool.run(spec('a'));
+    pool.autoRemove = true;
+    const second = pool.run(spec('b', 'adopt'));
+    await pool.close();
+    expect(pool.events).toContain('removed a'); // close waited for it
+    await second.catch(() => undefined);
   });
 
   it('creates a new instance only once the evicted one is gone', async () => {

@@ -9,6 +9,7 @@ import {
   WarmChannel,
   WarmPoolBase,
   WarmStderr,
+  type EvictedRemoval,
   type Logger,
   type PrewarmSpec,
   type SandboxRunSpec,
@@ -72,8 +73,8 @@ interface Instance extends WarmInstance {
   starter?: string;
   /** Image whose spares are refilled once this claimed spare's first call is over. */
   refill?: string;
-  /** Resolves once the instance evicted to make room for this claim is gone: the refill's container waits for it. */
-  evicted?: Promise<void>;
+  /** Removes the instance evicted to make room for this claim: the refill's container waits until it is gone. */
+  evicted?: EvictedRemoval;
   /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
   peak?: PeakMeter | null;
   /** CPU ms of its cgroup when the idle watchdog first saw it after its last call (-1: not taken yet). */
@@ -185,7 +186,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   }
 
   /** A prewarmed spare turned into this function's instance: code copied in, limits set, env sent. */
-  private async claimSpare(spec: WarmRunSpec, room: Promise<void>): Promise<Instance | undefined> {
+  private async claimSpare(spec: WarmRunSpec, evicted: EvictedRemoval): Promise<Instance | undefined> {
     if (spec.network !== 'none') return undefined;
     const spares = this.spares.get(spec.image);
     const spare = spares?.[0];
@@ -214,7 +215,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spare.channel.send({ env: spec.env });
       // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
       spare.refill = spec.image;
-      spare.evicted = room;
+      spare.evicted = evicted;
       spare.key = spec.key;
       spare.memoryMb = spec.memoryMb;
       spare.diskMb = diskMb;
@@ -229,11 +230,11 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     }
   }
 
-  protected async start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: Instance; start: StartKind }> {
-    // A spare is a container that exists already: taking it adds none, so it need not wait for an evicted one.
-    const claimed = await this.claimSpare(spec, room);
+  protected async start(spec: WarmRunSpec, evicted: EvictedRemoval): Promise<{ instance: Instance; start: StartKind }> {
+    // A spare is a container that exists already: taking it adds none, so the evicted one goes after its call.
+    const claimed = await this.claimSpare(spec, evicted);
     if (claimed) return { instance: claimed, start: 'prewarmed' };
-    await room; // a new container: the one it replaces is removed first
+    await evicted(); // a new container: the one it replaces is removed first
     return {
       instance: await this.launch({ ...spec, command: spec.serveCommand }, spec.key, spec.codeDir),
       start: 'cold',
@@ -337,7 +338,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       // A claimed spare's image gets a new spare once its first call is over (see claimSpare), and once
       // the answer went out: the refill's first steps run on this event loop.
       // A new container only once the one evicted for this claim is gone: the worker's count of containers holds.
-      if (refill) setImmediate(() => void evicted?.then(() => this.fill(refill)));
+      if (refill) setImmediate(() => void (evicted?.() ?? Promise.resolve()).then(() => this.fill(refill)));
     }
   }
 

@@ -11,7 +11,7 @@ import type { ProcessPlan } from './process-plan.js';
 import { ProcessTree } from './process-tree.js';
 import { joinCgroups, type RunCgroup } from './run-cgroup.js';
 import { WarmChannel, WarmStderr, answeredRun } from './warm-channel.js';
-import { WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
+import { type EvictedRemoval, WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
 export interface ProcessWarmPoolDeps {
   /** Plans `command` over `codeDir` with the instance's own output and temp directories. */
@@ -105,8 +105,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     }
   }
 
-  protected async start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: Instance; start: StartKind }> {
-    await room; // a new process: the one it replaces is gone first
+  protected async start(spec: WarmRunSpec, evicted: EvictedRemoval): Promise<{ instance: Instance; start: StartKind }> {
+    await evicted(); // a new process: the one it replaces is gone first
     await mkdir(this.deps.tmpRoot, { recursive: true });
     const dir = await mkdtemp(join(this.deps.tmpRoot, 'nanogrid-warm-'));
     // bubblewrap: the instance's /output is in its own namespace (set once bubblewrap names its child).

@@ -16,6 +16,14 @@ export interface WarmPoolOptions {
   maxOutputFiles?: number;
 }
 
+/**
+ * Removes the instance evicted to make room for a start (at most once, whoever calls it) and resolves once it is
+ * gone; resolves at once when no instance was evicted.
+ */
+export type EvictedRemoval = () => Promise<void>;
+
+const NOTHING_EVICTED: EvictedRemoval = () => Promise.resolve();
+
 /** What the pool tracks of any instance, container or process. */
 export interface WarmInstance {
   /** Function version it serves ('' while it is a prewarmed spare). */
@@ -41,6 +49,8 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   private startingTotal = 0;
   /** Calls waiting for an instance of their key (the key at `maxPerKey`), in arrival order. */
   private readonly waiters = new Map<string, ((i: I | undefined) => void)[]>();
+  /** Removals of evicted instances not started yet (close starts them). */
+  private readonly evictions = new Set<EvictedRemoval>();
   protected closed = false;
   private readonly reaper: ReturnType<typeof setInterval>;
   protected readonly keepAliveMs: number;
@@ -71,12 +81,13 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   async run(spec: WarmRunSpec): Promise<WarmRunResult> {
     let instance: I | undefined;
     let start: StartKind = 'warm';
+    let evicted: EvictedRemoval | undefined;
     while (!instance) {
       if (this.closed) throw new NanoGridError('SHUTTING_DOWN', 'the sandbox is closing', { plugin: this.plugin });
       instance = this.idle(spec.key);
       if (instance) break;
       if (this.keyCount(spec.key) < this.maxPerKey) {
-        ({ instance, start } = await this.startCounted(spec));
+        ({ instance, start, evicted } = await this.startCounted(spec));
         this.instances.add(instance);
         break;
       }
@@ -88,6 +99,8 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
       return { ...(await this.call(instance, spec)), start };
     } finally {
       instance.lastUsed = Date.now();
+      // An instance evicted for this start and not removed yet (the start adopted one) goes once the answer left.
+      if (evicted) setImmediate(() => void evicted?.());
       if (instance.dead) await this.discard(instance);
       else this.handOver(instance);
     }
@@ -97,16 +110,20 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
     this.closed = true;
     for (const q of this.waiters.values()) for (const w of q.splice(0)) w(undefined); // they see `closed`
     clearInterval(this.reaper);
-    await Promise.allSettled([...this.instances].map((i) => this.discard(i)));
+    await Promise.allSettled([
+      ...[...this.evictions].map((remove) => remove()),
+      ...[...this.instances].map((i) => this.discard(i)),
+    ]);
   }
 
   protected abstract readonly plugin: string;
   /**
-   * Starts an instance for `spec` (or adopts a prewarmed one). `room` resolves once the instance stopped to make
-   * room for this start is gone (at once when none was): await it before creating anything that takes resources.
-   * Adopting an instance that already exists needs no wait.
+   * Starts an instance for `spec` (or adopts a prewarmed one). `evicted` removes the instance evicted to make
+   * room for this start: await it before creating anything that takes resources. Adopting an instance that
+   * already exists need not call it: the pool removes the evicted one once the first call answered (its removal,
+   * ~90 ms of a container engine's work, would compete with that call for the CPU).
    */
-  protected abstract start(spec: WarmRunSpec, room: Promise<void>): Promise<{ instance: I; start: StartKind }>;
+  protected abstract start(spec: WarmRunSpec, evicted: EvictedRemoval): Promise<{ instance: I; start: StartKind }>;
   /** One invocation; marks the instance dead when it must not serve again. */
   protected abstract call(instance: I, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>>;
   /** Stops an instance and frees what it holds. Never throws. */
@@ -136,15 +153,18 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   }
 
   /** Counts the start against the caps from the first moment (no await before), makes room, starts. */
-  private async startCounted(spec: WarmRunSpec): Promise<{ instance: I; start: StartKind }> {
+  private async startCounted(spec: WarmRunSpec): Promise<{ instance: I; start: StartKind; evicted: EvictedRemoval }> {
     this.starting.set(spec.key, (this.starting.get(spec.key) ?? 0) + 1);
     this.startingTotal++;
     let started = false;
+    let evicted: EvictedRemoval | undefined;
     try {
-      const r = await this.start(spec, this.makeRoom());
+      evicted = this.makeRoom();
+      const r = await this.start(spec, evicted);
       started = true;
-      return r;
+      return { ...r, evicted };
     } finally {
+      if (!started) void evicted?.();
       this.starting.set(spec.key, (this.starting.get(spec.key) ?? 1) - 1);
       if (this.starting.get(spec.key) === 0) this.starting.delete(spec.key);
       this.startingTotal--;
@@ -199,20 +219,29 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
   }
 
   /**
-   * At the worker's total cap, stops the least recently used idle instance: it leaves the pool at once (never
-   * handed out again, no longer counted: its place is the asking start's, counted in `starting`), and the
-   * promise says when it is gone. Its removal (~90 ms for a container) is not waited for here: a start that
-   * adopts a prewarmed instance adds nothing, one that creates an instance waits for it (see `start`).
+   * At the worker's total cap, evicts the least recently used idle instance: it leaves the pool at once (never
+   * handed out again, no longer counted: its place is the asking start's, counted in `starting`). What is
+   * returned removes it (see `start`).
    */
-  private makeRoom(): Promise<void> {
+  private makeRoom(): EvictedRemoval {
     const live = [...this.instances].filter((i) => !i.dead);
-    if (live.length + this.startingTotal - 1 < this.maxTotal) return Promise.resolve(); // - 1: the start asking
+    if (live.length + this.startingTotal - 1 < this.maxTotal) return NOTHING_EVICTED; // - 1: the start asking
     const idle = live.filter((i) => !i.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
     if (!idle)
       throw new NanoGridError('TOO_MANY_REQUESTS', 'every warm instance of this worker is busy', {
         plugin: this.plugin,
       });
-    return this.discard(idle);
+    this.instances.delete(idle);
+    idle.dead = true;
+    this.wake(idle.key);
+    let gone: Promise<void> | undefined;
+    const remove: EvictedRemoval = () => {
+      this.evictions.delete(remove);
+      gone ??= this.destroy(idle);
+      return gone;
+    };
+    this.evictions.add(remove);
+    return remove;
   }
 
   private async reap(): Promise<void> {
