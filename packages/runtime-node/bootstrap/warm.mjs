@@ -155,10 +155,8 @@ export class CallEnv {
   constructor() {
     this.real = process.env;
     this.names = new Set(['PAYLOAD']);
-    const target = { ...this.real };
-    this.target = target;
     const { real, names } = this;
-    process.env = new Proxy(target, {
+    this.handler = {
       set(t, name, value) {
         const text = String(value);
         t[name] = text;
@@ -170,11 +168,21 @@ export class CallEnv {
         if (typeof name === 'string' && !names.has(name)) delete real[name];
         return true;
       },
-    });
+    };
+    this.wrap({ ...real });
+  }
+
+  wrap(target) {
+    this.target = target;
+    this.env = new Proxy(target, this.handler);
+    process.env = this.env;
   }
 
   /** Sets a call's names; `payload` undefined: the event is too large for PAYLOAD, which is unset. */
   update(env, payload) {
+    // A handler that put another object in process.env (a copy, a fresh one) would leave the next call its own
+    // values (the last call's JOB_ID and PAYLOAD) if the names were set on ours: its object's names are kept.
+    if (process.env !== this.env) this.wrap({ ...Object(process.env) });
     for (const [name, value] of Object.entries(env)) {
       this.names.add(name);
       this.target[name] = String(value);

@@ -38,6 +38,20 @@ describe("the Node warm server's per-call environment (CallEnv)", () => {
     expect(lines).toEqual(['a|5|{}| a', 'string', 'b|5||1 false', '1 true']);
   });
 
+  it('a handler that replaces process.env (a copy, a plain object) does not leave the next call its values', () => {
+    const lines = node(
+      [
+        "env.update({ JOB_ID: 'a', N: '5' }, '{\"who\":\"a\"}');",
+        // what some code does: swap the object for a copy or a fresh one (with a name of its own)
+        "process.env = { ...process.env, MINE: 'm' };",
+        "env.update({ JOB_ID: 'b', N: '6' }, '{\"who\":\"b\"}'); console.log(child(), process.env.JOB_ID, process.env.MINE);",
+        'process.env = { PATH: process.env.PATH };',
+        "env.update({ JOB_ID: 'c', N: '7' }, undefined); console.log(child(), process.env.JOB_ID, 'PAYLOAD' in process.env);",
+      ].join('\n'),
+    );
+    expect(lines).toEqual(['b|6|{"who":"b"}| b m', 'c|7|| c false']);
+  });
+
   it("keeps no string per call: 20,000 distinct 1 KiB values leave the memory at the heap's size", () => {
     const [before, after] = node(
       [

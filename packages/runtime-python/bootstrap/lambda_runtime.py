@@ -268,14 +268,16 @@ def parse_event(text):
 
 def set_payload_env(text, set_env=None):
     """PAYLOAD as the original contract has it, when it fits in an environment string (`set_env(name, value)`:
-    how a warm server sets it, default os.environ's)."""
+    how a warm server sets it, None unsets it; default os.environ's)."""
     if len(text.encode("utf-8")) <= PAYLOAD_ENV_MAX_BYTES:
         if set_env is None:
             os.environ["PAYLOAD"] = text
         else:
             set_env("PAYLOAD", text)
-    else:
+    elif set_env is None:
         os.environ.pop("PAYLOAD", None)
+    else:
+        set_env("PAYLOAD", None)
 
 
 async def _await(awaitable):

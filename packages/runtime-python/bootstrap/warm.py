@@ -146,16 +146,35 @@ class CallEnv:
     def __init__(self):
         self.slots = {}  # name -> [the buffer in the environment now, its address, the entry it holds]
         self.kept = []  # buffers left behind when a name outgrew them
+        self.environ = os.environ  # the real os._Environ, kept: a handler may put another mapping in its place
 
     def set(self, name, value):
-        key = os.environ.encodekey(name)
-        data = os.environ.encodevalue(value)
+        """Sets `name` for this call; None unsets it."""
+        real = self.environ
+        if os.environ is not real:
+            # The handler put its own mapping in os.environ (a dict copy): it gets the call's names too, and the
+            # real one (and the C environment, which children inherit) below.
+            try:
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            except Exception:  # noqa: BLE001 - whatever it put there, the call's names still reach the C environment
+                pass
+        if value is None:
+            real.pop(name, None)  # unsetenv: our buffer leaves the C environment
+            slot = self.slots.get(name)
+            if slot is not None:
+                slot[2] = b""  # the next value is written and put back
+            return
+        key = real.encodekey(name)
+        data = real.encodevalue(value)
         if _putenv is None or b"=" in key or not key:
-            os.environ[name] = value
+            real[name] = value
             return
         entry = key + b"=" + data + b"\0"
         slot = self.slots.get(name)
-        environ = os.environ._data
+        environ = real._data
         # Unchanged since the last call, and os.environ says the handler did not set or delete it: nothing to do.
         if slot is not None and slot[2] == entry and environ.get(key) == data:
             return

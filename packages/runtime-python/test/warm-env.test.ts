@@ -41,6 +41,22 @@ describe("the Python warm server's per-call environment (CallEnv)", () => {
     expect(lines).toEqual(['a|5 a', 'b|5 5', 'c|5 5', '5002 6', 'd|6']);
   });
 
+  it('a handler that puts a plain dict in os.environ does not break the next call, which sees its own values', () => {
+    const lines = python(
+      [
+        'env.update({"JOB_ID": "a", "N": "5"})',
+        'os.environ = dict(os.environ, MINE="m")',
+        'env.update({"JOB_ID": "b", "N": "6"}); print(child(), os.environ["JOB_ID"], os.environ["MINE"])',
+        // an event too large for PAYLOAD unsets it everywhere: no child sees the call before's event
+        'env.set("PAYLOAD", "small")',
+        'env.set("PAYLOAD", None)',
+        'print(subprocess.run(["sh", "-c", "echo \\"[${PAYLOAD-unset}]\\""], capture_output=True, text=True).stdout.strip(), "PAYLOAD" in os.environ)',
+        'env.set("PAYLOAD", "again"); print(subprocess.run(["sh", "-c", "echo $PAYLOAD"], capture_output=True, text=True).stdout.strip())',
+      ].join('\n'),
+    );
+    expect(lines).toEqual(['b|6 b m', '[unset] False', 'again']);
+  });
+
   it('keeps no string per call: 20,000 distinct 1 KiB values leave the memory where it was', () => {
     const [before, after] = python(
       [
