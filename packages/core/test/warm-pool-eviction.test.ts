@@ -1,6 +1,6 @@
 // The worker's total cap of warm instances: an idle instance of another function makes room for a start, and its
 // removal runs beside the start (a prewarmed instance is adopted at once) without letting the cap be passed.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type EvictedRemoval,
   isNanoGridError,
@@ -44,8 +44,12 @@ class FakePool extends WarmPoolBase<Fake> {
     return { instance, start: spec.image === 'adopt' ? 'prewarmed' : 'cold' };
   }
 
+  /** A call waits for this while it is set (a long first call). */
+  callGate: Promise<void> | undefined;
+
   protected async call(i: Fake, spec: WarmRunSpec): Promise<Omit<import('../src/index.js').WarmRunResult, 'start'>> {
     this.events.push(`call ${spec.key}`);
+    await this.callGate;
     return {
       exitCode: 0,
       signal: null,
@@ -104,6 +108,30 @@ describe('warm pool: making room at the total cap', () => {
     expect(pool.size).toBe(1);
     await new Promise((r) => setImmediate(r));
     expect(pool.events).toEqual(['start a', 'call a', 'start b', 'call b', 'removing a']);
+    await finish(pool);
+  });
+
+  it('an evicted instance is removed within 500 ms even while the first call it made room for still runs', async () => {
+    // Out of the pool, it is out of the idle watchdogs (CPU, memory between calls): it must not outlive a long call.
+    const pool = new FakePool({ maxTotal: 1 });
+    await pool.run(spec('a'));
+    const gate = deferred();
+    pool.callGate = gate.promise;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const second = pool.run(spec('b', 'adopt'));
+      await vi.waitFor(() => expect(pool.events).toContain('call b'));
+      expect(pool.events).not.toContain('removing a');
+      vi.advanceTimersByTime(500);
+      expect(pool.events).toContain('removing a');
+      gate.resolve();
+      expect((await second).start).toBe('prewarmed');
+      await new Promise((r) => setImmediate(r));
+      expect(pool.events.filter((e) => e === 'removing a')).toHaveLength(1); // removed once
+    } finally {
+      vi.useRealTimers();
+      pool.callGate = undefined;
+    }
     await finish(pool);
   });
 

@@ -24,6 +24,12 @@ export type EvictedRemoval = () => Promise<void>;
 
 const NOTHING_EVICTED: EvictedRemoval = () => Promise.resolve();
 
+/**
+ * Longest an evicted instance waits for the first call of the start it made room for: out of the pool it is out
+ * of the idle watchdogs too (CPU, memory between calls), so a long first call must not keep it alive unwatched.
+ */
+const EVICTED_MAX_WAIT_MS = 500;
+
 /** What the pool tracks of any instance, container or process. */
 export interface WarmInstance {
   /** Function version it serves ('' while it is a prewarmed spare). */
@@ -95,9 +101,11 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
       instance = await this.nextFree(spec);
     }
     instance.busy = true;
+    const late = evicted && evicted !== NOTHING_EVICTED ? setTimeout(evicted, EVICTED_MAX_WAIT_MS) : undefined;
     try {
       return { ...(await this.call(instance, spec)), start };
     } finally {
+      clearTimeout(late);
       instance.lastUsed = Date.now();
       // An instance evicted for this start and not removed yet (the start adopted one) goes once the answer left.
       if (evicted) setImmediate(() => void evicted?.());
