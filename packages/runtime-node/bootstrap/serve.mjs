@@ -79,6 +79,8 @@ const tmpDir = process.env.TMPDIR || '';
 
 const tmp = new Scratch(tmpDir);
 const out = new Scratch(outDir);
+// The instance's own /dev/shm (a tmpfs the sandbox gives each instance, and names): emptied too.
+const shm = new Scratch(process.env.NANOGRID_SHM_DIR || '');
 
 function encode(envelope) {
   try {
@@ -166,6 +168,7 @@ for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   callEnv.update(env, payloadEnv(event));
   tmp.clear();
   out.clear();
+  shm.clear();
   let envelope;
   inCall = !script; // a script's stdout is its result, not logs
   live = '';

@@ -216,6 +216,8 @@ def main():
         os.dup2(live.w, 1)
     tmp = warm.Scratch(tmp_dir)
     out = warm.Scratch(out_dir)
+    # The instance's own /dev/shm (a tmpfs the sandbox gives each instance, and names): emptied too.
+    shm = warm.Scratch(os.environ.get("NANOGRID_SHM_DIR") or "")
     call_env = warm.CallEnv()
     # The context's names as the sandbox set them (after the load: a prewarmed server's env is in by then), with
     # each call's own names on top; what a handler does to os.environ does not change a later call's context.
@@ -233,6 +235,7 @@ def main():
         lam.set_payload_env(event_text, call_env.set)
         tmp.clear()
         out.clear()
+        shm.clear()
         capture = None
         if live is not None:
             _flush()

@@ -46,6 +46,8 @@ export function containerSpec(spec: SandboxRunSpec, limits: ContainerLimits): Do
     OUTPUT_DIR: '/output',
     TMPDIR: '/tmp',
     HOME: '/tmp',
+    // The container's own /dev/shm: a warm server empties it before each call, as TMPDIR.
+    NANOGRID_SHM_DIR: '/dev/shm',
   };
   const withStdin = spec.stdin !== undefined;
   return {

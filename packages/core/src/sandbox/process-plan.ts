@@ -116,6 +116,8 @@ export function planner(opts: PlannerOptions, bwrapPath: string | undefined): (r
       OUTPUT_DIR: BWRAP_OUTPUT_DIR,
       TMPDIR: BWRAP_TMP_DIR,
       HOME: BWRAP_TMP_DIR,
+      // The run's own /dev/shm (bwrap.ts): a warm server empties it before each call, as TMPDIR.
+      NANOGRID_SHM_DIR: '/dev/shm',
     };
     const command = req.holder ? ['/bin/sh', '-c', HOLDER, 'sh', file, ...rest] : [file, ...rest];
     const options = [

@@ -13,6 +13,12 @@ import type { PreparedFixture, RunOutcome, RuntimeHarness } from './test-runtime
  */
 const ACTIONS: { name: string; sh: string; outputs: string[] }[] = [
   {
+    // The instance's own /dev/shm (POSIX shared memory) outlives a call like /tmp does: emptied like it.
+    name: 'a file and a directory in /dev/shm',
+    sh: '(mkdir -p /dev/shm/d && echo x > /dev/shm/d/f && echo y > /dev/shm/f) 2>/dev/null || true',
+    outputs: [],
+  },
+  {
     name: 'nested directories',
     sh: 'mkdir -p "$T/a/b/c" "$O/d/e" && echo x > "$T/a/b/c/f" && echo y > "$O/d/e/g"',
     outputs: ['d/e/g'],
@@ -55,7 +61,7 @@ const ACTIONS: { name: string; sh: string; outputs: string[] }[] = [
 ];
 
 const PREAMBLE = 'T="${TMPDIR:-/tmp}"; O="$OUTPUT_DIR"; ';
-const LIST = 'find "$T" "$O" -mindepth 1 | sort';
+const LIST = 'find "$T" "$O" ${NANOGRID_SHM_DIR:+"$NANOGRID_SHM_DIR"} -mindepth 1 | sort';
 
 /** The regular files under `dir`, relative, sorted. */
 async function filesIn(dir: string): Promise<string[]> {
