@@ -13,6 +13,7 @@ import { NanoGridClient } from '@nanogrid/client';
 import { silentLogger } from '@nanogrid/core';
 import { startHost } from '@nanogrid/host';
 import { startFloor } from './floor-server.mjs';
+import { instantSandbox } from './instant-sandbox.mjs';
 
 const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -24,31 +25,7 @@ const clients = arg('clients', '64');
 // clients, as with a real instance, so calls also take the path of a host with no free slot. 0: at once.
 const delayMs = Number(arg('delay-ms', '4'));
 
-/** A warm instance that answers at once: the envelope the runtimes print, `{"ok": true}` as the result. */
-const ENVELOPE = '\u001eNANOGRID_RESULT {"ok":true,"result":{"ok":true}}\n';
-const instant = {
-  name: 'instant',
-  isolated: true,
-  async run() {
-    throw new Error('engine-layer: only warm calls are measured');
-  },
-  async runWarm() {
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    return {
-      exitCode: 0,
-      signal: null,
-      stdout: ENVELOPE,
-      stderr: '',
-      stdoutTruncated: false,
-      stderrTruncated: false,
-      timedOut: false,
-      oomKilled: false,
-      durationMs: 0.1,
-      start: 'warm',
-      outputCount: 0,
-    };
-  },
-};
+const instant = instantSandbox('engine-layer', delayMs);
 
 const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-engine-layer-'));
 const host = await startHost({

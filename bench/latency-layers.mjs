@@ -18,6 +18,7 @@ import { silentLogger } from '@nanogrid/core';
 import { startHost } from '@nanogrid/host';
 import { instancesCpuUs } from './cpu-stages.mjs';
 import { startFloor } from './floor-server.mjs';
+import { instantSandbox } from './instant-sandbox.mjs';
 
 const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -28,29 +29,7 @@ const runtime = arg('runtime', 'python');
 const PY = 'def handler(event, context):\n    return {"ok": True}\n';
 const JS = 'export async function handler(event) { return { ok: true }; }\n';
 
-/** A sandbox whose warm calls answer at once with the envelope the runtimes print: the host's path alone. */
-const instant = {
-  name: 'instant',
-  isolated: true,
-  async run() {
-    throw new Error('latency-layers: only warm calls are measured');
-  },
-  async runWarm() {
-    return {
-      exitCode: 0,
-      signal: null,
-      stdout: '\u001eNANOGRID_RESULT {"ok":true,"result":{"ok":true}}\n',
-      stderr: '',
-      stdoutTruncated: false,
-      stderrTruncated: false,
-      timedOut: false,
-      oomKilled: false,
-      durationMs: 0.1,
-      start: 'warm',
-      outputCount: 0,
-    };
-  },
-};
+const instant = instantSandbox('latency-layers');
 
 /** This process's CPU (µs) and voluntary context switches so far (all its threads). */
 function selfCounters() {
