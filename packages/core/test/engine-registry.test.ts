@@ -231,6 +231,23 @@ describe('FunctionRegistry', () => {
     expect((await env.ng.storage.list('functions/')).length).toBe(before);
   });
 
+  it("a deploy in this process reads the function's versions itself: its first call lists nothing", async () => {
+    const meta = await env.ng.registry.deploy({
+      functionName: 'fresh',
+      runtime: 'sh',
+      fileName: 'f.sh',
+      data: src(ECHO),
+    });
+    const list = vi.spyOn(env.ng.storage, 'list');
+    try {
+      expect((await env.ng.registry.get(meta.function_id)).version).toBe(1);
+      expect((await env.ng.registry.get('fresh')).version).toBe(1);
+      expect(list.mock.calls.filter(([prefix]) => prefix.includes(meta.function_id))).toHaveLength(0);
+    } finally {
+      list.mockRestore();
+    }
+  });
+
   it('reads a function once for many callers at once, and a deploy meanwhile is seen at once', async () => {
     const first = await env.ng.registry.deploy({
       functionName: 'herd',

@@ -110,6 +110,9 @@ export class FunctionRegistry {
       const keys = await this.store.writeVersion(meta, pkg.zip);
       this.remember(`v:${functionId}:${version}`, meta);
       this.forget(`l:${functionId}`);
+      // Read again now, after the commit, rather than by the first call (a never-seen function's first run
+      // otherwise lists its versions in storage on the call's path); a change meanwhile drops this load.
+      void this.versionsOf(functionId).catch(() => undefined);
       await this.replicator.enqueue(keys);
       // A worker in this process gets the code ready now rather than on the first call
       // (from storage when the upload is a temp file its caller removes once we return).
