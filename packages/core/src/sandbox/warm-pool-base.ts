@@ -103,7 +103,7 @@ export abstract class WarmPoolBase<I extends WarmInstance> {
     instance.busy = true;
     const late = evicted && evicted !== NOTHING_EVICTED ? setTimeout(evicted, EVICTED_MAX_WAIT_MS) : undefined;
     try {
-      return { ...(await this.call(instance, spec)), start };
+      return Object.assign(await this.call(instance, spec), { start }); // the call's own object: no spread copy
     } finally {
       clearTimeout(late);
       instance.lastUsed = Date.now();
