@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LOGGER, QUEUE } from '../di/tokens.js';
@@ -137,6 +138,8 @@ export class WorkerLoop {
   start(): void {
     if (this.loop) return;
     this.abort = new AbortController();
+    // Each sync call waiting in-process for a slot listens for the stop until admitted: many at once is normal.
+    setMaxListeners(0, this.abort.signal);
     this.loop = this.run(this.abort.signal);
     this.logger.info('worker started', {
       worker: this.options.id,
