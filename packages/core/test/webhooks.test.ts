@@ -9,7 +9,7 @@ import { memoryResults } from '../src/defaults/memory-results.js';
 import type { EngineOptions } from '../src/engine/engine-options.js';
 import type { JobRecord } from '../src/job.js';
 import { silentLogger } from '../src/logger.js';
-import { checkCallbackUrl, guardedLookup } from '../src/webhooks/callback-url-guard.js';
+import { type CallbackUrlPolicy, checkCallbackUrl, guardedLookup } from '../src/webhooks/callback-url-guard.js';
 import { postCallback } from '../src/webhooks/post-callback.js';
 import { MAX_PARALLEL_DELIVERIES, WebhookOutbox } from '../src/webhooks/webhook-outbox.js';
 import {
@@ -30,6 +30,21 @@ const record: JobRecord = {
   execution_time_ms: 42,
   error: { code: 'FUNCTION_ERROR', type: 'ValueError', message: 'divisor must not be zero' },
 };
+
+/** Engine options for a WebhookOutbox on its own: only the webhook settings, with the given network policy. */
+function outboxOptions(policy: CallbackUrlPolicy): EngineOptions {
+  return {
+    webhooks: {
+      secret: 's',
+      policy,
+      retryMs: 1000,
+      maxDelayMs: 60_000,
+      maxAgeMs: 86_400_000,
+      timeoutMs: 5_000,
+      sweepMs: 60_000,
+    },
+  } as unknown as EngineOptions;
+}
 
 describe('callback URL guard (SSRF)', () => {
   it.each([
@@ -238,17 +253,7 @@ describe('webhook outbox under load', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     dir = await mkdtemp(join(tmpdir(), 'nanogrid-outbox-'));
     const storage = fsStorage({ dir });
-    const options = {
-      webhooks: {
-        secret: 's',
-        policy: { allowNetworks: ['127.0.0.0/8'] },
-        retryMs: 1000,
-        maxDelayMs: 60_000,
-        maxAgeMs: 86_400_000,
-        timeoutMs: 5_000,
-        sweepMs: 60_000,
-      },
-    } as unknown as EngineOptions;
+    const options = outboxOptions({ allowNetworks: ['127.0.0.0/8'] });
     const outbox = new WebhookOutbox(storage, memoryResults(), options, silentLogger);
     const ids = Array.from({ length: 60 }, (_, i) => `job-${i}`);
     for (const id of ids) await outbox.record({ ...record, job_id: id, callback_url: url });
@@ -263,18 +268,8 @@ describe('webhook outbox under load', () => {
     dir = await mkdtemp(join(tmpdir(), 'nanogrid-outbox-'));
     const logged: unknown[] = [];
     const logger = { info() {}, warn: (...a: unknown[]) => logged.push(a), error: (...a: unknown[]) => logged.push(a) };
-    const options = {
-      webhooks: {
-        secret: 's',
-        policy: {}, // the network was allowed when the job ran; it is not any more
-        retryMs: 1000,
-        maxDelayMs: 60_000,
-        maxAgeMs: 86_400_000,
-        timeoutMs: 5_000,
-        sweepMs: 60_000,
-      },
-    } as unknown as EngineOptions;
-    const outbox = new WebhookOutbox(fsStorage({ dir }), memoryResults(), options, logger);
+    // the network was allowed when the job ran; it is not any more
+    const outbox = new WebhookOutbox(fsStorage({ dir }), memoryResults(), outboxOptions({}), logger);
     const url = 'http://127.0.0.1:9/services/T000/B000/SECRETTOKEN';
     await outbox.record({ ...record, job_id: 'job-secret', callback_url: url });
     await outbox.sweep();
