@@ -1,3 +1,4 @@
+import type { JobRecord } from '@nanogrid/core';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -130,3 +131,11 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<L
 export function uniquePrefix(tag = 't'): string {
   return `ng-test:${tag}-${randomBytes(5).toString('hex')}:`;
 }
+
+/** `rec` finished: completed with `result`, stamped now. */
+export const done = (rec: JobRecord, result: unknown = { ok: true }): JobRecord => ({
+  ...rec,
+  status: 'completed',
+  result,
+  finished_at: new Date().toISOString(),
+});

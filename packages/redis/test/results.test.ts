@@ -1,21 +1,13 @@
-import type { JobRecord } from '@nanogrid/core';
 import { eventually, sampleRecord } from '@nanogrid/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisResults } from '../src/index.js';
 import { REGISTER_WAIT } from '../src/result-scripts.js';
 import type { RedisResults, RedisResultsOptions } from '../src/index.js';
-import { redisTestEnv, startRedisServer, uniquePrefix } from './redis-server.js';
+import { done, redisTestEnv, startRedisServer, uniquePrefix } from './redis-server.js';
 import type { LocalRedis } from './redis-server.js';
 
 const env = redisTestEnv();
-
-const done = (rec: JobRecord, result: unknown = { ok: true }): JobRecord => ({
-  ...rec,
-  status: 'completed',
-  result,
-  finished_at: new Date().toISOString(),
-});
 
 describe.skipIf(!env.ready)('redisResults on a real redis-server', () => {
   let server: LocalRedis;

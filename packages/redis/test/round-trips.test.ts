@@ -1,21 +1,13 @@
-import type { JobRecord } from '@nanogrid/core';
 import { eventually, sampleJob, sampleRecord } from '@nanogrid/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redisQueue, redisResults } from '../src/index.js';
 import type { RedisQueue, RedisResults } from '../src/index.js';
 import { RecordCache } from '../src/record-cache.js';
-import { redisTestEnv, startRedisServer, uniquePrefix } from './redis-server.js';
+import { done, redisTestEnv, startRedisServer, uniquePrefix } from './redis-server.js';
 import type { LocalRedis } from './redis-server.js';
 
 const env = redisTestEnv();
-
-const done = (rec: JobRecord, result: unknown = { ok: true }): JobRecord => ({
-  ...rec,
-  status: 'completed',
-  result,
-  finished_at: new Date().toISOString(),
-});
 
 describe('RecordCache', () => {
   it('is bounded in entries and bytes, oldest out first, and hands out copies', () => {
