@@ -1,6 +1,15 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 
+/** The right-most non-empty entry of an `X-Forwarded-For` value (see clientIp). */
+export function lastForwardedFor(forwarded: string | undefined): string | undefined {
+  return forwarded
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .at(-1);
+}
+
 /**
  * The caller's address. By default the socket's peer: a client cannot forge it.
  * Behind a load balancer every request comes from the balancer, so with
@@ -10,12 +19,7 @@ import type { Context } from 'hono';
  */
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for');
-    const last = forwarded
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .at(-1);
+    const last = lastForwardedFor(c.req.header('x-forwarded-for'));
     if (last) return last;
   }
   try {

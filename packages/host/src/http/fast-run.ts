@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@nanogrid/core';
 import type { KeyRefusal } from './api-key-auth.js';
+import { lastForwardedFor } from './client-ip.js';
 import { errorAnswer, requestError } from './error-response.js';
 import type { RateLimitHit } from './rate-limit.js';
 import { readIncoming } from './read-body.js';
@@ -47,11 +48,7 @@ function joinedRaw(req: IncomingMessage, name: string): string | undefined {
 /** As clientIp() does for Hono's routes: the socket's peer, or the right-most X-Forwarded-For behind a proxy. */
 function clientIpOf(req: IncomingMessage, trustProxy: boolean): string {
   if (trustProxy) {
-    const last = header(req, 'x-forwarded-for')
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .at(-1);
+    const last = lastForwardedFor(header(req, 'x-forwarded-for'));
     if (last) return last;
   }
   return req.socket.remoteAddress ?? 'unknown';
