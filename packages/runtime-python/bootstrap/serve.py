@@ -73,7 +73,17 @@ class LiveLog:
         self.capture = None  # the current call's logs (a bytearray), None between calls
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.lock = threading.Lock()
-        threading.Thread(target=self._watch, name="nanogrid-live-log", daemon=True).start()
+        self.closed = False
+        self.thread = threading.Thread(target=self._watch, name="nanogrid-live-log", daemon=True)
+        self.thread.start()
+
+    def close(self):
+        """Unused (a script's fd 1 is its capture): the thread ends and the pipe is closed before this returns, so
+        a script finds the threads and open files of a server that never made them."""
+        self.closed = True
+        os.close(self.w)  # the thread's poll sees the pipe's end
+        self.thread.join()
+        os.close(self.r)
 
     def begin(self, opening=b""):
         """Starts a call's logs (with `opening`: what the module printed while it loaded)."""
@@ -125,6 +135,8 @@ class LiveLog:
         flood = False
         while True:
             poller.poll()
+            if self.closed:
+                return
             # Prints of the next few ms travel together (a call that ends sooner drains them itself);
             # a flood that fills the pipe is read on at once, never held up.
             if not flood:
@@ -180,21 +192,39 @@ def _event_stdin(event_text):
     sys.stdin = open(0, "r", encoding="utf-8", closefd=False)
 
 
-def main():
+class Prepared:
+    """What the server sets up before any function is known. A prewarmed spare makes it while it waits for its
+    function (its starter reads the init line through `requests`), so a first call does not pay for it: the
+    protocol moved off fds 0 and 1, the load's capture file, the live-log pipe and its thread, the scratch
+    directories (looked at once, so a first call's emptying is one stat each when nothing changed)."""
+
+    def __init__(self):
+        # Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
+        self.tmp = warm.Scratch(os.environ.get("TMPDIR") or "")
+        self.out = warm.Scratch(os.environ.get("OUTPUT_DIR") or "")
+        # The instance's own /dev/shm (a tmpfs the sandbox gives each instance, and names): emptied too.
+        self.shm = warm.Scratch(os.environ.get("NANOGRID_SHM_DIR") or "")
+        # The protocol moves off fds 0 and 1: user code (and its subprocesses) never reads requests or writes answers.
+        self.requests = os.fdopen(os.dup(0), "rb")
+        self.real_out = os.dup(1)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        # What the module prints (or logs) while it loads goes to the first call's logs.
+        self.load_capture = tempfile.TemporaryFile()
+        # fd 1 of a handler once it loaded (a script's is its capture: then it is closed unused).
+        self.live = LiveLog(self.real_out)
+        for scratch in (self.tmp, self.out, self.shm):
+            scratch.clear()
+
+
+def main(prepared=None):
+    """Serves calls; `prepared`: what a prewarmed spare set up before its function was known."""
+    p = prepared or Prepared()
+    requests, real_out, load_capture = p.requests, p.real_out, p.load_capture
+    tmp, out, shm = p.tmp, p.out, p.shm
     lam.prepare_process()
-    # Only directories the sandbox named are emptied: run by hand, this must not wipe the host's /tmp.
-    out_dir = os.environ.get("OUTPUT_DIR") or ""
-    tmp_dir = os.environ.get("TMPDIR") or ""
 
-    # The protocol moves off fds 0 and 1: user code (and its subprocesses) never reads requests or writes answers.
-    requests = os.fdopen(os.dup(0), "rb")
-    real_out = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-
-    # What the module prints (or logs) while it loads goes to the first call's logs.
-    load_capture = tempfile.TemporaryFile()
     real_err = os.dup(2)
     os.dup2(load_capture.fileno(), 1)
     os.dup2(load_capture.fileno(), 2)
@@ -212,12 +242,10 @@ def main():
         opening = _read_tail(load_capture, LOG_TAIL).encode("utf-8")
         load_capture.close()
         load_capture = None
-        live = LiveLog(real_out)
+        live = p.live
         os.dup2(live.w, 1)
-    tmp = warm.Scratch(tmp_dir)
-    out = warm.Scratch(out_dir)
-    # The instance's own /dev/shm (a tmpfs the sandbox gives each instance, and names): emptied too.
-    shm = warm.Scratch(os.environ.get("NANOGRID_SHM_DIR") or "")
+    else:
+        p.live.close()
     call_env = warm.CallEnv()
     # The context's names as the sandbox set them (after the load: a prewarmed server's env is in by then), with
     # each call's own names on top; what a handler does to os.environ does not change a later call's context.

@@ -55,7 +55,11 @@ const SERVE_SOURCE = readPythonServe();
 const WARM_SOURCE = readPythonWarm();
 const LAMBDA_SOURCE = readPythonLambda();
 
-/** Reads the init line byte by byte from fd 0, so every later byte is left for the server. */
+/**
+ * Loads the runtime and sets the server up (Prepared: protocol fds, live-log thread, scratch dirs) before any function
+ * is known, then waits for the init line. Without the server's files (code sent in later) it reads the init line
+ * byte by byte from fd 0, so every later byte is left for the server.
+ */
 const PREWARM_STARTER = [
   // The bootstrap's and the server's standard-library imports happen before any function is known.
   'import ast, asyncio, atexit, gc, importlib, importlib.util, inspect, io, json, logging, os, runpy, shutil, sys, tempfile, time, traceback',
@@ -64,13 +68,18 @@ const PREWARM_STARTER = [
   `    import ${PYTHON_SERVE_FILE.replace(/\.py$/, '')} as serve`,
   'except ImportError:',
   '    serve = None',
+  'if serve is not None:',
+  // The server's reader keeps what follows the init line (the first call's request) for the server.
+  '    prepared = serve.Prepared()',
+  '    line = prepared.requests.readline()',
+  'else:',
   // Byte by byte, unbuffered: the server reads later lines from fd 0 itself, so nothing may sit in a buffer here.
-  'line = bytearray()',
-  'while not line.endswith(b"\\n"):',
-  '    byte = os.read(0, 1)',
-  '    if not byte:',
-  '        break',
-  '    line += byte',
+  '    line = bytearray()',
+  '    while not line.endswith(b"\\n"):',
+  '        byte = os.read(0, 1)',
+  '        if not byte:',
+  '            break',
+  '        line += byte',
   'init = json.loads(line)',
   'os.environ.update(init.get("env") or {})',
   // The function's files appeared after the import system listed the directory.
@@ -82,7 +91,7 @@ const PREWARM_STARTER = [
   'if serve is None:',
   `    runpy.run_path("${PYTHON_SERVE_FILE}", run_name="__main__")`,
   'else:',
-  '    serve.main()',
+  '    serve.main(prepared)',
 ].join('\n');
 
 /**

@@ -191,6 +191,25 @@ describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)
     expect((warm.result as { fds: string[] }).fds).toEqual((cold.result as { fds: string[] }).fds);
   }, 120_000);
 
+  it('a script on a spare has the threads and open files of a cold one: the setup made for a handler is undone', async () => {
+    await sparesReady();
+    // No handler in the file: a script, whose fd 1 is its capture (the live-log pipe and thread a spare made are not).
+    const script = `import json, os, re
+fds = []
+for fd in sorted(os.listdir("/proc/self/fd"), key=int):
+    try:
+        fds.append(re.sub(r"[0-9]+", "N", os.readlink("/proc/self/fd/" + fd)))
+    except OSError:
+        pass
+print(json.dumps({"threads": len(os.listdir("/proc/self/task")), "fds": sorted(fds)}))
+`;
+    const warm = await call(await deploy('script-spare', 'probe.py', script));
+    const cold = await call(await deploy('script-cold', 'probe.py', script, { network: 'internet' }));
+    expect(warm).toMatchObject({ status: 'completed', start: 'prewarmed', result: { threads: 1 } });
+    expect(cold.start).toBe('cold');
+    expect(warm.result).toEqual(cold.result);
+  }, 120_000);
+
   it("a spare taking a function gets that function's memory limit and CPU quota", async () => {
     await sparesReady();
     const fid = await deploy('greedy', 'greedy.py', GREEDY_PY, { memoryMb: 64 });
