@@ -42,6 +42,7 @@ import { LABEL, removeOrphanContainers, type CleanupOrphansOptions } from './doc
 import { containerSpec } from './docker-spec.js';
 import { type Scratch, ScratchMounts } from './docker-scratch.js';
 import { removeStaleFifoDirs } from './fifo-channel.js';
+import { type InstanceLimits, writeCgroupLimits } from './docker-limits.js';
 import { DockerWarmPool, type WarmPoolOptions } from './docker-warm-pool.js';
 
 export interface DockerSandboxOptions extends DockerConnectionOptions {
@@ -246,7 +247,11 @@ export function dockerSandbox(opts: DockerSandboxOptions = {}): DockerSandbox {
           return support ? openPeakMeter(support, runId) : undefined;
         },
         ...(cgroupRoot !== false && isLocalEngine(conn)
-          ? { cpuMs: (runId: string) => (cgroupSync ? readCgroupCpuMs(cgroupSync, runId) : undefined) }
+          ? {
+              cpuMs: (runId: string) => (cgroupSync ? readCgroupCpuMs(cgroupSync, runId) : undefined),
+              setLimits: (runId: string, id: string, limits: InstanceLimits) =>
+                cgroupSync !== undefined && writeCgroupLimits(cgroupSync, runId, id, limits),
+            }
           : {}),
         resizeDisk: async (runId, diskMb) => {
           const scratch = scratches.get(runId);

@@ -22,6 +22,7 @@ import {
 } from '@nanogrid/core';
 import type { InstanceCodeDir, InstanceCodeDirs } from './code-dirs.js';
 import { extractOutputArchive, packCodeDir } from './docker-archive.js';
+import type { InstanceLimits } from './docker-limits.js';
 import type { PeakMeter } from './docker-memory.js';
 import { FIFO_MOUNT, type FifoChannel, openFifoChannel } from './fifo-channel.js';
 
@@ -56,6 +57,11 @@ export interface WarmPoolDeps {
   peakMeter?(runId: string): Promise<PeakMeter | undefined>;
   /** CPU time an instance's cgroup has used, ms; absent (or undefined) when cgroups cannot be read. */
   cpuMs?(runId: string): number | undefined;
+  /**
+   * Sets a running instance's limits where the kernel enforces them, without an engine round trip (which takes
+   * 12-22 ms); false when it cannot (the pool then asks the engine). Absent: always the engine.
+   */
+  setLimits?(runId: string, containerId: string, limits: InstanceLimits): boolean;
   /** CPU quota of a container whose spec names none (a prewarmed spare). @default 0.5 */
   defaultCpus?: number;
   /** Changes the disk quota of a run's /tmp + /output; false when it cannot (no scratch mount). */
@@ -82,7 +88,9 @@ interface Instance extends WarmInstance {
   refill?: string;
   /** Removes the instance evicted to make room for this claim: the refill's container waits until it is gone. */
   evicted?: EvictedRemoval;
-  /** Opened on the first call (the cgroup exists once the container started); null: not measurable here. */
+  /** Limits set in its cgroup at the claim that the engine's record of the container gets after the first call. */
+  engineLimits?: { Memory?: number; MemorySwap?: number; NanoCpus?: number };
+  /** Opened once the container started (its cgroup exists then); null: not measurable here. */
   peak?: PeakMeter | null;
   /** CPU ms of its cgroup when the idle watchdog first saw it after its last call (-1: not taken yet). */
   idleCpuMs: number;
@@ -210,14 +218,23 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       // Its own bind-mounted directory: a hard link per file, no tar through the Docker API.
       if (spare.code) await spare.code.fill(spec.codeDir);
       else await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
-      // The function's limits where they differ from the spare's (one engine call; none when they match).
+      // The function's limits where they differ from the spare's (none when they match): written in the
+      // container's cgroup before the function's env goes in, so its module already loads under them.
       const cpus = spec.cpus ?? this.deps.defaultCpus ?? 0.5;
       const memory = Math.max(6, Math.floor(spec.memoryMb)) * MiB;
-      if (spare.memoryMb !== spec.memoryMb || spare.cpus !== cpus)
-        await spare.container.update({
-          ...(spare.memoryMb !== spec.memoryMb ? { Memory: memory, MemorySwap: memory } : {}),
-          ...(spare.cpus !== cpus ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
-        });
+      if (spare.memoryMb !== spec.memoryMb || spare.cpus !== cpus) {
+        const limits: InstanceLimits = {
+          ...(spare.memoryMb !== spec.memoryMb ? { memoryBytes: memory } : {}),
+          ...(spare.cpus !== cpus ? { nanoCpus: Math.round(cpus * 1e9) } : {}),
+        };
+        const update = {
+          ...(limits.memoryBytes !== undefined ? { Memory: memory, MemorySwap: memory } : {}),
+          ...(limits.nanoCpus !== undefined ? { NanoCpus: limits.nanoCpus } : {}),
+        };
+        // The engine's record follows once the first call answered (see call): `docker inspect` tells the truth.
+        if (this.deps.setLimits?.(spare.runId, spare.container.id, limits)) spare.engineLimits = update;
+        else await spare.container.update(update);
+      }
       spare.cpus = cpus;
       spare.channel.send({ env: spec.env });
       // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
@@ -320,6 +337,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       stream.on('close', ended);
       stream.on('error', ended);
       await container.start();
+      // Its cgroup exists once it started: opened now, a spare's first call does not wait for it.
+      instance.peak = (await this.deps.peakMeter?.(runId)) ?? null;
       return instance;
     } catch (err) {
       fifo?.close();
@@ -337,8 +356,10 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
   protected async call(i: Instance, spec: WarmRunSpec): Promise<Omit<WarmRunResult, 'start'>> {
     const refill = i.refill;
     const evicted = i.evicted;
+    const engineLimits = i.engineLimits;
     i.refill = undefined;
     i.evicted = undefined;
+    i.engineLimits = undefined;
     try {
       return await this.callOnce(i, spec);
     } finally {
@@ -346,6 +367,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       // the answer went out: the refill's first steps run on this event loop.
       // A new container only once the one evicted for this claim is gone: the worker's count of containers holds.
       if (refill) setImmediate(() => void (evicted?.() ?? Promise.resolve()).then(() => this.fill(refill)));
+      // The same values the cgroup holds already (a gone instance has nothing left to update).
+      if (engineLimits) setImmediate(() => void i.container.update(engineLimits).catch(() => undefined));
     }
   }
 

@@ -13,7 +13,7 @@ import {
 } from '@nanogrid/core';
 import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { openDocker } from '../src/docker-client.js';
 import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
@@ -81,10 +81,25 @@ def handler(event, context):
     }
 `;
 
-/** Allocates past its memory limit. */
-const GREEDY_PY = `def handler(event, context):
+/** Allocates past its memory limit; reports the limits of its own cgroup as it loaded (v1 or v2). */
+const GREEDY_PY = `import os
+
+def read(*names):
+    for name in names:
+        try:
+            return open("/sys/fs/cgroup/" + name).read().split()
+        except OSError:
+            pass
+    return None
+
+memory = read("memory/memory.limit_in_bytes", "memory.max")
+quota = read("cpu/cpu.cfs_quota_us", "cpu.max")
+period = read("cpu/cpu.cfs_period_us") or quota[1:]
+LIMITS = {"memory": int(memory[0]), "cpu": int(quota[0]) / int(period[0])}
+
+def handler(event, context):
     chunks = [bytearray(1 << 20) for _ in range(event["mb"])]
-    return {"held": len(chunks)}
+    return {"held": len(chunks), "limits": LIMITS}
 `;
 
 /**
@@ -213,19 +228,38 @@ print(json.dumps({"threads": len(os.listdir("/proc/self/task")), "fds": sorted(f
   it("a spare taking a function gets that function's memory limit and CPU quota", async () => {
     await sparesReady();
     const fid = await deploy('greedy', 'greedy.py', GREEDY_PY, { memoryMb: 64 });
-    expect(await call(fid, { mb: 1 })).toMatchObject({ status: 'completed', start: 'prewarmed' });
-    // A spare carries no function label (it was made before any function): its limits tell which one it is.
+    // The module itself reads the limits it loads under: set before the function's env reaches the spare.
+    expect(await call(fid, { mb: 1 })).toMatchObject({
+      status: 'completed',
+      start: 'prewarmed',
+      result: { limits: { memory: 64 * 1024 * 1024, cpu: 1 } },
+    });
+    // The engine's record follows once the first call answered (the kernel's cgroup had them before).
     const docker = await openDocker();
-    const limits = await Promise.all(
-      (await containersLabelled('nanogrid.worker', `prewarm-${process.pid}`)).map(async (id) => {
-        const { HostConfig } = await docker.getContainer(id).inspect();
-        return { memory: HostConfig.Memory, cpus: HostConfig.NanoCpus };
-      }),
+    await vi.waitFor(
+      async () => {
+        // A spare carries no function label (it was made before any function): its limits tell which one it is.
+        const limits = await Promise.all(
+          (await containersLabelled('nanogrid.worker', `prewarm-${process.pid}`)).map(async (id) => {
+            const { HostConfig } = await docker.getContainer(id).inspect();
+            return { memory: HostConfig.Memory, cpus: HostConfig.NanoCpus };
+          }),
+        );
+        expect(limits).toContainEqual({ memory: 64 * 1024 * 1024, cpus: 1e9 });
+      },
+      { timeout: 10_000, interval: 50 },
     );
-    expect(limits).toContainEqual({ memory: 64 * 1024 * 1024, cpus: 1e9 });
     const over = await call(fid, { mb: 200 });
     expect(over).toMatchObject({ status: 'failed', error: { code: 'OUT_OF_MEMORY' } });
     expect(await call(fid, { mb: 8 })).toMatchObject({ status: 'completed', result: { held: 8 } });
+    // Raised above the spare's 512 MiB (memory + swap first, or the kernel refuses the memory limit), and used.
+    await sparesReady();
+    const big = await deploy('roomy', 'greedy.py', GREEDY_PY, { memoryMb: 1024 });
+    expect(await call(big, { mb: 600 })).toMatchObject({
+      status: 'completed',
+      start: 'prewarmed',
+      result: { held: 600, limits: { memory: 1024 * 1024 * 1024, cpu: 1 } },
+    });
   }, 120_000);
 
   it('a Node spare that loaded the runtime serves a package of ES modules (package.json type: module)', async () => {
