@@ -1,5 +1,6 @@
 // First call of a function no worker has seen, on a prewarmed Docker pool, against a bare `docker run`
-// measured in the same run. `node bench/first-call.mjs [n]` (default 10 per row).
+// measured in the same run. `node bench/first-call.mjs [n]` (default 10 per row). MEMORY_MB=128: functions with a
+// memory limit other than the spares' (512 MB), which the claim changes; GAP=ms between a deploy and its call.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,7 @@ try {
         code: `${src}${comment} ${i}\n`,
         fileName: file,
         handler: 'fn.handler',
+        ...(process.env.MEMORY_MB ? { memoryMb: Number(process.env.MEMORY_MB) } : {}),
       });
       await new Promise((r) => setTimeout(r, Number(process.env.GAP ?? 600))); // the refill done: steady state, not a burst
       const ms = await time(async () => {
