@@ -36,6 +36,8 @@ LOG_MARKER = "\x1eNANOGRID_LOG "
 # Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
 STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
+# The names the host sends with each call (core's warmEnv): their environment buffers are made ahead.
+PER_CALL_NAMES = ("PAYLOAD", "JOB_ID", "NANOGRID_TIMEOUT_MS", "NANOGRID_DEADLINE_MS", "NANOGRID_FUNCTION_ARN")
 EMPTY_META = '{"logs": "", "outputs": %d}'
 # Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
 LIVE_MAX = 16 * 1024 * 1024
@@ -216,6 +218,9 @@ class Prepared:
         self.live = LiveLog(self.real_out)
         for scratch in (self.tmp, self.out, self.shm):
             scratch.clear()
+        self.call_env = warm.CallEnv()
+        self.call_env.reserve(PER_CALL_NAMES)
+        lam.build_log_handler()  # installed only for a handler: a script's logging stays its own
 
 
 def main(prepared=None):
@@ -246,7 +251,7 @@ def main(prepared=None):
         os.dup2(live.w, 1)
     else:
         p.live.close()
-    call_env = warm.CallEnv()
+    call_env = p.call_env
     # The context's names as the sandbox set them (after the load: a prewarmed server's env is in by then), with
     # each call's own names on top; what a handler does to os.environ does not change a later call's context.
     context_env = dict(os.environ)

@@ -148,6 +148,15 @@ class CallEnv:
         self.kept = []  # buffers left behind when a name outgrew them
         self.environ = os.environ  # the real os._Environ, kept: a handler may put another mapping in its place
 
+    def reserve(self, names):
+        """Makes the buffers of these names before the first call needs them (ctypes builds its buffer type then)."""
+        if _putenv is None:
+            return
+        for name in names:
+            if name not in self.slots:
+                buf = ctypes.create_string_buffer(256)
+                self.slots[name] = [buf, ctypes.addressof(buf), b""]
+
     def set(self, name, value):
         """Sets `name` for this call; None unsets it."""
         real = self.environ
