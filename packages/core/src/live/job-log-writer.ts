@@ -34,17 +34,16 @@ interface StreamState {
  * result (`protocol: 'stdout'`). `close()` sends what is left and waits for it.
  */
 export class JobLogWriter {
-  private readonly streams: Record<OutputStream, StreamState> = {
-    stdout: { decoder: new StringDecoder('utf8'), partial: '', skipping: false },
-    stderr: { decoder: new StringDecoder('utf8'), partial: '', skipping: false },
-  };
+  /** Made on a stream's first chunk: most warm calls print nothing, and a StringDecoder allocates native state. */
+  private readonly streams: Partial<Record<OutputStream, StreamState>> = {};
   private pending: LogLine[] = [];
   private used = 0;
   private count = 0;
   private full = false;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** The appends in order; none until the first batch. */
+  private chain: Promise<void> | undefined;
   private readonly maxLine: number;
   private readonly maxJob: number;
   private readonly maxLines: number;
@@ -65,7 +64,7 @@ export class JobLogWriter {
   readonly onOutput: OutputListener = (stream, chunk) => {
     if (this.closed || this.full) return;
     if (stream === 'stdout' && this.protocol === 'stdout') return;
-    const s = this.streams[stream];
+    const s = (this.streams[stream] ??= { decoder: new StringDecoder('utf8'), partial: '', skipping: false });
     const text = s.partial + (typeof chunk === 'string' ? chunk : s.decoder.write(chunk));
     const parts = text.split('\n');
     s.partial = parts.pop() ?? '';
@@ -82,15 +81,17 @@ export class JobLogWriter {
 
   /** Sends what is left (an unfinished last line too) and resolves when the store has it. */
   async close(): Promise<void> {
-    if (this.closed) return this.chain;
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const s = this.streams[stream];
-      const rest = s.partial + s.decoder.end();
-      if (rest !== '' && !s.skipping && !this.full) this.line(stream, rest);
+    if (!this.closed) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const s = this.streams[stream];
+        if (!s) continue;
+        const rest = s.partial + s.decoder.end();
+        if (rest !== '' && !s.skipping && !this.full) this.line(stream, rest);
+      }
+      this.closed = true;
+      this.flush();
     }
-    this.closed = true;
-    this.flush();
-    return this.chain;
+    await this.chain;
   }
 
   private line(stream: OutputStream, raw: string): void {
@@ -115,6 +116,6 @@ export class JobLogWriter {
     const batch = this.pending;
     this.pending = [];
     // One append at a time, in order: a slow store holds batches back, never reorders them.
-    this.chain = this.chain.then(() => this.append(batch)).catch((err) => this.onError(err));
+    this.chain = (this.chain ?? Promise.resolve()).then(() => this.append(batch)).catch((err) => this.onError(err));
   }
 }
