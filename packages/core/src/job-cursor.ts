@@ -34,7 +34,11 @@ export function newestFirst(a: JobPosition, b: JobPosition): number {
 }
 
 /** Whether a record matches the query's filters (function, status, since, after the cursor). */
-export function matchesJobQuery(r: JobRecord, q: JobQuery, after?: JobPosition): boolean {
+export function matchesJobQuery(
+  r: Pick<JobRecord, 'function_id' | 'status' | 'created_at' | 'job_id'>,
+  q: JobQuery,
+  after?: JobPosition,
+): boolean {
   if (q.function_id !== undefined && r.function_id !== q.function_id) return false;
   if (q.status !== undefined && r.status !== q.status) return false;
   if (q.since !== undefined && r.created_at < q.since) return false;

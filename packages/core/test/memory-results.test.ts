@@ -8,6 +8,7 @@ import { testResultSink } from '../src/testing/result-sink-suite.js';
 testResultSink('memory-results', async (o) => memoryResults(o), {
   ttlSec: 1,
   slackMs: 500,
+  onFinal: true,
   bounded: async (maxBytes) => memoryResults({ maxBytes }),
 });
 
@@ -84,6 +85,24 @@ describe('memoryResults specifics (fake timers)', () => {
     const got = await sink.get('c');
     got!.output_files.push('x');
     expect(await sink.get('c')).toEqual(record('c'));
+    const updated = await sink.update('c', { status: 'running', output_files: ['a'] });
+    updated!.output_files.push('y');
+    (updated as { worker?: string }).worker = 'changed';
+    expect(await sink.get('c')).toEqual(
+      record('c', { status: 'running', output_files: ['a'], updated_at: expect.any(String) }),
+    );
+  });
+
+  it('onFinal listeners count as waiting until told or stopped (no leak)', async () => {
+    const sink = memoryResults();
+    await sink.create(record('f'));
+    const stop = sink.onFinal('f', () => undefined);
+    sink.onFinal('f', () => undefined);
+    expect(sink.waiting()).toBe(2);
+    stop();
+    expect(sink.waiting()).toBe(1);
+    await sink.publish(record('f', { status: 'completed' }));
+    expect(sink.waiting()).toBe(0);
   });
 
   it('publish merges over the running record and refuses a non-final status', async () => {

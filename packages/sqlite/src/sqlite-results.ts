@@ -4,6 +4,7 @@ import {
   type JobPatch,
   type JobQuery,
   type JobRecord,
+  type JobStatus,
   InProcessLive,
   type LogLine,
   NanoGridError,
@@ -30,7 +31,8 @@ export interface SqliteResultsOptions extends SqliteSource {
 }
 
 export interface SqliteResults extends ResultSink {
-  /** Pending `wait` calls (for leak checks). */
+  onFinal(jobId: string, listener: (status: JobStatus) => void): () => void;
+  /** Pending `wait` calls and `onFinal` listeners (for leak checks). */
   waiting(): number;
   /** Live-log followers and job watchers registered now (for leak checks). */
   followers(): number;
@@ -59,11 +61,14 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   const guard = <T>(fn: () => T): T => database.guard(name, fn);
   const write = <T>(fn: () => T, after?: (value: T) => void): Promise<T> => database.write(name, fn, after);
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
+  /** onFinal listeners: told the final status only (no copy of the record). */
+  const finals = new Map<string, Set<(status: JobStatus) => void>>();
   let lastSweep = 0;
   let closed = false;
 
   const st = guard(() => ({
     get: db.prepare<[string, number]>('SELECT record, final FROM job_records WHERE job_id = ? AND expires_at > ?'),
+    status: db.prepare<[string, number]>('SELECT status FROM job_records WHERE job_id = ? AND expires_at > ?'),
     put: db.prepare<[string, string, number, number, string, string, string]>(
       `INSERT INTO job_records (job_id, record, final, expires_at, function_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (job_id) DO UPDATE SET record = excluded.record, final = excluded.final, expires_at = excluded.expires_at,
@@ -137,6 +142,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   };
 
   const notify = (record: JobRecord) => {
+    for (const fn of [...(finals.get(record.job_id) ?? [])]) fn(record.status);
     const set = listeners.get(record.job_id);
     if (!set) return;
     const text = JSON.stringify(record);
@@ -311,6 +317,26 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
         if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
       });
     },
+    onFinal(jobId: string, listener: (status: JobStatus) => void) {
+      const row = guard(() => st.status.get(jobId, Date.now())) as { status: JobStatus } | undefined;
+      if (row && isFinalStatus(row.status)) {
+        listener(row.status);
+        return () => undefined;
+      }
+      let set = finals.get(jobId);
+      if (!set) finals.set(jobId, (set = new Set()));
+      const own = set;
+      const stop = () => {
+        own.delete(once);
+        if (own.size === 0 && finals.get(jobId) === own) finals.delete(jobId);
+      };
+      const once = (status: JobStatus) => {
+        stop();
+        listener(status);
+      };
+      own.add(once);
+      return stop;
+    },
     async appendLogs(jobId: string, lines: LogLine[]) {
       hub.append(jobId, lines);
     },
@@ -326,6 +352,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     waiting() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
+      for (const set of finals.values()) n += set.size;
       return n;
     },
     async check() {

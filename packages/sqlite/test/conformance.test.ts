@@ -30,7 +30,7 @@ describe('sqlite conformance', () => {
   testResultSink(
     'sqliteResults',
     async ({ ttlSec }) => sqliteResults({ file: file(), ...(ttlSec === undefined ? {} : { ttlSec }) }),
-    { waiters: 100, bounded: async (maxBytes) => sqliteResults({ file: file(), maxBytes }) },
+    { waiters: 100, onFinal: true, bounded: async (maxBytes) => sqliteResults({ file: file(), maxBytes }) },
   );
 
   testLiveEvents('sqliteResults', async () => {

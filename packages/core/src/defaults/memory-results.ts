@@ -1,6 +1,6 @@
 import { NanoGridError } from '../errors.js';
 import { isFinalStatus } from '../job.js';
-import type { JobPatch, JobRecord } from '../job.js';
+import type { JobPatch, JobRecord, JobStatus } from '../job.js';
 import { decodeJobCursor, encodeJobCursor, matchesJobQuery, newestFirst } from '../job-cursor.js';
 import type { CounterUpdate, JobQuery, LogLine, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { HostInfo } from '../telemetry/host-info.js';
@@ -25,7 +25,8 @@ export interface MemoryResults extends ResultSink {
   readCounters(keys: string[]): Promise<Record<string, number>[]>;
   heartbeat(host: HostInfo, ttlMs: number): Promise<void>;
   hosts(): Promise<HostInfo[]>;
-  /** Pending `wait` calls (for leak checks). */
+  onFinal(jobId: string, listener: (status: JobStatus) => void): () => void;
+  /** Pending `wait` calls and `onFinal` listeners (for leak checks). */
   waiting(): number;
   /** Live-log followers and job watchers registered now (for leak checks). */
   followers(): number;
@@ -35,17 +36,22 @@ export interface MemoryResults extends ResultSink {
   bytes(): number;
 }
 
+/**
+ * A record as held: its JSON only, plus the fields reads filter on. Held as one string, not a parsed object: a copy
+ * out is one parse either way, and a store of 10^5 records then is 10^5 strings for the GC to walk, not millions of
+ * small objects (the old generation's marking work grew with every record held).
+ */
 interface Stored {
-  record: JobRecord;
+  /** The record's JSON: every copy out is parsed from it. */
+  json: string;
+  status: JobRecord['status'];
+  function_id: string;
+  job_id: string;
+  created_at: string;
   expiresAt: number;
   /** JSON length of the record, counted against the budget. */
   bytes: number;
-  /** The record's JSON: copies out are parsed from it (a parse, not a stringify and a parse). */
-  json: string;
 }
-
-/** A deep copy of a record (plain JSON data): a JSON round trip is several times faster than structuredClone. */
-const clone = (r: JobRecord): JobRecord => JSON.parse(JSON.stringify(r)) as JobRecord;
 
 /** Expired records are swept on writes at most this often: no timer to leak. */
 const SWEEP_EVERY_MS = 60_000;
@@ -60,6 +66,8 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
   const ttlMs = (opts.ttlSec ?? 86_400) * 1000;
   const records = new Map<string, Stored>();
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
+  /** onFinal listeners: told the final status only (no copy of the record). */
+  const finals = new Map<string, Set<(status: JobStatus) => void>>();
   let lastSweep = Date.now();
   const budget = byteBudget({
     maxBytes: opts.maxBytes ?? 256 * 1024 * 1024,
@@ -83,8 +91,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     }
     return stored;
   };
-  const live = (jobId: string): JobRecord | undefined => liveStored(jobId)?.record;
-  /** A copy of the live record, for a caller. */
+  /** A copy of the live record, for a caller (or to build the next version from: the store keeps only JSON). */
   const copyOut = (jobId: string): JobRecord | undefined => {
     const stored = liveStored(jobId);
     return stored && (JSON.parse(stored.json) as JobRecord);
@@ -108,14 +115,18 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     if (fresh) budget.take(delta);
     else budget.add(delta);
     records.set(record.job_id, {
-      record: JSON.parse(json) as JobRecord,
+      json,
+      status: record.status,
+      function_id: record.function_id,
+      job_id: record.job_id,
+      created_at: record.created_at,
       expiresAt: now + ttlMs,
       bytes: json.length,
-      json,
     });
     if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
     hub.jobChanged(record);
     if (isFinalStatus(record.status)) {
+      for (const notify of [...(finals.get(record.job_id) ?? [])]) notify(record.status);
       for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(JSON.parse(json) as JobRecord);
     }
     return json;
@@ -141,20 +152,22 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     name,
     async create(record: JobRecord) {
       // A final record is never replaced: a late duplicate submit cannot undo a result.
-      const existing = live(record.job_id);
+      const existing = liveStored(record.job_id);
       if (existing && isFinalStatus(existing.status)) return;
       write(record, existing === undefined);
     },
     async update(jobId: string, patch: JobPatch) {
-      const existing = live(jobId);
-      if (!existing || isFinalStatus(existing.status)) return undefined;
+      const stored = liveStored(jobId);
+      if (!stored || isFinalStatus(stored.status)) return undefined;
       const { job_id: _j, function_id: _f, created_at: _c, ...rest } = patch as JobPatch & Partial<JobRecord>;
       // Object.assign, not spreads: a spread of a whole record followed by more keys builds a new hidden class per
       // call in V8 (~10 µs and garbage, measured), Object.assign onto {} reuses one (~0.4 µs).
-      const next: JobRecord = Object.assign({}, existing, rest, {
+      const next: JobRecord = Object.assign(JSON.parse(stored.json) as JobRecord, rest, {
         updated_at: patch.updated_at ?? new Date().toISOString(),
       });
-      return JSON.parse(write(next)) as JobRecord;
+      write(next);
+      // The caller's copy: the store keeps only the JSON, and `next` is a fresh parse plus the caller's own patch.
+      return next;
     },
     async get(jobId: string) {
       return copyOut(jobId);
@@ -163,11 +176,10 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       // A scan of the records held (bounded by the byte budget): fine for one process's store.
       const after = query.cursor === undefined ? undefined : decodeJobCursor(query.cursor);
       const now = Date.now();
-      const hits: JobRecord[] = [];
-      for (const s of records.values())
-        if (s.expiresAt > now && matchesJobQuery(s.record, query, after)) hits.push(s.record);
+      const hits: Stored[] = [];
+      for (const s of records.values()) if (s.expiresAt > now && matchesJobQuery(s, query, after)) hits.push(s);
       hits.sort(newestFirst);
-      const jobs = hits.slice(0, query.limit).map(clone);
+      const jobs = hits.slice(0, query.limit).map((s) => JSON.parse(s.json) as JobRecord);
       const last = jobs.at(-1);
       return hits.length > query.limit && last ? { jobs, next_cursor: encodeJobCursor(last) } : { jobs };
     },
@@ -216,9 +228,9 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       if (!isFinalStatus(final.status)) {
         throw new NanoGridError('BAD_REQUEST', `publish needs a final status, got "${final.status}"`, { plugin: name });
       }
-      const existing = live(final.job_id);
-      if (existing && isFinalStatus(existing.status)) return false;
-      write(Object.assign({}, existing, final));
+      const stored = liveStored(final.job_id);
+      if (stored && isFinalStatus(stored.status)) return false;
+      write(stored ? Object.assign(JSON.parse(stored.json) as JobRecord, final) : final);
       return true;
     },
     wait(jobId: string, { signal, timeoutMs }: WaitOptions = {}) {
@@ -233,12 +245,32 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
         const onAbort = () => finish(copyOut(jobId));
         // Subscribe before reading, so a publish in between is not missed.
         const unsubscribe = subscribe(jobId, finish);
-        const current = live(jobId);
-        if (current && isFinalStatus(current.status)) return finish(copyOut(jobId));
+        const current = liveStored(jobId);
+        if (current && isFinalStatus(current.status)) return finish(JSON.parse(current.json) as JobRecord);
         if (signal?.aborted) return onAbort();
         signal?.addEventListener('abort', onAbort, { once: true });
         if (timeoutMs !== undefined) timer = setTimeout(onAbort, Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS));
       });
+    },
+    onFinal(jobId: string, listener: (status: JobStatus) => void) {
+      const stored = liveStored(jobId);
+      if (stored && isFinalStatus(stored.status)) {
+        listener(stored.status);
+        return () => undefined;
+      }
+      let set = finals.get(jobId);
+      if (!set) finals.set(jobId, (set = new Set()));
+      const own = set;
+      const stop = () => {
+        own.delete(once);
+        if (own.size === 0 && finals.get(jobId) === own) finals.delete(jobId);
+      };
+      const once = (status: JobStatus) => {
+        stop();
+        listener(status);
+      };
+      own.add(once);
+      return stop;
     },
     async appendLogs(jobId: string, lines: LogLine[]) {
       hub.append(jobId, lines);
@@ -255,6 +287,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     waiting() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
+      for (const set of finals.values()) n += set.size;
       return n;
     },
     bytes() {

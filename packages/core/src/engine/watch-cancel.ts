@@ -11,8 +11,8 @@ export interface CancelWatch {
  * Watches a running job for a cancel. `POST /jobs/{id}/cancel` publishes the
  * final `cancelled` record through the result store (from any controller), so
  * the worker running the job learns it through `wait`, the same way a client
- * learns a result, and kills the run. The run's own publish then finds the
- * record final and changes nothing.
+ * learns a result (or through `onFinal`, from a store that has it), and kills
+ * the run. The run's own publish then finds the record final and changes nothing.
  */
 /** The reason the watch ends with: a constant, since `abort()` without one builds a DOMException (a stack) per call. */
 const RUN_OVER = new Error('the run is over');
@@ -21,6 +21,20 @@ const STOP_GRACE_MS = 1000;
 
 export function watchCancel(results: ResultSink, jobId: string, parent?: AbortSignal): CancelWatch {
   const run = new AbortController();
+  const signal = parent ? AbortSignal.any([parent, run.signal]) : run.signal;
+  if (results.onFinal) {
+    // A store that makes every write in this process tells the status as it is written: nothing to wait for, and
+    // no grace at the end (its notice of the run's own final record, if any, has already come).
+    try {
+      const stop = results.onFinal(jobId, (status) => {
+        if (status === 'cancelled') run.abort();
+      });
+      return { signal, stop };
+    } catch {
+      // A store that fails here only loses the cancel watch, as with `wait` below: the run goes on.
+      return { signal, stop: () => undefined };
+    }
+  }
   const watch = new AbortController();
   // Usually the run's own final record ends the wait (an in-process store answers it at once): then there is
   // nothing to abort, and an abort (an Event dispatched through the store's listener) costs more than the watch.
@@ -36,7 +50,7 @@ export function watchCancel(results: ResultSink, jobId: string, parent?: AbortSi
     // A store that fails here only loses the cancel watch; the run goes on and publishes as usual.
     .catch(() => undefined);
   return {
-    signal: parent ? AbortSignal.any([parent, run.signal]) : run.signal,
+    signal,
     stop: () => {
       if (settled || grace) return;
       // A remote store's notice of the final record may still be on its way (Redis pub/sub): give it a moment,

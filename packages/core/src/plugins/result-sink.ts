@@ -86,6 +86,13 @@ export interface ResultSink {
    */
   wait(jobId: string, opts?: WaitOptions): Promise<JobRecord | undefined>;
   /**
+   * Calls `listener` once with the job's final status when its record turns final (synchronously, at once when it
+   * is final now); the function returned stops listening. Only a store that makes every write in this process has
+   * it (memory, SQLite): a worker's watch for a cancel then costs a set entry instead of a `wait` per run (a
+   * promise, an AbortSignal and a copy of the final record). Other stores leave it out and are watched by `wait`.
+   */
+  onFinal?(jobId: string, listener: (status: JobStatus) => void): () => void;
+  /**
    * Holds `key` with `value` for `ttlMs` unless it is already held: resolves
    * undefined when this call took it, else with the value that holds it.
    * Atomic across every controller sharing the sink, so idempotency keys and

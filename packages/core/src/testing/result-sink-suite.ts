@@ -27,6 +27,8 @@ export interface ResultSinkSuiteOptions<S extends ResultSink = ResultSink> {
   waiters?: number;
   /** Tolerance for network round trips, ms. @default 2000 */
   slackMs?: number;
+  /** The sink has `onFinal` (a store that makes every write in its process): adds its cases. @default false */
+  onFinal?: boolean;
   /** A sink with a byte budget of `maxBytes` (`limits.maxStoredResultBytes`); adds the budget tests. */
   bounded?(maxBytes: number): Promise<S | ResultSinkFixture<S>>;
 }
@@ -212,6 +214,46 @@ export function testResultSink<S extends ResultSink>(
       await sink.publish(final(a));
       expect(await waitB).toMatchObject({ job_id: b.job_id, status: 'pending' });
     });
+
+    if (opts.onFinal) {
+      it('onFinal tells the final status once, as it is written; not a running update; nothing after stop()', async () => {
+        const onFinal = sink.onFinal?.bind(sink);
+        expect(onFinal, `${name} was said to have onFinal`).toBeTypeOf('function');
+        if (!onFinal) return;
+        const rec = sampleRecord();
+        await sink.create(rec);
+        const heard: string[] = [];
+        const stopA = onFinal(rec.job_id, (status) => heard.push(`a:${status}`));
+        const stopB = onFinal(rec.job_id, (status) => heard.push(`b:${status}`));
+        const other = sampleRecord();
+        await sink.create(other);
+        const stopOther = onFinal(other.job_id, (status) => heard.push(`other:${status}`));
+        await sink.update(rec.job_id, { status: 'running' });
+        stopB();
+        expect(heard).toEqual([]);
+        await sink.publish(final(rec, { status: 'cancelled', error: { code: 'CANCELLED', message: 'x' } }));
+        await sink.publish(final(rec)); // refused: the record is final already
+        expect(heard).toEqual(['a:cancelled']);
+        stopA(); // after the call: harmless
+        stopOther();
+        await sink.publish(final(other));
+        expect(heard).toEqual(['a:cancelled']);
+      });
+
+      it('onFinal on a job that is final already tells it at once; an unknown job waits for its record', async () => {
+        const rec = sampleRecord();
+        await sink.create(rec);
+        await sink.publish(final(rec, { status: 'failed', error: { code: 'FUNCTION_ERROR', message: 'x' } }));
+        const heard: string[] = [];
+        sink.onFinal?.(rec.job_id, (status) => heard.push(status));
+        expect(heard).toEqual(['failed']);
+        const later = sampleRecord();
+        const stop = sink.onFinal?.(later.job_id, (status) => heard.push(status));
+        await sink.publish(final(later));
+        expect(heard).toEqual(['failed', 'completed']);
+        stop?.();
+      });
+    }
 
     it('claim: one of many concurrent claims of a key takes it, the rest see its value', async () => {
       expect(typeof sink.claim).toBe('function');
