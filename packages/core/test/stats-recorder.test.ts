@@ -8,6 +8,7 @@ import {
   readFunctionStats,
   silentLogger,
   statsRange,
+  statsUpdates,
 } from '../src/index.js';
 import { sampleRecord, uniqueId } from '../src/testing/index.js';
 
@@ -49,6 +50,48 @@ describe('StatsRecorder', () => {
     );
     expect(totals).toMatchObject({ invocations: 100, errors: 10, cold: 100, warm: 0, peak_memory_mb: 91 });
     await results.close();
+  });
+
+  it("writes exactly what the records' statsUpdates add up to (functions, minutes, kinds, bins, memory, failures)", async () => {
+    const written: CounterUpdate[][] = [];
+    const sink = {
+      bumpCounters: async (updates: CounterUpdate[]) => {
+        written.push(updates);
+      },
+    };
+    const rec = new StatsRecorder(sink as never, silentLogger);
+    const fns = [uniqueId('fa'), uniqueId('fb'), uniqueId('fc')];
+    const starts = [undefined, 'cold', 'warm', 'prewarmed'] as const;
+    const statuses = ['completed', 'failed', 'cancelled'] as const;
+    const records: JobRecord[] = [];
+    for (let i = 0; i < 300; i++) {
+      const at = Date.UTC(2026, 0, 1, 10, i % 5 === 0 ? 59 : 0, i % 60) + (i % 7 === 0 ? 3_600_000 : 0);
+      records.push(
+        finished(fns[i % 3] as string, {
+          status: statuses[i % 3],
+          finished_at: i % 11 === 0 ? 'not a date' : new Date(at).toISOString(),
+          updated_at: new Date(at).toISOString(),
+          start: starts[i % 4],
+          execution_time_ms: i % 13 === 0 ? undefined : i * 37,
+          peak_memory_bytes: i % 4 === 0 ? undefined : (i % 9) * 1024 * 1024,
+        }),
+      );
+    }
+    for (const r of records) rec.record(r);
+    await rec.flush();
+    // The expected sums, built from statsUpdates the slow way.
+    const expected = new Map<string, { add: Record<string, number>; max: Record<string, number> }>();
+    for (const r of records)
+      for (const u of statsUpdates(r)) {
+        const e = expected.get(u.key) ?? { add: {}, max: {} };
+        expected.set(u.key, e);
+        for (const [f, n] of Object.entries(u.add ?? {})) e.add[f] = (e.add[f] ?? 0) + n;
+        for (const [f, n] of Object.entries(u.max ?? {})) e.max[f] = Math.max(e.max[f] ?? n, n);
+      }
+    expect(written).toHaveLength(1);
+    const got = new Map(written[0]?.map((u) => [u.key, { add: u.add ?? {}, max: u.max ?? {} }]));
+    expect(got.size).toBeGreaterThan(10);
+    expect(got).toEqual(expected);
   });
 
   it('keeps the counts when the store fails and writes them with the next flush; stop() writes what is left', async () => {

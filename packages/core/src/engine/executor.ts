@@ -69,6 +69,8 @@ export function isRetryable(err: unknown): boolean {
 export class Executor {
   /** Executions started by this instance (names their output directories). */
   private runs = 0;
+  /** Where runs' output directories go (joined once: path.join per call normalizes the whole path). */
+  private jobsDir: string | undefined;
 
   constructor(
     @inject(STORAGE) private readonly storage: StorageBackend,
@@ -124,7 +126,9 @@ export class Executor {
     // regular files into it, making it when there are any (a warm call with no outputs never touches the
     // disk: a mkdir and rm per call would cost more than the call). Unique per execution in this process
     // (a redelivery may run beside a stale attempt): a counter, not random bytes.
-    const outputDir = join(this.options.workDir, 'jobs', `${job.job_id.slice(0, 40)}-${process.pid}-${++this.runs}`);
+    // A job id has no `/` or `.` (job-message.ts checks it), so appending it to the joined base stays inside it.
+    this.jobsDir ??= join(this.options.workDir, 'jobs');
+    const outputDir = `${this.jobsDir}/${job.job_id.slice(0, 40)}-${process.pid}-${++this.runs}`;
     const fail = (err: unknown): JobError => {
       const e = toNanoGridError(err, 'SANDBOX_ERROR', this.sandbox.name);
       const message = publicMessage(e, [resolve(this.options.workDir), tmpdir()]);
@@ -207,15 +211,18 @@ export class Executor {
         Object.assign({}, facts, result, { output_files: outputs.map((o) => o.url) }),
       );
       // Successful results (record + outputs) go to the replicas; a replica that is down never fails the job.
-      const record = {
-        key: `results/${final.job_id}.json`,
-        body: JSON.stringify(final),
-        contentType: 'application/json',
-      };
-      await this.replicator.enqueue(
-        [...outputs.map((o) => o.key), ...(result.result_key ? [result.result_key] : [])],
-        [record],
-      );
+      // Without replicas there is nothing to copy: no JSON of the record is made.
+      if (this.replicator.enabled) {
+        const record = {
+          key: `results/${final.job_id}.json`,
+          body: JSON.stringify(final),
+          contentType: 'application/json',
+        };
+        await this.replicator.enqueue(
+          [...outputs.map((o) => o.key), ...(result.result_key ? [result.result_key] : [])],
+          [record],
+        );
+      }
       return final;
     } finally {
       cancel.stop();

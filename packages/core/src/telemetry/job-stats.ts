@@ -27,25 +27,58 @@ const SEP = '|';
 /** Start of the minute (epoch seconds) that holds `ms`. */
 export const minuteOf = (ms: number): number => Math.floor(ms / 60_000) * MINUTE_S;
 
-/** The counter updates one final record makes; none for a cancelled job (it did not finish a run). */
-export function statsUpdates(record: JobRecord): CounterUpdate[] {
-  if (record.status !== 'completed' && record.status !== 'failed') return [];
+/**
+ * What one final record counts, before it is spread over keys: its minute, whether it failed, its start kind,
+ * its duration field (`d{bin}`) and peak memory. Undefined for a cancelled job (it did not finish a run).
+ */
+export interface JobStatsFacts {
+  minute: number;
+  failed: 0 | 1;
+  start: 'cold' | 'warm';
+  /** The duration bin's field, when the record has a duration. */
+  durationField?: string;
+  /** Peak memory in bytes, when above 0. */
+  mem?: number;
+}
+
+export function jobStatsFacts(record: JobRecord): JobStatsFacts | undefined {
+  if (record.status !== 'completed' && record.status !== 'failed') return undefined;
   const at = Date.parse(record.finished_at ?? record.updated_at);
-  const minute = minuteOf(Number.isNaN(at) ? Date.now() : at);
-  const failed = record.status === 'failed' ? 1 : 0;
-  const add: Record<string, number> = {
-    n: 1,
-    err: failed,
-    [record.start === undefined || record.start === 'cold' ? 'cold' : 'warm']: 1,
+  const facts: JobStatsFacts = {
+    minute: minuteOf(Number.isNaN(at) ? Date.now() : at),
+    failed: record.status === 'failed' ? 1 : 0,
+    start: record.start === undefined || record.start === 'cold' ? 'cold' : 'warm',
   };
   if (typeof record.execution_time_ms === 'number' && Number.isFinite(record.execution_time_ms))
-    add[binField(durationBin(record.execution_time_ms))] = 1;
+    facts.durationField = binField(durationBin(record.execution_time_ms));
   const mem = record.peak_memory_bytes;
-  const summary = { [`${record.function_id}${SEP}n`]: 1, [`${record.function_id}${SEP}err`]: failed };
+  if (typeof mem === 'number' && mem > 0) facts.mem = mem;
+  return facts;
+}
+
+/** The three counter keys of a function's record in a minute: its own, the minute's summary, the hour's summary. */
+export function statsKeys(functionId: string, minute: number): { fn: string; all: string; hour: string } {
+  return { fn: fnKey(functionId, minute), all: allKey(minute), hour: allHourKey(Math.floor(minute / HOUR_S) * HOUR_S) };
+}
+
+/** Fields of the summary keys (`all`, `hour`) that count a function's invocations and errors. */
+export function summaryFields(functionId: string): { n: string; err: string } {
+  return { n: `${functionId}${SEP}n`, err: `${functionId}${SEP}err` };
+}
+
+/** The counter updates one final record makes; none for a cancelled job (it did not finish a run). */
+export function statsUpdates(record: JobRecord): CounterUpdate[] {
+  const facts = jobStatsFacts(record);
+  if (!facts) return [];
+  const add: Record<string, number> = { n: 1, err: facts.failed, [facts.start]: 1 };
+  if (facts.durationField !== undefined) add[facts.durationField] = 1;
+  const keys = statsKeys(record.function_id, facts.minute);
+  const fields = summaryFields(record.function_id);
+  const summary = { [fields.n]: 1, [fields.err]: facts.failed };
   return [
-    { key: fnKey(record.function_id, minute), add, ...(typeof mem === 'number' && mem > 0 ? { max: { mem } } : {}) },
-    { key: allKey(minute), add: summary },
-    { key: allHourKey(Math.floor(minute / HOUR_S) * HOUR_S), add: summary },
+    { key: keys.fn, add, ...(facts.mem !== undefined ? { max: { mem: facts.mem } } : {}) },
+    { key: keys.all, add: summary },
+    { key: keys.hour, add: summary },
   ];
 }
 
