@@ -33,6 +33,7 @@ export * from './sandbox/isolation.js';
 export * from './sandbox/capped-buffer.js';
 // the warm protocol and pool, shared with @nanogrid/sandbox-docker
 export * from './sandbox/warm-channel.js';
+export * from './sandbox/warm-stderr.js';
 export * from './sandbox/warm-pool-base.js';
 // --- engine
 export * from './engine/invoke.js';

@@ -1,6 +1,12 @@
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { STDERR_END } from '../src/plugins/runtime-plugin.js';
-import { WarmStderr } from '../src/sandbox/warm-channel.js';
+import { WarmStderr } from '../src/sandbox/warm-stderr.js';
 
 describe('WarmStderr', () => {
   it('drops the end mark, even split across chunks, and settles once it arrived', async () => {
@@ -40,5 +46,46 @@ describe('WarmStderr', () => {
     err.write(Buffer.from(`new\n${STDERR_END}`));
     await err.settled(1000);
     expect(err.toString()).toBe('new\n');
+  });
+
+  it('with the pipe at hand, collect reads what is in it at once: no mark, nothing missed, nothing live after', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanogrid-stderr-'));
+    const path = join(dir, 'err');
+    execFileSync('mkfifo', [path]);
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    const writer = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    const stream = new Socket({ fd, readable: true, writable: false });
+    try {
+      const err = new WarmStderr(1024);
+      err.attach(stream, fd);
+      expect(err.needsEndMark).toBe(false);
+      const heard: string[] = [];
+      err.reset(1024, (_kind, text) => void heard.push(String(text)));
+      // Written and collected in one turn: the stream has had no chance to read it, only collect can.
+      writeSync(writer, `last words\n${STDERR_END}forged mark above\n`);
+      expect(err.collect(1000)).toBeUndefined();
+      expect(err.toString()).toBe('last words\nforged mark above\n');
+      expect(heard.join('')).toBe('last words\n');
+      writeSync(writer, 'late\n');
+      err.collect(1000);
+      expect(heard.join('')).toBe('last words\n'); // the call is over: leftovers are not its live output
+      err.reset();
+      expect(err.toString()).toBe('');
+    } finally {
+      stream.destroy();
+      closeSync(writer);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without a pipe of its own (a relayed stream), it needs the mark and collect waits for it', async () => {
+    const err = new WarmStderr(1024);
+    const relay = new PassThrough();
+    err.attach(relay);
+    expect(err.needsEndMark).toBe(true);
+    const done = err.collect(10_000);
+    relay.write(`relayed\n${STDERR_END}`);
+    await done;
+    expect(err.toString()).toBe('relayed\n');
   });
 });

@@ -4,6 +4,7 @@
 // instance. It runs `__nanogrid_lambda.mjs`, the cold bootstrap's own handler
 // code: nothing of it is copied here. Protocol (the same as the Python one), one JSON object per line:
 //   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
+//                 with "stderr_end": true when the host cannot read stderr as a pipe of its own
 //   out (stdout): LOG "<chunk>" lines while the call runs (what the handler prints, as a JSON string),
 //                 then META {"logs": "...", "outputs": N}  then  RESULT_MARKER {"ok": ..., ...}
 // Before each call the temp and output directories are emptied. What the module
@@ -29,7 +30,8 @@ import {
 import { CallEnv, Scratch, warmUp } from './__nanogrid_warm.mjs';
 
 const META = '\u001eNANOGRID_META ';
-// Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
+// Ends each call's stderr when the request asks: the host waits for it when stderr is relayed apart from the answer.
+// Otherwise the host reads the stderr pipe once the answer is in (a pipe's stderr is written synchronously).
 const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 const RESULT = '\u001eNANOGRID_RESULT ';
 const LOG = '\u001eNANOGRID_LOG ';
@@ -197,7 +199,9 @@ for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   const text = logs.join('');
   logs = [];
   const answer = `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: out.count() })}\n${envelope}`;
-  // Back to back: the host's reads of both pipes then often share one wake-up.
-  process.stderr.write(STDERR_END);
+  if (request.stderr_end === true) process.stderr.write(STDERR_END);
+  // stderr the pipe could not take at once (a large burst) is queued here: it goes out before the answer, which
+  // tells the host that the call's stderr is all in the pipe.
+  else if (process.stderr.writableLength > 0) await new Promise((resolve) => process.stderr.once('drain', resolve));
   realWrite(answer);
 }

@@ -6,9 +6,11 @@ copied here) and started once per warm instance with `python3 -u __nanogrid_serv
 Protocol, one JSON object per line:
 
   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
+                with "stderr_end": true when the host cannot read stderr as a pipe of its own
   out (stdout): LOG "<chunk>" lines while the call runs (what the handler prints, as a JSON string),
                 then META {"logs": "...", "outputs": N}   then   RESULT_MARKER {"ok": ..., ...}
-  err (stderr): whatever the call wrote, then STDERR_END, so the host knows the call's stderr is all there
+  err (stderr): whatever the call wrote, written before the answer (the host reads its pipe once the
+                answer is in); then STDERR_END when the request asked for it (stderr relayed apart)
 
 Before each invocation /tmp and the output directory are emptied, so nothing of
 one invocation is visible to the next. User prints and log records go to a
@@ -33,7 +35,7 @@ import __nanogrid_warm as warm
 
 META_MARKER = "\x1eNANOGRID_META "
 LOG_MARKER = "\x1eNANOGRID_LOG "
-# Ends each call's stderr: the host waits for it when stderr travels apart from the protocol (named pipes).
+# Ends each call's stderr when the request asks: the host waits for it when stderr is relayed apart from the answer.
 STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
 # The names the host sends with each call (core's warmEnv): their environment buffers are made ahead.
@@ -302,8 +304,8 @@ def main(prepared=None):
             capture.close()
         meta = json.dumps({"logs": logs, "outputs": out.count()}) if logs else EMPTY_META % out.count()
         answer = (META_MARKER + meta + "\n").encode("utf-8") + envelope
-        # Back to back: the host's reads of both pipes then often share one wake-up.
-        nb.write_all(2, STDERR_END)
+        if request.get("stderr_end"):
+            nb.write_all(2, STDERR_END)
         nb.write_all(real_out, answer)
 
 if __name__ == "__main__":

@@ -316,7 +316,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         idleCpuMs: -1,
         runId,
         container,
-        channel: fifo ? new WarmChannel(fifo.output, fifo.input) : new WarmChannel(out, stream),
+        // Over the attach stream, stderr is relayed apart from the answer: the server ends each call's with a mark.
+        channel: fifo ? new WarmChannel(fifo.output, fifo.input) : new WarmChannel(out, stream, undefined, true),
         stdin: fifo ? fifo.input : stream,
         stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
         fifo,
@@ -325,8 +326,10 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         dead: false,
         lastUsed: Date.now(),
       };
-      err.on('data', (c: Buffer) => instance.stderr.write(c));
-      fifo?.errors.on('data', (c: Buffer) => instance.stderr.write(c));
+      // The named pipe is read by its fd once the answer is in; over the attach stream, stderr waits for the mark.
+      instance.stderr.attach(fifo ? fifo.errors : err, fifo?.errorsFd);
+      // With the pipes, the attach stream's stderr is what the shell says before they open.
+      if (fifo) err.on('data', (c: Buffer) => instance.stderr.write(c));
       container.modem.demuxStream(stream, out, err);
       // The attach stream ends with the container, pipes or not: that is how a crash is seen.
       const ended = (): void => {
@@ -401,7 +404,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spec.signal?.removeEventListener('abort', kill);
     }
     const peakMemoryBytes = i.peak?.read();
-    if (answer.kind === 'answered') await i.stderr.settled(1000); // stderr may trail the answer
+    // The named pipe holds all the call wrote to stderr (read now, whatever the end); the attach stream's may trail.
+    if (answer.kind === 'answered' || !i.stderr.needsEndMark) await i.stderr.collect(1000);
     // Assignments, not a conditional spread: built per call, and spreads cost V8 ~25× more here (~3 µs, measured).
     const base: BaseResult = {
       stderr: i.stderr.toString(),

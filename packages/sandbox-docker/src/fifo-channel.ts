@@ -27,6 +27,8 @@ export interface FifoChannel {
   input: Socket;
   output: Socket;
   errors: Socket;
+  /** The fd under `errors` (non-blocking): a call's stderr is read from it once its answer is in. */
+  errorsFd: number;
   /** Wraps the serve command so its stdin/stdout are the pipes. */
   wrap(command: string[]): string[];
   close(): void;
@@ -62,6 +64,7 @@ export async function openFifoChannel(root: string): Promise<FifoChannel | undef
       input,
       output,
       errors,
+      errorsFd: errFd,
       wrap: (command) => [
         '/bin/sh',
         '-c',

@@ -10,7 +10,8 @@ import { copyOutputs } from './copy-outputs.js';
 import type { ProcessPlan } from './process-plan.js';
 import { ProcessTree } from './process-tree.js';
 import { joinCgroups, type RunCgroup } from './run-cgroup.js';
-import { WarmChannel, type WarmExchange, WarmStderr, answeredRun } from './warm-channel.js';
+import { WarmChannel, type WarmExchange, answeredRun } from './warm-channel.js';
+import { WarmStderr } from './warm-stderr.js';
 import { type EvictedRemoval, WarmPoolBase, type WarmInstance, type WarmPoolOptions } from './warm-pool-base.js';
 
 /** What every outcome of a warm call reports, whatever its end. */
@@ -180,6 +181,9 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
         { plugin: this.plugin, cause: failedToStart },
       );
     }
+    // The stderr pipe's own fd (libuv's end, non-blocking): each call's stderr is read from it once the answer is
+    // in. Where Node does not show it, the server ends each call's stderr with a mark instead.
+    const errFd = pipeFd(stderr);
     instance = {
       key: spec.key,
       busy: false,
@@ -187,7 +191,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       lastUsed: Date.now(),
       walkedAt: 0,
       tree: new ProcessTree(child.pid, this.deps.pageBytes),
-      channel: new WarmChannel(stdout, stdin),
+      channel: new WarmChannel(stdout, stdin, undefined, errFd === undefined),
       stdin,
       stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
       dir,
@@ -202,7 +206,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     const started = instance;
     // bubblewrap's outer process (what was spawned) and its pid 1: see ProcessTree.setLaunchers.
     if (this.deps.isolated && childPid !== undefined) started.tree.setLaunchers([child.pid, childPid]);
-    stderr.on('data', (c: Buffer) => started.stderr.write(c));
+    started.stderr.attach(stderr, errFd);
     void exited.then(() => {
       started.dead = true;
       started.channel.end();
@@ -265,7 +269,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       if (first) walk(); // the server had perhaps not started its runtime yet at the first walk
       over(i.tree.peakBytes());
     }
-    if (answer.kind === 'answered' && !i.dead) await i.stderr.settled(1000); // stderr is a pipe of its own
+    // Whatever the end: what it wrote before it (the last words of a crash too) is in the pipe now.
+    await i.stderr.collect(1000);
     // Assignments, not conditional spreads: built per call, and spreads cost V8 ~25× more here (~3 µs, measured).
     const base: BaseResult = {
       stderr: i.stderr.toString(),
@@ -336,4 +341,10 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     await rm(i.dir, { recursive: true, force: true });
     await i.cgroup?.remove();
   }
+}
+
+/** The file descriptor under a child's pipe stream (Node's handle shows it on Unix), or undefined. */
+function pipeFd(stream: Readable): number | undefined {
+  const fd = (stream as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

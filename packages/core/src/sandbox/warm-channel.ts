@@ -1,7 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { LOG_MARKER, META_MARKER, RESULT_MARKER, STDERR_END } from '../plugins/runtime-plugin.js';
+import { LOG_MARKER, META_MARKER, RESULT_MARKER } from '../plugins/runtime-plugin.js';
 import type { OutputListener, WarmRunResult } from '../plugins/sandbox.js';
-import { CappedBuffer } from './capped-buffer.js';
 import { LineSplitter } from './line-splitter.js';
 
 const LOG_BYTES = Buffer.from(LOG_MARKER);
@@ -37,7 +36,7 @@ export type WarmExchange =
 
 /**
  * The line protocol of a warm server (see runtime-python's serve.py): one
- * `{"env": {...}}` line in; any number of `LOG_MARKER "<chunk>"` lines while
+ * `{"env": {...}}` line in (with `"stderr_end": true` when the call's stderr must end with a mark); any number of `LOG_MARKER "<chunk>"` lines while
  * the call runs (its live stdout), then one `META_MARKER {...}` line and one
  * `RESULT_MARKER {...}` line out. Shared by the Docker and process pools.
  */
@@ -55,11 +54,14 @@ export class WarmChannel {
   /**
    * @param maxLineBytes Longest line read from the server (the exec server's META carries up to 8 MiB of a
    *   program's stdout as a JSON string); past it the instance is garbage. @default 64 MiB
+   * @param stderrEnd Each request asks the server to end the call's stderr with STDERR_END (`"stderr_end": true`):
+   *   for a stderr the host cannot read as a pipe of its own (see WarmStderr). @default false
    */
   constructor(
     stdout: Readable,
     private readonly stdin: Writable,
     maxLineBytes = 64 * 1024 * 1024,
+    private readonly stderrEnd = false,
   ) {
     const splitter = new LineSplitter(
       maxLineBytes,
@@ -137,7 +139,7 @@ export class WarmChannel {
   }
 
   private async exchange(env: Record<string, string>): Promise<WarmExchange> {
-    this.send({ env });
+    this.send(this.stderrEnd ? { env, stderr_end: true } : { env });
     const first = await this.next();
     if (first === undefined) return this.gone();
     if (!first.startsWith(META_MARKER))
@@ -190,82 +192,4 @@ export function answeredRun(
     stdoutTruncated: meta.truncated === true,
     outputCount: meta.outputs ?? 0,
   };
-}
-
-const END_BYTES = Buffer.from(STDERR_END);
-
-/**
- * A warm instance's stderr, call by call. The servers end each call's stderr
- * with STDERR_END; stderr travels apart from the answer (another pipe, or the
- * attach stream while the answer takes a named pipe), so `settled()` waits
- * for that mark before the call's stderr is read. Marks are not kept.
- */
-export class WarmStderr {
-  private buf: CappedBuffer;
-  /** Bytes held back because they may be the start of a mark split across chunks. */
-  private held = Buffer.alloc(0);
-  private ends = 0;
-  private waiter: (() => void) | undefined;
-  /** The current call's live-output listener (marks left out). */
-  private onOutput: OutputListener | undefined;
-
-  constructor(private readonly maxBytes: number) {
-    this.buf = new CappedBuffer(maxBytes, 'tail');
-  }
-
-  /** Starts a call: what is kept so far belongs to no call; `onOutput` hears this call's stderr as it comes. */
-  reset(maxBytes = this.maxBytes, onOutput?: OutputListener): void {
-    this.buf = new CappedBuffer(maxBytes, 'tail');
-    this.ends = 0;
-    this.onOutput = onOutput;
-  }
-
-  private keep(data: Buffer): void {
-    this.buf.write(data);
-    // Only until the call's mark: what a call's leftovers write later belongs to no job.
-    if (this.ends === 0) this.onOutput?.('stderr', data);
-  }
-
-  write(chunk: Buffer): void {
-    let data = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
-    this.held = Buffer.alloc(0);
-    for (let at = data.indexOf(END_BYTES); at >= 0; at = data.indexOf(END_BYTES)) {
-      if (at > 0) this.keep(data.subarray(0, at));
-      data = data.subarray(at + END_BYTES.length);
-      this.ends++;
-    }
-    // Hold back a tail that could be the beginning of a mark.
-    let keep = Math.min(END_BYTES.length - 1, data.length);
-    while (keep > 0 && !END_BYTES.subarray(0, keep).equals(data.subarray(data.length - keep))) keep--;
-    if (data.length - keep > 0) this.keep(data.subarray(0, data.length - keep));
-    this.held = Buffer.from(data.subarray(data.length - keep));
-    if (this.ends > 0 && this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w();
-    }
-  }
-
-  /** Resolves once the call's mark arrived, or after `timeoutMs` (a server that died mid-call writes none). */
-  settled(timeoutMs: number): Promise<void> {
-    if (this.ends > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        resolve();
-      }, timeoutMs);
-      this.waiter = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  toString(): string {
-    return this.buf.toString() + this.held.toString();
-  }
-
-  get truncated(): boolean {
-    return this.buf.truncated;
-  }
 }

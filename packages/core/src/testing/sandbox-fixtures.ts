@@ -8,7 +8,8 @@ import type { Sandbox, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plu
  * A minimal warm server speaking the warm protocol (see warm-channel.ts): for
  * each `{"env": {...}}` line it empties TMPDIR and OUTPUT_DIR, runs the Python
  * source in `NG_CODE` (which sets `result`) in a namespace kept across calls
- * (`STATE`), and answers META then RESULT. The suite's hostile code runs here.
+ * (`STATE`), and answers META then RESULT (after its stderr's end mark, when the request asks for one). The
+ * suite's hostile code runs here.
  */
 export const SUITE_WARM_SERVER = `
 import json, os, shutil, sys
@@ -28,7 +29,8 @@ def clear(path):
 out = sys.stdout
 sys.stdout = sys.stderr
 for line in sys.stdin:
-    env = json.loads(line)["env"]
+    request = json.loads(line)
+    env = request["env"]
     os.environ.update(env)
     clear(os.environ.get("TMPDIR")); clear(os.environ.get("OUTPUT_DIR"))
     scope = {"STATE": STATE, "result": None}
@@ -40,7 +42,8 @@ for line in sys.stdin:
     count = sum(len(f) for _, _, f in os.walk(os.environ.get("OUTPUT_DIR") or "/nonexistent"))
     out.write(META + json.dumps({"outputs": count}) + "\\n" + RESULT + json.dumps(envelope) + "\\n")
     out.flush()
-    sys.stderr.write(END); sys.stderr.flush()
+    if request.get("stderr_end"):
+        sys.stderr.write(END); sys.stderr.flush()
 `;
 
 /** Where the suite keeps its files, and what a case needs to build a spec. */

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../logger.js';
 import type { Sandbox } from '../plugins/sandbox.js';
+import { STDERR_END } from '../plugins/runtime-plugin.js';
 import { HOSTILE_CASES, type HostileCaseId, type HostileOutcome } from './hostile-cases.js';
 import { listTree, pythonSpec, resultOf, type SuiteScratch, warmCall, warmSpec } from './sandbox-fixtures.js';
 import { HOSTILE_TESTS } from './sandbox-hostile.js';
@@ -142,6 +143,31 @@ export function testSandbox(name: string, factory: SandboxSuiteFactory, opts: Sa
       expect([first.start, first.value]).toEqual(['cold', 1]);
       expect([second.start, second.value]).toEqual(['warm', 2]);
       expect(resultOf(second.stdout)).toBe(2);
+    });
+
+    it('gives a warm call all the stderr it wrote before its answer, however written, and only its own', async () => {
+      const spec = await warmSpec(scratch);
+      // Through sys.stderr, fd 2 itself, a child inheriting fd 2, more than a pipe holds, and a forged end mark.
+      const code = [
+        'import os, subprocess, sys',
+        'sys.stderr.write("A-sys\\n"); sys.stderr.flush()',
+        'os.write(2, b"B-fd2\\n")',
+        `os.write(2, ${JSON.stringify(STDERR_END)}.encode() + b"C-after-forged-mark\\n")`,
+        'subprocess.run(["sh", "-c", "echo D-child >&2"])',
+        'os.write(2, b"x" * 200000 + b"\\nE-tail\\n")',
+        'result = 1',
+      ].join('\n');
+      // Several times: the answer and the last stderr bytes reach the host together, in either order.
+      for (let n = 0; n < 4; n++) {
+        const call = await warmCall(sandbox, spec, code);
+        expect(call.value).toBe(1);
+        for (const text of ['A-sys\n', 'B-fd2\n', 'C-after-forged-mark\n', 'D-child\n'])
+          expect(call.stderr, text).toContain(text);
+        expect(call.stderr.endsWith('\nE-tail\n')).toBe(true);
+        expect(call.stderr).not.toContain(STDERR_END);
+      }
+      const quiet = await warmCall(sandbox, spec, 'import os\nos.write(2, b"only-mine\\n")\nresult = 2');
+      expect([quiet.start, quiet.value, quiet.stderr]).toEqual(['warm', 2, 'only-mine\n']);
     });
 
     describe('hostile code', () => {

@@ -1,0 +1,141 @@
+import { readSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { STDERR_END } from '../plugins/runtime-plugin.js';
+import type { OutputListener } from '../plugins/sandbox.js';
+import { CappedBuffer } from './capped-buffer.js';
+
+const END_BYTES = Buffer.from(STDERR_END);
+/** Bytes `drain` reads at most per call: a process the call left writing must not hold the host's event loop. */
+const DRAIN_MAX_BYTES = 1024 * 1024;
+
+/**
+ * A warm instance's stderr, call by call. stderr travels apart from the
+ * answer, so the host must know when a call's stderr is all there:
+ * - read from a pipe the host holds (`attach` with its fd: the process
+ *   sandbox's pipe, a Docker instance's named pipe), `collect` reads what the
+ *   pipe holds once the answer is in. The server wrote its stderr before its
+ *   answer, and a pipe write is in the pipe when it returns: nothing is
+ *   missing, and neither side pays for an end mark (one write, one wake-up);
+ * - relayed with no order to the answer (a Docker attach stream), the server
+ *   ends the call's stderr with STDERR_END (the request asks it to) and
+ *   `collect` waits for that mark.
+ * Marks are never kept, whatever the mode (a server may write them anyway).
+ */
+export class WarmStderr {
+  private buf: CappedBuffer;
+  /** Bytes held back because they may be the start of a mark split across chunks. */
+  private held = Buffer.alloc(0);
+  private ends = 0;
+  private waiter: (() => void) | undefined;
+  /** The current call's live-output listener (marks left out). */
+  private onOutput: OutputListener | undefined;
+  private stream: Readable | undefined;
+  private fd: number | undefined;
+  private scratch: Buffer | undefined;
+
+  constructor(private readonly maxBytes: number) {
+    this.buf = new CappedBuffer(maxBytes, 'tail');
+  }
+
+  /**
+   * Reads the instance's stderr from `stream`. With `fd` (the stream's own non-blocking pipe), `collect` reads
+   * the pipe itself; without, it waits for each call's end mark.
+   */
+  attach(stream: Readable, fd?: number): void {
+    this.stream = stream;
+    this.fd = fd;
+    stream.on('data', (c: Buffer) => this.write(c));
+  }
+
+  /** True when the server must end each call's stderr with STDERR_END (no pipe of the host's to read). */
+  get needsEndMark(): boolean {
+    return this.fd === undefined;
+  }
+
+  /** Starts a call: what is kept so far belongs to no call; `onOutput` hears this call's stderr as it comes. */
+  reset(maxBytes = this.maxBytes, onOutput?: OutputListener): void {
+    this.buf = new CappedBuffer(maxBytes, 'tail');
+    this.ends = 0;
+    this.onOutput = onOutput;
+  }
+
+  /**
+   * Once the call's answer is in (or its instance is gone): everything it wrote to stderr is kept. Reads the
+   * pipe when there is one (synchronously: usually one `read` that finds it empty), else waits for the mark,
+   * or `timeoutMs` (a server that died mid-call writes none).
+   */
+  collect(timeoutMs: number): Promise<void> | undefined {
+    if (this.fd === undefined) return this.settled(timeoutMs);
+    this.drain(this.fd);
+    this.onOutput = undefined; // what leftovers of the call write later belongs to no job
+    return undefined;
+  }
+
+  private drain(fd: number): void {
+    // Chunks the stream read but has not handed out yet come first (none while it flows; cheap to make sure).
+    const stream = this.stream;
+    if (stream) while (stream.readableLength > 0) if (stream.read() === null) break;
+    this.scratch ??= Buffer.allocUnsafe(64 * 1024);
+    for (let total = 0; total < DRAIN_MAX_BYTES; ) {
+      let n: number;
+      try {
+        n = readSync(fd, this.scratch, 0, this.scratch.length, null);
+      } catch {
+        return; // EAGAIN: empty now (or the pipe is closed)
+      }
+      if (n <= 0) return; // end of file: the instance is gone
+      this.write(Buffer.from(this.scratch.subarray(0, n))); // a copy: the scratch is read into again
+      if (n < this.scratch.length) return; // that was all of it
+      total += n;
+    }
+  }
+
+  private keep(data: Buffer): void {
+    this.buf.write(data);
+    // Only until the call's mark: what a call's leftovers write later belongs to no job.
+    if (this.ends === 0) this.onOutput?.('stderr', data);
+  }
+
+  write(chunk: Buffer): void {
+    let data = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk;
+    this.held = Buffer.alloc(0);
+    for (let at = data.indexOf(END_BYTES); at >= 0; at = data.indexOf(END_BYTES)) {
+      if (at > 0) this.keep(data.subarray(0, at));
+      data = data.subarray(at + END_BYTES.length);
+      this.ends++;
+    }
+    // Hold back a tail that could be the beginning of a mark.
+    let keep = Math.min(END_BYTES.length - 1, data.length);
+    while (keep > 0 && !END_BYTES.subarray(0, keep).equals(data.subarray(data.length - keep))) keep--;
+    if (data.length - keep > 0) this.keep(data.subarray(0, data.length - keep));
+    this.held = Buffer.from(data.subarray(data.length - keep));
+    if (this.ends > 0 && this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w();
+    }
+  }
+
+  /** Resolves once the call's mark arrived, or after `timeoutMs` (a server that died mid-call writes none). */
+  settled(timeoutMs: number): Promise<void> {
+    if (this.ends > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve();
+      }, timeoutMs);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  toString(): string {
+    return this.buf.toString() + this.held.toString();
+  }
+
+  get truncated(): boolean {
+    return this.buf.truncated;
+  }
+}
