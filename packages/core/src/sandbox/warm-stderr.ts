@@ -77,13 +77,8 @@ export class WarmStderr {
     if (stream) while (stream.readableLength > 0) if (stream.read() === null) break;
     this.scratch ??= Buffer.allocUnsafe(64 * 1024);
     for (let total = 0; total < DRAIN_MAX_BYTES; ) {
-      let n: number;
-      try {
-        n = readSync(fd, this.scratch, 0, this.scratch.length, null);
-      } catch {
-        return; // EAGAIN: empty now (or the pipe is closed)
-      }
-      if (n <= 0) return; // end of file: the instance is gone
+      const n = readNow(fd, this.scratch);
+      if (n <= 0) return; // empty now, or the instance is gone
       this.write(Buffer.from(this.scratch.subarray(0, n))); // a copy: the scratch is read into again
       if (n < this.scratch.length) return; // that was all of it
       total += n;
@@ -137,5 +132,19 @@ export class WarmStderr {
 
   get truncated(): boolean {
     return this.buf.truncated;
+  }
+}
+
+/** One read of a non-blocking fd: bytes read, 0 at end of file, -1 when it is empty (EAGAIN) or closed. */
+function readNow(fd: number, into: Buffer): number {
+  // Usually the pipe is empty and readSync throws: the error's stack trace would be most of the cost.
+  const traces = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return readSync(fd, into, 0, into.length, null);
+  } catch {
+    return -1;
+  } finally {
+    Error.stackTraceLimit = traces;
   }
 }

@@ -1,0 +1,177 @@
+// One warm call through `invoke()` and a sandbox's warm pool, no HTTP, no records: the pipe side of the warm path,
+// this checkout against another one (built), alternating rounds in fresh processes:
+//   node bench/warm-call.mjs <baseline checkout> [--sandbox=process|docker] [--runtime=python|node] [--n=3000]
+//     [--rounds=3]
+// Per round and checkout: p50 and p95 of one call's wall time, this process's CPU per call (the host side: pool,
+// channel, peak reads, stderr), its voluntary context switches per call (event-loop sleeps), and the instance's
+// CPU per call (its cgroup with Docker, this process's descendants otherwise). Medians of the rounds.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { instancesCpuUs } from './cpu-stages.mjs';
+
+const run = promisify(execFile);
+const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
+const sandboxKind = arg('sandbox', 'process');
+const runtimeKind = arg('runtime', 'python');
+const n = Number(arg('n', '3000'));
+const FILES = {
+  python: ['main.py', 'def handler(event, context):\n    return {"ok": True}\n'],
+  node: ['main.mjs', 'export async function handler(event) { return { ok: true }; }\n'],
+};
+
+/** This process's CPU (µs) and voluntary context switches so far. */
+function selfCounters() {
+  const cpu = process.cpuUsage();
+  const status = readFileSync('/proc/self/status', 'utf8');
+  return { cpuUs: cpu.user + cpu.system, switches: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]) };
+}
+
+/** CPU of this process's descendants, µs (10 ms ticks). */
+function descendantsCpuUs() {
+  const procs = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.push({ pid: Number(entry), ppid: Number(f[1]), us: (Number(f[11]) + Number(f[12])) * 10_000 });
+    } catch {
+      // exited
+    }
+  }
+  const mine = new Set([process.pid]);
+  let total = 0;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs)
+      if (!mine.has(p.pid) && mine.has(p.ppid)) {
+        mine.add(p.pid);
+        total += p.us;
+        grew = true;
+      }
+  }
+  return total;
+}
+
+async function child(root) {
+  const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
+  const core = await load('core');
+  const runtime =
+    runtimeKind === 'python'
+      ? (await load('runtime-python')).pythonRuntime()
+      : (await load('runtime-node')).nodeRuntime();
+  const sandbox =
+    sandboxKind === 'docker'
+      ? (await load('sandbox-docker')).dockerSandbox({
+          logger: core.silentLogger,
+          workerId: `warm-call-${process.pid}`,
+        })
+      : core.processSandbox({ logger: core.silentLogger });
+  const dir = await mkdtemp(join(tmpdir(), 'nanogrid-warm-call-'));
+  const codeDir = join(dir, 'code');
+  const [file, source] = FILES[runtimeKind];
+  for (const [path, text] of Object.entries({ [file]: source, ...runtime.bootstrap })) {
+    await mkdir(dirname(join(codeDir, path)), { recursive: true });
+    await writeFile(join(codeDir, path), text);
+  }
+  const outputDir = join(dir, 'output');
+  await mkdir(outputDir);
+  const fn = { runtime: runtime.runtimes[0], handler: 'main.handler', entryFile: file };
+  const call = async (i) => {
+    const outcome = await core.invoke(sandbox, {
+      runtime,
+      fn,
+      codeDir,
+      outputDir,
+      payload: { i },
+      jobId: `job-${i}`,
+      functionId: 'fn-warm-call',
+      functionName: 'warm-call',
+      timeoutMs: 30_000,
+      memoryMb: 256,
+      network: 'none',
+      warmKey: 'warm-call',
+    });
+    if (!outcome.ok) throw new Error(`call ${i} failed: ${JSON.stringify(outcome.error)} ${outcome.logs}`);
+  };
+  const instanceCpu = () => (sandboxKind === 'docker' ? instancesCpuUs(process.pid) : descendantsCpuUs());
+  try {
+    for (let i = 0; i < 200; i++) await call(i); // start and warm up
+    const times = new Float64Array(n);
+    const before = selfCounters();
+    const inst0 = await instanceCpu();
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await call(i);
+      times[i] = performance.now() - t0;
+    }
+    const after = selfCounters();
+    const inst1 = await instanceCpu();
+    times.sort();
+    console.log(
+      JSON.stringify({
+        p50: times[Math.floor(n / 2)] * 1000,
+        p95: times[Math.floor(n * 0.95)] * 1000,
+        hostCpu: (after.cpuUs - before.cpuUs) / n,
+        sleeps: (after.switches - before.switches) / n,
+        instanceCpu: (inst1 - inst0) / n,
+      }),
+    );
+  } finally {
+    await sandbox.close?.();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function parent(baseline) {
+  const rounds = Number(arg('rounds', '3'));
+  const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new URL('..', import.meta.url).pathname) };
+  const seen = {};
+  for (let r = 0; r < rounds; r++)
+    for (const [label, root] of Object.entries(checkouts)) {
+      const { stdout } = await run(
+        'node',
+        [
+          new URL(import.meta.url).pathname,
+          '--child',
+          root,
+          `--sandbox=${sandboxKind}`,
+          `--runtime=${runtimeKind}`,
+          `--n=${n}`,
+        ],
+        { maxBuffer: 1 << 20 },
+      );
+      (seen[label] ??= []).push(JSON.parse(stdout.trim().split('\n').at(-1)));
+    }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+  console.log(
+    `${runtimeKind}, ${sandboxKind}: ${n} calls × ${rounds} rounds, medians (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
+  );
+  const cols = ['p50', 'p95', 'hostCpu', 'sleeps', 'instanceCpu'];
+  console.log(
+    `${'checkout'.padEnd(14)} ${['p50 µs', 'p95 µs', 'host CPU µs', 'sleeps', 'instance CPU µs'].map((c) => c.padStart(15)).join(' ')}`,
+  );
+  for (const [label, rows] of Object.entries(seen)) {
+    const cells = cols.map((k) =>
+      median(rows.map((s) => s[k]))
+        .toFixed(k === 'sleeps' ? 2 : 0)
+        .padStart(15),
+    );
+    console.log(`${label.padEnd(14)} ${cells.join(' ')}`);
+    console.log(
+      `${''.padEnd(14)} rounds: ${rows.map((s) => `${s.p50.toFixed(0)}/${s.hostCpu.toFixed(0)}`).join(', ')} (p50/host CPU)`,
+    );
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3]);
+else if (process.argv[2] && !process.argv[2].startsWith('--')) await parent(process.argv[2]);
+else
+  throw new Error(
+    'usage: node bench/warm-call.mjs <baseline checkout> [--sandbox=process|docker] [--runtime=python|node] [--n=3000] [--rounds=3]',
+  );
