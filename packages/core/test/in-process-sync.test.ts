@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { JobRecord } from '../src/index.js';
 import { RunSlots } from '../src/engine/run-slots.js';
@@ -48,6 +49,31 @@ describe('RunSlots: a wait given up', () => {
     expect(await slots.take(stop.signal)).toBe(false); // already aborted, none free: no wait at all
     slots.give();
     expect(slots.inUse).toBe(0);
+  });
+});
+
+describe('RunSlots: many waits on one signal', () => {
+  it('listen to it once; its abort sends all of them out of the line, the others keep their places', async () => {
+    const slots = new RunSlots(1);
+    expect(slots.tryTake()).toBe(true);
+    const stop = new AbortController();
+    const other = new AbortController();
+    const order: string[] = [];
+    const stopping = Array.from({ length: 20 }, (_, i) =>
+      slots.take(stop.signal).then((held) => order.push(`s${i}:${held}`)),
+    );
+    const staying = slots.take(other.signal).then((held) => order.push(`o:${held}`));
+    const plain = slots.take().then((held) => order.push(`p:${held}`));
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    await Promise.all(stopping);
+    expect(order).toEqual(Array.from({ length: 20 }, (_, i) => `s${i}:false`));
+    slots.give();
+    await staying;
+    slots.give();
+    await plain;
+    expect(order.slice(20)).toEqual(['o:true', 'p:true']);
+    expect(slots.inUse).toBe(1);
   });
 });
 

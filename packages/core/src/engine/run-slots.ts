@@ -3,9 +3,20 @@
  * way they came (the queue, or a sync call handed over in-process). A job that
  * finds none waits in arrival order; a limit changed later applies as slots free.
  */
+interface Waiter {
+  resolve: (held: boolean) => void;
+  /** The waiters that give up with the same signal, when it has one. */
+  group?: Set<Waiter>;
+}
+
 export class RunSlots {
   private used = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: Waiter[] = [];
+  /**
+   * Waiters by the signal they give up at: one `abort` listener per signal (a worker's stop signal serves all its
+   * waits), not one added and removed per wait (EventTarget listeners cost µs each, on every queued sync call).
+   */
+  private readonly bySignal = new WeakMap<AbortSignal, Set<Waiter>>();
 
   constructor(private limit: number) {}
 
@@ -29,17 +40,12 @@ export class RunSlots {
     if (this.tryTake()) return Promise.resolve(true);
     if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const admitted = (): void => {
-        signal?.removeEventListener('abort', gaveUp);
-        resolve(true);
-      };
-      const gaveUp = (): void => {
-        const at = this.waiters.indexOf(admitted);
-        if (at >= 0) this.waiters.splice(at, 1);
-        resolve(false);
-      };
-      signal?.addEventListener('abort', gaveUp, { once: true });
-      this.waiters.push(admitted);
+      const waiter: Waiter = { resolve };
+      if (signal) {
+        waiter.group = this.groupOf(signal);
+        waiter.group.add(waiter);
+      }
+      this.waiters.push(waiter);
     });
   }
 
@@ -53,10 +59,34 @@ export class RunSlots {
     this.admit();
   }
 
+  private groupOf(signal: AbortSignal): Set<Waiter> {
+    let group = this.bySignal.get(signal);
+    if (!group) {
+      const own = new Set<Waiter>();
+      group = own;
+      this.bySignal.set(signal, own);
+      signal.addEventListener(
+        'abort',
+        () => {
+          for (const w of own) {
+            const at = this.waiters.indexOf(w);
+            if (at >= 0) this.waiters.splice(at, 1);
+            w.resolve(false);
+          }
+          own.clear();
+        },
+        { once: true },
+      );
+    }
+    return group;
+  }
+
   private admit(): void {
     while (this.used < this.limit && this.waiters.length > 0) {
       this.used++;
-      this.waiters.shift()?.();
+      const w = this.waiters.shift();
+      w?.group?.delete(w);
+      w?.resolve(true);
     }
   }
 }
