@@ -26,6 +26,20 @@ describe('WarmChannel lines', () => {
     expect((await ch.call({})).kind).toBe('garbage');
   });
 
+  it("a line held with sendWithNext goes out in the same write as the next call's request, once", async () => {
+    const { ch, out, sent } = channel();
+    ch.sendWithNext({ env: { HANDLER: 'fn.handler' } });
+    expect(sent).toEqual([]); // held until the call
+    const answer = ch.call({ JOB_ID: 'j1' });
+    expect(sent).toEqual([`{"env":{"HANDLER":"fn.handler"}}\n{"env":{"JOB_ID":"j1"}}\n`]);
+    out.write(`${META_MARKER}{}\n${RESULT_MARKER}{"ok":true}\n`);
+    expect((await answer).kind).toBe('answered');
+    const second = ch.call({ JOB_ID: 'j2' });
+    expect(sent[1]).toBe(`{"env":{"JOB_ID":"j2"}}\n`);
+    out.write(`${META_MARKER}{}\n${RESULT_MARKER}{"ok":true}\n`);
+    expect((await second).kind).toBe('answered');
+  });
+
   it('lines split anywhere (a multi-byte character across chunks, CRLF) read as readline read them', async () => {
     const { ch, out } = channel(1024);
     const answer = ch.call({});

@@ -236,7 +236,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         else await spare.container.update(update);
       }
       spare.cpus = cpus;
-      spare.channel.send({ env: spec.env });
+      // With the call's request, in one write (see callOnce): the starter loads, then serves it at once.
+      spare.channel.sendWithNext({ env: spec.env });
       // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
       spare.refill = spec.image;
       spare.evicted = evicted;

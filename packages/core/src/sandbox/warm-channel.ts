@@ -49,6 +49,8 @@ export class WarmChannel {
   private logBytes = 0;
   /** Why the channel can no longer be trusted although its stream may still flow (a line over the cap). */
   private fault: string | undefined;
+  /** Lines waiting to go out with the next request (sendWithNext). */
+  private held: string | undefined;
   ended = false;
 
   /**
@@ -102,9 +104,20 @@ export class WarmChannel {
     w?.(undefined);
   }
 
-  /** Sends a line as is (a prewarmed starter's `{"env": ...}`). */
+  /** Sends a line as is, after the line `sendWithNext` held back, in one write. */
   send(value: unknown): void {
-    this.stdin.write(`${JSON.stringify(value)}\n`);
+    const line = `${JSON.stringify(value)}\n`;
+    const held = this.held;
+    this.held = undefined;
+    this.stdin.write(held === undefined ? line : held + line);
+  }
+
+  /**
+   * Holds a line (a prewarmed starter's `{"env": ...}`) to go out in one write with the next call's request:
+   * the server reads both on one wake-up instead of loading while the host is still writing the second.
+   */
+  sendWithNext(value: unknown): void {
+    this.held = `${this.held ?? ''}${JSON.stringify(value)}\n`;
   }
 
   /** Sends one invocation and reads its two answer lines; log frames meanwhile go to `onOutput`. */
