@@ -27,7 +27,7 @@ import {
   payloadEnv,
   setRequestId,
 } from './__nanogrid_lambda.mjs';
-import { CallEnv, Scratch, warmUp } from './__nanogrid_warm.mjs';
+import { CallEnv, Scratch, setInitEnv, warmUp } from './__nanogrid_warm.mjs';
 
 const META = '\u001eNANOGRID_META ';
 // Ends each call's stderr when the request asks: the host waits for it when stderr is relayed apart from the answer.
@@ -120,9 +120,15 @@ function runScript(env, event) {
 }
 
 const requests = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
+// Before the function's env is set (that goes through it) and, in a spare, before any function is known: its copy
+// of the environment is then made off the first call's path.
+const callEnv = new CallEnv();
+// A spare's first call, read before the code is looked at: the host may send the env before the code is in place.
+let spareCall;
 // Imported by a prewarmed starter before any function was known: the first line is the function's env.
 if (globalThis.__nanogridPrewarmed) {
   delete globalThis.__nanogridPrewarmed;
+  const bootTz = process.env.TZ;
   // While no function is known: what a first call runs, once (Node compiles its internals on first use).
   await warmUp({
     input: process.stdin,
@@ -134,13 +140,14 @@ if (globalThis.__nanogridPrewarmed) {
     write: realWrite,
     tmp,
     out,
+    shm,
   });
   setRequestId('undefined'); // what a module's console sees while it loads
   const init = await requests.next();
-  Object.assign(process.env, JSON.parse(init.value ?? '{}').env ?? {});
+  setInitEnv(JSON.parse(init.value ?? '{}').env ?? {}, bootTz);
+  spareCall = await requests.next();
 }
 prepareProcess();
-const callEnv = new CallEnv();
 const script = isScript(entryFile());
 let handler;
 let attempts = 0;
@@ -164,7 +171,14 @@ let failCurrent;
 process.on('uncaughtException', (err) => failCurrent?.(err));
 process.on('unhandledRejection', (err) => failCurrent?.(err));
 
-for await (const line of { [Symbol.asyncIterator]: () => requests }) {
+const lines = {
+  next() {
+    const read = spareCall ?? requests.next();
+    spareCall = undefined;
+    return read;
+  },
+};
+for await (const line of { [Symbol.asyncIterator]: () => lines }) {
   const request = JSON.parse(line);
   const { PAYLOAD: event = '', ...env } = request.env ?? {};
   callEnv.update(env, payloadEnv(event));

@@ -31,6 +31,7 @@ function setup(tmpDir: string) {
     write: (s: string) => void writes.push(s),
     tmp: new Scratch(tmpDir),
     out: new Scratch(outDir),
+    shm: new Scratch(mkdtempSync(join(root, 'shm-'))),
   };
   return { args, input, requests, writes, calls: () => calls };
 }
@@ -39,10 +40,20 @@ describe('Node spare warm-up', () => {
   it('runs every step, reads only its own line and leaves /tmp empty', async () => {
     const tmpDir = mkdtempSync(join(root, 'tmp-'));
     const s = setup(tmpDir);
-    expect(await warmUp(s.args)).toBeUndefined();
+    const tz = process.env.TZ;
+    try {
+      expect(await warmUp(s.args)).toBeUndefined();
+      // Lambda's zone, set (and loaded) before any function: one that names the same is not set again.
+      expect(process.env.TZ).toBe(tz ?? ':UTC');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
     expect(s.calls()).toBe(1);
     expect(s.writes).toEqual(['']);
     expect(readdirSync(tmpDir)).toEqual([]);
+    // Each listed empty once its warm-up changes were old enough: the first call's emptying is a stat each.
+    for (const dir of [s.args.tmp, s.args.out, s.args.shm]) expect(dir.empty).toBeDefined();
     // The next line the server reads is the host's first, whole.
     s.input.write('{"env":{"HANDLER":"index.handler"}}\n');
     expect((await s.requests.next()).value).toBe('{"env":{"HANDLER":"index.handler"}}');
