@@ -35,6 +35,7 @@ export * from './sandbox/capped-buffer.js';
 export * from './sandbox/warm-channel.js';
 export * from './sandbox/warm-stderr.js';
 export * from './sandbox/warm-pool-base.js';
+export * from './sandbox/peak-rearm.js';
 // --- engine
 export * from './engine/invoke.js';
 // --- live logs and job events

@@ -6,6 +6,7 @@ import {
   DEFAULT_DISK_MB,
   MAX_OUTPUT_FILES,
   NanoGridError,
+  PeakRearm,
   WarmChannel,
   WarmPoolBase,
   WarmStderr,
@@ -94,6 +95,8 @@ interface Instance extends WarmInstance {
   engineLimits?: { Memory?: number; MemorySwap?: number; NanoCpus?: number };
   /** Opened once the container started (its cgroup exists then); null: not measurable here. */
   peak?: PeakMeter | null;
+  /** Resets `peak` between calls. */
+  peakRearm?: PeakRearm;
   /** CPU ms of its cgroup when the idle watchdog first saw it after its last call (-1: not taken yet). */
   idleCpuMs: number;
 }
@@ -387,7 +390,13 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     i.idleCpuMs = -1; // the watchdog takes its baseline at its next look after this call
     i.stderr.reset(spec.maxStderrBytes ?? MiB, spec.onOutput);
     if (i.peak === undefined) i.peak = (await this.deps.peakMeter?.(i.runId)) ?? null;
-    i.peak?.reset();
+    const peak = i.peak;
+    if (peak)
+      i.peakRearm ??= new PeakRearm(
+        () => peak.reset(),
+        () => !i.busy && !i.dead,
+      );
+    i.peakRearm?.beforeCall();
     const t0 = Date.now();
     let timedOut = false;
     const kill = (): void => {
@@ -412,6 +421,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       spec.signal?.removeEventListener('abort', kill);
     }
     const peakMemoryBytes = i.peak?.read();
+    i.peakRearm?.afterRead();
     // The named pipe holds all the call wrote to stderr (read now, whatever the end); the attach stream's may trail.
     if (answer.kind === 'answered' || !i.stderr.needsEndMark) await i.stderr.collect(1000);
     // Assignments, not a conditional spread: built per call, and spreads cost V8 ~25× more here (~3 µs, measured).

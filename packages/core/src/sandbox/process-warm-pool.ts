@@ -7,6 +7,7 @@ import type { StartKind } from '../job.js';
 import type { WarmRunResult, WarmRunSpec } from '../plugins/sandbox.js';
 import { bwrapOutputsFromHost } from './bwrap.js';
 import { copyOutputs } from './copy-outputs.js';
+import { PeakRearm } from './peak-rearm.js';
 import type { ProcessPlan } from './process-plan.js';
 import { ProcessTree } from './process-tree.js';
 import { joinCgroups, type RunCgroup } from './run-cgroup.js';
@@ -56,6 +57,8 @@ interface Instance extends WarmInstance {
   idleTicks: number;
   /** When its processes were last walked in /proc (0: never). */
   walkedAt: number;
+  /** Resets its processes' `VmHWM` between calls. */
+  peaks: PeakRearm;
   /** Resolves once the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -184,13 +187,14 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     // The stderr pipe's own fd (libuv's end, non-blocking): each call's stderr is read from it once the answer is
     // in. Where Node does not show it, the server ends each call's stderr with a mark instead.
     const errFd = pipeFd(stderr);
+    const tree = new ProcessTree(child.pid, this.deps.pageBytes);
     instance = {
       key: spec.key,
       busy: false,
       dead: false,
       lastUsed: Date.now(),
       walkedAt: 0,
-      tree: new ProcessTree(child.pid, this.deps.pageBytes),
+      tree,
       channel: new WarmChannel(stdout, stdin, undefined, errFd === undefined),
       stdin,
       stderr: new WarmStderr(spec.maxStderrBytes ?? MiB),
@@ -202,8 +206,12 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       oomSeen: 0,
       idleTicks: -1,
       exited,
+      peaks: new PeakRearm(
+        () => tree.resetPeaks(),
+        () => !started.busy && !started.dead,
+      ),
     };
-    const started = instance;
+    const started: Instance = instance;
     // bubblewrap's outer process (what was spawned) and its pid 1: see ProcessTree.setLaunchers.
     if (this.deps.isolated && childPid !== undefined) started.tree.setLaunchers([child.pid, childPid]);
     started.stderr.attach(stderr, errFd);
@@ -240,7 +248,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
     };
     const first = i.walkedAt === 0;
     if (performance.now() - i.walkedAt > 1000) walk();
-    i.tree.resetPeaks();
+    i.peaks.beforeCall();
     // Cancelled while it waited for this instance: the event has already fired.
     if (spec.signal?.aborted) kill();
     // The request goes out first (`call` writes it before its first await); the watchers below are armed in the
@@ -268,6 +276,7 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       // The high-water mark since the reset catches a spike shorter than a sample; over the limit, the call failed.
       if (first) walk(); // the server had perhaps not started its runtime yet at the first walk
       over(i.tree.peakBytes());
+      i.peaks.afterRead();
     }
     // Whatever the end: what it wrote before it (the last words of a crash too) is in the pipe now.
     await i.stderr.collect(1000);
