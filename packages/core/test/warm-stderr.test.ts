@@ -48,44 +48,75 @@ describe('WarmStderr', () => {
     expect(err.toString()).toBe('new\n');
   });
 
-  it('with the pipe at hand, collect reads what is in it at once: no mark, nothing missed, nothing live after', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanogrid-stderr-'));
-    const path = join(dir, 'err');
-    execFileSync('mkfifo', [path]);
-    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
-    const writer = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-    const stream = new Socket({ fd, readable: true, writable: false });
-    try {
-      const err = new WarmStderr(1024);
-      err.attach(stream, fd);
-      expect(err.needsEndMark).toBe(false);
+  /** A named pipe read as the pools read one: a stream over a non-blocking fd the host holds, and a writer. */
+  function withPipe(test: (err: WarmStderr, write: (text: string) => void) => Promise<void> | void) {
+    return async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nanogrid-stderr-'));
+      const path = join(dir, 'err');
+      execFileSync('mkfifo', [path]);
+      const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+      const writer = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      const stream = new Socket({ fd, readable: true, writable: false });
+      try {
+        const err = new WarmStderr(1024);
+        err.attach(stream, fd);
+        await test(err, (text) => writeSync(writer, text));
+      } finally {
+        stream.destroy();
+        closeSync(writer);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+  }
+
+  it(
+    'with the pipe at hand and bytes unread at the answer, collect reads them at once; nothing is live after',
+    withPipe((err, write) => {
       const heard: string[] = [];
       err.reset(1024, (_kind, text) => void heard.push(String(text)));
       // Written and collected in one turn: the stream has had no chance to read it, only collect can.
-      writeSync(writer, `last words\n${STDERR_END}forged mark above\n`);
-      expect(err.collect(1000)).toBeUndefined();
+      write(`last words\n${STDERR_END}forged mark above\n`);
+      expect(err.collect(true, 49, 1000)).toBeUndefined();
       expect(err.toString()).toBe('last words\nforged mark above\n');
       expect(heard.join('')).toBe('last words\n');
-      writeSync(writer, 'late\n');
-      err.collect(1000);
+      write('late\n');
+      err.collect(true, 5, 1000);
       expect(heard.join('')).toBe('last words\n'); // the call is over: leftovers are not its live output
       err.reset();
       expect(err.toString()).toBe('');
-    } finally {
-      stream.destroy();
-      closeSync(writer);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }),
+  );
 
-  it('without a pipe of its own (a relayed stream), it needs the mark and collect waits for it', async () => {
-    const err = new WarmStderr(1024);
-    const relay = new PassThrough();
-    err.attach(relay);
-    expect(err.needsEndMark).toBe(true);
-    const done = err.collect(10_000);
-    relay.write(`relayed\n${STDERR_END}`);
-    await done;
-    expect(err.toString()).toBe('relayed\n');
-  });
+  it(
+    'the server saw nothing unread: collect reads nothing; an instance that died: its pipe is read as it is',
+    withPipe((err, write) => {
+      err.reset();
+      write('after the answer\n');
+      expect(err.collect(true, 0, 1000)).toBeUndefined();
+      expect(err.toString()).toBe(''); // not read: it belongs to no call
+      err.reset();
+      write('fatal: segfault\n');
+      expect(err.collect(false, undefined, 1000)).toBeUndefined();
+      expect(err.toString()).toContain('fatal: segfault\n');
+    }),
+  );
+
+  it(
+    'a server that ends its stderr with the mark (no unread count) is waited for, pipe or not',
+    withPipe(async (err, write) => {
+      err.reset();
+      const done = err.collect(true, undefined, 10_000);
+      expect(done).toBeInstanceOf(Promise);
+      write(`marked\n${STDERR_END}`);
+      await done;
+      expect(err.toString()).toBe('marked\n');
+      const relayed = new WarmStderr(1024);
+      const relay = new PassThrough();
+      relayed.attach(relay);
+      const waited = relayed.collect(true, 0, 10_000); // a relayed stream has no pipe to ask: the mark decides
+      relay.write(`relayed\n${STDERR_END}`);
+      await waited;
+      expect(relayed.toString()).toBe('relayed\n');
+    }),
+  );
 });

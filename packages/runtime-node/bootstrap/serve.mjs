@@ -4,7 +4,6 @@
 // instance. It runs `__nanogrid_lambda.mjs`, the cold bootstrap's own handler
 // code: nothing of it is copied here. Protocol (the same as the Python one), one JSON object per line:
 //   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
-//                 with "stderr_end": true when the host cannot read stderr as a pipe of its own
 //   out (stdout): LOG "<chunk>" lines while the call runs (what the handler prints, as a JSON string),
 //                 then META {"logs": "...", "outputs": N}  then  RESULT_MARKER {"ok": ..., ...}
 // Before each call the temp and output directories are emptied. What the module
@@ -30,8 +29,8 @@ import {
 import { CallEnv, Scratch, setInitEnv, warmUp } from './__nanogrid_warm.mjs';
 
 const META = '\u001eNANOGRID_META ';
-// Ends each call's stderr when the request asks: the host waits for it when stderr is relayed apart from the answer.
-// Otherwise the host reads the stderr pipe once the answer is in (a pipe's stderr is written synchronously).
+// Ends each call's stderr: the host waits for it (Node cannot ask how much of its stderr pipe the host has read, so it
+// never reports `stderr` in META, which would let the host skip the wait; see serve.py).
 const STDERR_END = '\u001eNANOGRID_STDERR_END\n';
 const RESULT = '\u001eNANOGRID_RESULT ';
 const LOG = '\u001eNANOGRID_LOG ';
@@ -213,9 +212,7 @@ for await (const line of { [Symbol.asyncIterator]: () => lines }) {
   const text = logs.join('');
   logs = [];
   const answer = `${META + JSON.stringify({ logs: text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text, outputs: out.count() })}\n${envelope}`;
-  if (request.stderr_end === true) process.stderr.write(STDERR_END);
-  // stderr the pipe could not take at once (a large burst) is queued here: it goes out before the answer, which
-  // tells the host that the call's stderr is all in the pipe.
-  else if (process.stderr.writableLength > 0) await new Promise((resolve) => process.stderr.once('drain', resolve));
+  // Back to back: the host's reads of both pipes then often share one wake-up.
+  process.stderr.write(STDERR_END);
   realWrite(answer);
 }

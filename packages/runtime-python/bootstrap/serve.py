@@ -6,11 +6,13 @@ copied here) and started once per warm instance with `python3 -u __nanogrid_serv
 Protocol, one JSON object per line:
 
   in  (stdin):  {"env": {"PAYLOAD": "...", "JOB_ID": "...", ...}}   (PAYLOAD: the event, any size)
-                with "stderr_end": true when the host cannot read stderr as a pipe of its own
+                with "stderr_end": true when stderr is relayed apart from the answer (no pipe of the host's)
   out (stdout): LOG "<chunk>" lines while the call runs (what the handler prints, as a JSON string),
-                then META {"logs": "...", "outputs": N}   then   RESULT_MARKER {"ok": ..., ...}
-  err (stderr): whatever the call wrote, written before the answer (the host reads its pipe once the
-                answer is in); then STDERR_END when the request asked for it (stderr relayed apart)
+                then META {"logs": "...", "outputs": N, "stderr": U}   then   RESULT_MARKER {"ok": ..., ...}
+  err (stderr): whatever the call wrote, all of it before the answer. U is how many of its bytes the host had
+                not read yet when the answer was written (asked of the pipe: FIONREAD, SIOCOUTQ for a socket
+                pair): 0 tells the host there is nothing left to read. Where that cannot be asked, or the
+                request says stderr_end, there is no "stderr" and stderr ends with STDERR_END instead.
 
 Before each invocation /tmp and the output directory are emptied, so nothing of
 one invocation is visible to the next. User prints and log records go to a
@@ -21,10 +23,13 @@ init); script mode re-runs the file per invocation, with the event on its stdin.
 """
 
 import codecs
+import fcntl
 import json
 import os
 import select
+import stat
 import sys
+import termios
 import tempfile
 import threading
 import time
@@ -35,12 +40,12 @@ import __nanogrid_warm as warm
 
 META_MARKER = "\x1eNANOGRID_META "
 LOG_MARKER = "\x1eNANOGRID_LOG "
-# Ends each call's stderr when the request asks: the host waits for it when stderr is relayed apart from the answer.
+# Ends each call's stderr when the host cannot ask its pipe (see the protocol above).
 STDERR_END = b"\x1eNANOGRID_STDERR_END\n"
 LOG_TAIL = 64 * 1024
 # The names the host sends with each call (core's warmEnv): their environment buffers are made ahead.
 PER_CALL_NAMES = ("PAYLOAD", "JOB_ID", "NANOGRID_TIMEOUT_MS", "NANOGRID_DEADLINE_MS", "NANOGRID_FUNCTION_ARN")
-EMPTY_META = '{"logs": "", "outputs": %d}'
+EMPTY_META = '{"logs": "", "outputs": %d, "stderr": %d}'
 # Live output sent per call at most; the host keeps less (its per-job cap), this only spares the pipe a flood.
 LIVE_MAX = 16 * 1024 * 1024
 # Prints closer together than this travel as one LOG frame.
@@ -52,6 +57,28 @@ def _read_tail(f, limit):
     size = os.fstat(f.fileno()).st_size
     os.lseek(f.fileno(), max(0, size - limit), os.SEEK_SET)
     return os.read(f.fileno(), limit).decode("utf-8", errors="replace")
+
+
+def _stderr_probe():
+    """The ioctl that tells how many bytes written to fd 2 its reader (the host) has not read yet: FIONREAD on a
+    pipe or FIFO (Docker's named pipe), SIOCOUTQ on a socket pair (a process's pipe from Node); None otherwise."""
+    try:
+        mode = os.fstat(2).st_mode
+    except OSError:
+        return None
+    if stat.S_ISFIFO(mode):
+        return termios.FIONREAD
+    if stat.S_ISSOCK(mode):
+        return termios.TIOCOUTQ  # SIOCOUTQ
+    return None
+
+
+def _stderr_unread(probe):
+    """Bytes of fd 2 its reader has not read yet; None when that cannot be told (fd 2 is not what it was)."""
+    try:
+        return int.from_bytes(fcntl.ioctl(2, probe, b"\0\0\0\0"), sys.byteorder)
+    except OSError:
+        return None
 
 
 def _flush():
@@ -231,6 +258,7 @@ def main(prepared=None):
     requests, real_out, load_capture = p.requests, p.real_out, p.load_capture
     tmp, out, shm = p.tmp, p.out, p.shm
     lam.prepare_process()
+    stderr_probe = _stderr_probe()
 
     real_err = os.dup(2)
     os.dup2(load_capture.fileno(), 1)
@@ -302,11 +330,17 @@ def main(prepared=None):
             # A script's stdout is its result; its logs are its stderr, and what it printed when it failed.
             logs = _read_tail(capture, LOG_TAIL) if failed else ""
             capture.close()
-        meta = json.dumps({"logs": logs, "outputs": out.count()}) if logs else EMPTY_META % out.count()
-        answer = (META_MARKER + meta + "\n").encode("utf-8") + envelope
-        if request.get("stderr_end"):
+        count = out.count()
+        # Asked last: everything the call wrote to fd 2 is in the pipe by now (or read by the host already).
+        unread = None if stderr_probe is None or request.get("stderr_end") else _stderr_unread(stderr_probe)
+        if unread is None:
+            meta = json.dumps({"logs": logs, "outputs": count})
             nb.write_all(2, STDERR_END)
-        nb.write_all(real_out, answer)
+        elif logs:
+            meta = json.dumps({"logs": logs, "outputs": count, "stderr": unread})
+        else:
+            meta = EMPTY_META % (count, unread)
+        nb.write_all(real_out, (META_MARKER + meta + "\n").encode("utf-8") + envelope)
 
 if __name__ == "__main__":
     main()

@@ -423,7 +423,8 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
     const peakMemoryBytes = i.peak?.read();
     i.peakRearm?.afterRead();
     // The named pipe holds all the call wrote to stderr (read now, whatever the end); the attach stream's may trail.
-    if (answer.kind === 'answered' || !i.stderr.needsEndMark) await i.stderr.collect(1000);
+    const unread = answer.kind === 'answered' ? answer.meta.stderr : undefined;
+    await i.stderr.collect(answer.kind === 'answered', unread, 1000);
     // Assignments, not a conditional spread: built per call, and spreads cost V8 ~25× more here (~3 µs, measured).
     const base: BaseResult = {
       stderr: i.stderr.toString(),

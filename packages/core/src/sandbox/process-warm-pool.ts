@@ -279,7 +279,8 @@ export class ProcessWarmPool extends WarmPoolBase<Instance> {
       i.peaks.afterRead();
     }
     // Whatever the end: what it wrote before it (the last words of a crash too) is in the pipe now.
-    await i.stderr.collect(1000);
+    const unread = answer.kind === 'answered' ? answer.meta.stderr : undefined;
+    await i.stderr.collect(answer.kind === 'answered' && !i.dead, unread, 1000);
     // Assignments, not conditional spreads: built per call, and spreads cost V8 ~25× more here (~3 µs, measured).
     const base: BaseResult = {
       stderr: i.stderr.toString(),

@@ -13,6 +13,11 @@ export interface WarmMeta {
   logs?: string;
   /** Files left in the output directory. */
   outputs?: number;
+  /**
+   * Bytes of the call's stderr the host had not read from its pipe when the server answered (0: all of it read;
+   * absent: the server ends each call's stderr with STDERR_END instead). See WarmStderr.
+   */
+  stderr?: number;
   /** Exec server (compiled runtimes): the program's exit code, and the signal that killed it. */
   exit?: number | null;
   signal?: string | null;

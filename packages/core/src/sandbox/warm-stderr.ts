@@ -12,14 +12,16 @@ const DRAIN_MAX_BYTES = 1024 * 1024;
  * A warm instance's stderr, call by call. stderr travels apart from the
  * answer, so the host must know when a call's stderr is all there:
  * - read from a pipe the host holds (`attach` with its fd: the process
- *   sandbox's pipe, a Docker instance's named pipe), `collect` reads what the
- *   pipe holds once the answer is in. The server wrote its stderr before its
- *   answer, and a pipe write is in the pipe when it returns: nothing is
- *   missing, and neither side pays for an end mark (one write, one wake-up);
- * - relayed with no order to the answer (a Docker attach stream), the server
- *   ends the call's stderr with STDERR_END (the request asks it to) and
- *   `collect` waits for that mark.
- * Marks are never kept, whatever the mode (a server may write them anyway).
+ *   sandbox's pipe, a Docker instance's named pipe), the server may ask the
+ *   pipe how much of it the host has not read yet when it answers (META's
+ *   `stderr`): the call wrote all its stderr before its answer, so 0 means
+ *   nothing is missing, and neither side pays for an end mark (a write, a
+ *   wake-up); more than 0, the host reads the pipe itself;
+ * - otherwise (a server that cannot ask, or a Docker attach stream where
+ *   stderr is relayed with no order to the answer and the request asks for
+ *   it) the server ends the call's stderr with STDERR_END and `collect`
+ *   waits for that mark.
+ * Marks are never kept, whatever the mode.
  */
 export class WarmStderr {
   private buf: CappedBuffer;
@@ -47,11 +49,6 @@ export class WarmStderr {
     stream.on('data', (c: Buffer) => this.write(c));
   }
 
-  /** True when the server must end each call's stderr with STDERR_END (no pipe of the host's to read). */
-  get needsEndMark(): boolean {
-    return this.fd === undefined;
-  }
-
   /** Starts a call: what is kept so far belongs to no call; `onOutput` hears this call's stderr as it comes. */
   reset(maxBytes = this.maxBytes, onOutput?: OutputListener): void {
     this.buf = new CappedBuffer(maxBytes, 'tail');
@@ -60,13 +57,14 @@ export class WarmStderr {
   }
 
   /**
-   * Once the call's answer is in (or its instance is gone): everything it wrote to stderr is kept. Reads the
-   * pipe when there is one (synchronously: usually one `read` that finds it empty), else waits for the mark,
-   * or `timeoutMs` (a server that died mid-call writes none).
+   * Keeps everything the call wrote to stderr. `answered`: its answer is in, and `unread` is what the server
+   * reported of the pipe then (META's `stderr`; undefined: the server ends its stderr with a mark, waited for up to
+   * `timeoutMs`). Not answered (the instance died or broke): what the pipe holds now is read (a crash's last words).
    */
-  collect(timeoutMs: number): Promise<void> | undefined {
-    if (this.fd === undefined) return this.settled(timeoutMs);
-    this.drain(this.fd);
+  collect(answered: boolean, unread: number | undefined, timeoutMs: number): Promise<void> | undefined {
+    if (this.fd === undefined || (answered && unread === undefined))
+      return answered ? this.settled(timeoutMs) : undefined;
+    if (!answered || unread !== 0) this.drain(this.fd); // synchronous: usually one read
     this.onOutput = undefined; // what leftovers of the call write later belongs to no job
     return undefined;
   }

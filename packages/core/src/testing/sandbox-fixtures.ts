@@ -8,11 +8,12 @@ import type { Sandbox, SandboxRunSpec, WarmRunResult, WarmRunSpec } from '../plu
  * A minimal warm server speaking the warm protocol (see warm-channel.ts): for
  * each `{"env": {...}}` line it empties TMPDIR and OUTPUT_DIR, runs the Python
  * source in `NG_CODE` (which sets `result`) in a namespace kept across calls
- * (`STATE`), and answers META then RESULT (after its stderr's end mark, when the request asks for one). The
- * suite's hostile code runs here.
+ * (`STATE`), and answers META then RESULT: META says how much of its stderr pipe the host had not read yet
+ * (`stderr`), or, when the request asks or the pipe cannot be asked, stderr ends with the end mark before the answer.
+ * The suite's hostile code runs here.
  */
 export const SUITE_WARM_SERVER = `
-import json, os, shutil, sys
+import fcntl, json, os, shutil, stat, sys, termios
 META = ${JSON.stringify(META_MARKER)}
 RESULT = ${JSON.stringify(RESULT_MARKER)}
 END = ${JSON.stringify(STDERR_END)}
@@ -26,6 +27,8 @@ def clear(path):
             else: os.unlink(p)
         except OSError:
             pass
+mode = os.fstat(2).st_mode
+PROBE = termios.FIONREAD if stat.S_ISFIFO(mode) else termios.TIOCOUTQ if stat.S_ISSOCK(mode) else None
 out = sys.stdout
 sys.stdout = sys.stderr
 for line in sys.stdin:
@@ -40,10 +43,20 @@ for line in sys.stdin:
     except BaseException as exc:
         envelope = {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
     count = sum(len(f) for _, _, f in os.walk(os.environ.get("OUTPUT_DIR") or "/nonexistent"))
-    out.write(META + json.dumps({"outputs": count}) + "\\n" + RESULT + json.dumps(envelope) + "\\n")
-    out.flush()
-    if request.get("stderr_end"):
+    meta = {"outputs": count}
+    sys.stderr.flush()
+    unread = None
+    if PROBE is not None and not request.get("stderr_end"):
+        try:
+            unread = int.from_bytes(fcntl.ioctl(2, PROBE, b"\\0\\0\\0\\0"), sys.byteorder)
+        except OSError:
+            pass
+    if unread is None:
         sys.stderr.write(END); sys.stderr.flush()
+    else:
+        meta["stderr"] = unread
+    out.write(META + json.dumps(meta) + "\\n" + RESULT + json.dumps(envelope) + "\\n")
+    out.flush()
 `;
 
 /** Where the suite keeps its files, and what a case needs to build a spec. */
