@@ -73,6 +73,10 @@ export class WarmStderr {
     // Chunks the stream read but has not handed out yet come first (none while it flows; cheap to make sure).
     const stream = this.stream;
     if (stream) while (stream.readableLength > 0) if (stream.read() === null) break;
+    // A destroyed stream has closed its fd (the pipe ended: the server closed fd 2, or died), and the kernel hands
+    // the number to the next file or socket the host opens: reading it would take another job's or client's bytes.
+    // All the pipe held came through the stream before its end.
+    if (!stream || stream.destroyed) return;
     this.scratch ??= Buffer.allocUnsafe(64 * 1024);
     for (let total = 0; total < DRAIN_MAX_BYTES; ) {
       const n = readNow(fd, this.scratch);
