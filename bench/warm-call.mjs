@@ -4,7 +4,7 @@
 //     [--rounds=3]
 // Per round and checkout: p50 and p95 of one call's wall time, this process's CPU per call (the host side: pool,
 // channel, peak reads, stderr), its voluntary context switches per call (event-loop sleeps), and the instance's
-// CPU per call (its cgroup with Docker, this process's descendants otherwise). Medians of the rounds.
+// CPU per call (its cgroup with Docker, this process's descendants' threads otherwise). Medians of the rounds.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -31,15 +31,14 @@ function selfCounters() {
   return { cpuUs: cpu.user + cpu.system, switches: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]) };
 }
 
-/** CPU of this process's descendants, µs (10 ms ticks). */
+/** CPU of this process's descendants, µs: the run time of each of their threads (schedstat, in ns). */
 function descendantsCpuUs() {
   const procs = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.push({ pid: Number(entry), ppid: Number(f[1]), us: (Number(f[11]) + Number(f[12])) * 10_000 });
+      procs.push({ pid: Number(entry), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
     } catch {
       // exited
     }
@@ -51,8 +50,13 @@ function descendantsCpuUs() {
     for (const p of procs)
       if (!mine.has(p.pid) && mine.has(p.ppid)) {
         mine.add(p.pid);
-        total += p.us;
         grew = true;
+        try {
+          for (const task of readdirSync(`/proc/${p.pid}/task`))
+            total += Number(readFileSync(`/proc/${p.pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]) / 1000;
+        } catch {
+          // exited
+        }
       }
   }
   return total;

@@ -140,7 +140,8 @@ export interface RuntimePlugin {
    * Warm server: started once per instance, loads the function once and serves
    * one invocation per stdin line (see runtime-python's serve.py for the
    * protocol; a server ends each call's stderr with `STDERR_END`, or the host
-   * waits a second for it). Compiled runtimes serve through an exec server that starts the
+   * waits a second for it, unless its META says how much of its stderr pipe the
+   * host has not read: see WarmStderr). Compiled runtimes serve through an exec server that starts the
    * program per invocation inside the warm instance.
    */
   serve?: {
