@@ -15,6 +15,7 @@ import {
   encodeJobCursor,
   isFinalStatus,
 } from '@nanogrid/core';
+import { RecordCache } from './record-cache.js';
 import { type SqliteSource, useDatabase } from './use-database.js';
 
 export interface SqliteResultsOptions extends SqliteSource {
@@ -59,7 +60,13 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   const database = useDatabase(opts, name);
   const { db } = database;
   const guard = <T>(fn: () => T): T => database.guard(name, fn);
-  const write = <T>(fn: () => T, after?: (value: T) => void): Promise<T> => database.write(name, fn, after);
+  /** The records this store wrote last (see RecordCache): reads of a job in flight skip the query. */
+  const cache = new RecordCache();
+  const write = <T>(fn: () => T, after?: (value: T) => void): Promise<T> =>
+    database.write(name, fn, after).catch((err: unknown) => {
+      cache.clear(); // the group may have been rolled back: the cache must not answer with what it wrote
+      throw err;
+    });
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
   /** onFinal listeners: told the final status only (no copy of the record). */
   const finals = new Map<string, Set<(status: JobStatus) => void>>();
@@ -121,6 +128,8 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   };
 
   const live = (jobId: string, now: number): { record: JobRecord; final: boolean; bytes: number } | undefined => {
+    const cached = cache.get(jobId, now);
+    if (cached) return { record: JSON.parse(cached.json) as JobRecord, final: cached.final, bytes: cached.json.length };
     const row = st.get.get(jobId, now) as { record: string; final: number } | undefined;
     return row && { record: JSON.parse(row.record) as JobRecord, final: row.final === 1, bytes: row.record.length };
   };
@@ -138,6 +147,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     if (fresh) budget.take(delta);
     else budget.add(delta);
     st.put.run(record.job_id, json, final ? 1 : 0, now + ttlMs, record.function_id, record.status, record.created_at);
+    cache.set(record.job_id, { json, status: record.status, final, expiresAt: now + ttlMs });
     if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
   };
 
@@ -318,7 +328,9 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       });
     },
     onFinal(jobId: string, listener: (status: JobStatus) => void) {
-      const row = guard(() => st.status.get(jobId, Date.now())) as { status: JobStatus } | undefined;
+      const now = Date.now();
+      const row =
+        cache.get(jobId, now) ?? (guard(() => st.status.get(jobId, now)) as { status: JobStatus } | undefined);
       if (row && isFinalStatus(row.status)) {
         listener(row.status);
         return () => undefined;
@@ -364,6 +376,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     async close() {
       if (closed) return;
       closed = true;
+      cache.clear();
       hub.close();
       // Answer the waiters with what is known, then let go of the file.
       for (const [jobId, set] of [...listeners]) {
