@@ -85,7 +85,13 @@ for (let r = 0; r < rounds; r++) {
   for (const [name, answer, delay] of variants) {
     const s = await serve(answer, delay);
     const c0 = process.cpuUsage();
-    const { stdout } = await run('node', [new URL('./load.mjs', import.meta.url).pathname, s.url, 'x', String(n), '64']);
+    const { stdout } = await run('node', [
+      new URL('./load.mjs', import.meta.url).pathname,
+      s.url,
+      'x',
+      String(n),
+      '64',
+    ]);
     const c = process.cpuUsage(c0);
     const out = JSON.parse(stdout.trim().split('\n').at(-1));
     rows.get(name).push({ gen: out.cpuUsPerCall, server: (c.user + c.system) / n, perSec: out.perSec });
