@@ -78,7 +78,7 @@ export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMe
     support.version === 1
       ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes')
       : path.join(support.root, GROUP, runId, 'memory.peak');
-  let fd: number;
+  let fd: number | undefined;
   try {
     fd = openSync(file, 'r+');
   } catch {
@@ -86,8 +86,12 @@ export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMe
   }
   const buf = Buffer.alloc(32);
   const resetText = support.version === 1 ? '0' : 'reset\n';
+  // Once closed, the number is forgotten: the kernel hands it to the next file the host opens (a call still in
+  // flight when its instance is destroyed reads the meter after the close), which must not be read, written or
+  // closed through it.
   return {
     reset() {
+      if (fd === undefined) return;
       try {
         writeSync(fd, resetText, 0);
       } catch {
@@ -95,6 +99,7 @@ export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMe
       }
     },
     read() {
+      if (fd === undefined) return undefined;
       try {
         const n = readSync(fd, buf, 0, buf.length, 0);
         const value = Number(buf.toString('utf8', 0, n).trim());
@@ -104,8 +109,11 @@ export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMe
       }
     },
     close() {
+      if (fd === undefined) return;
+      const open = fd;
+      fd = undefined;
       try {
-        closeSync(fd);
+        closeSync(open);
       } catch {
         // already closed
       }
