@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -108,6 +109,24 @@ describe('requestWaits: the signal of a sync wait', () => {
     agent.destroy();
     await vi.waitFor(() => expect(s.whys).toEqual(['answered', 'answered', 'answered', 'aborted']));
     expect(s.signals[3]).toBe(s.signals[0]);
+  });
+
+  it('hostile: 30 pipelined calls waiting on one connection at once: no leak warning, all answered, none left listening', async () => {
+    const s = await waitingServer();
+    cleanups.push(s.close);
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    cleanups.push(async () => process.off('warning', onWarning));
+    const socket = connect(s.port, '127.0.0.1');
+    const call = 'POST /wait?ms=300 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n';
+    socket.write(call.repeat(30));
+    let text = '';
+    socket.on('data', (c) => (text += c));
+    await vi.waitFor(() => expect(text.split('"answered"').length - 1).toBe(30), { timeout: 10_000 });
+    socket.destroy();
+    expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+    expect(getEventListeners(s.signals[0] as AbortSignal, 'abort')).toHaveLength(0);
   });
 
   it('aborts every open wait at shutdown, and a wait opened after it at once', async () => {

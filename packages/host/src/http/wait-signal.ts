@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { setMaxListeners } from 'node:events';
 import type { Context } from 'hono';
 
 /** The signal a sync request's wait listens to, and its release once the wait is over. */
@@ -51,7 +52,8 @@ export function responseWaits(shutdown?: AbortSignal): (outgoing: ServerResponse
     { once: true },
   );
   return (outgoing) => {
-    const socket = outgoing.socket;
+    // The request's socket: a pipelined call's response has none until the calls before it are answered.
+    const socket = outgoing.req?.socket ?? outgoing.socket;
     let ac = socket ? bySocket.get(socket) : undefined;
     if (!ac) {
       ac = new AbortController();
@@ -59,6 +61,9 @@ export function responseWaits(shutdown?: AbortSignal): (outgoing: ServerResponse
       if (shutdown?.aborted) own.abort(shutdown.reason);
       else if (!socket || socket.destroyed) own.abort(CLIENT_GONE);
       else {
+        // Pipelined requests wait on one connection at once: each adds a listener (and removes it after), as many
+        // as the client sent, so Node's leak warning past 10 would only be noise here.
+        setMaxListeners(0, own.signal);
         bySocket.set(socket, own);
         live.add(own);
         socket.once('close', () => {
