@@ -122,8 +122,6 @@ const requests = createInterface({ input: process.stdin, crlfDelay: Infinity })[
 // Before the function's env is set (that goes through it) and, in a spare, before any function is known: its copy
 // of the environment is then made off the first call's path.
 const callEnv = new CallEnv();
-// A spare's first call, read before the code is looked at: the host may send the env before the code is in place.
-let spareCall;
 // Imported by a prewarmed starter before any function was known: the first line is the function's env.
 if (globalThis.__nanogridPrewarmed) {
   delete globalThis.__nanogridPrewarmed;
@@ -144,7 +142,6 @@ if (globalThis.__nanogridPrewarmed) {
   setRequestId('undefined'); // what a module's console sees while it loads
   const init = await requests.next();
   setInitEnv(JSON.parse(init.value ?? '{}').env ?? {}, bootTz);
-  spareCall = await requests.next();
 }
 prepareProcess();
 const script = isScript(entryFile());
@@ -170,14 +167,7 @@ let failCurrent;
 process.on('uncaughtException', (err) => failCurrent?.(err));
 process.on('unhandledRejection', (err) => failCurrent?.(err));
 
-const lines = {
-  next() {
-    const read = spareCall ?? requests.next();
-    spareCall = undefined;
-    return read;
-  },
-};
-for await (const line of { [Symbol.asyncIterator]: () => lines }) {
+for await (const line of { [Symbol.asyncIterator]: () => requests }) {
   const request = JSON.parse(line);
   const { PAYLOAD: event = '', ...env } = request.env ?? {};
   callEnv.update(env, payloadEnv(event));

@@ -117,11 +117,6 @@ export function nodeRuntime(opts: NodeRuntimeOptions = {}): RuntimePlugin {
     ...(opts.dependencies === false ? {} : { dependencies: nodeDependencies(opts.dependencies) }),
     entry: () => [node, NODE_BOOTSTRAP_FILE],
     // Warm instances: the handler is imported once and called once per request line.
-    // A spare reads its first call's line before the code (serve.mjs): the env may come before the code is linked.
-    serve: {
-      command: () => [node, NODE_SERVE_FILE],
-      prewarm: [node, '--input-type=module', '-e', PREWARM_STARTER],
-      prewarmEarlyEnv: true,
-    },
+    serve: { command: () => [node, NODE_SERVE_FILE], prewarm: [node, '--input-type=module', '-e', PREWARM_STARTER] },
   };
 }

@@ -74,19 +74,6 @@ function startSpare(bootEnv: Record<string, string> = {}) {
 const FN_ENV = { HANDLER: 'fn.handler', NANOGRID_ENTRY_FILE: 'fn.mjs' };
 
 describe('a prewarmed Node spare', () => {
-  it('takes the env line before its code is there, and loads the code with the first call', async () => {
-    const spare = startSpare();
-    await spare.idle();
-    spare.send({ env: FN_ENV });
-    // Nothing answers an env line: a spare that looked for the code with it would have failed (no file) by the
-    // time it is idle again.
-    await spare.idle();
-    expect(spare.child.exitCode).toBeNull();
-    writeFileSync(join(spare.code, 'fn.mjs'), 'export const handler = (event) => ({ got: event.n });\n');
-    spare.send({ env: { PAYLOAD: '{"n":1}', JOB_ID: 'job-1' } });
-    expect(await spare.result()).toEqual({ ok: true, result: { got: 1 } });
-  });
-
   it("gives a function the TZ it names, and the spare's own (none) when it names none", async () => {
     const probe =
       'export const handler = () => ({ tz: process.env.TZ ?? null, offset: new Date(0).getTimezoneOffset() });\n';

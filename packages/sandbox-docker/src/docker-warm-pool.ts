@@ -85,8 +85,6 @@ interface Instance extends WarmInstance {
   code: InstanceCodeDir | undefined;
   /** The starter of a prewarmed spare (only a function whose runtime has the same one may take it). */
   starter?: string;
-  /** A spare whose code directory held the runtime's files when it started (its starter loaded them then). */
-  runtimeAtStart?: boolean;
   /** Image whose spares are refilled once this claimed spare's first call is over. */
   refill?: string;
   /** Removes the instance evicted to make room for this claim: the refill's container waits until it is gone. */
@@ -198,7 +196,6 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
         if (!spare) return;
         if (this.closed) return void (await this.destroy(spare));
         spare.starter = JSON.stringify(target.command);
-        spare.runtimeAtStart = spare.code !== undefined && Object.keys(target.files ?? {}).length > 0;
         this.spares.set(image, [...(this.spares.get(image) ?? []), spare]);
       }
     })().finally(() => this.filling.delete(image));
@@ -221,10 +218,6 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       return undefined;
     }
     try {
-      // A starter that reads the code only with the first call wakes up while the code is linked. Only a spare
-      // that had the runtime's files from its start: one without loads them once it has the env line.
-      const earlyEnv = spec.prewarmEarlyEnv === true && spare.runtimeAtStart === true;
-      if (earlyEnv) spare.channel.send({ env: spec.env });
       // Its own bind-mounted directory: a hard link per file, no tar through the Docker API.
       if (spare.code) await spare.code.fill(spec.codeDir);
       else await spare.container.putArchive(await packCodeDir(spec.codeDir), { path: '/code' });
@@ -247,7 +240,7 @@ export class DockerWarmPool extends WarmPoolBase<Instance> {
       }
       spare.cpus = cpus;
       // With the call's request, in one write (see callOnce): the starter loads, then serves it at once.
-      if (!earlyEnv) spare.channel.sendWithNext({ env: spec.env });
+      spare.channel.sendWithNext({ env: spec.env });
       // Refilled after this first call: starting a container (a fifo, a create) takes CPU the call needs now.
       spare.refill = spec.image;
       spare.evicted = evicted;

@@ -190,7 +190,6 @@ async function invokeWarm(sandbox: Sandbox, req: InvokeRequest, serve: string[])
     );
     spec.labels = labels;
     if (req.runtime.serve?.prewarm) spec.prewarm = req.runtime.serve.prewarm;
-    if (req.runtime.serve?.prewarmEarlyEnv) spec.prewarmEarlyEnv = true;
     run = await sandbox.runWarm!(spec);
   } catch (err) {
     if (isNanoGridError(err, 'TOO_MANY_REQUESTS')) return undefined;

@@ -152,13 +152,6 @@ export interface RuntimePlugin {
      * now in the working directory) and then becomes the warm server.
      */
     prewarm?: string[];
-    /**
-     * The prewarm starter looks at the code only once the first call's line comes (when the runtime's files were
-     * in its directory from the start): a sandbox may then send the env line before it puts the function's code
-     * in place, so the spare's wake-up overlaps the linking.
-     * @default false
-     */
-    prewarmEarlyEnv?: boolean;
   };
   /**
    * Command started in the code directory. It gets the event's JSON on stdin,

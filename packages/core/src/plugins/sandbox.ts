@@ -91,8 +91,6 @@ export interface WarmRunSpec extends Omit<SandboxRunSpec, 'command' | 'stdin'> {
   invocationEnv: Record<string, string>;
   /** The runtime's prewarm starter (RuntimePlugin.serve.prewarm): only a spare it started may take this function. */
   prewarm?: string[];
-  /** RuntimePlugin.serve.prewarmEarlyEnv: a spare taken may get the env line before its code. */
-  prewarmEarlyEnv?: boolean;
 }
 
 export interface WarmRunResult extends SandboxRunResult {
