@@ -1,0 +1,157 @@
+// The first call of a never-seen function on a prewarmed Docker spare, through `invoke()` and the pool alone (no HTTP,
+// no client, no records): the host's claim and the spare's load and call. This checkout against another one (built),
+// alternating rounds in fresh processes:
+//   node bench/spare-call.mjs <baseline checkout> [--runtime=python|node] [--memory=512] [--n=10] [--rounds=3] [--gap=600]
+// Per round and checkout (medians of its n first calls): wall time of the call, this process's CPU during it (the
+// host side: claim, code links, limits, channel) and the claimed spare's CPU during it (its cgroup). --memory other
+// than the spares' 512 MB makes each claim change the limit.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
+const runtimeKind = arg('runtime', 'python');
+const memoryMb = Number(arg('memory', '512'));
+const n = Number(arg('n', '10'));
+const gapMs = Number(arg('gap', '600'));
+const FILES = {
+  python: ['main.py', 'def handler(event, context):\n    return {"ok": True}\n'],
+  node: ['main.mjs', 'export async function handler(event) { return { ok: true }; }\n'],
+};
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** CPU µs of the running instances of this process (read around a call: a refill started after it is not counted). */
+async function instances() {
+  const { stdout } = await run('docker', [
+    'ps',
+    '--filter',
+    `label=nanogrid.pid=${process.pid}`,
+    '--format',
+    '{{.Label "nanogrid.run"}}',
+  ]);
+  const runs = stdout.split('\n').filter(Boolean);
+  return () => {
+    let us = 0;
+    for (const id of runs) {
+      for (const file of [`cpuacct/nanogrid/${id}/cpuacct.usage`, `nanogrid/${id}/cpu.stat`]) {
+        try {
+          const text = readFileSync(`/sys/fs/cgroup/${file}`, 'utf8');
+          us += file.endsWith('usage') ? Number(text) / 1000 : Number(/^usage_usec (\d+)/m.exec(text)?.[1] ?? 0);
+          break;
+        } catch {
+          // the other cgroup version
+        }
+      }
+    }
+    return us;
+  };
+}
+
+async function child(root) {
+  const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
+  const core = await load('core');
+  const runtime =
+    runtimeKind === 'python'
+      ? (await load('runtime-python')).pythonRuntime()
+      : (await load('runtime-node')).nodeRuntime();
+  const sandbox = (await load('sandbox-docker')).dockerSandbox({
+    logger: core.silentLogger,
+    workerId: `spare-call-${process.pid}`,
+  });
+  const spares = { image: runtime.image, command: runtime.serve.prewarm, count: 2, memoryMb: 512 };
+  const dir = await mkdtemp(join(tmpdir(), 'nanogrid-spare-call-'));
+  const [file, source] = FILES[runtimeKind];
+  const rows = [];
+  try {
+    await sandbox.prewarm({ ...spares, files: runtime.bootstrap });
+    for (let i = -1; i < n; i++) {
+      const codeDir = join(dir, `code-${i + 1}`, 'src');
+      const comment = runtimeKind === 'python' ? '#' : '//';
+      for (const [path, text] of Object.entries({ [file]: `${source}${comment} ${i}\n`, ...runtime.bootstrap }))
+        await mkdir(dirname(join(codeDir, path)), { recursive: true }).then(() => writeFile(join(codeDir, path), text));
+      await sandbox.prewarm({ ...spares, files: runtime.bootstrap }); // the last call's refill started
+      await new Promise((r) => setTimeout(r, gapMs)); // and its runtime loaded: steady state, not a burst
+      const cpuOf = await instances();
+      const spareCpu0 = cpuOf();
+      const hostCpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const outcome = await core.invoke(sandbox, {
+        runtime,
+        fn: { runtime: runtime.runtimes[0], handler: 'main.handler', entryFile: file },
+        codeDir,
+        outputDir: join(dir, `out-${i + 1}`),
+        payload: { i },
+        jobId: `job-${i + 1}`,
+        functionId: `fn-${i + 1}`,
+        functionName: `spare-call-${i + 1}`,
+        timeoutMs: 30_000,
+        memoryMb,
+        network: 'none',
+        warmKey: `fn-${i + 1}`,
+      });
+      const wall = performance.now() - t0;
+      const host = process.cpuUsage(hostCpu0);
+      const spare = cpuOf() - spareCpu0;
+      if (!outcome.ok || outcome.start !== 'prewarmed') throw new Error(`call ${i}: ${JSON.stringify(outcome)}`);
+      if (i >= 0) rows.push({ wall: wall * 1000, hostCpu: host.user + host.system, spareCpu: spare });
+    }
+    console.log(
+      JSON.stringify({
+        wall: median(rows.map((r) => r.wall)),
+        hostCpu: median(rows.map((r) => r.hostCpu)),
+        spareCpu: median(rows.map((r) => r.spareCpu)),
+      }),
+    );
+  } finally {
+    await sandbox.close?.();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function parent(baseline) {
+  const rounds = Number(arg('rounds', '3'));
+  const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new URL('..', import.meta.url).pathname) };
+  const seen = {};
+  for (let r = 0; r < rounds; r++)
+    for (const [label, root] of Object.entries(checkouts)) {
+      const args = [
+        new URL(import.meta.url).pathname,
+        '--child',
+        root,
+        `--runtime=${runtimeKind}`,
+        `--memory=${memoryMb}`,
+        `--n=${n}`,
+      ];
+      const { stdout } = await run('node', args, { maxBuffer: 1 << 20 });
+      (seen[label] ??= []).push(JSON.parse(stdout.trim().split('\n').at(-1)));
+    }
+  console.log(
+    `${runtimeKind} spare, ${memoryMb} MB: ${n} first calls × ${rounds} rounds, medians (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
+  );
+  console.log(
+    `${'checkout'.padEnd(14)} ${['wall µs', 'host CPU µs', 'spare CPU µs'].map((c) => c.padStart(13)).join(' ')}`,
+  );
+  for (const [label, rows] of Object.entries(seen)) {
+    const cells = ['wall', 'hostCpu', 'spareCpu'].map((k) =>
+      median(rows.map((s) => s[k]))
+        .toFixed(0)
+        .padStart(13),
+    );
+    console.log(`${label.padEnd(14)} ${cells.join(' ')}`);
+    console.log(
+      `${''.padEnd(14)} rounds: ${rows.map((s) => `${s.wall.toFixed(0)}/${s.hostCpu.toFixed(0)}/${s.spareCpu.toFixed(0)}`).join(', ')} (wall/host/spare)`,
+    );
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3]);
+else if (process.argv[2] && !process.argv[2].startsWith('--')) await parent(process.argv[2]);
+else
+  throw new Error(
+    'usage: node bench/spare-call.mjs <baseline checkout> [--runtime=python|node] [--memory=512] [--n=10] [--rounds=3]',
+  );
