@@ -101,6 +101,27 @@ describe('WarmStderr', () => {
     }),
   );
 
+  it("bytes the stream took from the pipe but still holds are the call's, even when the server saw none unread", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanogrid-stderr-'));
+    const path = join(dir, 'err');
+    execFileSync('mkfifo', [path]);
+    const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK);
+    try {
+      const err = new WarmStderr(1024);
+      const held = new PassThrough();
+      err.attach(held, fd);
+      err.reset();
+      held.pause(); // read from the pipe (the kernel's count is 0 then), not handed out yet
+      held.write('taken, not handed out\n');
+      expect(held.readableLength).toBeGreaterThan(0);
+      err.collect(true, 0, 1000);
+      expect(err.toString()).toBe('taken, not handed out\n');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it(
     'a server that ends its stderr with the mark (no unread count) is waited for, pipe or not',
     withPipe(async (err, write) => {

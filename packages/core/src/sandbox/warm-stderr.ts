@@ -64,15 +64,17 @@ export class WarmStderr {
   collect(answered: boolean, unread: number | undefined, timeoutMs: number): Promise<void> | undefined {
     if (this.fd === undefined || (answered && unread === undefined))
       return answered ? this.settled(timeoutMs) : undefined;
+    // Chunks the stream took from the pipe but has not handed out yet are the call's too, whatever the pipe holds
+    // (none while it flows: a property read to make sure).
+    const stream = this.stream;
+    if (stream) while (stream.readableLength > 0) if (stream.read() === null) break;
     if (!answered || unread !== 0) this.drain(this.fd); // synchronous: usually one read
     this.onOutput = undefined; // what leftovers of the call write later belongs to no job
     return undefined;
   }
 
   private drain(fd: number): void {
-    // Chunks the stream read but has not handed out yet come first (none while it flows; cheap to make sure).
     const stream = this.stream;
-    if (stream) while (stream.readableLength > 0) if (stream.read() === null) break;
     // A destroyed stream has closed its fd (the pipe ended: the server closed fd 2, or died), and the kernel hands
     // the number to the next file or socket the host opens: reading it would take another job's or client's bytes.
     // All the pipe held came through the stream before its end.
