@@ -119,9 +119,6 @@ function runScript(env, event) {
 }
 
 const requests = createInterface({ input: process.stdin, crlfDelay: Infinity })[Symbol.asyncIterator]();
-// Before the function's env is set (that goes through it) and, in a spare, before any function is known: its copy
-// of the environment is then made off the first call's path.
-const callEnv = new CallEnv();
 // Imported by a prewarmed starter before any function was known: the first line is the function's env.
 if (globalThis.__nanogridPrewarmed) {
   delete globalThis.__nanogridPrewarmed;
@@ -144,6 +141,7 @@ if (globalThis.__nanogridPrewarmed) {
   setInitEnv(JSON.parse(init.value ?? '{}').env ?? {}, bootTz);
 }
 prepareProcess();
+const callEnv = new CallEnv();
 const script = isScript(entryFile());
 let handler;
 let attempts = 0;
