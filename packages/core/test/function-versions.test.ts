@@ -179,4 +179,14 @@ describe('concurrent deploys of one name', () => {
     // Each stored version holds the code its deploy sent.
     for (const m of metas) expect((await a.ng.registry.get(`race:${m.version}`)).code_sha256).toBe(m.code_sha256);
   });
+
+  it('a version another controller committed is found at once, though the list is still cached here', async () => {
+    const one = await a.ng.registry.deploy({ functionName: 'seen', runtime: 'sh', fileName: 's.sh', data: says('1') });
+    expect((await a.ng.registry.get('seen')).version).toBe(one.version); // a's list of versions is cached now
+    const two = await b.ng.registry.deploy({ functionName: 'seen', runtime: 'sh', fileName: 's.sh', data: says('2') });
+    expect((await a.ng.registry.get(`seen:${two.version}`)).code_sha256).toBe(two.code_sha256);
+    const err = await a.ng.registry.get(`seen:${two.version + 1}`).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'FUNCTION_NOT_FOUND' });
+    expect(String((err as Error).message)).toContain(`its versions: ${one.version}, ${two.version}`);
+  });
 });

@@ -187,6 +187,12 @@ export class FunctionRegistry {
     return this.cached(`l:${id}`, async () => (await this.store.scan(id)).committed);
   }
 
+  /** The version list read from storage now, not from the cache. */
+  private relist(id: string): Promise<number[]> {
+    this.forget(`l:${id}`);
+    return this.versionsOf(id);
+  }
+
   private async version(id: string, version: number, raw: string): Promise<FunctionMeta> {
     const meta = await this.cached(`v:${id}:${version}`, () => this.store.readMeta(id, version));
     if (!meta) throw noSuch(raw.split(':')[0] ?? raw, { version }, `has no version ${version}`);
@@ -200,12 +206,10 @@ export class FunctionRegistry {
     const q = r.qualifier;
     if (q.kind === 'latest') return this.version(id, versions[versions.length - 1] ?? 0, ref);
     if (q.kind === 'version') {
-      if (!versions.includes(q.version))
-        throw noSuch(
-          r.base,
-          { version: q.version },
-          `has no version ${q.version}; its versions: ${versions.join(', ')}`,
-        );
+      // A version the cached list lacks may be one another controller committed since: list once more first.
+      const known = versions.includes(q.version) ? versions : await this.relist(id);
+      if (!known.includes(q.version))
+        throw noSuch(r.base, { version: q.version }, `has no version ${q.version}; its versions: ${known.join(', ')}`);
       return this.version(id, q.version, ref);
     }
     const alias = await this.cached(`a:${id}:${q.alias}`, () => this.store.readAlias(id, q.alias));
