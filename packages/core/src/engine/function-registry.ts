@@ -27,6 +27,9 @@ import { type FunctionAlias, FunctionStore } from './function-store.js';
 import { Replicator } from './replicator.js';
 import { type DeployRequest, findRuntime, validateDeploy } from './validate-deploy.js';
 
+/** How often a function's versions may be listed again for a version the cached list lacks, ms. */
+const RELIST_MS = 1000;
+
 function notFound(ref: string): NanoGridError {
   return new NanoGridError('FUNCTION_NOT_FOUND', `no function "${ref}"; GET /functions lists the deployed ones`, {
     details: { function: ref },
@@ -146,6 +149,8 @@ export class FunctionRegistry {
 
   /** Loads in flight, by cache key: when an entry expires under load, one read refills it for every caller. */
   private readonly loading = new Map<string, Promise<unknown>>();
+  /** When each function's versions were last listed again for a version its cached list lacked (see relist). */
+  private readonly relisted = new Map<string, number>();
 
   private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.cache.get(key);
@@ -187,8 +192,18 @@ export class FunctionRegistry {
     return this.cached(`l:${id}`, async () => (await this.store.scan(id)).committed);
   }
 
-  /** The version list read from storage now, not from the cache. */
+  /**
+   * The version list read from storage now, not from the cache: at most once a second per function (later asks
+   * share that read), so a client asking for versions that do not exist in a loop does not make each request a
+   * storage listing (a paid LIST call on S3 or GCS). A version committed elsewhere is still found at once, unless
+   * such a loop relisted this function in the last second (the cache used to hide it for up to 2 s).
+   */
   private relist(id: string): Promise<number[]> {
+    const now = Date.now();
+    const last = this.relisted.get(id);
+    if (last !== undefined && now - last < RELIST_MS) return this.versionsOf(id);
+    if (this.relisted.size >= 10_000) this.relisted.clear(); // a bound: it only spaces listings out
+    this.relisted.set(id, now);
     this.forget(`l:${id}`);
     return this.versionsOf(id);
   }
