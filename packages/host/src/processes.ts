@@ -17,6 +17,19 @@ export function processCount(value: number | 'auto' | undefined): number {
   return value === 'auto' ? availableParallelism() : value;
 }
 
+/** More host processes than this per core are refused: each is a whole host, and past one per core they only add scheduling. */
+export const MAX_PROCESSES_PER_CORE = 4;
+
+/**
+ * Why `processes` host processes are too many for a machine of `cores` cores, or undefined. A typo such as
+ * 1000 would otherwise fork a thousand hosts (tens of GB of memory) before anything is served.
+ */
+export function processCountProblem(processes: number, cores: number = availableParallelism()): string | undefined {
+  const max = MAX_PROCESSES_PER_CORE * Math.max(1, cores);
+  if (processes <= max) return undefined;
+  return `processes: ${processes} is more than ${MAX_PROCESSES_PER_CORE} per core (this machine has ${cores}, so at most ${max}); a host process per core is what helps (--processes auto)`;
+}
+
 /**
  * Why this config cannot run in several processes, or undefined. Each process
  * composes its own backends from the config: they must be shared ones, since
@@ -85,9 +98,10 @@ export async function startProcesses(
     };
   }
   const role = opts.role ?? config.role ?? 'all';
-  const problem = sharedStoreProblem(config, role, n);
-  if (problem) throw new NanoGridError('CONFIG_INVALID', problem);
+  const problem = processCountProblem(n) ?? sharedStoreProblem(config, role, n);
+  // The primary serves nothing: its copies of the backends are closed (also when refusing, so the CLI exits).
   await Promise.allSettled([config.queue?.close(), config.results?.close(), config.http?.rateLimitStore?.close?.()]);
+  if (problem) throw new NanoGridError('CONFIG_INVALID', problem);
 
   const childOptions: ProcessStartOptions = { ...opts, cwd };
   delete (childOptions as { logger?: unknown }).logger;

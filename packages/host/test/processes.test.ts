@@ -9,7 +9,7 @@ import { memoryQueue, memoryResults } from '@nanogrid/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRedis, redisTestEnv, startRedisServer } from '../../redis/test/redis-server.js';
 import { validateConfig } from '../src/index.js';
-import { processCount, sharedStoreProblem } from '../src/processes.js';
+import { MAX_PROCESSES_PER_CORE, processCount, processCountProblem, sharedStoreProblem } from '../src/processes.js';
 import { type HostProcess, buildCli, distOf, repo, startHostProcess } from './host-process.js';
 
 const PY = 'import os\ndef handler(event, context):\n    return {"pid": os.getpid()}\n';
@@ -27,6 +27,15 @@ describe('processes: which configs can run in several processes', () => {
     ).toBeUndefined();
     // A worker serves no API: no rate limit to share.
     expect(sharedStoreProblem(redisLike, 'worker', 2)).toBeUndefined();
+  });
+
+  it('refuses more than a few processes per core (a typo such as 1000 would fork a thousand hosts), saying the limit', () => {
+    expect(processCountProblem(2, 1)).toBeUndefined();
+    expect(processCountProblem(MAX_PROCESSES_PER_CORE * 2, 2)).toBeUndefined();
+    expect(processCountProblem(MAX_PROCESSES_PER_CORE * 2 + 1, 2)).toMatch(
+      /more than 4 per core .*has 2, so at most 8/,
+    );
+    expect(processCountProblem(1000, 16)).toMatch(/processes: 1000 .* at most 64.*--processes auto/);
   });
 
   it('counts "auto" as the cores, and the config accepts only "auto" or 1..1024', () => {
@@ -61,6 +70,16 @@ describe('nanogrid start --processes: refused cases', () => {
         (e: { code: number; stderr: string }) => e,
       );
       expect(usage?.stderr).toMatch(/--processes must be "auto" or an integer/);
+      // Refused before any process is forked (it used to start forking 1000 hosts and print nothing).
+      const tooMany = await run(process.execPath, [cli, 'start', '--port', '0', '--processes', '1000'], {
+        cwd: dir,
+        timeout: 30_000,
+      }).then(
+        () => undefined,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(tooMany?.stderr).toMatch(/CONFIG_INVALID: processes: 1000 is more than 4 per core/);
+      expect(tooMany?.code).toBe(1);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
