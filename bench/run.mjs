@@ -482,6 +482,7 @@ if (embeddedOnly || processesOnly) {
     'Host CPU per call (ms of the host process, in the median column; lower is better)',
     hostCpu,
     `embedded queue, process warm instances, ${clients} clients`,
+    { cost: true },
   );
   process.exit(0);
 }
@@ -492,6 +493,7 @@ printTable(
   'Host CPU per call (ms, in the median column; lower is better)',
   hostCpu,
   `embedded queue, process warm instances, ${clients} clients`,
+  { cost: true },
 );
 printTargets(targets);
 process.exit(0);
