@@ -3,7 +3,7 @@
 // Keep-alive node:http clients each send POST /run (sync) until `total` are
 // done; prints {"perSec": …, "failed": …, "starts": {…}} on one line, and with
 // `--latency` also {"median": ms, "p95": ms} of the calls (one client: the
-// latency of a call alone). The floor rows point it at bench/floor-server.mjs.
+// latency of a call alone, after 200 untimed calls). The floor rows point it at bench/floor-server.mjs.
 // Raw node:http rather than @nanogrid/client (which bench/run.mjs uses): the
 // generator shares the host's cores, so it keeps its own per-call cost minimal.
 import http from 'node:http';
@@ -42,8 +42,10 @@ function invoke() {
   });
 }
 
-// Warm-up (connections, JIT on both sides): not counted.
-for (let i = 0; i < Math.min(clients, 20); i++) await invoke().catch(() => undefined);
+// Warm-up (connections, JIT on both sides): not counted. A latency run times a steady state: its server's code is
+// optimised by V8 only after some hundreds of calls, so it gets 200 untimed calls first (the floor the same).
+const warmups = withLatency ? 200 : Math.min(clients, 20);
+for (let i = 0; i < warmups; i++) await invoke().catch(() => undefined);
 
 let next = 0;
 let failed = 0;

@@ -242,15 +242,16 @@ for (const [sandbox, warm] of setups) {
       // Warm rows: the load generator's keep-alive node:http client, one call at a time, beside its floor.
       const seen = { floor: [], p50: [], p95: [], ratio: [] };
       for (let round = 0; round < rounds; round++) {
+        // As many calls as the floor's, each after the load generator's untimed warm-up.
         const floor = await floorOf(N * 30, 1);
-        const r = await loadStats(url, fid, N * 10, 1, true);
+        const r = await loadStats(url, fid, N * 30, 1, true);
         seen.floor.push(floor.median);
         seen.p50.push(r.median);
         seen.p95.push(r.p95);
         seen.ratio.push(r.median / floor.median);
       }
       const name = `sync over HTTP, ${lang}, ${sandbox}, ${mode}`;
-      latency.push({ name, n: N * 10 * rounds, median: medianOf(seen.p50), p95: medianOf(seen.p95) });
+      latency.push({ name, n: N * 30 * rounds, median: medianOf(seen.p50), p95: medianOf(seen.p95) });
       targets.push({
         name: `${name}, p50`,
         value: medianOf(seen.p50),
