@@ -106,7 +106,13 @@ export function sqsQueue(opts: SqsQueueOptions): SqsQueue {
     async receive({ max, waitMs, signal }: ReceiveOptions): Promise<Delivery[]> {
       if (signal?.aborted || closing.signal.aborted) return [];
       const r = await ready();
-      const abortSignal = signal ? AbortSignal.any([signal, closing.signal]) : closing.signal;
+      // Not `AbortSignal.any([signal, closing.signal])`: Node 20 keeps ~1 KB of each such signal alive on the
+      // long-lived `closing` one, a leak of one per receive. A controller of this receive, released after it.
+      const cut = new AbortController();
+      const abortSignal = cut.signal;
+      const stop = (): void => cut.abort();
+      signal?.addEventListener('abort', stop, { once: true });
+      closing.signal.addEventListener('abort', stop, { once: true });
       let messages: Message[];
       try {
         const out = await r.client.send(
@@ -126,6 +132,9 @@ export function sqsQueue(opts: SqsQueueOptions): SqsQueue {
       } catch (err) {
         if (abortSignal.aborted) return [];
         throw sqsError(err, r.url, 'ReceiveMessage');
+      } finally {
+        signal?.removeEventListener('abort', stop);
+        closing.signal.removeEventListener('abort', stop);
       }
       const receivedAt = Date.now();
       const deliveries = await Promise.all(messages.map((m) => toDelivery(r, m, receivedAt)));

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -223,6 +224,13 @@ describe('sqsQueue on local-aws-sqs', () => {
     await q.close();
     expect(await closing).toEqual([]);
     expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("a receive leaves no listener on its caller's signal once it returns (a worker's signal lives for hours)", async () => {
+    const q = track(localQueue(local));
+    const ac = new AbortController();
+    for (let i = 0; i < 5; i++) expect(await q.receive({ max: 1, waitMs: 0, signal: ac.signal })).toEqual([]);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 
   it('depth() counts waiting messages including delayed ones', async () => {

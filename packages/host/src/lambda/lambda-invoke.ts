@@ -1,5 +1,6 @@
 import type { FunctionMeta, JobRecord, JobService } from '@nanogrid/core';
 import type { Context } from 'hono';
+import type { RequestWait } from '../http/wait-signal.js';
 import { LambdaApiError } from './lambda-error.js';
 import { type LambdaRef, registryRef, shownVersion } from './lambda-ref.js';
 
@@ -7,7 +8,8 @@ export interface LambdaInvokeOptions {
   jobs: Pick<JobService, 'submit' | 'wait'>;
   /** Added to the function's timeout for a RequestResponse wait. */
   syncMarginMs: number;
-  shutdownSignal?: AbortSignal;
+  /** The signal a RequestResponse wait listens to: its client gone or the host shutting down. */
+  waitOf: (c: Context) => RequestWait;
   /** Finds a function version (DryRun). */
   resolve: (ref: string) => Promise<FunctionMeta>;
 }
@@ -84,11 +86,10 @@ export async function lambdaInvoke(
   c.header('X-Amz-Executed-Version', version);
   if (type === 'Event') return c.body(null, 202);
 
-  const signals = [c.req.raw.signal, opts.shutdownSignal].filter((s): s is AbortSignal => s !== undefined);
-  const final = await opts.jobs.wait(record.job_id, {
-    timeoutMs: fn.timeout * 1000 + opts.syncMarginMs,
-    signal: AbortSignal.any(signals),
-  });
+  const wait = opts.waitOf(c);
+  const final = await opts.jobs
+    .wait(record.job_id, { timeoutMs: fn.timeout * 1000 + opts.syncMarginMs, signal: wait.signal })
+    .finally(wait.done);
   if (final.status !== 'completed' && final.status !== 'failed' && final.status !== 'cancelled') {
     throw new LambdaApiError(
       'ServiceException',
