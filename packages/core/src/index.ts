@@ -42,6 +42,7 @@ export * from './engine/invoke.js';
 export * from './live/job-event.js';
 export * from './live/job-log-writer.js';
 export * from './live/in-process-live.js';
+export * from './live/final-listeners.js';
 export * from './live/follow-job.js';
 export * from './engine/lambda-env.js';
 export * from './engine/interpret-run.js';

@@ -13,6 +13,7 @@ import {
   byteBudget,
   decodeJobCursor,
   encodeJobCursor,
+  finalListeners,
   isFinalStatus,
 } from '@nanogrid/core';
 import { RecordCache } from './record-cache.js';
@@ -69,7 +70,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     });
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
   /** onFinal listeners: told the final status only (no copy of the record). */
-  const finals = new Map<string, Set<(status: JobStatus) => void>>();
+  const finals = finalListeners();
   let lastSweep = 0;
   let closed = false;
 
@@ -152,7 +153,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
   };
 
   const notify = (record: JobRecord) => {
-    for (const fn of [...(finals.get(record.job_id) ?? [])]) fn(record.status);
+    finals.notify(record.job_id, record.status);
     const set = listeners.get(record.job_id);
     if (!set) return;
     const text = JSON.stringify(record);
@@ -335,19 +336,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
         listener(row.status);
         return () => undefined;
       }
-      let set = finals.get(jobId);
-      if (!set) finals.set(jobId, (set = new Set()));
-      const own = set;
-      const stop = () => {
-        own.delete(once);
-        if (own.size === 0 && finals.get(jobId) === own) finals.delete(jobId);
-      };
-      const once = (status: JobStatus) => {
-        stop();
-        listener(status);
-      };
-      own.add(once);
-      return stop;
+      return finals.add(jobId, listener);
     },
     async appendLogs(jobId: string, lines: LogLine[]) {
       hub.append(jobId, lines);
@@ -364,8 +353,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
     waiting() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
-      for (const set of finals.values()) n += set.size;
-      return n;
+      return n + finals.size();
     },
     async check() {
       guard(() => st.get.get('', 0));

@@ -5,6 +5,7 @@ import { decodeJobCursor, encodeJobCursor, matchesJobQuery, newestFirst } from '
 import type { CounterUpdate, JobQuery, LogLine, ResultSink, WaitOptions } from '../plugins/result-sink.js';
 import type { HostInfo } from '../telemetry/host-info.js';
 import { byteBudget } from './byte-budget.js';
+import { finalListeners } from '../live/final-listeners.js';
 import { InProcessLive } from '../live/in-process-live.js';
 
 export interface MemoryResultsOptions {
@@ -67,7 +68,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
   const records = new Map<string, Stored>();
   const listeners = new Map<string, Set<(record: JobRecord | undefined) => void>>();
   /** onFinal listeners: told the final status only (no copy of the record). */
-  const finals = new Map<string, Set<(status: JobStatus) => void>>();
+  const finals = finalListeners();
   let lastSweep = Date.now();
   const budget = byteBudget({
     maxBytes: opts.maxBytes ?? 256 * 1024 * 1024,
@@ -126,7 +127,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     if (now - lastSweep >= SWEEP_EVERY_MS) sweep(now);
     hub.jobChanged(record);
     if (isFinalStatus(record.status)) {
-      for (const notify of [...(finals.get(record.job_id) ?? [])]) notify(record.status);
+      finals.notify(record.job_id, record.status);
       for (const notify of [...(listeners.get(record.job_id) ?? [])]) notify(JSON.parse(json) as JobRecord);
     }
     return json;
@@ -258,19 +259,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
         listener(stored.status);
         return () => undefined;
       }
-      let set = finals.get(jobId);
-      if (!set) finals.set(jobId, (set = new Set()));
-      const own = set;
-      const stop = () => {
-        own.delete(once);
-        if (own.size === 0 && finals.get(jobId) === own) finals.delete(jobId);
-      };
-      const once = (status: JobStatus) => {
-        stop();
-        listener(status);
-      };
-      own.add(once);
-      return stop;
+      return finals.add(jobId, listener);
     },
     async appendLogs(jobId: string, lines: LogLine[]) {
       hub.append(jobId, lines);
@@ -287,8 +276,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
     waiting() {
       let n = 0;
       for (const set of listeners.values()) n += set.size;
-      for (const set of finals.values()) n += set.size;
-      return n;
+      return n + finals.size();
     },
     bytes() {
       return budget.used;
