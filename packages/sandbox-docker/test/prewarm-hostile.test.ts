@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { openDocker } from '../src/docker-client.js';
 import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
+import { pythonSparesReady } from './helpers/python-spares.js';
 
 const NODE_IMAGE = 'nanogrid/node:18';
 const env = await dockerTestEnv([PYTHON_IMAGE, NODE_IMAGE]);
@@ -138,17 +139,7 @@ describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** Resolves once the pool holds its spares (compose started them; this waits for the same fill). */
-  const sparesReady = async (): Promise<void> => {
-    const py = pythonRuntime();
-    await ng.sandbox.prewarm?.({
-      image: py.image,
-      command: py.serve!.prewarm!,
-      count: 2,
-      memoryMb: 512,
-      files: py.bootstrap,
-    });
-  };
+  const sparesReady = () => pythonSparesReady(ng.sandbox, 2);
   const deploy = async (
     name: string,
     fileName: string,

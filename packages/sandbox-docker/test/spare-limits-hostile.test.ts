@@ -14,6 +14,7 @@ import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
+import { pythonSparesReady } from './helpers/python-spares.js';
 
 const env = await dockerTestEnv([PYTHON_IMAGE]);
 
@@ -64,16 +65,7 @@ describe.skipIf(!env.ready)("a claimed spare's limits against a greedy function 
     await rm(dir, { recursive: true, force: true });
   });
 
-  const sparesReady = async (): Promise<void> => {
-    const py = pythonRuntime();
-    await ng.sandbox.prewarm?.({
-      image: py.image,
-      command: py.serve!.prewarm!,
-      count: 1,
-      memoryMb: 512,
-      files: py.bootstrap,
-    });
-  };
+  const sparesReady = () => pythonSparesReady(ng.sandbox, 1);
   const deploy = async (name: string, code: string) =>
     (
       await ng.registry.deploy({
