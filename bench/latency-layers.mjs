@@ -8,7 +8,7 @@
 // Also per call: the host process's CPU (µs, user + system) and its voluntary context switches (how often its
 // event loop went to sleep: the wake-ups), read from /proc.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { NanoGridClient } from '@nanogrid/client';
 import { silentLogger } from '@nanogrid/core';
 import { startHost } from '@nanogrid/host';
 import { instancesCpuUs } from './cpu-stages.mjs';
+import { descendants } from './descendants.mjs';
 import { startFloor } from './floor-server.mjs';
 import { instantSandbox } from './instant-sandbox.mjs';
 
@@ -41,28 +42,8 @@ function selfCounters() {
 
 /** CPU of this process's descendants (the process sandbox's instances), µs; read between load runs. */
 function descendantsCpuUs() {
-  const procs = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.push({ pid: Number(entry), ppid: Number(f[1]), us: (Number(f[11]) + Number(f[12])) * 10_000 });
-    } catch {
-      // exited
-    }
-  }
-  const mine = new Set([process.pid]);
   let total = 0;
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of procs)
-      if (!mine.has(p.pid) && mine.has(p.ppid)) {
-        mine.add(p.pid);
-        total += p.us;
-        grew = true;
-      }
-  }
+  for (const p of descendants()) total += (Number(p.fields[11]) + Number(p.fields[12])) * 10_000;
   return total;
 }
 

@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { instancesCpuUs } from './cpu-stages.mjs';
+import { descendants } from './descendants.mjs';
 
 const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -33,31 +34,14 @@ function selfCounters() {
 
 /** CPU of this process's descendants, µs: the run time of each of their threads (schedstat, in ns). */
 function descendantsCpuUs() {
-  const procs = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  let total = 0;
+  for (const p of descendants()) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      procs.push({ pid: Number(entry), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
+      for (const task of readdirSync(`/proc/${p.pid}/task`))
+        total += Number(readFileSync(`/proc/${p.pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]) / 1000;
     } catch {
       // exited
     }
-  }
-  const mine = new Set([process.pid]);
-  let total = 0;
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of procs)
-      if (!mine.has(p.pid) && mine.has(p.ppid)) {
-        mine.add(p.pid);
-        grew = true;
-        try {
-          for (const task of readdirSync(`/proc/${p.pid}/task`))
-            total += Number(readFileSync(`/proc/${p.pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]) / 1000;
-        } catch {
-          // exited
-        }
-      }
   }
   return total;
 }
