@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { checkoutRuntime, HELLO_FILES } from './checkout.mjs';
 
 const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -19,10 +19,6 @@ const runtimeKind = arg('runtime', 'python');
 const memoryMb = Number(arg('memory', '512'));
 const n = Number(arg('n', '10'));
 const gapMs = Number(arg('gap', '600'));
-const FILES = {
-  python: ['main.py', 'def handler(event, context):\n    return {"ok": True}\n'],
-  node: ['main.mjs', 'export async function handler(event) { return { ok: true }; }\n'],
-};
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /** CPU µs of the running instances of this process (read around a call: a refill started after it is not counted). */
@@ -53,19 +49,14 @@ async function instances() {
 }
 
 async function child(root) {
-  const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
-  const core = await load('core');
-  const runtime =
-    runtimeKind === 'python'
-      ? (await load('runtime-python')).pythonRuntime()
-      : (await load('runtime-node')).nodeRuntime();
+  const { load, core, runtime } = await checkoutRuntime(root, runtimeKind);
   const sandbox = (await load('sandbox-docker')).dockerSandbox({
     logger: core.silentLogger,
     workerId: `spare-call-${process.pid}`,
   });
   const spares = { image: runtime.image, command: runtime.serve.prewarm, count: 2, memoryMb: 512 };
   const dir = await mkdtemp(join(tmpdir(), 'nanogrid-spare-call-'));
-  const [file, source] = FILES[runtimeKind];
+  const [file, source] = HELLO_FILES[runtimeKind];
   const rows = [];
   try {
     await sandbox.prewarm({ ...spares, files: runtime.bootstrap });

@@ -10,8 +10,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { checkoutRuntime, HELLO_FILES } from './checkout.mjs';
 import { instancesCpuUs } from './cpu-stages.mjs';
 import { descendants } from './descendants.mjs';
 
@@ -20,10 +20,6 @@ const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))
 const sandboxKind = arg('sandbox', 'process');
 const runtimeKind = arg('runtime', 'python');
 const n = Number(arg('n', '3000'));
-const FILES = {
-  python: ['main.py', 'def handler(event, context):\n    return {"ok": True}\n'],
-  node: ['main.mjs', 'export async function handler(event) { return { ok: true }; }\n'],
-};
 
 /** This process's CPU (µs) and voluntary context switches so far. */
 function selfCounters() {
@@ -47,12 +43,7 @@ function descendantsCpuUs() {
 }
 
 async function child(root) {
-  const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
-  const core = await load('core');
-  const runtime =
-    runtimeKind === 'python'
-      ? (await load('runtime-python')).pythonRuntime()
-      : (await load('runtime-node')).nodeRuntime();
+  const { load, core, runtime } = await checkoutRuntime(root, runtimeKind);
   const sandbox =
     sandboxKind === 'docker'
       ? (await load('sandbox-docker')).dockerSandbox({
@@ -62,7 +53,7 @@ async function child(root) {
       : core.processSandbox({ logger: core.silentLogger });
   const dir = await mkdtemp(join(tmpdir(), 'nanogrid-warm-call-'));
   const codeDir = join(dir, 'code');
-  const [file, source] = FILES[runtimeKind];
+  const [file, source] = HELLO_FILES[runtimeKind];
   for (const [path, text] of Object.entries({ [file]: source, ...runtime.bootstrap })) {
     await mkdir(dirname(join(codeDir, path)), { recursive: true });
     await writeFile(join(codeDir, path), text);

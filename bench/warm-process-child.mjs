@@ -2,11 +2,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { checkoutLoader } from './checkout.mjs';
 
 const [root, nArg] = process.argv.slice(2);
 const n = Number(nArg);
-const load = (pkg) => import(pathToFileURL(join(root, 'packages', pkg, 'dist', 'index.js')).href);
+const load = checkoutLoader(root);
 const { startHost } = await load('host');
 const { NanoGridClient } = await load('client');
 const { silentLogger } = await load('core');
