@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessTree } from '../src/sandbox/process-tree.js';
@@ -63,6 +63,35 @@ describe("ProcessTree: a call's peak with launchers", () => {
     // The launcher's resident memory is in (it is not reset or read per call), beside the child's own mark.
     expect(quiet).toBeGreaterThan(child + 0.8 * launcherRss);
     expect(spiked - quiet).toBeGreaterThan(40 * MiB);
+    tree.close();
+  });
+
+  // Hostile: between a sample and the first peak reset, the sampled process exits and its pid goes to another
+  // process (pid_max is 32768). Simulated by giving the sampled start time of a live member a different value.
+  it('never opens, resets or reads the peak files of a pid whose start time no longer matches the sample', async () => {
+    const { ask, pid } = await start();
+    const tree = new ProcessTree(pid, PAGE);
+    tree.setLaunchers([pid]);
+    const childPid = tree.sample().pids.find((p) => p !== pid)!;
+    await ask('alloc 32');
+    const inner = tree as unknown as { members: Map<number, string>; launcherBytes: number };
+    const members = inner.members;
+    members.set(childPid, `${members.get(childPid)}0`); // the pid now names a later process
+    const openOnChild = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`/proc/${childPid}/`);
+        } catch {
+          return false; // the fd of the directory listing itself
+        }
+      });
+    tree.resetPeaks();
+    const peak = tree.peakBytes();
+    expect(openOnChild()).toEqual([]); // no clear_refs written, no status read
+    expect(peak).toBe(inner.launcherBytes); // the launcher's RSS at the sample, not the other process's mark
+    members.set(childPid, members.get(childPid)!.slice(0, -1)); // the sampled process again: measured as before
+    expect(tree.peakBytes() - inner.launcherBytes).toBeGreaterThan(30 * MiB);
+    expect(openOnChild()).toHaveLength(2);
     tree.close();
   });
 });

@@ -205,6 +205,13 @@ export class ProcessTree {
       let f = this.files.get(pid);
       if (!f) {
         f = { startTime, clear: tryOpen(`/proc/${pid}/clear_refs`, 'w'), status: tryOpen(`/proc/${pid}/status`, 'r') };
+        // The pid may have been reused since the sample (another call's or a host process): check its start time
+        // after the opens. A match means the sampled process was alive through them, so the fds are its own; an
+        // fd of /proc/<pid> stays bound to its process (reads fail once it is gone), so this runs once per process.
+        if (this.readStat(pid)?.startTime !== startTime) {
+          closeFiles(f);
+          continue;
+        }
         this.files.set(pid, f);
       }
       out.push(f);
