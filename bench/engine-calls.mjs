@@ -6,10 +6,9 @@
 // generator: the steadiest number of the host's own work per call on a shared machine. Each round runs this checkout
 // and the baseline (when given) in fresh processes, alternating; prints µs of CPU per call, medians of the rounds.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startBenchHost } from './bench-host.mjs';
 
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const n = Number(arg('n', '20000'));
@@ -24,22 +23,19 @@ async function measure(dir) {
   const { silentLogger } = await import(`${dir}/packages/core/dist/index.js`);
   const { NanoGridClient } = await import(`${dir}/packages/client/dist/index.js`);
   const { instantSandbox } = await import(`${dir}/bench/instant-sandbox.mjs`);
-  const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-engine-calls-'));
-  const host = await startHost({
+  const { host, close } = await startBenchHost({
+    startHost,
+    logger: silentLogger,
+    prefix: 'nanogrid-engine-calls',
     config: {
-      dataDir,
       sandbox: instantSandbox('engine-calls'),
       http: { rateLimit: false },
       worker: { concurrency: 8, pollWaitMs: 1000 },
       warm: { enabled: true },
       embedded: { store },
     },
-    port: 0,
-    hostname: '127.0.0.1',
-    handleSignals: false,
-    logger: silentLogger,
-    cwd: dataDir,
   });
+
   try {
     const fn = await new NanoGridClient({ url: host.url }).deploy({
       name: 'engine-calls',
@@ -69,8 +65,7 @@ async function measure(dir) {
     const c = process.cpuUsage(c0);
     return { us: (c.user + c.system) / n, perSec: n / ((performance.now() - t0) / 1000) };
   } finally {
-    await host.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -5,13 +5,11 @@
 // bench/warm-ratio.mjs. 64 clients (bench/load.mjs, its own process); the floor is bench/floor-server.mjs.
 // Prints CPU per call of this process (µs) and calls per second, alternating floor and host, with medians.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NanoGridClient } from '@nanogrid/client';
 import { silentLogger } from '@nanogrid/core';
 import { startHost } from '@nanogrid/host';
+import { startBenchHost } from './bench-host.mjs';
 import { startFloor } from './floor-server.mjs';
 import { instantSandbox } from './instant-sandbox.mjs';
 
@@ -27,21 +25,17 @@ const delayMs = Number(arg('delay-ms', '4'));
 
 const instant = instantSandbox('engine-layer', delayMs);
 
-const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-engine-layer-'));
-const host = await startHost({
+const { host, close } = await startBenchHost({
+  startHost,
+  logger: silentLogger,
+  prefix: 'nanogrid-engine-layer',
   config: {
-    dataDir,
     sandbox: instant,
     http: { rateLimit: false, maxInflight: 100_000 },
     worker: { concurrency: 8, pollWaitMs: 1000 },
     warm: { enabled: true },
     embedded: { store },
   },
-  port: 0,
-  hostname: '127.0.0.1',
-  handleSignals: false,
-  logger: silentLogger,
-  cwd: dataDir,
 });
 const floor = await startFloor();
 async function cpuPerCall(url, fid) {
@@ -77,7 +71,6 @@ try {
   );
 } finally {
   await floor.close();
-  await host.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await close();
 }
 process.exit(0);

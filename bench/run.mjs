@@ -3,16 +3,14 @@
 // container per job) and the floors (a bare `docker run`, a warm process round trip),
 // all measured in this run. `npm run bench` (add `-- --quick` for fewer samples).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NanoGridClient } from '@nanogrid/client';
 import { silentLogger } from '@nanogrid/core';
 import { detectDocker } from '@nanogrid/sandbox-docker';
 import { startHost } from '@nanogrid/host';
 import { redisQueue, redisResults } from '@nanogrid/redis';
+import { startBenchHost } from './bench-host.mjs';
 import { procCpuUs } from './cpu-stages.mjs';
 import { startFloor } from './floor-server.mjs';
 import { startProcessesHost } from './processes.mjs';
@@ -35,27 +33,22 @@ const PY = 'def handler(event, context):\n    return {"ok": True}\n';
 const JS = 'export async function handler(event) { return { ok: true }; }\n';
 
 async function withHost(config, fn) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'nanogrid-bench-'));
-  const host = await startHost({
+  const { host, close } = await startBenchHost({
+    startHost,
+    logger: silentLogger,
+    prefix: 'nanogrid-bench',
     config: {
-      dataDir,
       http: { rateLimit: false, maxInflight: 100_000 },
       worker: { concurrency: 8, pollWaitMs: 1000 },
       // The rows name their store; "embedded queue" is the in-memory one unless a row says SQLite.
       embedded: { store: 'memory' },
       ...config,
     },
-    port: 0,
-    hostname: '127.0.0.1',
-    handleSignals: false,
-    logger: silentLogger,
-    cwd: dataDir,
   });
   try {
     return await fn(host.url);
   } finally {
-    await host.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await close();
   }
 }
 
