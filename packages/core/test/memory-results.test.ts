@@ -1,9 +1,9 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryResults } from '../src/defaults/memory-results.js';
-import type { JobRecord } from '../src/job.js';
 import { testLiveEvents } from '../src/testing/live-events-suite.js';
 import { testResultSink } from '../src/testing/result-sink-suite.js';
+import { fixedRecord } from '../src/testing/helpers.js';
 
 testResultSink('memory-results', async (o) => memoryResults(o), {
   ttlSec: 1,
@@ -17,15 +17,7 @@ testLiveEvents('memory-results', async () => {
   return { writer: sink, reader: sink, listeners: () => sink.followers(), cleanup: () => sink.close() };
 });
 
-const record = (id: string, over: Partial<JobRecord> = {}): JobRecord => ({
-  job_id: id,
-  function_id: 'fn',
-  status: 'pending',
-  created_at: '2024-01-01T00:00:00.000Z',
-  updated_at: '2024-01-01T00:00:00.000Z',
-  output_files: [],
-  ...over,
-});
+const record = fixedRecord;
 
 describe('memoryResults specifics (fake timers)', () => {
   afterEach(() => {

@@ -8,19 +8,12 @@ import { memoryQueue } from '../src/defaults/memory-queue.js';
 import { memoryResults } from '../src/defaults/memory-results.js';
 import { resolveEngineOptions } from '../src/engine/resolve-options.js';
 import { ResultSpill, SPILL_PREFIX } from '../src/engine/result-spill.js';
-import type { JobMessage, JobRecord } from '../src/job.js';
+import type { JobMessage } from '../src/job.js';
 import { silentLogger } from '../src/logger.js';
+import { fixedRecord } from '../src/testing/helpers.js';
 
 const job = (id: string, blob = ''): JobMessage => ({ job_id: id, function_id: 'fn', payload: { blob } });
-const record = (id: string, over: Partial<JobRecord> = {}): JobRecord => ({
-  job_id: id,
-  function_id: 'fn',
-  status: 'pending',
-  created_at: '2024-01-01T00:00:00.000Z',
-  updated_at: '2024-01-01T00:00:00.000Z',
-  output_files: [],
-  ...over,
-});
+const record = fixedRecord;
 
 afterEach(() => {
   vi.useRealTimers();

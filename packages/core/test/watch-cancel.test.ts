@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { memoryResults } from '../src/defaults/memory-results.js';
 import { watchCancel } from '../src/engine/watch-cancel.js';
-import type { JobRecord } from '../src/job.js';
 import type { ResultSink } from '../src/plugins/result-sink.js';
+import { fixedRecord } from '../src/testing/helpers.js';
 
-const record = (id: string, over: Partial<JobRecord> = {}): JobRecord => ({
-  job_id: id,
-  function_id: 'fn',
-  status: 'pending',
-  created_at: '2024-01-01T00:00:00.000Z',
-  updated_at: '2024-01-01T00:00:00.000Z',
-  output_files: [],
-  ...over,
-});
+const record = fixedRecord;
 
 const cancelled = (id: string) =>
   record(id, { status: 'cancelled', error: { code: 'CANCELLED', message: 'the job was cancelled' } });

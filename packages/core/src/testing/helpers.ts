@@ -37,6 +37,19 @@ export function sampleRecord(overrides: Partial<JobRecord> = {}): JobRecord {
   };
 }
 
+/** A record with fixed fields (function `fn`, dates of 2024-01-01) for unit tests that compare or order records. */
+export function fixedRecord(id: string, overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    job_id: id,
+    function_id: 'fn',
+    status: 'pending',
+    created_at: '2024-01-01T00:00:00.000Z',
+    updated_at: '2024-01-01T00:00:00.000Z',
+    output_files: [],
+    ...overrides,
+  };
+}
+
 /** Receives (long-polling in slices) until `count` deliveries arrived or `timeoutMs` passed. */
 export async function receiveUntil(
   queue: QueueSource,
