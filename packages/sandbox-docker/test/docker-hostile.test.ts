@@ -1,21 +1,14 @@
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type JobRecord,
-  type NanoGrid,
-  composeNanoGrid,
-  fsStorage,
-  memoryQueue,
-  memoryResults,
-  silentLogger,
-} from '@nanogrid/core';
+import { type JobRecord, type NanoGrid, silentLogger } from '@nanogrid/core';
 import { eventually } from '@nanogrid/core/testing';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDocker } from '../src/docker-client.js';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
+import { composeInDir } from './helpers/compose-in-dir.js';
 
 const env = await dockerTestEnv([PYTHON_IMAGE]);
 
@@ -97,19 +90,12 @@ describe.skipIf(!env.ready)('Docker sandbox against hostile functions (warm inst
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nanogrid-docker-hostile-'));
-    ng = await composeNanoGrid(
-      {
-        dataDir: join(dir, 'data'),
-        storage: fsStorage({ dir: join(dir, 'storage') }),
-        queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
-        results: memoryResults(),
-        sandbox: dockerSandbox({ logger: silentLogger, workerId: `hostile-${process.pid}` }),
-        worker: { concurrency: 2, pollWaitMs: 500 },
-        warm: { enabled: true, prewarm: {} },
-        runtimes: [pythonRuntime()],
-      },
-      { runtimes: [], cwd: dir, logger: silentLogger },
-    );
+    ng = await composeInDir(dir, {
+      sandbox: dockerSandbox({ logger: silentLogger, workerId: `hostile-${process.pid}` }),
+      worker: { concurrency: 2, pollWaitMs: 500 },
+      warm: { enabled: true, prewarm: {} },
+      runtimes: [pythonRuntime()],
+    });
     ng.worker?.start();
   });
   afterAll(async () => {

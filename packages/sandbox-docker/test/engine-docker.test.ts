@@ -3,20 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type NanoGrid,
-  type Role,
-  type RuntimePlugin,
-  composeNanoGrid,
-  fsStorage,
-  memoryQueue,
-  memoryResults,
-  silentLogger,
-} from '@nanogrid/core';
+import { type NanoGrid, type Role, type RuntimePlugin, silentLogger } from '@nanogrid/core';
 import { openDocker } from '../src/docker-client.js';
 import { LABEL } from '../src/docker-orphans.js';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { PYTHON_IMAGE, containersLabelled, dockerTestEnv } from './helpers/docker-env.js';
+import { composeInDir } from './helpers/compose-in-dir.js';
 
 /** A shell runtime (stdout protocol): the engine is language-agnostic. */
 const shRuntime: RuntimePlugin = {
@@ -79,20 +71,13 @@ describe.skipIf(!env.ready)('worker start-up through composeNanoGrid (Docker san
   async function compose(role: Role): Promise<NanoGrid> {
     const dir = await mkdtemp(join(tmpdir(), 'nanogrid-engine-docker-'));
     dirs.push(dir);
-    return composeNanoGrid(
-      {
-        role,
-        dataDir: join(dir, 'data'),
-        storage: fsStorage({ dir: join(dir, 'storage') }),
-        // A worker needs shared pieces; in-memory ones passed in explicitly stand for them.
-        queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
-        results: memoryResults(),
-        sandbox: dockerSandbox({ logger: silentLogger }),
-        worker: { concurrency: 1, pollWaitMs: 500 },
-        runtimes: [shRuntime],
-      },
-      { runtimes: [], cwd: dir, logger: silentLogger },
-    );
+    // A worker needs shared pieces; the in-memory queue and results composeInDir passes stand for them.
+    return composeInDir(dir, {
+      role,
+      sandbox: dockerSandbox({ logger: silentLogger }),
+      worker: { concurrency: 1, pollWaitMs: 500 },
+      runtimes: [shRuntime],
+    });
   }
 
   it('a worker removes the containers a crashed worker left, keeps those of live workers, then runs jobs', async () => {

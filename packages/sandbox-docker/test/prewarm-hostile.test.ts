@@ -1,16 +1,7 @@
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type JobRecord,
-  type NanoGrid,
-  composeNanoGrid,
-  createZip,
-  fsStorage,
-  memoryQueue,
-  memoryResults,
-  silentLogger,
-} from '@nanogrid/core';
+import { type JobRecord, type NanoGrid, createZip, silentLogger } from '@nanogrid/core';
 import { nodeRuntime } from '@nanogrid/runtime-node';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -18,6 +9,7 @@ import { dockerSandbox } from '../src/docker-sandbox.js';
 import { openDocker } from '../src/docker-client.js';
 import { containersLabelled, dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
 import { pythonSparesReady } from './helpers/python-spares.js';
+import { composeInDir } from './helpers/compose-in-dir.js';
 
 const NODE_IMAGE = 'nanogrid/node:18';
 const env = await dockerTestEnv([PYTHON_IMAGE, NODE_IMAGE]);
@@ -117,21 +109,14 @@ describe.skipIf(!env.ready)('prewarmed spares against hostile functions (Docker)
     dir = await mkdtemp(join(tmpdir(), 'nanogrid-prewarm-hostile-'));
     codeDirs = join(dir, 'code-dirs');
     await mkdir(codeDirs, { mode: 0o700 });
-    ng = await composeNanoGrid(
-      {
-        dataDir: join(dir, 'data'),
-        storage: fsStorage({ dir: join(dir, 'storage') }),
-        queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
-        results: memoryResults(),
-        sandbox: dockerSandbox({ logger: silentLogger, workerId: `prewarm-${process.pid}`, codeDirs }),
-        worker: { concurrency: 2, pollWaitMs: 500 },
-        // Functions get 1 CPU, spares start with the sandbox's 0.5: a spare taken changes its quota.
-        limits: { cpus: 1 },
-        warm: { enabled: true, prewarm: { python: 2, node: 1 } },
-        runtimes: [pythonRuntime(), nodeRuntime()],
-      },
-      { runtimes: [], cwd: dir, logger: silentLogger },
-    );
+    ng = await composeInDir(dir, {
+      sandbox: dockerSandbox({ logger: silentLogger, workerId: `prewarm-${process.pid}`, codeDirs }),
+      worker: { concurrency: 2, pollWaitMs: 500 },
+      // Functions get 1 CPU, spares start with the sandbox's 0.5: a spare taken changes its quota.
+      limits: { cpus: 1 },
+      warm: { enabled: true, prewarm: { python: 2, node: 1 } },
+      runtimes: [pythonRuntime(), nodeRuntime()],
+    });
     ng.worker?.start();
   }, 60_000);
   afterAll(async () => {

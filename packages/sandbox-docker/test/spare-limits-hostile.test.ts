@@ -1,20 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type JobRecord,
-  type NanoGrid,
-  composeNanoGrid,
-  fsStorage,
-  memoryQueue,
-  memoryResults,
-  silentLogger,
-} from '@nanogrid/core';
+import { type JobRecord, type NanoGrid, silentLogger } from '@nanogrid/core';
 import { pythonRuntime } from '@nanogrid/runtime-python';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerSandbox } from '../src/docker-sandbox.js';
 import { dockerTestEnv, PYTHON_IMAGE } from './helpers/docker-env.js';
 import { pythonSparesReady } from './helpers/python-spares.js';
+import { composeInDir } from './helpers/compose-in-dir.js';
 
 const env = await dockerTestEnv([PYTHON_IMAGE]);
 
@@ -45,19 +38,12 @@ describe.skipIf(!env.ready)("a claimed spare's limits against a greedy function 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nanogrid-spare-limits-'));
-    ng = await composeNanoGrid(
-      {
-        dataDir: join(dir, 'data'),
-        storage: fsStorage({ dir: join(dir, 'storage') }),
-        queue: memoryQueue({ name: `q-${Math.random().toString(36).slice(2)}` }),
-        results: memoryResults(),
-        sandbox: dockerSandbox({ logger: silentLogger, workerId: `spare-limits-${process.pid}` }),
-        worker: { concurrency: 1, pollWaitMs: 500 },
-        warm: { enabled: true, prewarm: { python: 1 } },
-        runtimes: [pythonRuntime()],
-      },
-      { runtimes: [], cwd: dir, logger: silentLogger },
-    );
+    ng = await composeInDir(dir, {
+      sandbox: dockerSandbox({ logger: silentLogger, workerId: `spare-limits-${process.pid}` }),
+      worker: { concurrency: 1, pollWaitMs: 500 },
+      warm: { enabled: true, prewarm: { python: 1 } },
+      runtimes: [pythonRuntime()],
+    });
     ng.worker?.start();
   }, 60_000);
   afterAll(async () => {

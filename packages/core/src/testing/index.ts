@@ -6,7 +6,7 @@ export * from './storage-backend-suite.js';
 export * from './sandbox-suite.js';
 export * from './hostile-cases.js';
 export * from './security-table.js';
-export { eventually, receiveUntil, sampleJob, sampleRecord, uniqueId } from './helpers.js';
+export { eventually, fixedRecord, receiveUntil, sampleJob, sampleRecord, uniqueId } from './helpers.js';
 export * from './test-runtime.js';
 export * from './build-engine.js';
 export { BUDGET_BYTES } from './budget-cases.js';
