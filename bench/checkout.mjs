@@ -1,7 +1,11 @@
 // Loading another checkout's built packages, for the benches that run this checkout against a baseline one in
 // fresh child processes.
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 /** The smallest handler per runtime: [file name, source]. */
 export const HELLO_FILES = {
@@ -22,4 +26,19 @@ export async function checkoutRuntime(root, runtimeKind) {
       ? (await load('runtime-python')).pythonRuntime()
       : (await load('runtime-node')).nodeRuntime();
   return { load, core, runtime };
+}
+
+/**
+ * Runs `node <script> --child <root> ...args` for the baseline and this checkout, `rounds` times in turn, each in a
+ * fresh process; returns the parsed last stdout line of each run, per side ('baseline', 'this checkout').
+ */
+export async function alternateCheckouts(script, baseline, rounds, args) {
+  const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new URL('..', import.meta.url).pathname) };
+  const seen = {};
+  for (let r = 0; r < rounds; r++)
+    for (const [label, root] of Object.entries(checkouts)) {
+      const { stdout } = await run('node', [script, '--child', root, ...args], { maxBuffer: 1 << 20 });
+      (seen[label] ??= []).push(JSON.parse(stdout.trim().split('\n').at(-1)));
+    }
+  return seen;
 }

@@ -9,9 +9,9 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { checkoutRuntime, HELLO_FILES } from './checkout.mjs';
+import { alternateCheckouts, checkoutRuntime, HELLO_FILES } from './checkout.mjs';
 
 const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -106,21 +106,11 @@ async function child(root) {
 
 async function parent(baseline) {
   const rounds = Number(arg('rounds', '3'));
-  const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new URL('..', import.meta.url).pathname) };
-  const seen = {};
-  for (let r = 0; r < rounds; r++)
-    for (const [label, root] of Object.entries(checkouts)) {
-      const args = [
-        new URL(import.meta.url).pathname,
-        '--child',
-        root,
-        `--runtime=${runtimeKind}`,
-        `--memory=${memoryMb}`,
-        `--n=${n}`,
-      ];
-      const { stdout } = await run('node', args, { maxBuffer: 1 << 20 });
-      (seen[label] ??= []).push(JSON.parse(stdout.trim().split('\n').at(-1)));
-    }
+  const seen = await alternateCheckouts(new URL(import.meta.url).pathname, baseline, rounds, [
+    `--runtime=${runtimeKind}`,
+    `--memory=${memoryMb}`,
+    `--n=${n}`,
+  ]);
   console.log(
     `${runtimeKind} spare, ${memoryMb} MB: ${n} first calls × ${rounds} rounds, medians (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
   );

@@ -5,17 +5,14 @@
 // Per round and checkout: p50 and p95 of one call's wall time, this process's CPU per call (the host side: pool,
 // channel, peak reads, stderr), its voluntary context switches per call (event-loop sleeps), and the instance's
 // CPU per call (its cgroup with Docker, this process's descendants' threads otherwise). Medians of the rounds.
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { checkoutRuntime, HELLO_FILES } from './checkout.mjs';
+import { dirname, join } from 'node:path';
+import { alternateCheckouts, checkoutRuntime, HELLO_FILES } from './checkout.mjs';
 import { instancesCpuUs } from './cpu-stages.mjs';
 import { descendants } from './descendants.mjs';
 
-const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
 const sandboxKind = arg('sandbox', 'process');
 const runtimeKind = arg('runtime', 'python');
@@ -109,24 +106,11 @@ async function child(root) {
 
 async function parent(baseline) {
   const rounds = Number(arg('rounds', '3'));
-  const checkouts = { baseline: resolve(baseline), 'this checkout': resolve(new URL('..', import.meta.url).pathname) };
-  const seen = {};
-  for (let r = 0; r < rounds; r++)
-    for (const [label, root] of Object.entries(checkouts)) {
-      const { stdout } = await run(
-        'node',
-        [
-          new URL(import.meta.url).pathname,
-          '--child',
-          root,
-          `--sandbox=${sandboxKind}`,
-          `--runtime=${runtimeKind}`,
-          `--n=${n}`,
-        ],
-        { maxBuffer: 1 << 20 },
-      );
-      (seen[label] ??= []).push(JSON.parse(stdout.trim().split('\n').at(-1)));
-    }
+  const seen = await alternateCheckouts(new URL(import.meta.url).pathname, baseline, rounds, [
+    `--sandbox=${sandboxKind}`,
+    `--runtime=${runtimeKind}`,
+    `--n=${n}`,
+  ]);
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(
     `${runtimeKind}, ${sandboxKind}: ${n} calls × ${rounds} rounds, medians (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
