@@ -42,3 +42,23 @@ export async function alternateCheckouts(script, baseline, rounds, args) {
     }
   return seen;
 }
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * Prints what `alternateCheckouts` returned: a header, then per side the median over the rounds of each column
+ * (`{ key, title, digits }`, cells `width` wide) and a line with each round's `roundKeys` (named `roundsLabel`).
+ */
+export function printSides(seen, columns, { width, roundKeys, roundsLabel }) {
+  console.log(`${'checkout'.padEnd(14)} ${columns.map((c) => c.title.padStart(width)).join(' ')}`);
+  for (const [label, rows] of Object.entries(seen)) {
+    const cells = columns.map((c) =>
+      median(rows.map((s) => s[c.key]))
+        .toFixed(c.digits ?? 0)
+        .padStart(width),
+    );
+    console.log(`${label.padEnd(14)} ${cells.join(' ')}`);
+    const perRound = rows.map((s) => roundKeys.map((k) => s[k].toFixed(0)).join('/'));
+    console.log(`${''.padEnd(14)} rounds: ${perRound.join(', ')} (${roundsLabel})`);
+  }
+}

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { alternateCheckouts, checkoutRuntime, HELLO_FILES } from './checkout.mjs';
+import { alternateCheckouts, checkoutRuntime, HELLO_FILES, printSides } from './checkout.mjs';
 
 const run = promisify(execFile);
 const arg = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt;
@@ -114,20 +114,15 @@ async function parent(baseline) {
   console.log(
     `${runtimeKind} spare, ${memoryMb} MB: ${n} first calls × ${rounds} rounds, medians (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
   );
-  console.log(
-    `${'checkout'.padEnd(14)} ${['wall µs', 'host CPU µs', 'spare CPU µs'].map((c) => c.padStart(13)).join(' ')}`,
+  printSides(
+    seen,
+    [
+      { key: 'wall', title: 'wall µs' },
+      { key: 'hostCpu', title: 'host CPU µs' },
+      { key: 'spareCpu', title: 'spare CPU µs' },
+    ],
+    { width: 13, roundKeys: ['wall', 'hostCpu', 'spareCpu'], roundsLabel: 'wall/host/spare' },
   );
-  for (const [label, rows] of Object.entries(seen)) {
-    const cells = ['wall', 'hostCpu', 'spareCpu'].map((k) =>
-      median(rows.map((s) => s[k]))
-        .toFixed(0)
-        .padStart(13),
-    );
-    console.log(`${label.padEnd(14)} ${cells.join(' ')}`);
-    console.log(
-      `${''.padEnd(14)} rounds: ${rows.map((s) => `${s.wall.toFixed(0)}/${s.hostCpu.toFixed(0)}/${s.spareCpu.toFixed(0)}`).join(', ')} (wall/host/spare)`,
-    );
-  }
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]);

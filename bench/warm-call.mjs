@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { alternateCheckouts, checkoutRuntime, HELLO_FILES } from './checkout.mjs';
+import { alternateCheckouts, checkoutRuntime, HELLO_FILES, printSides } from './checkout.mjs';
 import { instancesCpuUs } from './cpu-stages.mjs';
 import { descendants } from './descendants.mjs';
 
@@ -111,25 +111,20 @@ async function parent(baseline) {
     `--runtime=${runtimeKind}`,
     `--n=${n}`,
   ]);
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   console.log(
     `${runtimeKind}, ${sandboxKind}: ${n} calls × ${rounds} rounds, medians (load average ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`,
   );
-  const cols = ['p50', 'p95', 'hostCpu', 'sleeps', 'instanceCpu'];
-  console.log(
-    `${'checkout'.padEnd(14)} ${['p50 µs', 'p95 µs', 'host CPU µs', 'sleeps', 'instance CPU µs'].map((c) => c.padStart(15)).join(' ')}`,
+  printSides(
+    seen,
+    [
+      { key: 'p50', title: 'p50 µs' },
+      { key: 'p95', title: 'p95 µs' },
+      { key: 'hostCpu', title: 'host CPU µs' },
+      { key: 'sleeps', title: 'sleeps', digits: 2 },
+      { key: 'instanceCpu', title: 'instance CPU µs' },
+    ],
+    { width: 15, roundKeys: ['p50', 'hostCpu'], roundsLabel: 'p50/host CPU' },
   );
-  for (const [label, rows] of Object.entries(seen)) {
-    const cells = cols.map((k) =>
-      median(rows.map((s) => s[k]))
-        .toFixed(k === 'sleeps' ? 2 : 0)
-        .padStart(15),
-    );
-    console.log(`${label.padEnd(14)} ${cells.join(' ')}`);
-    console.log(
-      `${''.padEnd(14)} rounds: ${rows.map((s) => `${s.p50.toFixed(0)}/${s.hostCpu.toFixed(0)}`).join(', ')} (p50/host CPU)`,
-    );
-  }
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]);
