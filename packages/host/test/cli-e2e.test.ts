@@ -132,6 +132,18 @@ export default defineConfig({ sandbox: 'process', hostname: '127.0.0.1', worker 
     expect(stderr).toContain('stopped');
   }, 120_000);
 
+  it('a reader that goes away (`nanogrid … | head`) ends the CLI quietly, not with an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [cli, 'help'], { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the CLI writes its first line
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('bad flags exit 2 with a clear message; --help and images build --list exit 0', async () => {
     const bogus = await cliOnce(['start', '--bogus']);
     expect(bogus.code).toBe(2);
