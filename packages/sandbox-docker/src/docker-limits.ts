@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CgroupPeakSupport } from './docker-memory.js';
+import { type CgroupPeakSupport, runCgroupDir } from './docker-memory.js';
 
 /** The limits a prewarmed spare takes from the function that claims it (absent: unchanged). */
 export interface InstanceLimits {
@@ -31,10 +31,7 @@ export function writeCgroupLimits(
   limits: InstanceLimits,
 ): boolean {
   if (!CONTAINER_ID.test(containerId) || !RUN_ID.test(runId)) return false;
-  const dir = (controller: string): string =>
-    support.version === 1
-      ? path.join(support.root, controller, 'nanogrid', runId, containerId)
-      : path.join(support.root, 'nanogrid', runId, containerId);
+  const dir = (controller: string): string => path.join(runCgroupDir(support, runId, controller), containerId);
   try {
     if (limits.memoryBytes !== undefined) {
       const bytes = String(limits.memoryBytes);

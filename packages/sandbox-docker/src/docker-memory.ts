@@ -43,12 +43,26 @@ export async function detectCgroupPeak(docker: Dockerode, root: string): Promise
   }
 }
 
+/**
+ * The run's parent cgroup in `controller`'s hierarchy: `<root>/<controller>/nanogrid/<runId>` (cgroup v1) or
+ * `<root>/nanogrid/<runId>` (v2, one hierarchy: `controller` is not part of it).
+ */
+export function runCgroupDir(support: CgroupPeakSupport, runId: string, controller: string): string {
+  return support.version === 1
+    ? path.join(support.root, controller, GROUP, runId)
+    : path.join(support.root, GROUP, runId);
+}
+
+/** The file holding the run's memory high-water mark. */
+const peakFile = (support: CgroupPeakSupport, runId: string): string =>
+  path.join(
+    runCgroupDir(support, runId, 'memory'),
+    support.version === 1 ? 'memory.max_usage_in_bytes' : 'memory.peak',
+  );
+
 /** High-water mark of the run's parent cgroup, bytes; undefined when unreadable. */
 export async function readCgroupPeak(support: CgroupPeakSupport, runId: string): Promise<number | undefined> {
-  const file =
-    support.version === 1
-      ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes')
-      : path.join(support.root, GROUP, runId, 'memory.peak');
+  const file = peakFile(support, runId);
   try {
     const value = Number((await readFile(file, 'utf8')).trim());
     return Number.isFinite(value) && value > 0 ? value : undefined;
@@ -74,10 +88,7 @@ export interface PeakMeter {
 }
 
 export function openPeakMeter(support: CgroupPeakSupport, runId: string): PeakMeter | undefined {
-  const file =
-    support.version === 1
-      ? path.join(support.root, 'memory', GROUP, runId, 'memory.max_usage_in_bytes')
-      : path.join(support.root, GROUP, runId, 'memory.peak');
+  const file = peakFile(support, runId);
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r+');
@@ -204,10 +215,10 @@ export function pollStatsPeak(
 export function readCgroupCpuMs(support: CgroupPeakSupport, runId: string): number | undefined {
   try {
     if (support.version === 1) {
-      const ns = Number(readFileSync(path.join(support.root, 'cpuacct', GROUP, runId, 'cpuacct.usage'), 'utf8'));
+      const ns = Number(readFileSync(path.join(runCgroupDir(support, runId, 'cpuacct'), 'cpuacct.usage'), 'utf8'));
       return Number.isFinite(ns) ? ns / 1e6 : undefined;
     }
-    const stat = readFileSync(path.join(support.root, GROUP, runId, 'cpu.stat'), 'utf8');
+    const stat = readFileSync(path.join(runCgroupDir(support, runId, 'cpu'), 'cpu.stat'), 'utf8');
     const usec = Number(/^usage_usec (\d+)/m.exec(stat)?.[1]);
     return Number.isFinite(usec) ? usec / 1000 : undefined;
   } catch {
