@@ -332,11 +332,7 @@ export function sqliteResults(opts: SqliteResultsOptions): SqliteResults {
       const now = Date.now();
       const row =
         cache.get(jobId, now) ?? (guard(() => st.status.get(jobId, now)) as { status: JobStatus } | undefined);
-      if (row && isFinalStatus(row.status)) {
-        listener(row.status);
-        return () => undefined;
-      }
-      return finals.add(jobId, listener);
+      return finals.onFinal(jobId, row?.status, listener);
     },
     async appendLogs(jobId: string, lines: LogLine[]) {
       hub.append(jobId, lines);

@@ -254,12 +254,7 @@ export function memoryResults(opts: MemoryResultsOptions = {}): MemoryResults {
       });
     },
     onFinal(jobId: string, listener: (status: JobStatus) => void) {
-      const stored = liveStored(jobId);
-      if (stored && isFinalStatus(stored.status)) {
-        listener(stored.status);
-        return () => undefined;
-      }
-      return finals.add(jobId, listener);
+      return finals.onFinal(jobId, liveStored(jobId)?.status, listener);
     },
     async appendLogs(jobId: string, lines: LogLine[]) {
       hub.append(jobId, lines);
